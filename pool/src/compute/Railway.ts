@@ -1,0 +1,266 @@
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { FetchHttpClient, HttpClient } from "effect/http"
+import {
+  type ComputeHandle,
+  type ComputeInstance,
+  ComputeError,
+  ComputeProvider,
+  type ComputeRef,
+  type ComputeSpec,
+  type ComputeState,
+} from "./ComputeProvider.ts"
+import {
+  deleteRetry,
+  makeRequest,
+  rateLimitRetry,
+  type RailwayCallError,
+  transientRetry,
+} from "./railway/graphql.ts"
+import {
+  computeStateOf,
+  instanceIdOf,
+  leakedMasterKeys,
+  type ProjectSnapshot,
+  projectName,
+  servicePatch,
+  type ServiceSettings,
+} from "./railway/plan.ts"
+
+/**
+ * Agent instances on Railway: one project per instance, named `<prefix><instanceId>`.
+ *
+ * create: project → service (no source, so no deploy yet) → volume at /data → public domain → ONE environment patch
+ * with image, start command, limits and variables (this starts the first deploy, with volume and domain already in
+ * place). Any failure deletes the project (which cascades to service, volume and domain); when the project's own
+ * creation failed ambiguously, it is looked up by name and deleted too.
+ * status: pages through the workspace's projects (with each service's latest deployment), a few calls per hundreds.
+ */
+
+export interface RailwayOptions extends ServiceSettings {
+  readonly apiUrl: string
+  readonly token: Redacted.Redacted<string>
+  readonly workspaceId: string
+  readonly projectPrefix: string
+  readonly volumeMountPath: string
+  readonly requestTimeout: Duration.Input
+  /** First delay of every retry policy. */
+  readonly retryBase: Duration.Input
+  /** Projects per status page. */
+  readonly pageSize: number
+}
+
+export const defaultApiUrl = "https://backboard.railway.com/graphql/v2"
+
+interface ProjectCreateData {
+  readonly projectCreate: {
+    readonly id: string
+    readonly environments: { readonly edges: ReadonlyArray<{ readonly node: { readonly id: string; readonly name: string } }> }
+  }
+}
+interface ProjectsData {
+  readonly projects: {
+    readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null }
+    readonly edges: ReadonlyArray<{
+      readonly node: {
+        readonly id: string
+        readonly name: string
+        readonly services: {
+          readonly edges: ReadonlyArray<{
+            readonly node: {
+              readonly id: string
+              readonly deployments: { readonly edges: ReadonlyArray<{ readonly node: { readonly status: string } }> }
+            }
+          }>
+        }
+      }
+    }>
+  }
+}
+
+const toComputeError = (operation: string) => (error: RailwayCallError) =>
+  new ComputeError({ provider: "railway", operation, message: `${error.operation}: ${error.message}` })
+
+export const make = (options: RailwayOptions) =>
+  Effect.gen(function*() {
+    const request = makeRequest(yield* HttpClient.HttpClient, options)
+    const call = <A>(operation: Parameters<typeof request>[0], variables: Record<string, unknown>) =>
+      request(operation, variables) as Effect.Effect<A, RailwayCallError>
+
+    /** Every project of the workspace under this pool's prefix, with its services' latest deployment. */
+    const listProjects = Effect.gen(function*() {
+      const projects: Array<ProjectSnapshot> = []
+      let after: string | null = null
+      for (;;) {
+        const page: ProjectsData = yield* call<ProjectsData>("projects", {
+          workspaceId: options.workspaceId,
+          first: options.pageSize,
+          after,
+        }).pipe(Effect.retry(transientRetry(options.retryBase)))
+        for (const { node } of page.projects.edges) {
+          if (instanceIdOf(options.projectPrefix, node.name) === undefined) continue
+          projects.push({
+            id: node.id,
+            name: node.name,
+            services: node.services.edges.map(({ node: service }) => ({
+              id: service.id,
+              latestDeployment: service.deployments.edges[0]?.node.status ?? null,
+            })),
+          })
+        }
+        if (!page.projects.pageInfo.hasNextPage || page.projects.pageInfo.endCursor === null) return projects
+        after = page.projects.pageInfo.endCursor
+      }
+    })
+
+    const deleteProject = (projectId: string) =>
+      call("projectDelete", { id: projectId }).pipe(
+        Effect.retry(deleteRetry(options.retryBase)),
+        Effect.asVoid,
+        // Already gone is what we wanted.
+        Effect.catchIf((error) => error.notFound, () => Effect.void),
+      )
+
+    const projectIdsNamed = (name: string) =>
+      Effect.map(listProjects, (projects) => projects.filter((project) => project.name === name).map((p) => p.id))
+
+    const create = Effect.fn("Railway.create")(function*(spec: ComputeSpec) {
+      const leaked = leakedMasterKeys(spec.env, [Redacted.value(options.token)])
+      if (leaked.length > 0) {
+        return yield* new ComputeError({
+          provider: "railway",
+          operation: "create",
+          message: `refusing to give an instance master keys: ${leaked.join(", ")}`,
+        })
+      }
+      const name = projectName(options.projectPrefix, spec.instanceId)
+      // Set once the project exists; rollback deletes it. `undefined` after an ambiguous failure: look it up by name.
+      let projectId: string | undefined
+
+      const steps = Effect.gen(function*() {
+        const created = yield* call<ProjectCreateData>("projectCreate", {
+          input: { name, workspaceId: options.workspaceId, defaultEnvironmentName: "production" },
+        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)))
+        projectId = created.projectCreate.id
+        const environments = created.projectCreate.environments.edges.map((edge) => edge.node)
+        const environment = environments.find((env) => env.name === "production") ?? environments[0]
+        if (environment === undefined) {
+          return yield* new ComputeError({ provider: "railway", operation: "create", message: `project ${projectId} has no environment` })
+        }
+        const environmentId = environment.id
+        const service = yield* call<{ serviceCreate: { id: string } }>("serviceCreate", {
+          input: { projectId, environmentId, name: "agent" },
+        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        const serviceId = service.serviceCreate.id
+        // Volume and domain before the first deploy: the instance sees RAILWAY_VOLUME_MOUNT_PATH and
+        // RAILWAY_PUBLIC_DOMAIN from its very first boot.
+        const volume = yield* call<{ volumeCreate: { id: string } }>("volumeCreate", {
+          input: { projectId, serviceId, environmentId, mountPath: options.volumeMountPath },
+        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        const domain = yield* call<{ serviceDomainCreate: { domain: string } }>("serviceDomainCreate", {
+          input: { serviceId, environmentId },
+        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        yield* call("environmentPatchCommit", {
+          environmentId,
+          patch: servicePatch(serviceId, options, spec.env),
+          commitMessage: `convos pool: deploy instance ${spec.instanceId}`,
+        }).pipe(Effect.retry(transientRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        const ref: ComputeRef = {
+          projectId,
+          environmentId,
+          serviceId,
+          volumeId: volume.volumeCreate.id,
+          domain: domain.serviceDomainCreate.domain,
+        }
+        return { ref, url: `https://${domain.serviceDomainCreate.domain}` } satisfies ComputeHandle
+      })
+
+      const rollback = Effect.gen(function*() {
+        const ids = projectId !== undefined ? [projectId] : yield* projectIdsNamed(name)
+        yield* Effect.forEach(ids, deleteProject, { discard: true })
+      })
+
+      return yield* steps.pipe(
+        Effect.mapError((error) => error._tag === "RailwayCallError" ? toComputeError("create")(error) : error),
+        Effect.onError(() =>
+          rollback.pipe(
+            Effect.catch((error) =>
+              Effect.logWarning(
+                `railway: could not roll back ${name} (${error.message}); the next reconcile finds it by name`,
+              )
+            ),
+          )
+        ),
+      )
+    })
+
+    const destroy = Effect.fn("Railway.destroy")(function*(instance: ComputeInstance) {
+      const known = instance.ref["projectId"]
+      const ids = known !== undefined
+        ? [known]
+        : yield* projectIdsNamed(projectName(options.projectPrefix, instance.instanceId))
+      yield* Effect.forEach(ids, deleteProject, { discard: true })
+    }, Effect.mapError(toComputeError("destroy")))
+
+    const status = Effect.fn("Railway.status")(function*(instances: ReadonlyArray<ComputeInstance>) {
+      const states = new Map<string, ComputeState>()
+      if (instances.length === 0) return states
+      const projects = yield* listProjects
+      const byId = new Map(projects.map((project) => [project.id, project]))
+      const byName = new Map(projects.map((project) => [project.name, project]))
+      for (const instance of instances) {
+        const projectId = instance.ref["projectId"]
+        const project = projectId !== undefined
+          ? byId.get(projectId)
+          : byName.get(projectName(options.projectPrefix, instance.instanceId))
+        states.set(instance.instanceId, computeStateOf(project))
+      }
+      return states as ReadonlyMap<string, ComputeState>
+    }, Effect.mapError(toComputeError("status")))
+
+    const listInstanceIds = listProjects.pipe(
+      Effect.map((projects) =>
+        projects.flatMap((project): Array<ComputeInstance> => {
+          const instanceId = instanceIdOf(options.projectPrefix, project.name)
+          const serviceId = project.services[0]?.id
+          return instanceId === undefined
+            ? []
+            : [{ instanceId, ref: { projectId: project.id, ...(serviceId === undefined ? {} : { serviceId }) } }]
+        })
+      ),
+      Effect.mapError(toComputeError("listInstanceIds")),
+      Effect.withSpan("Railway.listInstanceIds"),
+    )
+
+    return ComputeProvider.of({ kind: "railway", create, destroy, status, listInstanceIds })
+  })
+
+/** Reads the Railway configuration; the token stays redacted. */
+export const config = Config.all({
+  token: Config.Redacted("RAILWAY_API_TOKEN"),
+  workspaceId: Config.String("RAILWAY_TEAM_ID"),
+  image: Config.String("RAILWAY_RUNTIME_IMAGE"),
+  apiUrl: Config.String("RAILWAY_API_URL").pipe(Config.withDefault(defaultApiUrl)),
+  startCommand: Config.option(Config.String("RAILWAY_START_COMMAND")),
+  cpu: Config.Number("RAILWAY_INSTANCE_CPU").pipe(Config.withDefault(2)),
+  memoryGb: Config.Number("RAILWAY_INSTANCE_MEMORY_GB").pipe(Config.withDefault(4)),
+  projectPrefix: Config.String("RAILWAY_PROJECT_PREFIX").pipe(Config.withDefault("convos-agent-")),
+  requestTimeoutMillis: Config.Int("RAILWAY_REQUEST_TIMEOUT_MS").pipe(Config.withDefault(20_000)),
+}).pipe(
+  Config.map(({ startCommand, requestTimeoutMillis, ...rest }): RailwayOptions => ({
+    ...rest,
+    startCommand: Option.getOrUndefined(startCommand),
+    requestTimeout: Duration.millis(requestTimeoutMillis),
+    volumeMountPath: "/data",
+    retryBase: Duration.seconds(1),
+    pageSize: 100,
+  })),
+)
+
+/** The Railway `ComputeProvider` with explicit options (tests, scripts). */
+export const layerWith = (options: RailwayOptions) =>
+  Layer.effect(ComputeProvider, make(options)).pipe(Layer.provide(FetchHttpClient.layer))
+
+/** The Railway `ComputeProvider` from configuration (`RAILWAY_*`). */
+export const layer = Layer.unwrap(Effect.gen(function*() {
+  return layerWith(yield* config)
+}))

@@ -1,0 +1,245 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Redacted } from "effect"
+import { afterAll, beforeAll, beforeEach } from "vitest"
+import { startFakeRailway, type FakeRailway } from "../../../test/fakes/railway.ts"
+import { ComputeProvider } from "../../src/compute/ComputeProvider.ts"
+import * as Railway from "../../src/compute/Railway.ts"
+import { computeStateOf, leakedMasterKeys, servicePatch } from "../../src/compute/railway/plan.ts"
+
+const token = "rw-master-token-123"
+const workspaceId = "ws_test"
+let railway: FakeRailway
+
+beforeAll(async () => {
+  railway = await startFakeRailway({ token, workspaceId })
+})
+afterAll(() => railway.close())
+beforeEach(() => {
+  railway.projects.clear()
+  railway.reset()
+  railway.settings.deploymentStatus = "SUCCESS"
+})
+
+const options = (): Railway.RailwayOptions => ({
+  apiUrl: railway.apiUrl,
+  token: Redacted.make(token),
+  workspaceId,
+  image: "ghcr.io/convos/runtime@sha256:abc",
+  startCommand: "node runtime/src/supervisor.ts",
+  cpu: 2,
+  memoryGb: 4,
+  projectPrefix: "convos-agent-",
+  volumeMountPath: "/data",
+  requestTimeout: Duration.millis(300),
+  retryBase: Duration.millis(5),
+  pageSize: 100,
+})
+
+const withRailway = <A, E>(body: (compute: typeof ComputeProvider.Service) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    return yield* body(yield* ComputeProvider)
+  }).pipe(Effect.provide(Railway.layerWith(options())))
+
+const env = { INSTANCE_ID: "i1", INSTANCE_TOKEN: "tok-secret", POOL_URL: "https://pool.example", OPENROUTER_API_KEY: "sk-or-own" }
+
+describe("Railway compute provider against the fake GraphQL API", () => {
+  it.live("create makes one project with a service, a /data volume and a domain, deployed by exactly one patch", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const handle = yield* compute.create({ instanceId: "abc123", env })
+        assert.strictEqual(railway.projects.size, 1)
+        const project = [...railway.projects.values()][0]!
+        assert.strictEqual(project.name, "convos-agent-abc123")
+        assert.strictEqual(project.services.length, 1)
+        const service = project.services[0]!
+        assert.deepStrictEqual(service.volumes.map((v) => v.mountPath), ["/data"])
+        assert.strictEqual(service.domains.length, 1)
+        assert.strictEqual(handle.url, `https://${service.domains[0]}`)
+        assert.strictEqual(service.patchCommits, 1)
+        assert.strictEqual(railway.count("EnvironmentPatchCommit"), 1)
+        assert.strictEqual(service.image, "ghcr.io/convos/runtime@sha256:abc")
+        assert.strictEqual(service.startCommand, "node runtime/src/supervisor.ts")
+        assert.deepStrictEqual(service.limitOverride, { containers: { cpu: 2, memoryBytes: 4 * 1024 ** 3 } })
+        assert.deepStrictEqual(service.variables, env)
+        assert.strictEqual(service.volumeAndDomainBeforeFirstDeploy, true)
+        assert.deepStrictEqual(handle.ref, {
+          projectId: project.id,
+          environmentId: project.environments[0]!.id,
+          serviceId: service.id,
+          volumeId: service.volumes[0]!.id,
+          domain: service.domains[0]!,
+        })
+
+        yield* compute.destroy({ instanceId: "abc123", ref: handle.ref })
+        assert.strictEqual(railway.projects.size, 0)
+        // Idempotent: Railway answers "Project not found", which is success.
+        yield* compute.destroy({ instanceId: "abc123", ref: handle.ref })
+        assert.strictEqual(railway.projects.size, 0)
+      })
+    ))
+
+  it.live("a 429 with Retry-After on projectCreate is waited out and retried; one project results", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: "ProjectCreate", status: 429, retryAfter: "0", times: 2 })
+        yield* compute.create({ instanceId: "rl1", env })
+        assert.strictEqual(railway.count("ProjectCreate"), 3)
+        assert.strictEqual(railway.projects.size, 1)
+      })
+    ))
+
+  it.live("5xx on the environment patch is retried (the patch is idempotent) and the service deploys once", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: "EnvironmentPatchCommit", status: 503, times: 2 })
+        yield* compute.create({ instanceId: "p5xx", env })
+        assert.strictEqual(railway.count("EnvironmentPatchCommit"), 3)
+        const service = [...railway.projects.values()][0]!.services[0]!
+        assert.strictEqual(service.deployments.length, 1)
+      })
+    ))
+
+  it.live("a failure mid-create (volumeCreate 500) rolls back: the project is deleted, nothing is left", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: "VolumeCreate", status: 500 })
+        const exit = yield* Effect.exit(compute.create({ instanceId: "mid", env }))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual(railway.count("VolumeCreate"), 1, "a create mutation is not retried after a 5xx")
+        assert.strictEqual(railway.count("ProjectDelete"), 1)
+        assert.strictEqual(railway.projects.size, 0)
+      })
+    ))
+
+  it.live("projectCreate that succeeded but answered 500 is found by name and deleted", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: "ProjectCreate", status: 500, after: true })
+        const exit = yield* Effect.exit(compute.create({ instanceId: "ambig", env }))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.isTrue(railway.count("Projects") >= 1)
+        assert.strictEqual(railway.projects.size, 0)
+      })
+    ))
+
+  it.live("a timeout on the domain step fails the create and leaves nothing behind", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: "ServiceDomainCreate", delayMs: 600, after: true })
+        const exit = yield* Effect.exit(compute.create({ instanceId: "slow", env }))
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) assert.match(String(exit.cause), /no answer within/)
+        assert.strictEqual(railway.projects.size, 0)
+      })
+    ))
+
+  it.live("an instance environment holding a master key is refused before anything is created", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const leaky = yield* Effect.exit(compute.create({ instanceId: "leak", env: { ...env, TELNYX_API_KEY: "x" } }))
+        assert.isTrue(Exit.isFailure(leaky))
+        const smuggled = yield* Effect.exit(compute.create({ instanceId: "leak2", env: { ...env, NOTES: `t=${token}` } }))
+        assert.isTrue(Exit.isFailure(smuggled))
+        assert.strictEqual(railway.count("ProjectCreate"), 0)
+      })
+    ))
+
+  it.live("projectDelete is retried through 5xx and 429; a delete that keeps failing gives up with an error", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const handle = yield* compute.create({ instanceId: "del", env })
+        railway.inject({ match: "ProjectDelete", status: 502 })
+        railway.inject({ match: "ProjectDelete", status: 429, retryAfter: "0" })
+        yield* compute.destroy({ instanceId: "del", ref: handle.ref })
+        assert.strictEqual(railway.count("ProjectDelete"), 3)
+        assert.strictEqual(railway.projects.size, 0)
+
+        const stuck = yield* compute.create({ instanceId: "stuck", env })
+        railway.inject({ match: "ProjectDelete", status: 500, times: 100 })
+        const exit = yield* Effect.exit(compute.destroy({ instanceId: "stuck", ref: stuck.ref }))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual(railway.count("ProjectDelete"), 3 + 7, "bounded: one try and six retries")
+        assert.strictEqual(railway.projects.size, 1)
+      })
+    ))
+
+  it.live("destroy without a recorded project id finds the project by its name", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        yield* compute.create({ instanceId: "noref", env })
+        yield* compute.destroy({ instanceId: "noref", ref: {} })
+        assert.strictEqual(railway.projects.size, 0)
+      })
+    ))
+
+  it.live("status of 250 instances costs 3 paged calls and maps deployments to states", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const ids = Array.from({ length: 250 }, (_, i) => `inst${i}`)
+        const projectIds = railway.seed(ids.map((id) => `convos-agent-${id}`))
+        railway.seed(["someone-elses-project"])
+        railway.setDeploymentStatus(projectIds[1]!, "CRASHED")
+        railway.setDeploymentStatus(projectIds[2]!, "BUILDING")
+        railway.setDeploymentStatus(projectIds[3]!, "SLEEPING")
+        railway.projects.delete(projectIds[4]!)
+        const before = railway.count("Projects")
+        const instances = ids.map((instanceId, i) => ({ instanceId, ref: i === 5 ? {} : { projectId: projectIds[i]! } }))
+        const states = yield* compute.status([...instances, { instanceId: "never-made", ref: { projectId: "prj_x" } }])
+        assert.strictEqual(railway.count("Projects") - before, 3)
+        assert.strictEqual(states.size, 251)
+        assert.strictEqual(states.get("inst0"), "running")
+        assert.strictEqual(states.get("inst1"), "failed")
+        assert.strictEqual(states.get("inst2"), "deploying")
+        assert.strictEqual(states.get("inst3"), "running")
+        assert.strictEqual(states.get("inst4"), "gone")
+        assert.strictEqual(states.get("inst5"), "running", "found by name without a recorded project id")
+        assert.strictEqual(states.get("never-made"), "gone")
+
+        const listed = yield* compute.listInstanceIds
+        assert.strictEqual(listed.length, 249)
+        assert.isFalse(listed.some((instance) => instance.instanceId.includes("someone")))
+      })
+    ))
+
+  it.live("status retries a rate-limited page instead of failing the reconcile", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const [projectId] = railway.seed(["convos-agent-one"])
+        railway.inject({ match: "Projects", status: 429, retryAfter: "0" })
+        const states = yield* compute.status([{ instanceId: "one", ref: { projectId: projectId! } }])
+        assert.strictEqual(states.get("one"), "running")
+      })
+    ))
+})
+
+describe("Railway decisions (pure)", () => {
+  it("maps latest deployment statuses to compute states", () => {
+    const project = (status: string | null) => ({ id: "p", name: "n", services: [{ id: "s", latestDeployment: status }] })
+    assert.strictEqual(computeStateOf(undefined), "gone")
+    assert.strictEqual(computeStateOf({ id: "p", name: "n", services: [] }), "failed")
+    assert.strictEqual(computeStateOf(project(null)), "deploying")
+    assert.strictEqual(computeStateOf(project("QUEUED")), "deploying")
+    assert.strictEqual(computeStateOf(project("SUCCESS")), "running")
+    assert.strictEqual(computeStateOf(project("FAILED")), "failed")
+    assert.strictEqual(computeStateOf(project("REMOVED")), "failed")
+  })
+
+  it("puts image, start command, limits and variables in one service patch", () => {
+    const patch = servicePatch("svc1", { image: "img", startCommand: undefined, cpu: 1, memoryGb: 0.5 }, { A: "1" })
+    assert.deepStrictEqual(patch, {
+      services: {
+        svc1: {
+          source: { image: "img" },
+          deploy: { limitOverride: { containers: { cpu: 1, memoryBytes: 512 * 1024 ** 2 } } },
+          variables: { A: { value: "1" } },
+        },
+      },
+    })
+  })
+
+  it("names master keys found in an environment, by name or by value", () => {
+    assert.deepStrictEqual(leakedMasterKeys({ OPENROUTER_API_KEY: "own", POOL_URL: "u" }, ["master"]), [])
+    assert.deepStrictEqual(leakedMasterKeys({ AGENTMAIL_API_KEY: "k" }, []), ["AGENTMAIL_API_KEY"])
+    assert.deepStrictEqual(leakedMasterKeys({ X: "a-master-b" }, ["master"]), ["X"])
+  })
+})

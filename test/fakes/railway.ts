@@ -1,0 +1,225 @@
+/**
+ * A loopback fake of Railway's public GraphQL API (`POST /graphql/v2`), holding projects in memory. It answers the
+ * operations the pool uses, by operation name: ProjectCreate, ServiceCreate, VolumeCreate, ServiceDomainCreate,
+ * EnvironmentPatchCommit, ProjectDelete and Projects (paged, with each service's latest deployment). Errors follow
+ * GraphQL: HTTP 200 with `errors` (e.g. "Project not found"); faults come from `inject` (see providerHttp.ts), keyed
+ * by operation name.
+ *
+ *   const railway = await startFakeRailway({ token: "rw-token", workspaceId: "ws_1" })
+ *   railway.projects          // what exists now
+ *   railway.count("ProjectCreate")
+ */
+import { type FakeHttpServer, type FakeReply, fakeId, startFakeHttp } from "./providerHttp.ts"
+
+export interface FakeRailwayService {
+  readonly id: string
+  readonly name: string
+  readonly volumes: Array<{ id: string; mountPath: string }>
+  readonly domains: Array<string>
+  image: string | undefined
+  startCommand: string | undefined
+  limitOverride: unknown
+  variables: Record<string, string>
+  /** Newest first. */
+  readonly deployments: Array<{ id: string; status: string }>
+  /** How many environment patches touched this service. */
+  patchCommits: number
+  /** Whether the volume and the domain existed when the first deployment started. */
+  volumeAndDomainBeforeFirstDeploy: boolean | undefined
+}
+
+export interface FakeRailwayProject {
+  readonly id: string
+  readonly name: string
+  readonly workspaceId: string
+  readonly environments: ReadonlyArray<{ id: string; name: string }>
+  readonly services: Array<FakeRailwayService>
+}
+
+export interface FakeRailway extends FakeHttpServer {
+  /** GraphQL endpoint, for RAILWAY_API_URL. */
+  readonly apiUrl: string
+  readonly projects: Map<string, FakeRailwayProject>
+  /** Mutable: `settings.deploymentStatus` is given to a deployment when an image is set (default `SUCCESS`). */
+  readonly settings: { deploymentStatus: string }
+  /** Sets the latest deployment status of a project's first service. */
+  setDeploymentStatus(projectId: string, status: string): void
+  /** Adds projects directly (benchmarks and status tests), returning their ids. */
+  seed(names: ReadonlyArray<string>, status?: string): Array<string>
+}
+
+const gqlError = (message: string): FakeReply => ({ status: 200, body: { data: null, errors: [{ message }] } })
+const ok = (data: unknown): FakeReply => ({ status: 200, body: { data } })
+
+type Variables = Record<string, any>
+
+export const startFakeRailway = async (
+  options: { readonly token: string; readonly workspaceId: string },
+): Promise<FakeRailway> => {
+  const projects = new Map<string, FakeRailwayProject>()
+  const state = { deploymentStatus: "SUCCESS" }
+
+  const findService = (serviceId: string) => {
+    for (const project of projects.values()) {
+      const service = project.services.find((s) => s.id === serviceId)
+      if (service !== undefined) return { project, service }
+    }
+    return undefined
+  }
+
+  const newProject = (name: string, workspaceId: string): FakeRailwayProject => {
+    const project: FakeRailwayProject = {
+      id: fakeId("prj"),
+      name,
+      workspaceId,
+      environments: [{ id: fakeId("env"), name: "production" }],
+      services: [],
+    }
+    projects.set(project.id, project)
+    return project
+  }
+
+  const operations: Record<string, (variables: Variables) => FakeReply> = {
+    ProjectCreate: ({ input }) => {
+      if (typeof input?.name !== "string" || input.workspaceId !== options.workspaceId) {
+        return gqlError("Problem processing request: invalid project input")
+      }
+      const project = newProject(input.name, input.workspaceId)
+      return ok({
+        projectCreate: {
+          id: project.id,
+          name: project.name,
+          environments: { edges: project.environments.map((node) => ({ node })) },
+        },
+      })
+    },
+    ServiceCreate: ({ input }) => {
+      const project = projects.get(input?.projectId)
+      if (project === undefined) return gqlError("Project not found")
+      const service: FakeRailwayService = {
+        id: fakeId("svc"),
+        name: input.name ?? "service",
+        volumes: [],
+        domains: [],
+        image: input.source?.image,
+        startCommand: undefined,
+        limitOverride: undefined,
+        variables: {},
+        deployments: [],
+        patchCommits: 0,
+        volumeAndDomainBeforeFirstDeploy: undefined,
+      }
+      project.services.push(service)
+      return ok({ serviceCreate: { id: service.id } })
+    },
+    VolumeCreate: ({ input }) => {
+      const found = findService(input?.serviceId)
+      if (found === undefined || found.project.id !== input.projectId) return gqlError("Service not found")
+      const volume = { id: fakeId("vol"), mountPath: String(input.mountPath) }
+      found.service.volumes.push(volume)
+      return ok({ volumeCreate: { id: volume.id } })
+    },
+    ServiceDomainCreate: ({ input }) => {
+      const found = findService(input?.serviceId)
+      if (found === undefined) return gqlError("Service not found")
+      const domain = `${found.project.name}-${found.service.id}.up.railway.app`.toLowerCase()
+      found.service.domains.push(domain)
+      return ok({ serviceDomainCreate: { id: fakeId("dom"), domain } })
+    },
+    EnvironmentPatchCommit: ({ environmentId, patch }) => {
+      for (const [serviceId, config] of Object.entries<any>(patch?.services ?? {})) {
+        const found = findService(serviceId)
+        if (found === undefined || !found.project.environments.some((env) => env.id === environmentId)) {
+          return gqlError("Service not found")
+        }
+        const service = found.service
+        service.patchCommits += 1
+        if (config.deploy?.startCommand !== undefined) service.startCommand = config.deploy.startCommand
+        if (config.deploy?.limitOverride !== undefined) service.limitOverride = config.deploy.limitOverride
+        for (const [key, entry] of Object.entries<any>(config.variables ?? {})) service.variables[key] = entry.value
+        if (config.source?.image !== undefined) {
+          service.image = config.source.image
+          if (service.volumeAndDomainBeforeFirstDeploy === undefined) {
+            service.volumeAndDomainBeforeFirstDeploy = service.volumes.length > 0 && service.domains.length > 0
+          }
+          service.deployments.unshift({ id: fakeId("dep"), status: state.deploymentStatus })
+        }
+      }
+      return ok({ environmentPatchCommit: fakeId("commit") })
+    },
+    ProjectDelete: ({ id }) => {
+      if (!projects.delete(id)) return gqlError("Project not found")
+      return ok({ projectDelete: true })
+    },
+    Projects: ({ workspaceId, first, after }) => {
+      const all = [...projects.values()].filter((p) => p.workspaceId === workspaceId)
+      const start = after === null || after === undefined ? 0 : Number(after)
+      const size = Math.min(Number(first ?? 100), 100)
+      const page = all.slice(start, start + size)
+      const end = start + page.length
+      return ok({
+        projects: {
+          pageInfo: { hasNextPage: end < all.length, endCursor: page.length > 0 ? String(end) : null },
+          edges: page.map((project) => ({
+            node: {
+              id: project.id,
+              name: project.name,
+              services: {
+                edges: project.services.map((service) => ({
+                  node: {
+                    id: service.id,
+                    deployments: { edges: service.deployments.slice(0, 1).map((node) => ({ node })) },
+                  },
+                })),
+              },
+            },
+          })),
+        },
+      })
+    },
+  }
+
+  const server = await startFakeHttp({
+    token: options.token,
+    keyOf: ({ body }) => String((body as { operationName?: unknown } | undefined)?.operationName ?? "unknown"),
+    handle: ({ path, body, key }) => {
+      if (path !== "/graphql/v2") return { status: 404, body: { error: "not found" } }
+      const operation = operations[key]
+      const query = (body as { query?: unknown } | undefined)?.query
+      // The document must really be the operation it claims to be.
+      if (operation === undefined || typeof query !== "string" || !query.includes(key.charAt(0).toLowerCase() + key.slice(1))) {
+        return { status: 400, body: { errors: [{ message: `unknown operation ${key}` }] } }
+      }
+      return operation(((body as { variables?: Variables }).variables ?? {}) as Variables)
+    },
+  })
+
+  return Object.assign(server, {
+    apiUrl: `${server.url}/graphql/v2`,
+    projects,
+    settings: state,
+    setDeploymentStatus: (projectId: string, status: string) => {
+      const service = projects.get(projectId)?.services[0]
+      if (service === undefined) throw new Error(`fake railway: no service in project ${projectId}`)
+      service.deployments.unshift({ id: fakeId("dep"), status })
+    },
+    seed: (names: ReadonlyArray<string>, status = "SUCCESS") =>
+      names.map((name) => {
+        const project = newProject(name, options.workspaceId)
+        project.services.push({
+          id: fakeId("svc"),
+          name: "agent",
+          volumes: [{ id: fakeId("vol"), mountPath: "/data" }],
+          domains: [`${name}.up.railway.app`],
+          image: "seeded",
+          startCommand: undefined,
+          limitOverride: undefined,
+          variables: {},
+          deployments: [{ id: fakeId("dep"), status }],
+          patchCommits: 1,
+          volumeAndDomainBeforeFirstDeploy: true,
+        })
+        return project.id
+      }),
+  })
+}
