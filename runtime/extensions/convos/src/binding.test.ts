@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest"
+import { type BindingState, decideProvision, decideReset, decideWelcome, idle, validateProvisionRequest } from "./binding.ts"
+
+const conv = "0123456789abcdef0123456789abcdef"
+const manager = "f".repeat(64)
+const persona = { agentName: "Chef", instructions: "cook" }
+
+describe("validateProvisionRequest", () => {
+  it("accepts the three modes with their required fields", () => {
+    expect(validateProvisionRequest({ agentName: "Chef", instructions: "", mode: "create" }).ok).toBe(true)
+    expect(validateProvisionRequest({ agentName: "Chef", instructions: "", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" }).ok).toBe(true)
+    const add = validateProvisionRequest({ agentName: " Chef ", instructions: "x", mode: "add", conversationId: conv.toUpperCase(), addedBy: manager })
+    expect(add).toEqual({ ok: true, value: { agentName: "Chef", instructions: "x", mode: "add", conversationId: conv, addedBy: manager } })
+  })
+  it("names the field to fix on bad input", () => {
+    expect(validateProvisionRequest(null)).toEqual({ ok: false, error: "body must be a JSON object" })
+    expect(validateProvisionRequest({ instructions: "", mode: "create" })).toMatchObject({ error: expect.stringContaining("agentName") })
+    expect(validateProvisionRequest({ agentName: "a", mode: "create" })).toMatchObject({ error: expect.stringContaining("instructions") })
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "join" })).toMatchObject({ error: expect.stringContaining("joinUrl") })
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "join", joinUrl: "not a url" })).toMatchObject({ error: "joinUrl must be a URL" })
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "add", conversationId: "x", addedBy: manager })).toMatchObject({ error: expect.stringContaining("conversationId") })
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "add", conversationId: conv })).toMatchObject({ error: expect.stringContaining("addedBy") })
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "dance" })).toMatchObject({ error: expect.stringContaining("mode") })
+  })
+})
+
+describe("decideProvision", () => {
+  it("refuses a second provision with 409 once bound or provisioning", () => {
+    const bound: BindingState = { phase: "bound", conversationId: conv, persona, mode: "create", greeted: true }
+    expect(decideProvision(bound, { ...persona, mode: "create" })).toMatchObject({ accept: false, status: 409 })
+    const expecting: BindingState = { phase: "expecting_add", conversationId: conv, addedBy: manager, persona }
+    expect(decideProvision(expecting, { ...persona, mode: "create" })).toMatchObject({ accept: false, status: 409 })
+  })
+  it("records the expected conversation and adder for add", () => {
+    expect(decideProvision(idle, { ...persona, mode: "add", conversationId: conv, addedBy: manager })).toEqual({
+      accept: true,
+      next: { phase: "expecting_add", conversationId: conv, addedBy: manager, persona },
+    })
+  })
+})
+
+describe("decideWelcome", () => {
+  const expecting: BindingState = { phase: "expecting_add", conversationId: conv, addedBy: manager, persona }
+  it("binds to exactly the expected conversation from the expected adder", () => {
+    expect(decideWelcome(expecting, { conversationId: conv, addedBy: manager })).toEqual({
+      bind: true,
+      next: { phase: "bound", conversationId: conv, persona, mode: "add", greeted: false },
+    })
+  })
+  it("ignores an add to another conversation, by another adder, or when not expecting one", () => {
+    expect(decideWelcome(expecting, { conversationId: "9".repeat(32), addedBy: manager }).bind).toBe(false)
+    expect(decideWelcome(expecting, { conversationId: conv, addedBy: "e".repeat(64) }).bind).toBe(false)
+    expect(decideWelcome(idle, { conversationId: conv, addedBy: manager }).bind).toBe(false)
+    const bound: BindingState = { phase: "bound", conversationId: conv, persona, mode: "add", greeted: true }
+    expect(decideWelcome(bound, { conversationId: "9".repeat(32), addedBy: manager }).bind).toBe(false)
+  })
+})
+
+describe("decideReset", () => {
+  it("is clean only when nothing is bound and nothing is in flight", () => {
+    expect(decideReset(idle).clean).toBe(true)
+    expect(decideReset({ phase: "expecting_add", conversationId: conv, addedBy: manager, persona })).toEqual({ next: idle, clean: true })
+    expect(decideReset({ phase: "joining", inviteUrl: "https://x", persona })).toEqual({ next: idle, clean: false })
+    expect(decideReset({ phase: "provisioning", mode: "create", persona }).clean).toBe(false)
+    expect(decideReset({ phase: "bound", conversationId: conv, persona, mode: "add", greeted: true }).clean).toBe(false)
+  })
+})

@@ -1,0 +1,149 @@
+/**
+ * Binding rules: one instance binds to exactly one conversation, and only to the one it was sent to.
+ * Pure state transitions; the instance persists the state (bindingStore.ts) and performs the effects.
+ */
+
+export type ProvisionMode = "create" | "join" | "add"
+
+export interface ProvisionRequest {
+  readonly agentName: string
+  readonly instructions: string
+  readonly mode: ProvisionMode
+  readonly joinUrl?: string
+  readonly conversationId?: string
+  readonly addedBy?: string
+}
+
+export interface Persona {
+  readonly agentName: string
+  readonly instructions: string
+}
+
+export type BindingState =
+  | { readonly phase: "idle" }
+  /** A create or join call is running right now. */
+  | { readonly phase: "provisioning"; readonly mode: "create" | "join"; readonly persona: Persona }
+  | { readonly phase: "joining"; readonly inviteUrl: string; readonly persona: Persona }
+  | { readonly phase: "expecting_add"; readonly conversationId: string; readonly addedBy: string; readonly persona: Persona }
+  | {
+      readonly phase: "bound"
+      readonly conversationId: string
+      readonly persona: Persona
+      readonly mode: ProvisionMode
+      /** The welcome message was written; never greet twice (e.g. after a restart). */
+      readonly greeted: boolean
+    }
+  | { readonly phase: "ended"; readonly conversationId: string; readonly reason: "removed" | "exploded" }
+
+export const idle: BindingState = { phase: "idle" }
+
+export type Validation<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: string }
+
+const CONVERSATION_ID = /^[0-9a-f]{32}$|^[0-9a-f-]{36}$/i
+const INBOX_ID = /^[0-9a-f]{64}$/i
+
+const nonEmpty = (value: unknown): value is string => typeof value === "string" && value.trim().length > 0
+
+/** Validates a `POST /pool/provision` body; the error names the field to fix. */
+export const validateProvisionRequest = (body: unknown): Validation<ProvisionRequest> => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, error: "body must be a JSON object" }
+  const b = body as Record<string, unknown>
+  if (!nonEmpty(b.agentName)) return { ok: false, error: "agentName must be a non-empty string" }
+  if (b.agentName.length > 100) return { ok: false, error: "agentName must be at most 100 characters" }
+  if (typeof b.instructions !== "string") return { ok: false, error: "instructions must be a string" }
+  if (b.instructions.length > 20_000) return { ok: false, error: "instructions must be at most 20000 characters" }
+  const base = { agentName: b.agentName.trim(), instructions: b.instructions }
+  switch (b.mode) {
+    case "create":
+      return { ok: true, value: { ...base, mode: "create" } }
+    case "join": {
+      if (!nonEmpty(b.joinUrl)) return { ok: false, error: "joinUrl is required for mode join" }
+      try {
+        new URL(b.joinUrl)
+      } catch {
+        return { ok: false, error: "joinUrl must be a URL" }
+      }
+      return { ok: true, value: { ...base, mode: "join", joinUrl: b.joinUrl } }
+    }
+    case "add": {
+      if (!nonEmpty(b.conversationId) || !CONVERSATION_ID.test(b.conversationId))
+        return { ok: false, error: "conversationId must be a conversation id (32 hex characters) for mode add" }
+      if (!nonEmpty(b.addedBy) || !INBOX_ID.test(b.addedBy))
+        return { ok: false, error: "addedBy must be an inbox id (64 hex characters) for mode add" }
+      return { ok: true, value: { ...base, mode: "add", conversationId: b.conversationId.toLowerCase(), addedBy: b.addedBy.toLowerCase() } }
+    }
+    default:
+      return { ok: false, error: 'mode must be one of "create", "join", "add"' }
+  }
+}
+
+export type ProvisionDecision =
+  | { readonly accept: true; readonly next: BindingState }
+  | { readonly accept: false; readonly status: 409; readonly error: string }
+
+/** Whether a provision may start from this state, and the state while it runs. */
+export const decideProvision = (state: BindingState, request: ProvisionRequest): ProvisionDecision => {
+  if (state.phase !== "idle") {
+    const what = state.phase === "bound" ? `bound to conversation ${state.conversationId}` : `already ${state.phase.replace("_", " ")}`
+    return { accept: false, status: 409, error: `instance is ${what}; one instance serves one conversation` }
+  }
+  const persona: Persona = { agentName: request.agentName, instructions: request.instructions }
+  switch (request.mode) {
+    case "create":
+    case "join":
+      return { accept: true, next: { phase: "provisioning", mode: request.mode, persona } }
+    case "add":
+      return {
+        accept: true,
+        next: { phase: "expecting_add", conversationId: request.conversationId ?? "", addedBy: request.addedBy ?? "", persona },
+      }
+  }
+}
+
+export type WelcomeDecision =
+  | { readonly bind: true; readonly next: BindingState }
+  | { readonly bind: false; readonly reason: string }
+
+/**
+ * A welcome arrived (we were added to `conversationId`). Bind only when it is exactly the expected conversation
+ * from the expected adder (add), or the conversation a pending join was waiting for (join). Anything else is ignored.
+ */
+export const decideWelcome = (state: BindingState, welcome: { readonly conversationId: string; readonly addedBy: string | null }): WelcomeDecision => {
+  const conversationId = welcome.conversationId.toLowerCase()
+  if (state.phase === "expecting_add") {
+    if (conversationId !== state.conversationId) return { bind: false, reason: "welcome for a conversation we were not sent to" }
+    // The adder is checked when the transport knows it; an unknown adder for the right conversation is accepted
+    // because the conversation id was given to us by the pool together with the adder.
+    if (welcome.addedBy !== null && welcome.addedBy.toLowerCase() !== state.addedBy)
+      return { bind: false, reason: "added by someone other than the expected adder" }
+    return { bind: true, next: { phase: "bound", conversationId, persona: state.persona, mode: "add", greeted: false } }
+  }
+  return { bind: false, reason: `not expecting an add (state ${state.phase})` }
+}
+
+/** A create or join finished with a conversation id. */
+export const bindAfterProvision = (state: BindingState, conversationId: string, mode: "create" | "join"): BindingState => {
+  if (state.phase !== "provisioning" && state.phase !== "joining") return state
+  return { phase: "bound", conversationId: conversationId.toLowerCase(), persona: state.persona, mode, greeted: false }
+}
+
+/** `POST /pool/reset`: drop a half-done provision. Clean only if nothing is bound and nothing is in flight. */
+export const decideReset = (state: BindingState): { readonly next: BindingState; readonly clean: boolean } => {
+  switch (state.phase) {
+    case "idle":
+      return { next: idle, clean: true }
+    case "expecting_add":
+    case "joining":
+      // Nothing bound yet: forget the expectation. A join request already sent cannot be recalled, so a join that
+      // is accepted later would still land us in that conversation: not clean.
+      return { next: idle, clean: state.phase === "expecting_add" }
+    case "provisioning":
+      return { next: state, clean: false }
+    case "bound":
+    case "ended":
+      return { next: state, clean: false }
+  }
+}
+
+export const boundConversationId = (state: BindingState): string | null =>
+  state.phase === "bound" || state.phase === "ended" ? state.conversationId : null

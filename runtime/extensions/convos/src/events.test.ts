@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest"
+import { classifyInbound, type InboundContext } from "./events.ts"
+import type { TransportMessage } from "./transport.ts"
+
+const self = "a".repeat(64)
+const alice = "1".repeat(64)
+const conv = "c".repeat(32)
+const context: InboundContext = { selfInboxId: self, boundConversationId: conv, ownMessageIds: new Set(["mine-1"]), knownAgentInboxIds: new Set(["f".repeat(64)]) }
+const message = (content: TransportMessage["content"], extra: Partial<TransportMessage> = {}): TransportMessage => ({
+  id: "m1", conversationId: conv, senderInboxId: alice, senderName: "Alice", sentAt: new Date(1_000), content, ...extra,
+})
+
+describe("classifyInbound", () => {
+  it("turns a text from the bound conversation into a turn with sender name and inbox", () => {
+    expect(classifyInbound(message({ kind: "text", text: " hi there " }), context)).toEqual({
+      kind: "turn",
+      turn: { messageId: "m1", conversationId: conv, senderInboxId: alice, senderName: "Alice", senderIsAgent: false, text: "hi there", replyTo: "m1", timestamp: 1_000 },
+    })
+  })
+  it("ignores other conversations, own messages and plain group updates, and nothing when unbound", () => {
+    expect(classifyInbound(message({ kind: "text", text: "x" }, { conversationId: "d".repeat(32) }), context).kind).toBe("ignore")
+    expect(classifyInbound(message({ kind: "text", text: "x" }, { senderInboxId: self }), context).kind).toBe("ignore")
+    expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [alice], removedInboxIds: [] }), context).kind).toBe("ignore")
+    expect(classifyInbound(message({ kind: "text", text: "x" }), { ...context, boundConversationId: null }).kind).toBe("ignore")
+  })
+  it("reports that we were removed when a group update removes our inbox", () => {
+    expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [], removedInboxIds: [self] }), context)).toEqual({ kind: "ended", reason: "removed" })
+  })
+  it("answers a reaction only when it is on one of our messages", () => {
+    const onOurs = classifyInbound(message({ kind: "reaction", emoji: "👍", action: "added", reference: "mine-1" }), context)
+    expect(onOurs).toMatchObject({ kind: "turn", turn: { text: "Alice reacted 👍 to your message.", replyTo: "mine-1" } })
+    expect(classifyInbound(message({ kind: "reaction", emoji: "👍", action: "added", reference: "other" }), context).kind).toBe("ignore")
+    expect(classifyInbound(message({ kind: "reaction", emoji: "👍", action: "removed", reference: "mine-1" }), context).kind).toBe("ignore")
+  })
+  it("passes image bytes to the turn and describes other files", () => {
+    const data = new Uint8Array([1, 2, 3])
+    const image = classifyInbound(message({ kind: "attachment", filename: "cat.png", mimeType: "image/png", data }), context)
+    expect(image).toMatchObject({ kind: "turn", turn: { image: { filename: "cat.png", mimeType: "image/png", data } } })
+    const pdf = classifyInbound(message({ kind: "attachment", filename: "a.pdf", mimeType: "application/pdf" }), context)
+    expect(pdf).toMatchObject({ kind: "turn", turn: { text: expect.stringContaining("a.pdf") } })
+  })
+  it("marks known agents (such as the manager that added us) and falls back to a short inbox for nameless senders", () => {
+    const fromManager = classifyInbound(message({ kind: "text", text: "hi" }, { senderInboxId: "f".repeat(64), senderName: "" }), context)
+    expect(fromManager).toMatchObject({ kind: "turn", turn: { senderIsAgent: true, senderName: "ffffffff…" } })
+  })
+  it("ignores unsupported content types", () => {
+    expect(classifyInbound(message({ kind: "other", typeId: "readReceipt" }), context)).toEqual({ kind: "ignore", reason: "unsupported content type readReceipt" })
+  })
+})

@@ -1,0 +1,84 @@
+/** Normalising inbound XMTP messages into what the agent should do with them. Pure. */
+import type { TransportMessage } from "./transport.ts"
+
+export interface InboundTurn {
+  readonly messageId: string
+  readonly conversationId: string
+  readonly senderInboxId: string
+  readonly senderName: string
+  readonly senderIsAgent: boolean
+  /** What the agent reads. */
+  readonly text: string
+  /** The message to reply to (and to mark with the working reaction). */
+  readonly replyTo: string
+  readonly image?: { readonly filename: string; readonly mimeType: string; readonly data: Uint8Array }
+  readonly timestamp: number
+}
+
+export type InboundAction =
+  | { readonly kind: "ignore"; readonly reason: string }
+  | { readonly kind: "turn"; readonly turn: InboundTurn }
+  | { readonly kind: "ended"; readonly reason: "removed" }
+
+export interface InboundContext {
+  readonly selfInboxId: string
+  readonly boundConversationId: string | null
+  /** Ids of messages this agent sent (for reactions to its own messages). */
+  readonly ownMessageIds: ReadonlySet<string>
+  /** Inboxes known to be agents (e.g. the manager that added us). */
+  readonly knownAgentInboxIds: ReadonlySet<string>
+}
+
+const shortInbox = (inboxId: string) => `${inboxId.slice(0, 8)}…`
+
+export const classifyInbound = (message: TransportMessage, context: InboundContext): InboundAction => {
+  if (context.boundConversationId === null) return { kind: "ignore", reason: "not bound to any conversation" }
+  if (message.conversationId.toLowerCase() !== context.boundConversationId)
+    return { kind: "ignore", reason: "message from a conversation we are not bound to" }
+  const self = context.selfInboxId.toLowerCase()
+  const sender = message.senderInboxId.toLowerCase()
+  const content = message.content
+  if (content.kind === "group_updated") {
+    if (content.removedInboxIds.some((id) => id.toLowerCase() === self)) return { kind: "ended", reason: "removed" }
+    return { kind: "ignore", reason: "group update" }
+  }
+  if (sender === self) return { kind: "ignore", reason: "own message" }
+  const senderName = message.senderName?.trim() || shortInbox(sender)
+  const base = {
+    messageId: message.id,
+    conversationId: context.boundConversationId,
+    senderInboxId: sender,
+    senderName,
+    senderIsAgent: message.senderIsAgent === true || context.knownAgentInboxIds.has(sender),
+    replyTo: message.id,
+    timestamp: message.sentAt.getTime(),
+  }
+  switch (content.kind) {
+    case "text":
+    case "reply": {
+      const text = content.text.trim()
+      if (text.length === 0) return { kind: "ignore", reason: "empty text" }
+      return { kind: "turn", turn: { ...base, text } }
+    }
+    case "reaction": {
+      if (content.action !== "added") return { kind: "ignore", reason: "reaction removed" }
+      if (!context.ownMessageIds.has(content.reference)) return { kind: "ignore", reason: "reaction to someone else's message" }
+      return { kind: "turn", turn: { ...base, text: `${senderName} reacted ${content.emoji} to your message.`, replyTo: content.reference } }
+    }
+    case "attachment": {
+      if (content.mimeType.startsWith("image/") && content.data !== undefined) {
+        return {
+          kind: "turn",
+          turn: {
+            ...base,
+            text: `[${senderName} sent an image: ${content.filename}]`,
+            image: { filename: content.filename, mimeType: content.mimeType, data: content.data },
+          },
+        }
+      }
+      return { kind: "turn", turn: { ...base, text: `[${senderName} sent a file: ${content.filename} (${content.mimeType}); you cannot open it.]` } }
+    }
+    case "other":
+      return { kind: "ignore", reason: `unsupported content type ${content.typeId}` }
+  }
+}

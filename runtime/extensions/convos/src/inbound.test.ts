@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { createTurnRunner, type InboundRuntime } from "./inbound.ts"
+
+/** A hand-made plugin-runtime fake: records the pipeline calls and replies with scripted blocks. */
+const fakeRuntime = (blocks: Array<string | undefined>) => {
+  const calls: Array<{ name: string; args: unknown }> = []
+  const runtime = {
+    config: { current: () => ({ session: { store: "/tmp/store" } }) },
+    channel: {
+      routing: {
+        resolveAgentRoute: (args: { peer: { id: string } }) => {
+          calls.push({ name: "resolveAgentRoute", args })
+          return { agentId: "main", sessionKey: `agent:main:convos:group:${args.peer.id}` }
+        },
+      },
+      session: {
+        resolveStorePath: (store: string | undefined, opts: unknown) => {
+          calls.push({ name: "resolveStorePath", args: { store, opts } })
+          return "/tmp/store/sessions"
+        },
+        recordInboundSession: async (args: unknown) => {
+          calls.push({ name: "recordInboundSession", args })
+        },
+      },
+      reply: {
+        finalizeInboundContext: (ctx: Record<string, unknown>) => ({ ...ctx, finalized: true }),
+        dispatchReplyWithBufferedBlockDispatcher: async (args: { dispatcherOptions: { deliver: (p: { text?: string }) => Promise<void> } }) => {
+          calls.push({ name: "dispatch", args })
+          for (const text of blocks) await args.dispatcherOptions.deliver(text === undefined ? {} : { text })
+          return { queuedFinal: true, counts: {} }
+        },
+      },
+    },
+  }
+  return { runtime: runtime as unknown as InboundRuntime, calls }
+}
+
+const mediaDir = mkdtempSync(join(tmpdir(), "convos-media-"))
+afterAll(() => rmSync(mediaDir, { recursive: true, force: true }))
+
+const request = (deliver: (text: string) => Promise<void>) => ({
+  conversationId: "c".repeat(32),
+  messageId: "m1",
+  senderInboxId: "1".repeat(64),
+  senderName: "Alice",
+  text: "hi there",
+  systemPrompt: "Your name is Chef.",
+  timestamp: 1_000,
+  deliver,
+})
+
+describe("createTurnRunner", () => {
+  it("routes the conversation as a group peer, builds the context with sender and system prompt, records, then dispatches", async () => {
+    const { runtime, calls } = fakeRuntime(["Hello Alice"])
+    const delivered: Array<string> = []
+    await createTurnRunner(runtime, { accountId: "default", mediaDir, onError: () => {} })(request(async (t) => void delivered.push(t)))
+    expect(calls.map((c) => c.name)).toEqual(["resolveAgentRoute", "resolveStorePath", "recordInboundSession", "dispatch"])
+    expect(calls[0]?.args).toMatchObject({ channel: "convos", accountId: "default", peer: { kind: "group", id: "c".repeat(32) } })
+    const recorded = calls[2]?.args as { sessionKey: string; ctx: Record<string, unknown> }
+    expect(recorded.sessionKey).toBe(`agent:main:convos:group:${"c".repeat(32)}`)
+    expect(recorded.ctx).toMatchObject({
+      BodyForAgent: "hi there",
+      From: `convos:${"1".repeat(64)}`,
+      To: `convos:${"c".repeat(32)}`,
+      ChatType: "group",
+      SenderName: "Alice",
+      SenderId: "1".repeat(64),
+      MessageSid: "m1",
+      GroupSystemPrompt: "Your name is Chef.",
+      Provider: "convos",
+      finalized: true,
+    })
+    expect(delivered).toEqual(["Hello Alice"])
+  })
+
+  it("delivers every non-empty reply block and skips empty ones", async () => {
+    const { runtime } = fakeRuntime(["one", undefined, "  ", "two"])
+    const delivered: Array<string> = []
+    await createTurnRunner(runtime, { accountId: "default", mediaDir, onError: () => {} })(request(async (t) => void delivered.push(t)))
+    expect(delivered).toEqual(["one", "two"])
+  })
+
+  it("writes an inbound image to the media dir and passes its path and type to the agent", async () => {
+    const { runtime, calls } = fakeRuntime([])
+    const image = { filename: "../cat.png", mimeType: "image/png", data: new Uint8Array([137, 80, 78, 71]) }
+    await createTurnRunner(runtime, { accountId: "default", mediaDir, onError: () => {} })({ ...request(async () => {}), image })
+    const ctx = (calls[2]?.args as { ctx: { MediaPath: string; MediaType: string } }).ctx
+    expect(ctx.MediaType).toBe("image/png")
+    expect(ctx.MediaPath.startsWith(mediaDir)).toBe(true)
+    expect([...readFileSync(ctx.MediaPath)]).toEqual([137, 80, 78, 71])
+  })
+})

@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest"
+import { memoryBindingStore } from "./bindingStore.ts"
+import { ConvosInstance, NO_MODEL_REPLY, type TurnRequest } from "./instance.ts"
+import { memoryTransport, SELF_INBOX } from "./testing/memoryTransport.ts"
+import type { TransportMessage } from "./transport.ts"
+
+const conv = "0123456789abcdef0123456789abcdef"
+const manager = "f".repeat(64)
+const alice = "1".repeat(64)
+const silentLog = { info: () => {}, warn: () => {}, error: () => {} }
+
+const setup = (options: { modelConfigured?: boolean; reply?: (req: TurnRequest) => string; store?: ReturnType<typeof memoryBindingStore> } = {}) => {
+  const transport = memoryTransport()
+  const store = options.store ?? memoryBindingStore()
+  const turns: Array<TurnRequest> = []
+  const instance = new ConvosInstance({
+    transport,
+    store,
+    modelConfigured: options.modelConfigured ?? true,
+    log: silentLog,
+    runTurn: async (req) => {
+      turns.push(req)
+      await req.deliver(options.reply ? options.reply(req) : `reply to: ${req.text}`)
+    },
+  })
+  return { transport, store, turns, instance }
+}
+
+const text = (id: string, body: string, extra: Partial<TransportMessage> = {}): TransportMessage => ({
+  id, conversationId: conv, senderInboxId: alice, senderName: "Alice", sentAt: new Date(), content: { kind: "text", text: body }, ...extra,
+})
+
+describe("ConvosInstance", () => {
+  it("is not ready before start and refuses provisions with 503", async () => {
+    const { instance } = setup()
+    expect(instance.status().ready).toBe(false)
+    expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })).toMatchObject({ status: 503 })
+  })
+
+  it("create: binds to the new conversation, sets the profile name, greets through the agent, then answers messages with a reply reference", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    const response = await instance.provision({ agentName: "Chef", instructions: "Talk about food.", mode: "create" })
+    expect(response.status).toBe(200)
+    const created = transport.created[0]
+    expect(response.body).toEqual({ status: "created", conversationId: created, inviteUrl: `https://popup.convos.org/v2?i=invite-${created}` })
+    await instance.idle()
+    expect(transport.profiles).toEqual([{ conversationId: created, name: "Chef" }])
+    expect(turns[0]?.text).toContain('added to this group conversation as "Chef"')
+    expect(turns[0]?.systemPrompt).toContain("Talk about food.")
+    expect(transport.sent[0]).toMatchObject({ conversationId: created, text: expect.stringContaining("reply to: [System") })
+    expect(transport.sent[0]).not.toHaveProperty("replyTo")
+
+    transport.emitMessage(text("m1", "hi", { conversationId: created ?? "" }))
+    await instance.idle()
+    expect(turns[1]).toMatchObject({ text: "hi", senderName: "Alice", senderInboxId: alice, conversationId: created })
+    expect(transport.sent[1]).toMatchObject({ text: "reply to: hi", replyTo: "m1" })
+    // The working reaction is shown on the message while the model runs, then removed.
+    expect(transport.reactions).toEqual([
+      { conversationId: created, messageId: "m1", emoji: "👀", action: "added" },
+      { conversationId: created, messageId: "m1", emoji: "👀", action: "removed" },
+    ])
+    expect(await instance.provision({ agentName: "Other", instructions: "", mode: "create" })).toMatchObject({ status: 409 })
+  })
+
+  it("add: answers at once, ignores an unexpected add, binds on the expected welcome and greets", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })).toEqual({
+      status: 200,
+      body: { status: "added", conversationId: conv },
+    })
+    transport.emitWelcome({ conversationId: "9".repeat(32), addedBy: alice })
+    transport.emitMessage(text("stray", "hello?", { conversationId: "9".repeat(32) }))
+    await instance.idle()
+    expect(instance.status()).toMatchObject({ conversationId: null, phase: "expecting_add" })
+    expect(turns).toHaveLength(0)
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    expect(instance.status()).toMatchObject({ conversationId: conv, phase: "bound" })
+    expect(transport.sent).toHaveLength(1)
+    expect(transport.sent[0]?.conversationId).toBe(conv)
+  })
+
+  it("handles each message once and never answers its own messages", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    transport.emitMessage(text("m1", "hi"))
+    transport.emitMessage(text("m1", "hi"))
+    transport.emitMessage(text("m2", "echo", { senderInboxId: SELF_INBOX }))
+    await instance.idle()
+    expect(turns.map((t) => t.text)).toEqual([expect.stringContaining("[System"), "hi"])
+  })
+
+  it("answers the manager only when it addresses the agent by name", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    transport.emitMessage(text("b1", "Spawned an agent for you.", { senderInboxId: manager }))
+    transport.emitMessage(text("b2", "Chef, please introduce yourself", { senderInboxId: manager }))
+    await instance.idle()
+    expect(turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "b2"])
+  })
+
+  it("without a model answers one clear line instead of running the agent", async () => {
+    const { instance, transport, turns } = setup({ modelConfigured: false })
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    transport.emitMessage(text("m1", "hi"))
+    await instance.idle()
+    expect(turns).toHaveLength(0)
+    expect(transport.sent.map((s) => s.text)).toEqual([NO_MODEL_REPLY, NO_MODEL_REPLY])
+  })
+
+  it("after a restart keeps its binding, does not greet again and does not re-handle old messages", async () => {
+    const first = setup()
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    first.transport.emitMessage(text("m1", "hi"))
+    await first.instance.idle()
+    await first.instance.stop()
+
+    const second = setup({ store: first.store })
+    await second.instance.start()
+    second.transport.emitMessage(text("m1", "hi"))
+    second.transport.emitMessage(text("m2", "still there?"))
+    await second.instance.idle()
+    expect(second.instance.status()).toMatchObject({ ready: true, conversationId: conv, phase: "bound" })
+    expect(second.turns.map((t) => t.text)).toEqual(["still there?"])
+  })
+
+  it("marks the instance ended (not ready) when removed from its conversation", async () => {
+    const { instance, transport } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    transport.emitMessage({ ...text("u1", ""), senderInboxId: manager, content: { kind: "group_updated", addedInboxIds: [], removedInboxIds: [SELF_INBOX] } })
+    expect(instance.status()).toMatchObject({ ready: false, ended: "removed", conversationId: conv })
+    expect(instance.reset().clean).toBe(false)
+  })
+
+  it("join pending: answers pending_acceptance, binds when accepted and flags the pool notification", async () => {
+    let accept: (id: string) => void = () => {}
+    const transport = memoryTransport({ joinOutcome: () => ({ status: "pending", accepted: new Promise<string>((r) => (accept = r)) }) })
+    const store = memoryBindingStore()
+    const instance = new ConvosInstance({ transport, store, modelConfigured: true, log: silentLog, runTurn: async (req) => req.deliver("hello") })
+    await instance.start()
+    const response = await instance.provision({ agentName: "Chef", instructions: "", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" })
+    expect(response.body).toEqual({ status: "pending_acceptance" })
+    expect(instance.status()).toMatchObject({ phase: "joining", conversationId: null })
+    accept(conv)
+    await new Promise((r) => setTimeout(r, 0))
+    await instance.idle()
+    expect(instance.status()).toMatchObject({ phase: "bound", conversationId: conv, joinedNotificationPending: true })
+    instance.acknowledgeJoinedNotification()
+    expect(instance.status().joinedNotificationPending).toBe(false)
+  })
+
+  it("a failed create leaves the instance idle and clean", async () => {
+    const { instance, transport } = setup()
+    transport.createConversation = async () => {
+      throw new Error("network down")
+    }
+    await instance.start()
+    expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })).toEqual({ status: 500, body: { error: "provision failed: network down" } })
+    expect(instance.reset()).toEqual({ clean: true })
+  })
+})

@@ -1,0 +1,395 @@
+/**
+ * One agent instance's Convos side: the XMTP transport, the binding, provisioning, and the inbound turn queue.
+ * It knows nothing of OpenClaw: agent turns go through the `TurnRunner` it is given (inbound.ts in production,
+ * a recording fake in unit tests).
+ */
+import {
+  type BindingState,
+  bindAfterProvision,
+  boundConversationId,
+  decideProvision,
+  decideReset,
+  decideWelcome,
+  type Persona,
+  type ProvisionRequest,
+  validateProvisionRequest,
+} from "./binding.ts"
+import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
+import { classifyInbound, type InboundTurn } from "./events.ts"
+import { planReply } from "./format.ts"
+import { decideManners, defaultMannersPolicy, initialMannersState, type MannersPolicy, type MannersState } from "./manners.ts"
+import type { ConvosTransport, TransportMessage, TransportWelcome } from "./transport.ts"
+
+/** What the agent pipeline receives for one turn. */
+export interface TurnRequest {
+  readonly conversationId: string
+  readonly messageId: string
+  readonly senderInboxId: string
+  readonly senderName: string
+  readonly text: string
+  readonly systemPrompt: string
+  readonly timestamp: number
+  readonly image?: { readonly filename: string; readonly mimeType: string; readonly data: Uint8Array }
+  /** Called with each reply block the agent produces. */
+  readonly deliver: (text: string) => Promise<void>
+}
+
+export type TurnRunner = (request: TurnRequest) => Promise<void>
+
+export interface InstanceLog {
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+export interface InstanceOptions {
+  readonly transport: ConvosTransport
+  readonly store: BindingStore
+  readonly runTurn: TurnRunner
+  /** False when no model is configured: the agent then answers one line saying so. */
+  readonly modelConfigured: boolean
+  readonly log: InstanceLog
+  readonly manners?: MannersPolicy
+  /** How long a join waits for acceptance before answering pending_acceptance. */
+  readonly joinWaitMs?: number
+  readonly now?: () => number
+  /** Pays the first-turn cost before reporting ready (skipped without a model). */
+  readonly warmUp?: () => Promise<void>
+  /** Reaction shown on a message while the model works on it. */
+  readonly workingEmoji?: string
+}
+
+export const NO_MODEL_REPLY =
+  "I can't answer yet: no AI model is configured for me. Ask whoever set me up to add a model key (OPENROUTER_API_KEY or an OpenAI-compatible endpoint)."
+
+export const greetingPrompt = (persona: Persona) =>
+  `[System: you were just added to this group conversation as "${persona.agentName}". Write your welcome message now: ` +
+  `one or two short lines in your own words that say who you are and how you can help, following your instructions. ` +
+  `Do not mention this system note.]`
+
+export const conversationSystemPrompt = (persona: Persona) =>
+  [
+    `Your name in this conversation is "${persona.agentName}". This is a Convos group chat: keep messages short, plain text, no markdown tables.`,
+    persona.instructions.trim().length > 0 ? `Instructions from the person who set you up:\n${persona.instructions.trim()}` : "",
+  ]
+    .filter((part) => part.length > 0)
+    .join("\n\n")
+
+export type ProvisionResponse =
+  | { readonly status: 200; readonly body: Record<string, unknown> }
+  | { readonly status: 400 | 409 | 500 | 503; readonly body: { readonly error: string } }
+
+export interface InstanceStatus {
+  readonly ready: boolean
+  readonly inboxId: string
+  readonly installationId: string
+  readonly conversationId: string | null
+  readonly phase: BindingState["phase"]
+  readonly ended: "removed" | "exploded" | null
+  readonly joinedNotificationPending: boolean
+}
+
+const MAX_REMEMBERED_IDS = 500
+const remember = (ids: ReadonlyArray<string>, id: string) => [...ids.filter((x) => x !== id), id].slice(-MAX_REMEMBERED_IDS)
+
+export class ConvosInstance {
+  private persisted: PersistedInstance
+  private manners: MannersState = initialMannersState
+  private queue: Promise<void> = Promise.resolve()
+  private streaming = false
+  private warmedUp = false
+  private readonly handledInMemory = new Set<string>()
+  private readonly knownAgents = new Set<string>()
+
+  constructor(private readonly options: InstanceOptions) {
+    this.persisted = options.store.load()
+    for (const id of this.persisted.handledMessageIds) this.handledInMemory.add(id)
+    const binding = this.persisted.binding
+    if (binding.phase === "expecting_add") this.knownAgents.add(binding.addedBy)
+  }
+
+  get binding(): BindingState {
+    return this.persisted.binding
+  }
+
+  /** Starts streaming, pays the first-turn cost, and finishes anything a restart interrupted. */
+  async start(): Promise<void> {
+    await this.options.transport.start({
+      onMessage: (message) => this.onMessage(message),
+      onWelcome: (welcome) => this.onWelcome(welcome),
+      onConversationEnded: (event) => {
+        if (event.conversationId.toLowerCase() === boundConversationId(this.binding)) this.end(event.reason)
+      },
+    })
+    this.streaming = true
+    const binding = this.binding
+    // A provision that was mid-flight when we stopped cannot be resumed safely: report it as not clean.
+    if (binding.phase === "provisioning") this.options.log.warn("a create/join was interrupted by a restart; the pool should reset or replace this instance")
+    if (binding.phase === "bound" && !binding.greeted) this.enqueueGreeting()
+    if (this.options.modelConfigured && this.options.warmUp) {
+      const started = Date.now()
+      try {
+        await this.options.warmUp()
+        this.options.log.info(`warm-up turn done in ${Date.now() - started} ms`)
+      } catch (error) {
+        // A failed warm-up only costs the first user a slower reply; it must not keep the instance unready.
+        this.options.log.warn(`warm-up turn failed: ${errorMessage(error)}`)
+      }
+    }
+    this.warmedUp = true
+  }
+
+  async stop(): Promise<void> {
+    this.streaming = false
+    await this.queue.catch(() => undefined)
+    await this.options.transport.stop()
+  }
+
+  status(): InstanceStatus {
+    const binding = this.binding
+    return {
+      ready: this.streaming && this.warmedUp && binding.phase !== "ended",
+      inboxId: this.options.transport.inboxId,
+      installationId: this.options.transport.installationId,
+      conversationId: boundConversationId(binding),
+      phase: binding.phase,
+      ended: binding.phase === "ended" ? binding.reason : null,
+      joinedNotificationPending: this.persisted.joinedNotificationPending,
+    }
+  }
+
+  acknowledgeJoinedNotification(): void {
+    this.save({ ...this.persisted, joinedNotificationPending: false })
+  }
+
+  async provision(body: unknown): Promise<ProvisionResponse> {
+    const validation = validateProvisionRequest(body)
+    if (!validation.ok) return { status: 400, body: { error: validation.error } }
+    if (!this.status().ready) return { status: 503, body: { error: "instance is not ready yet" } }
+    const request = validation.value
+    const decision = decideProvision(this.binding, request)
+    if (!decision.accept) return { status: decision.status, body: { error: decision.error } }
+    this.setBinding(decision.next)
+    try {
+      switch (request.mode) {
+        case "add":
+          if (request.addedBy !== undefined) this.knownAgents.add(request.addedBy)
+          return { status: 200, body: { status: "added", conversationId: request.conversationId } }
+        case "create":
+          return await this.provisionCreate(request)
+        case "join":
+          return await this.provisionJoin(request)
+      }
+    } catch (error) {
+      // Nothing was bound: go back to idle so a reset reports clean and the pool can retry or reap.
+      if (this.binding.phase === "provisioning") this.setBinding({ phase: "idle" })
+      this.options.log.error(`provision (${request.mode}) failed: ${errorMessage(error)}`)
+      return { status: 500, body: { error: `provision failed: ${errorMessage(error)}` } }
+    }
+  }
+
+  reset(): { readonly clean: boolean } {
+    const { next, clean } = decideReset(this.binding)
+    if (next !== this.binding) this.setBinding(next)
+    return { clean }
+  }
+
+  private async provisionCreate(request: ProvisionRequest): Promise<ProvisionResponse> {
+    const created = await this.options.transport.createConversation({ name: request.agentName, profileName: request.agentName })
+    this.bindTo(created.conversationId, "create")
+    return { status: 200, body: { status: "created", conversationId: created.conversationId, inviteUrl: created.inviteUrl } }
+  }
+
+  private async provisionJoin(request: ProvisionRequest): Promise<ProvisionResponse> {
+    const inviteUrl = request.joinUrl ?? ""
+    const outcome = await this.options.transport.joinByInvite(inviteUrl, {
+      profileName: request.agentName,
+      waitMs: this.options.joinWaitMs ?? 10_000,
+    })
+    if (outcome.status === "joined") {
+      this.bindTo(outcome.conversationId, "join")
+      return { status: 200, body: { status: "joined", conversationId: outcome.conversationId } }
+    }
+    const persona = { agentName: request.agentName, instructions: request.instructions }
+    this.setBinding({ phase: "joining", inviteUrl, persona })
+    outcome.accepted.then(
+      (conversationId) => {
+        if (this.binding.phase !== "joining") {
+          this.options.log.warn("a join was accepted after the provision was reset; not binding")
+          return
+        }
+        this.bindTo(conversationId, "join")
+        this.save({ ...this.persisted, joinedNotificationPending: true })
+      },
+      (error: unknown) => {
+        this.options.log.error(`join was not accepted: ${errorMessage(error)}`)
+        if (this.binding.phase === "joining") this.setBinding({ phase: "idle" })
+      },
+    )
+    return { status: 200, body: { status: "pending_acceptance" } }
+  }
+
+  private bindTo(conversationId: string, mode: "create" | "join"): void {
+    this.setBinding(bindAfterProvision(this.binding, conversationId, mode))
+    this.afterBind()
+  }
+
+  private afterBind(): void {
+    const binding = this.binding
+    if (binding.phase !== "bound") return
+    this.options.log.info(`bound to conversation ${binding.conversationId} (${binding.mode})`)
+    this.options.transport.setProfileName(binding.conversationId, binding.persona.agentName).catch((error: unknown) => {
+      this.options.log.warn(`could not set the profile name: ${errorMessage(error)}`)
+    })
+    this.enqueueGreeting()
+  }
+
+  private onWelcome(welcome: TransportWelcome): void {
+    const decision = decideWelcome(this.binding, welcome)
+    if (!decision.bind) {
+      this.options.log.info(`ignoring welcome to ${welcome.conversationId}: ${decision.reason}`)
+      return
+    }
+    this.setBinding(decision.next)
+    this.afterBind()
+  }
+
+  private onMessage(message: TransportMessage): void {
+    if (this.handledInMemory.has(message.id)) return
+    const action = classifyInbound(message, {
+      selfInboxId: this.options.transport.inboxId,
+      boundConversationId: this.binding.phase === "bound" ? this.binding.conversationId : null,
+      ownMessageIds: new Set(this.persisted.ownMessageIds),
+      knownAgentInboxIds: this.knownAgents,
+    })
+    if (action.kind === "ignore") return
+    this.markHandled(message.id)
+    if (action.kind === "ended") {
+      this.end(action.reason)
+      return
+    }
+    const binding = this.binding
+    if (binding.phase !== "bound") return
+    const verdict = decideManners(
+      this.manners,
+      { senderIsAgent: action.turn.senderIsAgent, text: action.turn.text, now: this.now() },
+      binding.persona.agentName,
+      this.options.manners ?? defaultMannersPolicy,
+    )
+    this.manners = verdict.next
+    if (!verdict.answer) {
+      this.options.log.info(`not answering agent message ${message.id}: ${verdict.reason}`)
+      return
+    }
+    this.enqueue(() => this.runInboundTurn(action.turn, binding.persona))
+  }
+
+  private async runInboundTurn(turn: InboundTurn, persona: Persona): Promise<void> {
+    const conversationId = turn.conversationId
+    if (!this.options.modelConfigured) {
+      await this.send(conversationId, NO_MODEL_REPLY, turn.replyTo)
+      return
+    }
+    const emoji = this.options.workingEmoji ?? "👀"
+    const transport = this.options.transport
+    const shown = await transport.react(conversationId, turn.replyTo, emoji, "added").then(
+      () => true,
+      (error: unknown) => {
+        this.options.log.warn(`could not show the working reaction: ${errorMessage(error)}`)
+        return false
+      },
+    )
+    let replyTo: string | undefined = turn.replyTo
+    try {
+      await this.options.runTurn({
+        conversationId,
+        messageId: turn.messageId,
+        senderInboxId: turn.senderInboxId,
+        senderName: turn.senderName,
+        text: turn.text,
+        systemPrompt: conversationSystemPrompt(persona),
+        timestamp: turn.timestamp,
+        ...(turn.image ? { image: turn.image } : {}),
+        deliver: async (text) => {
+          await this.send(conversationId, text, replyTo)
+          replyTo = undefined
+        },
+      })
+    } finally {
+      if (shown) {
+        await transport.react(conversationId, turn.replyTo, emoji, "removed").catch((error: unknown) => {
+          this.options.log.warn(`could not remove the working reaction: ${errorMessage(error)}`)
+        })
+      }
+    }
+  }
+
+  private enqueueGreeting(): void {
+    this.enqueue(async () => {
+      const binding = this.binding
+      if (binding.phase !== "bound" || binding.greeted) return
+      if (!this.options.modelConfigured) {
+        await this.send(binding.conversationId, NO_MODEL_REPLY)
+      } else {
+        await this.options.runTurn({
+          conversationId: binding.conversationId,
+          messageId: `greeting-${binding.conversationId}`,
+          senderInboxId: "system",
+          senderName: "System",
+          text: greetingPrompt(binding.persona),
+          systemPrompt: conversationSystemPrompt(binding.persona),
+          timestamp: this.now(),
+          deliver: (text) => this.send(binding.conversationId, text),
+        })
+      }
+      const after = this.binding
+      if (after.phase === "bound") this.setBinding({ ...after, greeted: true })
+    })
+  }
+
+  private async send(conversationId: string, text: string, replyTo?: string): Promise<void> {
+    for (const planned of planReply(text, replyTo)) {
+      if (planned.text.length === 0) continue
+      const sent = await this.options.transport.sendText(conversationId, planned.text, planned.replyTo !== undefined ? { replyTo: planned.replyTo } : {})
+      this.save({ ...this.persisted, ownMessageIds: remember(this.persisted.ownMessageIds, sent.messageId) })
+    }
+  }
+
+  private end(reason: "removed" | "exploded"): void {
+    const conversationId = boundConversationId(this.binding)
+    if (conversationId === null || this.binding.phase === "ended") return
+    this.options.log.warn(`conversation ${conversationId} ended for us (${reason}); the instance will self-destruct`)
+    this.setBinding({ phase: "ended", conversationId, reason })
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((error: unknown) => {
+      this.options.log.error(`agent turn failed: ${errorMessage(error)}`)
+    })
+  }
+
+  /** Resolves when every queued turn so far has finished (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.queue
+  }
+
+  private markHandled(messageId: string): void {
+    this.handledInMemory.add(messageId)
+    this.save({ ...this.persisted, handledMessageIds: remember(this.persisted.handledMessageIds, messageId) })
+  }
+
+  private setBinding(binding: BindingState): void {
+    this.save({ ...this.persisted, binding })
+  }
+
+  private save(next: PersistedInstance): void {
+    this.persisted = next
+    this.options.store.save(next)
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)()
+  }
+}
+
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))

@@ -1,0 +1,68 @@
+/**
+ * The narrow XMTP/Convos surface the plugin needs. Production implements it over `convos/` (transportConvos.ts);
+ * unit tests use an in-memory one. Keeping it narrow keeps every decision in the plugin testable without a network.
+ */
+
+export type TransportContent =
+  | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "reply"; readonly text: string; readonly inReplyTo: string }
+  | { readonly kind: "reaction"; readonly emoji: string; readonly action: "added" | "removed"; readonly reference: string }
+  | {
+      readonly kind: "attachment"
+      readonly filename: string
+      readonly mimeType: string
+      /** Decrypted bytes when the transport already has them. */
+      readonly data?: Uint8Array
+    }
+  | {
+      readonly kind: "group_updated"
+      readonly addedInboxIds: ReadonlyArray<string>
+      readonly removedInboxIds: ReadonlyArray<string>
+    }
+  | { readonly kind: "other"; readonly typeId: string; readonly fallback?: string }
+
+export interface TransportMessage {
+  readonly id: string
+  readonly conversationId: string
+  readonly senderInboxId: string
+  /** The sender's Convos profile name in this conversation, when known. */
+  readonly senderName?: string
+  /** True when the sender is known to be an agent (another instance or the manager). */
+  readonly senderIsAgent?: boolean
+  readonly sentAt: Date
+  readonly content: TransportContent
+}
+
+/** We were added to a conversation (an XMTP welcome). `addedBy` is the inbox that added us, when known. */
+export interface TransportWelcome {
+  readonly conversationId: string
+  readonly addedBy: string | null
+}
+
+export interface TransportHandlers {
+  onMessage(message: TransportMessage): void
+  onWelcome(welcome: TransportWelcome): void
+  /** The conversation ended for us: we were removed, or it was exploded. */
+  onConversationEnded(event: { readonly conversationId: string; readonly reason: "removed" | "exploded" }): void
+}
+
+export type JoinOutcome =
+  | { readonly status: "joined"; readonly conversationId: string }
+  /** The creator has not accepted yet; `accepted` settles with the conversation id once we are in. */
+  | { readonly status: "pending"; readonly accepted: Promise<string> }
+
+export interface ConvosTransport {
+  readonly inboxId: string
+  readonly installationId: string
+  /** Starts delivering events; resolves once streaming. */
+  start(handlers: TransportHandlers): Promise<void>
+  stop(): Promise<void>
+  createConversation(input: { readonly name: string; readonly profileName: string }): Promise<{
+    readonly conversationId: string
+    readonly inviteUrl: string
+  }>
+  joinByInvite(inviteUrl: string, input: { readonly profileName: string; readonly waitMs: number }): Promise<JoinOutcome>
+  setProfileName(conversationId: string, name: string): Promise<void>
+  sendText(conversationId: string, text: string, options?: { readonly replyTo?: string }): Promise<{ readonly messageId: string }>
+  react(conversationId: string, messageId: string, emoji: string, action: "added" | "removed"): Promise<void>
+}
