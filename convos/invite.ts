@@ -1,0 +1,386 @@
+/**
+ * Convos invites (ADR 001 of Convos, wire-compatible with convos-ios and `@xmtp/convos-cli`).
+ *
+ * slug = base64url( maybeCompress( SignedInvite{payload=1, signature=2} ) ) with `*` every 300 chars,
+ * payload = InvitePayload{conversationToken=1, creatorInboxId=2 (raw bytes), tag=3, name=4, description=5,
+ * imageURL=6, conversationExpiresAtUnix=7, expiresAtUnix=8, expiresAfterUse=9, emoji=10},
+ * signature = secp256k1 over SHA-256(payload), 65 bytes r‖s‖recoveryId, by the creator's wallet key,
+ * conversationToken = 0x01‖nonce12‖ChaCha20-Poly1305(packed conversation id)‖tag16 under a key only the creator
+ * can derive (HKDF of its wallet key), so only the creator learns which conversation an invite is for.
+ *
+ * Parsing accepts every URL form seen in the wild and both compression framings (zlib from the CLI, raw DEFLATE
+ * from iOS/Android). Any malformed input ends in `InviteParseError` with a reason, never another exception.
+ */
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto"
+import { deflateRawSync, inflateRawSync, inflateSync } from "node:zlib"
+import { bytesToHex, recoverPublicKey, type Hex } from "viem"
+import { privateKeyToAccount, sign } from "viem/accounts"
+import { ProtoMessage, ProtoWriter } from "./protobuf.ts"
+
+export type ConvosEnv = "dev" | "production" | "local"
+
+export type InviteParseReason =
+  | "empty"
+  | "too_long"
+  | "unrecognised_url"
+  | "invalid_encoding"
+  | "decompression_failed"
+  | "malformed_protobuf"
+  | "missing_field"
+  | "invalid_signature_length"
+  | "timestamp_out_of_range"
+
+/** The only error `parseInvite` throws. */
+export class InviteParseError extends Error {
+  readonly _tag = "InviteParseError"
+  constructor(
+    readonly reason: InviteParseReason,
+    detail: string,
+  ) {
+    super(`invalid invite (${reason}): ${detail}`)
+    this.name = "InviteParseError"
+  }
+}
+
+export interface InviteDetails {
+  name?: string
+  description?: string
+  imageUrl?: string
+  emoji?: string
+  /** The invite stops working at this time. */
+  expiresAt?: Date
+  /** The conversation itself explodes at this time. */
+  conversationExpiresAt?: Date
+  /** Encoded for compatibility; not enforced by any Convos client. */
+  expiresAfterUse?: boolean
+}
+
+export interface ParsedInvite extends InviteDetails {
+  /** Normalised slug: no URL, no `*` separators. */
+  slug: string
+  tag: string
+  /** Lower-case hex inbox id of the creator, as claimed by the (possibly forged) payload. */
+  creatorInboxId: string
+  conversationToken: Uint8Array
+  expiresAfterUse: boolean
+  /** Exactly the signed bytes. */
+  payloadBytes: Uint8Array
+  /** 65 bytes r‖s‖recoveryId. */
+  signature: Uint8Array
+}
+
+/** Longest input accepted; real slugs are ~300 chars, a maximal name/description pair stays far below. */
+const MAX_INPUT_CHARS = 16_384
+/** Decompression output cap: a small slug must not inflate into a memory bomb. */
+const MAX_DECOMPRESSED_BYTES = 65_536
+const SEPARATOR_EVERY = 300
+const COMPRESSION_MARKER = 0x1f
+const TOKEN_VERSION = 0x01
+const TOKEN_SALT = Buffer.from("ConvosInviteV1", "utf8")
+/** ±10^11 s covers any real date and keeps `new Date(s * 1000)` valid. */
+const MAX_ABS_UNIX_SECONDS = 100_000_000_000n
+
+const inviteHosts: Record<ConvosEnv, string> = {
+  production: "https://popup.convos.org/v2",
+  dev: "https://dev.convos.org/v2",
+  local: "https://dev.convos.org/v2",
+}
+
+export function inviteUrlForSlug(slug: string, env: ConvosEnv): string {
+  return `${inviteHosts[env]}?i=${encodeURIComponent(slug)}`
+}
+
+// ---------- conversation token ----------
+
+function walletKeyBytes(walletKey: Hex): Buffer {
+  const hex = walletKey.startsWith("0x") ? walletKey.slice(2) : walletKey
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error("wallet key must be 32 bytes of hex")
+  return Buffer.from(hex, "hex")
+}
+
+function tokenKey(walletKey: Hex, creatorInboxId: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", walletKeyBytes(walletKey), TOKEN_SALT, `inbox:${creatorInboxId}`, 32))
+}
+
+function packConversationId(conversationId: string): Buffer {
+  const uuid = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(conversationId)
+  if (uuid) return Buffer.concat([Buffer.from([0x01]), Buffer.from(uuid.slice(1).join(""), "hex")])
+  const text = Buffer.from(conversationId, "utf8")
+  if (text.length === 0 || text.length > 0xffff) throw new Error("conversation id must be 1..65535 bytes")
+  if (text.length <= 255) return Buffer.concat([Buffer.from([0x02, text.length]), text])
+  return Buffer.concat([Buffer.from([0x02, 0x00, text.length >> 8, text.length & 0xff]), text])
+}
+
+function unpackConversationId(packed: Buffer): string {
+  if (packed[0] === 0x01 && packed.length === 17) {
+    const hex = packed.subarray(1).toString("hex")
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-")
+  }
+  if (packed[0] === 0x02 && packed.length >= 2) {
+    let length = packed[1] as number
+    let off = 2
+    if (length === 0 && packed.length >= 4) {
+      length = packed.readUInt16BE(2)
+      off = 4
+    }
+    if (length > 0 && off + length === packed.length) return packed.subarray(off).toString("utf8")
+  }
+  throw new Error("conversation token plaintext has an unknown layout")
+}
+
+export function encryptConversationToken(conversationId: string, creatorInboxId: string, walletKey: Hex): Uint8Array {
+  const nonce = randomBytes(12)
+  const cipher = createCipheriv("chacha20-poly1305", tokenKey(walletKey, creatorInboxId), nonce, { authTagLength: 16 })
+  const plaintext = packConversationId(conversationId)
+  cipher.setAAD(Buffer.from(creatorInboxId, "utf8"), { plaintextLength: plaintext.length })
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return Buffer.concat([Buffer.from([TOKEN_VERSION]), nonce, ciphertext, cipher.getAuthTag()])
+}
+
+/** The conversation id, or `undefined` when the token was not made with this wallet key (or was altered). */
+export function decryptConversationToken(token: Uint8Array, creatorInboxId: string, walletKey: Hex): string | undefined {
+  if (token.length < 1 + 12 + 16 + 2 || token[0] !== TOKEN_VERSION) return undefined
+  const bytes = Buffer.from(token)
+  try {
+    const decipher = createDecipheriv("chacha20-poly1305", tokenKey(walletKey, creatorInboxId), bytes.subarray(1, 13), {
+      authTagLength: 16,
+    })
+    const ciphertext = bytes.subarray(13, bytes.length - 16)
+    decipher.setAAD(Buffer.from(creatorInboxId, "utf8"), { plaintextLength: ciphertext.length })
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16))
+    const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()])
+    return unpackConversationId(plaintext)
+  } catch {
+    return undefined
+  }
+}
+
+// ---------- slug framing ----------
+
+function compressIfSmaller(data: Uint8Array): Uint8Array {
+  if (data.length <= 100) return data
+  // Raw DEFLATE is what iOS and Android write and read (the CLI's appData writer converged on it too).
+  const compressed = deflateRawSync(data)
+  if (compressed.length + 5 >= data.length) return data
+  const header = Buffer.alloc(5)
+  header[0] = COMPRESSION_MARKER
+  header.writeUInt32BE(data.length, 1)
+  return Buffer.concat([header, compressed])
+}
+
+function decompressIfNeeded(data: Buffer): Buffer {
+  if (data[0] !== COMPRESSION_MARKER) return data
+  if (data.length < 6) throw new InviteParseError("decompression_failed", "compressed payload is truncated")
+  const body = data.subarray(5)
+  const options = { maxOutputLength: MAX_DECOMPRESSED_BYTES }
+  try {
+    return inflateRawSync(body, options)
+  } catch {
+    try {
+      return inflateSync(body, options)
+    } catch (error) {
+      throw new InviteParseError("decompression_failed", error instanceof Error ? error.message : "inflate failed")
+    }
+  }
+}
+
+function insertSeparators(slug: string): string {
+  const parts: string[] = []
+  for (let i = 0; i < slug.length; i += SEPARATOR_EVERY) parts.push(slug.slice(i, i + SEPARATOR_EVERY))
+  return parts.join("*")
+}
+
+function encodeSignedInvite(payloadBytes: Uint8Array, signature: Uint8Array): string {
+  const signed = new ProtoWriter().bytes(1, payloadBytes).bytes(2, signature).finish()
+  return insertSeparators(Buffer.from(compressIfSmaller(signed)).toString("base64url"))
+}
+
+const SLUG_CHARS = /^[A-Za-z0-9_\-*+/=]+$/
+
+/** Finds the slug inside any supported invite form; `undefined` when the input is not one. */
+export function extractInviteSlug(input: string): string | undefined {
+  const text = input.trim()
+  if (SLUG_CHARS.test(text)) return text
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return undefined
+  }
+  const fromQuery = url.searchParams.get("i") ?? url.searchParams.get("code")
+  if (fromQuery) return fromQuery
+  // convos://join/<slug> parses with host "join"; https://convos.app/join/<slug> has it in the path.
+  const segments = [url.host, ...url.pathname.split("/")].filter((s) => s.length > 0)
+  const joinAt = segments.lastIndexOf("join")
+  const segment = joinAt >= 0 ? segments[joinAt + 1] : undefined
+  if (!segment) return undefined
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return undefined
+  }
+}
+
+function unixSecondsToDate(value: bigint | undefined, field: string): Date | undefined {
+  if (value === undefined || value === 0n) return undefined
+  if (value > MAX_ABS_UNIX_SECONDS || value < -MAX_ABS_UNIX_SECONDS)
+    throw new InviteParseError("timestamp_out_of_range", `${field} is out of range`)
+  return new Date(Number(value) * 1000)
+}
+
+/**
+ * Parses a raw slug or any invite URL (`?i=`, legacy `?code=`, `convos://join/…`, `https://convos.app/join/…`).
+ * Structure only: the signature is not checked here (see `verifyInviteSigner` / `recoverInviteSigner`).
+ */
+export function parseInvite(input: string): ParsedInvite {
+  if (typeof input !== "string" || input.trim() === "") throw new InviteParseError("empty", "no invite given")
+  if (input.length > MAX_INPUT_CHARS) throw new InviteParseError("too_long", `longer than ${MAX_INPUT_CHARS} chars`)
+  const extracted = extractInviteSlug(input)
+  if (extracted === undefined) throw new InviteParseError("unrecognised_url", "not an invite slug or invite URL")
+  // Standard base64 (+ /) and padding are tolerated: some share sheets rewrite the alphabet.
+  const slug = extracted.replace(/\*/g, "").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
+  if (!/^[A-Za-z0-9_-]+$/.test(slug)) throw new InviteParseError("invalid_encoding", "slug is not base64url")
+  if (slug.length % 4 === 1) throw new InviteParseError("invalid_encoding", "slug has an impossible base64 length")
+  const signedBytes = decompressIfNeeded(Buffer.from(slug, "base64url"))
+  try {
+    const signed = new ProtoMessage(signedBytes)
+    const payloadBytes = signed.bytes(1)
+    const signature = signed.bytes(2)
+    if (!payloadBytes || payloadBytes.length === 0) throw new InviteParseError("missing_field", "no payload")
+    if (!signature || signature.length !== 65)
+      throw new InviteParseError("invalid_signature_length", `signature is ${signature?.length ?? 0} bytes, expected 65`)
+    const payload = new ProtoMessage(payloadBytes)
+    const conversationToken = payload.bytes(1)
+    const creator = payload.bytes(2)
+    const tag = payload.string(3)
+    if (!conversationToken || conversationToken.length === 0) throw new InviteParseError("missing_field", "no conversation token")
+    if (!creator || creator.length === 0) throw new InviteParseError("missing_field", "no creator inbox id")
+    if (!tag) throw new InviteParseError("missing_field", "no invite tag")
+    const invite: ParsedInvite = {
+      slug,
+      tag,
+      creatorInboxId: Buffer.from(creator).toString("hex"),
+      conversationToken: Uint8Array.from(conversationToken),
+      expiresAfterUse: payload.bool(9) ?? false,
+      payloadBytes: Uint8Array.from(payloadBytes),
+      signature: Uint8Array.from(signature),
+    }
+    const name = payload.string(4)
+    const description = payload.string(5)
+    const imageUrl = payload.string(6)
+    const emoji = payload.string(10)
+    const conversationExpiresAt = unixSecondsToDate(payload.sfixed64(7), "conversationExpiresAtUnix")
+    const expiresAt = unixSecondsToDate(payload.sfixed64(8), "expiresAtUnix")
+    if (name) invite.name = name
+    if (description) invite.description = description
+    if (imageUrl) invite.imageUrl = imageUrl
+    if (emoji) invite.emoji = emoji
+    if (conversationExpiresAt) invite.conversationExpiresAt = conversationExpiresAt
+    if (expiresAt) invite.expiresAt = expiresAt
+    return invite
+  } catch (error) {
+    if (error instanceof InviteParseError) throw error
+    throw new InviteParseError("malformed_protobuf", error instanceof Error ? error.message : String(error))
+  }
+}
+
+export type InviteParseResult = { ok: true; invite: ParsedInvite } | { ok: false; error: InviteParseError }
+
+export function tryParseInvite(input: string): InviteParseResult {
+  try {
+    return { ok: true, invite: parseInvite(input) }
+  } catch (error) {
+    if (error instanceof InviteParseError) return { ok: false, error }
+    // parseInvite is written to throw nothing else; surface a broken promise loudly rather than mislabel it.
+    throw error
+  }
+}
+
+// ---------- create / verify ----------
+
+export interface CreateInviteInput extends InviteDetails {
+  conversationId: string
+  creatorInboxId: string
+  /** The creator's wallet key: signs the payload and keys the conversation token. */
+  walletKey: Hex
+  /** The group's current invite tag (from its appData). */
+  tag: string
+}
+
+export interface CreatedInvite {
+  slug: string
+  url: string
+}
+
+const sha256 = (bytes: Uint8Array): Hex => `0x${createHash("sha256").update(bytes).digest("hex")}`
+
+function toUnixSeconds(date: Date | undefined): bigint | undefined {
+  return date === undefined ? undefined : BigInt(Math.floor(date.getTime() / 1000))
+}
+
+export async function createInvite(input: CreateInviteInput, env: ConvosEnv): Promise<CreatedInvite> {
+  if (!/^[0-9a-f]+$/i.test(input.creatorInboxId) || input.creatorInboxId.length % 2 !== 0)
+    throw new Error("creatorInboxId must be hex")
+  if (!input.tag) throw new Error("an invite needs the group's invite tag")
+  const creatorInboxId = input.creatorInboxId.toLowerCase()
+  const payloadBytes = new ProtoWriter()
+    .bytes(1, encryptConversationToken(input.conversationId, creatorInboxId, input.walletKey))
+    .bytes(2, Buffer.from(creatorInboxId, "hex"))
+    .string(3, input.tag)
+    .string(4, input.name)
+    .string(5, input.description)
+    .string(6, input.imageUrl)
+    .sfixed64(7, toUnixSeconds(input.conversationExpiresAt))
+    .sfixed64(8, toUnixSeconds(input.expiresAt))
+    .bool(9, input.expiresAfterUse)
+    .string(10, input.emoji)
+    .finish()
+  const signature = await sign({ hash: sha256(payloadBytes), privateKey: input.walletKey })
+  const signatureBytes = Buffer.alloc(65)
+  Buffer.from(signature.r.slice(2).padStart(64, "0"), "hex").copy(signatureBytes, 0)
+  Buffer.from(signature.s.slice(2).padStart(64, "0"), "hex").copy(signatureBytes, 32)
+  signatureBytes[64] = signature.yParity ?? 0
+  const slug = encodeSignedInvite(payloadBytes, signatureBytes)
+  return { slug, url: inviteUrlForSlug(slug, env) }
+}
+
+/** Re-encodes a parsed invite exactly (same payload and signature), e.g. to forward it as a join request. */
+export function inviteToSlug(invite: Pick<ParsedInvite, "payloadBytes" | "signature">): string {
+  return encodeSignedInvite(invite.payloadBytes, invite.signature)
+}
+
+/**
+ * The uncompressed public key that signed the payload, or `undefined` when no key can be recovered.
+ * A joiner can only check this much: binding the key to `creatorInboxId` needs the network (the creator checks it
+ * against its own key instead).
+ */
+export async function recoverInviteSigner(invite: Pick<ParsedInvite, "payloadBytes" | "signature">): Promise<Hex | undefined> {
+  const recoveryId = invite.signature[64]
+  if (invite.signature.length !== 65 || (recoveryId !== 0 && recoveryId !== 1)) return undefined
+  try {
+    return await recoverPublicKey({ hash: sha256(invite.payloadBytes), signature: bytesToHex(invite.signature) })
+  } catch {
+    return undefined
+  }
+}
+
+export function walletPublicKey(walletKey: Hex): Hex {
+  return privateKeyToAccount(walletKey).publicKey
+}
+
+/** True only when `walletKey` signed exactly these payload bytes. */
+export async function verifyInviteSigner(
+  invite: Pick<ParsedInvite, "payloadBytes" | "signature">,
+  walletKey: Hex,
+): Promise<boolean> {
+  const signer = await recoverInviteSigner(invite)
+  return signer !== undefined && signer.toLowerCase() === walletPublicKey(walletKey).toLowerCase()
+}
+
+export function isInviteExpired(invite: Pick<ParsedInvite, "expiresAt" | "conversationExpiresAt">, now: Date): boolean {
+  const time = now.getTime()
+  return (
+    (invite.expiresAt !== undefined && invite.expiresAt.getTime() <= time) ||
+    (invite.conversationExpiresAt !== undefined && invite.conversationExpiresAt.getTime() <= time)
+  )
+}
