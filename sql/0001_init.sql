@@ -18,6 +18,8 @@ CREATE TABLE instances (
   claimed_by      TEXT,
   claimed_at      TIMESTAMPTZ,
   status_reason   TEXT,
+  -- The pool process doing the current warm-up or claim (see pool/src/db/ProcessLiveness.ts).
+  owner           TEXT,
   health_failures INTEGER NOT NULL DEFAULT 0,
   last_health_at  TIMESTAMPTZ,
   created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -38,7 +40,7 @@ CREATE TABLE instance_resources (
   instance_id TEXT NOT NULL,
   tool        TEXT NOT NULL,
   resource_id TEXT,
-  env_keys    TEXT[] NOT NULL DEFAULT '{}',
+  env_keys    JSONB NOT NULL DEFAULT '[]'::jsonb,
   meta        JSONB NOT NULL DEFAULT '{}'::jsonb,
   status      TEXT NOT NULL DEFAULT 'creating' CHECK (status IN ('creating', 'active', 'releasing')),
   created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),

@@ -1,0 +1,185 @@
+import { Config, Duration, Effect, Layer } from "effect"
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs"
+import { createServer } from "node:net"
+import { join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { ComputeError, type ComputeInstance, ComputeProvider, type ComputeState } from "./ComputeProvider.ts"
+
+/**
+ * The embedded default: one detached child process per instance on a free loopback port, with its own state dir
+ * under `DATA_DIR/instances/<id>`. Children outlive a pool restart; the restarted pool re-adopts them from the
+ * database, restarts any whose process died (its state dir keeps identity and conversation), and reaps the dirs
+ * no instance row names.
+ */
+export interface LocalProcessOptions {
+  readonly dataDir: string
+  /** argv of the instance program; the default is the agent runtime. */
+  readonly command: ReadonlyArray<string>
+  /** A process that dies this many times within `crashWindow` is reported `failed` instead of restarted. */
+  readonly maxRestarts: number
+  readonly crashWindow: Duration.Duration
+}
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
+export const runtimeCommand: ReadonlyArray<string> = [process.execPath, "--import", "tsx", join(repoRoot, "runtime/src/main.ts")]
+
+const freePort = () =>
+  new Promise<number>((resolvePort, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")))
+    })
+  })
+
+/** True if `pid` is alive and is the process of this instance (guards against pid reuse). */
+const isInstanceProcess = (pid: number, instanceId: string) => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`INSTANCE_ID=${instanceId}`)
+  } catch {
+    return true // no /proc: trust the signal check
+  }
+}
+
+const waitForExit = async (pid: number, instanceId: string, ms: number) => {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (!isInstanceProcess(pid, instanceId)) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return !isInstanceProcess(pid, instanceId)
+}
+
+export const makeLocalProcess = (options: LocalProcessOptions): ComputeProvider["Service"] => {
+  const root = resolve(options.dataDir, "instances")
+  const dirOf = (id: string) => join(root, id)
+  const restarts = new Map<string, Array<number>>()
+
+  const launch = (id: string, env: Record<string, string>) => {
+    const dir = dirOf(id)
+    const log = openSync(join(dir, "instance.log"), "a")
+    const [program, ...args] = options.command
+    const child = spawn(program!, args, {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir, TMPDIR: join(dir, "tmp"), ...env },
+      detached: true,
+      stdio: ["ignore", log, log],
+    })
+    closeSync(log)
+    child.unref()
+    if (child.pid === undefined) throw new Error("the instance process did not start")
+    writeFileSync(join(dir, "pid"), String(child.pid))
+    return child.pid
+  }
+
+  const readEnv = (id: string): Record<string, string> => JSON.parse(readFileSync(join(dirOf(id), "env.json"), "utf8"))
+  const readPid = (id: string) => {
+    try {
+      return Number(readFileSync(join(dirOf(id), "pid"), "utf8"))
+    } catch {
+      return undefined
+    }
+  }
+
+  const fail = (operation: string) => (cause: unknown) =>
+    new ComputeError({ provider: "local", operation, message: cause instanceof Error ? cause.message : String(cause) })
+
+  const create = Effect.fn("LocalProcess.create")(function*(spec: { instanceId: string; env: Readonly<Record<string, string>> }) {
+    return yield* Effect.tryPromise({
+      try: async () => {
+        const dir = dirOf(spec.instanceId)
+        mkdirSync(join(dir, "tmp"), { recursive: true })
+        const port = await freePort()
+        const env = { ...spec.env, PORT: String(port), STATE_DIR: join(dir, "state") }
+        // The environment holds the instance's own secrets; keep it readable by this user only.
+        writeFileSync(join(dir, "env.json"), JSON.stringify(env), { mode: 0o600 })
+        const pid = launch(spec.instanceId, env)
+        return { ref: { pid: String(pid), port: String(port), dir }, url: `http://127.0.0.1:${port}` }
+      },
+      catch: fail("create"),
+    })
+  })
+
+  const stop = async (id: string) => {
+    const pid = readPid(id)
+    if (pid === undefined || !isInstanceProcess(pid, id)) return
+    try {
+      process.kill(-pid, "SIGTERM") // the whole process group: the runtime has children of its own
+    } catch {
+      // already gone
+    }
+    if (!(await waitForExit(pid, id, 5_000))) {
+      try {
+        process.kill(-pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+      await waitForExit(pid, id, 2_000)
+    }
+  }
+
+  const destroy = Effect.fn("LocalProcess.destroy")(function*(instance: ComputeInstance) {
+    yield* Effect.tryPromise({
+      try: async () => {
+        await stop(instance.instanceId)
+        rmSync(dirOf(instance.instanceId), { recursive: true, force: true })
+        restarts.delete(instance.instanceId)
+      },
+      catch: fail("destroy"),
+    })
+  })
+
+  /** A dead process with its state dir is restarted (like a container restart policy) unless it keeps crashing. */
+  const stateOf = (id: string): ComputeState => {
+    if (!existsSync(join(dirOf(id), "env.json"))) return "gone"
+    const pid = readPid(id)
+    if (pid !== undefined && isInstanceProcess(pid, id)) return "running"
+    const now = Date.now()
+    const recent = (restarts.get(id) ?? []).filter((t) => now - t < Duration.toMillis(options.crashWindow))
+    if (recent.length >= options.maxRestarts) return "failed"
+    restarts.set(id, [...recent, now])
+    launch(id, readEnv(id))
+    return "deploying"
+  }
+
+  const status = Effect.fn("LocalProcess.status")(function*(list: ReadonlyArray<ComputeInstance>) {
+    return yield* Effect.try({
+      try: () => new Map(list.map((i) => [i.instanceId, stateOf(i.instanceId)] as const)),
+      catch: fail("status"),
+    })
+  })
+
+  const listInstanceIds = Effect.try({
+    try: () =>
+      existsSync(root)
+        ? readdirSync(root).map((id) => ({ instanceId: id, ref: { dir: dirOf(id) } }))
+        : [],
+    catch: fail("list"),
+  })
+
+  return { kind: "local", create, destroy, status, listInstanceIds }
+}
+
+export const LocalProcessLayer = (options: LocalProcessOptions) =>
+  Layer.succeed(ComputeProvider, ComputeProvider.of(makeLocalProcess(options)))
+
+/** Reads `DATA_DIR` and `INSTANCE_COMMAND` (a JSON argv; default: the agent runtime). */
+export const LocalProcess = Layer.unwrap(
+  Effect.gen(function*() {
+    const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+    const command = yield* Config.String("INSTANCE_COMMAND").pipe(Config.withDefault(""))
+    return LocalProcessLayer({
+      dataDir,
+      command: command === "" ? runtimeCommand : (JSON.parse(command) as Array<string>),
+      maxRestarts: 5,
+      crashWindow: Duration.minutes(2),
+    })
+  }),
+)

@@ -1,0 +1,128 @@
+
+/** How an instance reaches its conversation (see docs/instance-contract.md). */
+export type ProvisionMode = "create" | "join" | "add"
+
+export interface ClaimRequest {
+  readonly agentName: string
+  readonly instructions: string
+  readonly mode: ProvisionMode
+  readonly joinUrl?: string | undefined
+  readonly conversationId?: string | undefined
+  /** Inbox id of the member who will add the instance (mode `add`). */
+  readonly addedBy?: string | undefined
+  /** Same key → same result, never a second instance. */
+  readonly idempotencyKey?: string | undefined
+  /** Who asked (an API client label, or the manager's sender inbox id). */
+  readonly claimedBy?: string | undefined
+}
+
+export interface ClaimResult {
+  readonly instanceId: string
+  readonly agentName: string
+  readonly inboxId: string
+  readonly status: "claimed" | "pending_acceptance"
+  readonly conversationId: string | null
+  readonly inviteUrl: string | null
+  readonly joined: boolean
+}
+
+/** Progress of one claim, streamed to `GET /api/pool/claim/stream`. */
+export type ClaimStep =
+  | { readonly step: "claim"; readonly status: "active" | "ok" | "fail"; readonly message: string }
+  | { readonly step: "provision"; readonly status: "active" | "ok" | "fail"; readonly message: string }
+  | { readonly step: "convo"; readonly status: "ok" | "skip" | "pending"; readonly message: string }
+
+export const defaultAgentName = "Assistant"
+export const defaultInstructions = "You are a helpful AI assistant."
+export const limits = { agentName: 64, instructions: 10_000, idempotencyKey: 200, url: 2_048 } as const
+
+export type XmtpEnv = "dev" | "production" | "local"
+
+/** Convos invite hosts per XMTP environment: a dev invite must not reach a production pool, and back. */
+export const inviteHosts = (env: XmtpEnv): ReadonlyArray<string> =>
+  env === "production"
+    ? ["popup.convos.org", "convos.app", "convos.org"]
+    : ["dev.convos.org", "convos.app", "convos.org", "localhost", "127.0.0.1"]
+
+/** Checks that `joinUrl` is a Convos invite link of this pool's XMTP environment. Returns a reason, or null. */
+export const joinUrlProblem = (joinUrl: string, env: XmtpEnv): string | null => {
+  if (joinUrl.length > limits.url) return "joinUrl is too long"
+  let url: URL
+  try {
+    url = new URL(joinUrl)
+  } catch {
+    return "joinUrl must be a Convos invite URL"
+  }
+  if (url.protocol === "convos:") return null
+  if (url.protocol !== "https:" && !(env !== "production" && url.protocol === "http:")) {
+    return "joinUrl must be a Convos invite URL"
+  }
+  const hosts = inviteHosts(env)
+  if (!hosts.includes(url.hostname)) {
+    const other = env === "production" ? "dev" : "production"
+    return inviteHosts(other === "dev" ? "dev" : "production").includes(url.hostname)
+      ? `joinUrl is a ${other} invite; this pool runs on the ${env} network`
+      : "joinUrl must be a Convos invite URL"
+  }
+  const hasSlug = url.searchParams.get("i") || url.searchParams.get("code") || /\/join\/[^/]+/.test(url.pathname)
+  return hasSlug ? null : "joinUrl has no invite code"
+}
+
+const oneLine = (s: string) => !/[\u0000-\u001f\u007f]/.test(s)
+
+/**
+ * Validates and normalises a claim. Pure: the HTTP API and the manager agent both go through it, so both give the
+ * same answer to the same bad input.
+ */
+export const validateClaim = (
+  input: {
+    readonly agentName?: string | undefined
+    readonly instructions?: string | undefined
+    readonly mode?: ProvisionMode | undefined
+    readonly joinUrl?: string | undefined
+    readonly conversationId?: string | undefined
+    readonly addedBy?: string | undefined
+    readonly idempotencyKey?: string | undefined
+    readonly claimedBy?: string | undefined
+  },
+  env: XmtpEnv,
+): { readonly ok: true; readonly request: ClaimRequest } | { readonly ok: false; readonly error: string } => {
+  const agentName = (input.agentName ?? defaultAgentName).trim()
+  const instructions = (input.instructions ?? defaultInstructions).trim()
+  if (agentName === "") return { ok: false, error: "agentName must not be empty" }
+  if (agentName.length > limits.agentName) return { ok: false, error: `agentName must be at most ${limits.agentName} characters` }
+  if (!oneLine(agentName)) return { ok: false, error: "agentName must be a single line of text" }
+  if (instructions === "") return { ok: false, error: "instructions must not be empty" }
+  if (instructions.length > limits.instructions) {
+    return { ok: false, error: `instructions must be at most ${limits.instructions} characters` }
+  }
+  const mode = input.mode ?? (input.joinUrl !== undefined ? "join" : "create")
+  if (mode === "join") {
+    if (input.joinUrl === undefined) return { ok: false, error: "joinUrl is required to join a conversation" }
+    const problem = joinUrlProblem(input.joinUrl.trim(), env)
+    if (problem) return { ok: false, error: problem }
+  } else if (input.joinUrl !== undefined) {
+    return { ok: false, error: `joinUrl is only used to join a conversation, not with mode ${mode}` }
+  }
+  if (mode === "add") {
+    if (!input.conversationId) return { ok: false, error: "conversationId is required to add an agent to a conversation" }
+    if (!input.addedBy) return { ok: false, error: "addedBy is required to add an agent to a conversation" }
+  }
+  if (input.idempotencyKey !== undefined && (input.idempotencyKey === "" || input.idempotencyKey.length > limits.idempotencyKey)) {
+    return { ok: false, error: `Idempotency-Key must be 1 to ${limits.idempotencyKey} characters` }
+  }
+  return {
+    ok: true,
+    request: {
+      agentName,
+      instructions,
+      mode,
+      joinUrl: input.joinUrl?.trim(),
+      conversationId: input.conversationId,
+      addedBy: input.addedBy,
+      idempotencyKey: input.idempotencyKey,
+      claimedBy: input.claimedBy,
+    },
+  }
+}
+

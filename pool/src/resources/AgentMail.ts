@@ -1,0 +1,200 @@
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { FetchHttpClient, HttpClient } from "effect/http"
+import {
+  decodeBody,
+  makeRest,
+  rateLimitRetry,
+  type RestCallError,
+  toToolError,
+  transientRetry,
+} from "./providerRest.ts"
+import type { CreatedResource, ToolError, ToolProvider } from "./ToolProvider.ts"
+
+/**
+ * An AgentMail inbox per agent (API v0). The create carries `client_id = <prefix><instanceId>`, which AgentMail
+ * makes idempotent, so retrying a create that timed out returns the same inbox instead of a second one. The instance
+ * gets only `AGENTMAIL_INBOX_ID`; sending and reading go through the pool (`ToolProxy`), which holds the API key.
+ */
+
+export const tool = "agentmail"
+
+export interface AgentMailOptions {
+  readonly apiUrl: string
+  readonly apiKey: Redacted.Redacted<string>
+  /** Custom sending domain; AgentMail's default domain when unset. */
+  readonly domain: string | undefined
+  readonly displayName: string
+  readonly namePrefix: string
+  readonly requestTimeout: Duration.Input
+  readonly retryBase: Duration.Input
+}
+
+export interface SentEmail {
+  readonly messageId: string
+  readonly threadId: string
+}
+
+export interface InboxMessage {
+  readonly messageId: string
+  readonly threadId: string
+  readonly from: string
+  readonly to: ReadonlyArray<string>
+  readonly subject: string | null
+  readonly preview: string | null
+  readonly timestamp: string
+}
+
+const Inbox = Schema.Struct({ inbox_id: Schema.String, client_id: Schema.optional(Schema.NullOr(Schema.String)) })
+const InboxPage = Schema.Struct({
+  inboxes: Schema.Array(Inbox),
+  next_page_token: Schema.optional(Schema.NullOr(Schema.String)),
+})
+const Sent = Schema.Struct({ message_id: Schema.String, thread_id: Schema.String })
+const MessagePage = Schema.Struct({
+  messages: Schema.Array(Schema.Struct({
+    message_id: Schema.String,
+    thread_id: Schema.String,
+    from: Schema.String,
+    to: Schema.optional(Schema.Array(Schema.String)),
+    subject: Schema.optional(Schema.NullOr(Schema.String)),
+    preview: Schema.optional(Schema.NullOr(Schema.String)),
+    timestamp: Schema.String,
+  })),
+})
+
+export class AgentMail extends Context.Service<AgentMail, {
+  readonly tool: ToolProvider
+  /** Sends from one inbox (the caller has checked it is the instance's own). Never retried past a 429. */
+  sendMessage(
+    inboxId: string,
+    message: { readonly to: string; readonly subject: string; readonly text: string },
+  ): Effect.Effect<SentEmail, ToolError>
+  /** The newest messages of one inbox. */
+  listMessages(inboxId: string, limit: number): Effect.Effect<ReadonlyArray<InboxMessage>, ToolError>
+}>()("pool/resources/AgentMail") {
+  static readonly make = (options: AgentMailOptions) =>
+    Effect.gen(function*() {
+      const rest = makeRest(yield* HttpClient.HttpClient, {
+        baseUrl: options.apiUrl,
+        key: options.apiKey,
+        requestTimeout: options.requestTimeout,
+      })
+      const clientIdOf = (instanceId: string) => `${options.namePrefix}${instanceId}`
+      const inboxPath = (inboxId: string) => `/v0/inboxes/${encodeURIComponent(inboxId)}`
+
+      const findByClientId = (clientId: string): Effect.Effect<Option.Option<string>, RestCallError> =>
+        Effect.gen(function*() {
+          let pageToken: string | undefined
+          for (;;) {
+            const page = yield* rest("listInboxes", {
+              method: "GET",
+              path: "/v0/inboxes",
+              query: { limit: "100", ...(pageToken === undefined ? {} : { page_token: pageToken }) },
+            }).pipe(
+              Effect.retry(transientRetry(options.retryBase)),
+              Effect.flatMap((response) => decodeBody("listInboxes", InboxPage)(response.body)),
+            )
+            const match = page.inboxes.find((inbox) => inbox.client_id === clientId)
+            if (match !== undefined) return Option.some(match.inbox_id)
+            if (!page.next_page_token) return Option.none()
+            pageToken = page.next_page_token
+          }
+        })
+
+      const create = Effect.fn("AgentMail.create")(function*(instanceId: string) {
+        const clientId = clientIdOf(instanceId)
+        const inbox = yield* rest("createInbox", {
+          method: "POST",
+          path: "/v0/inboxes",
+          body: {
+            username: clientId,
+            ...(options.domain === undefined ? {} : { domain: options.domain }),
+            display_name: options.displayName,
+            client_id: clientId,
+          },
+        }).pipe(
+          // Idempotent by client_id: every transient failure may be retried.
+          Effect.retry(transientRetry(options.retryBase)),
+          Effect.flatMap((response) => decodeBody("createInbox", Inbox)(response.body)),
+        )
+        return {
+          resourceId: inbox.inbox_id,
+          env: { AGENTMAIL_INBOX_ID: Redacted.make(inbox.inbox_id) },
+          meta: { clientId },
+        } satisfies CreatedResource
+      }, (effect) => Effect.mapError(effect, toToolError(tool, "create")))
+
+      const release = Effect.fn("AgentMail.release")(function*(_instanceId: string, inboxId: string) {
+        yield* rest("deleteInbox", { method: "DELETE", path: inboxPath(inboxId), accept: [404] }).pipe(
+          Effect.retry(transientRetry(options.retryBase)),
+        )
+      }, (effect) => Effect.mapError(effect, toToolError(tool, "release")))
+
+      const find = Effect.fn("AgentMail.find")(
+        (instanceId: string) => findByClientId(clientIdOf(instanceId)),
+        (effect) => Effect.mapError(effect, toToolError(tool, "find")),
+      )
+
+      const sendMessage = Effect.fn("AgentMail.sendMessage")(
+        function*(inboxId: string, message: { readonly to: string; readonly subject: string; readonly text: string }) {
+          const sent = yield* rest("sendMessage", {
+            method: "POST",
+            path: `${inboxPath(inboxId)}/messages/send`,
+            body: { to: [message.to], subject: message.subject, text: message.text },
+          }).pipe(
+            Effect.retry(rateLimitRetry(options.retryBase)),
+            Effect.flatMap((response) => decodeBody("sendMessage", Sent)(response.body)),
+          )
+          return { messageId: sent.message_id, threadId: sent.thread_id } satisfies SentEmail
+        },
+        (effect) => Effect.mapError(effect, toToolError(tool, "sendMessage")),
+      )
+
+      const listMessages = Effect.fn("AgentMail.listMessages")(function*(inboxId: string, limit: number) {
+        const page = yield* rest("listMessages", {
+          method: "GET",
+          path: `${inboxPath(inboxId)}/messages`,
+          query: { limit: String(limit) },
+        }).pipe(
+          Effect.retry(transientRetry(options.retryBase)),
+          Effect.flatMap((response) => decodeBody("listMessages", MessagePage)(response.body)),
+        )
+        return page.messages.map((message): InboxMessage => ({
+          messageId: message.message_id,
+          threadId: message.thread_id,
+          from: message.from,
+          to: message.to ?? [],
+          subject: message.subject ?? null,
+          preview: message.preview ?? null,
+          timestamp: message.timestamp,
+        }))
+      }, (effect) => Effect.mapError(effect, toToolError(tool, "listMessages")))
+
+      return AgentMail.of({
+        tool: { tool, envKeys: ["AGENTMAIL_INBOX_ID"], create, release, find },
+        sendMessage,
+        listMessages,
+      })
+    })
+
+  static readonly config = Config.all({
+    apiKey: Config.Redacted("AGENTMAIL_API_KEY"),
+    apiUrl: Config.String("AGENTMAIL_API_URL").pipe(Config.withDefault("https://api.agentmail.to")),
+    domain: Config.option(Config.String("AGENTMAIL_DOMAIN")),
+    displayName: Config.String("AGENTMAIL_DISPLAY_NAME").pipe(Config.withDefault("Convos Agent")),
+    namePrefix: Config.String("AGENTMAIL_CLIENT_ID_PREFIX").pipe(Config.withDefault("convos-agent-")),
+  }).pipe(Config.map(({ domain, ...values }): AgentMailOptions => ({
+    ...values,
+    domain: Option.getOrUndefined(domain),
+    requestTimeout: Duration.seconds(15),
+    retryBase: Duration.seconds(1),
+  })))
+
+  static readonly layerWith = (options: AgentMailOptions) =>
+    Layer.effect(AgentMail, AgentMail.make(options)).pipe(Layer.provide(FetchHttpClient.layer))
+
+  /** From `AGENTMAIL_*` configuration; fails to build without `AGENTMAIL_API_KEY`. */
+  static readonly layer = Layer.unwrap(Effect.gen(function*() {
+    return AgentMail.layerWith(yield* AgentMail.config)
+  }))
+}

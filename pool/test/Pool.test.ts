@@ -1,0 +1,172 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Option } from "effect"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { Instances } from "../src/db/Instances.ts"
+import type { ClaimRequest } from "../src/domain/Claim.ts"
+import { Pool } from "../src/Pool.ts"
+import { Reconciler } from "../src/Reconciler.ts"
+import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
+import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
+import { controlInstance, makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { waitFor } from "../../test/pool/waitFor.ts"
+
+const request = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
+  agentName: "Trip Planner",
+  instructions: "Plan trips.",
+  mode: "create",
+  ...overrides,
+})
+
+const idleCount = (n: number) =>
+  waitFor(`${n} idle instances`, Effect.gen(function*() {
+    const counts = yield* (yield* Pool).counts
+    return counts.idle === n && counts.starting === 0 ? counts : undefined
+  }))
+
+/** Runs `body` against a fresh database and data dir, with a pool whose tools are two fakes. */
+const withPool = <A, E>(
+  body: (ctx: { dataDir: string; llm: ReturnType<typeof makeFakeTool>; mail: ReturnType<typeof makeFakeTool> }) => Effect.Effect<A, E, Pool | Instances | Reconciler>,
+) =>
+  Effect.gen(function*() {
+    const { dir, cleanup } = makeDataDir()
+    yield* Effect.addFinalizer(() => Effect.sync(cleanup))
+    const llm = makeFakeTool("llm", "OPENROUTER_API_KEY")
+    const mail = makeFakeTool("mail", "AGENTMAIL_INBOX_ID")
+    return yield* body({ dataDir: dir, llm, mail }).pipe(
+      Effect.provide(poolLayer({ dataDir: dir, tools: [llm.provider, mail.provider] }).pipe(Layer.provide(TestDatabaseLayer()))),
+    )
+  }).pipe(Effect.scoped)
+
+describe("Pool", () => {
+  it.live("warms instances as real processes until they report ready, then claims hand out distinct ones", () =>
+    withPool(({ llm, mail }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const created = yield* pool.replenish(3)
+        assert.strictEqual(created.length, 3)
+        yield* idleCount(3)
+        assert.strictEqual(llm.live.size, 3, "one LLM key per instance")
+        assert.strictEqual(mail.live.size, 3, "one inbox per instance")
+        const results = yield* Effect.all([pool.claim(request()), pool.claim(request()), pool.claim(request())], {
+          concurrency: "unbounded",
+        })
+        assert.strictEqual(new Set(results.map((r) => r.instanceId)).size, 3)
+        for (const r of results) {
+          assert.strictEqual(r.status, "claimed")
+          assert.match(r.inviteUrl ?? "", /^https:\/\/dev\.convos\.org\/v2\?i=/)
+          assert.isFalse(r.joined)
+          assert.isNotEmpty(r.inboxId)
+        }
+        const none = yield* Effect.exit(pool.claim(request()))
+        assert.isTrue(Exit.isFailure(none))
+        assert.include(JSON.stringify(none), "NoIdleInstance")
+      })), 60_000)
+
+  it.live("the same idempotency key twice gives one instance", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        yield* pool.replenish(2)
+        yield* idleCount(2)
+        const [a, b] = yield* Effect.all([
+          pool.claim(request({ idempotencyKey: "key-1" })),
+          pool.claim(request({ idempotencyKey: "key-1" })),
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(a.instanceId, b.instanceId)
+        const again = yield* pool.claim(request({ idempotencyKey: "key-1" }))
+        assert.strictEqual(again.instanceId, a.instanceId)
+        assert.strictEqual((yield* pool.counts).idle, 1, "the second instance is still idle")
+        const mismatch = yield* Effect.exit(pool.claim(request({ idempotencyKey: "key-1", agentName: "Chef" })))
+        assert.include(JSON.stringify(mismatch), "IdempotencyConflict")
+      })), 60_000)
+
+  it.live("two claims for the same joinUrl get the same instance", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        yield* pool.replenish(2)
+        yield* idleCount(2)
+        const joinUrl = "https://dev.convos.org/v2?i=abc123"
+        const [a, b] = yield* Effect.all([
+          pool.claim(request({ mode: "join", joinUrl })),
+          pool.claim(request({ mode: "join", joinUrl })),
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(a.instanceId, b.instanceId)
+        assert.isTrue(a.joined)
+        assert.strictEqual(a.inviteUrl, joinUrl)
+        assert.strictEqual((yield* pool.counts).idle, 1)
+      })), 60_000)
+
+  it.live("a failed provision returns the instance to idle when it resets clean, and crashes it when not", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const instances = yield* Instances
+        const [id] = yield* pool.replenish(1)
+        yield* idleCount(1)
+        controlInstance(dataDir, id!, { provision: "error", resetClean: true })
+        const first = yield* Effect.exit(pool.claim(request()))
+        assert.include(JSON.stringify(first), "ProvisionFailed")
+        const afterClean = Option.getOrThrow(yield* instances.findById(id!))
+        assert.strictEqual(afterClean.status, "idle")
+        assert.isNull(afterClean.agent_name, "a reset instance forgets the failed claim")
+
+        controlInstance(dataDir, id!, { provision: "error", resetClean: false })
+        yield* Effect.exit(pool.claim(request()))
+        assert.strictEqual(Option.getOrThrow(yield* instances.findById(id!)).status, "crashed")
+      })), 60_000)
+
+  it.live("a warm-up whose provider fails rolls back: no resource, no row, no process", () =>
+    withPool(({ dataDir, llm, mail }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        mail.faults.failCreate = true
+        const [id] = yield* pool.replenish(1)
+        yield* waitFor("rollback", Effect.map(pool.counts, (c) => c.starting === 0 && c.dead === 0 ? true : undefined))
+        assert.strictEqual(llm.live.size, 0, "the LLM key created before the failure was released")
+        assert.strictEqual(mail.live.size, 0)
+        assert.isTrue(Option.isNone(yield* (yield* Instances).findById(id!)))
+        assert.isFalse(existsSync(join(dataDir, "instances", id!)))
+      })), 60_000)
+
+  it.live("a resource whose create answer was lost is found by its instance id and released", () =>
+    withPool(({ mail }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        mail.faults.loseCreateResponse = true
+        yield* pool.replenish(1)
+        yield* waitFor("rollback", Effect.map(pool.counts, (c) => c.starting === 0 ? true : undefined))
+        assert.strictEqual(mail.live.size, 0, "the inbox the pool never heard about was deleted")
+      })), 60_000)
+
+  it.live("kill destroys a claimed instance's process and releases its resources", () =>
+    withPool(({ dataDir, llm }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        yield* pool.replenish(1)
+        yield* idleCount(1)
+        const claimed = yield* pool.claim(request())
+        yield* pool.kill(claimed.instanceId)
+        assert.strictEqual(llm.live.size, 0)
+        assert.isFalse(existsSync(join(dataDir, "instances", claimed.instanceId)))
+        assert.isTrue(Option.isNone(yield* (yield* Instances).findById(claimed.instanceId)))
+        const unknown = yield* Effect.exit(pool.kill("nope"))
+        assert.include(JSON.stringify(unknown), "InstanceNotFound")
+      })), 60_000)
+
+  it.live("drain removes only idle, starting or dead instances", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        yield* pool.replenish(3)
+        yield* idleCount(3)
+        const claimed = yield* pool.claim(request())
+        const drained = yield* pool.drain(10)
+        assert.strictEqual(drained.length, 2)
+        assert.notInclude(drained, claimed.instanceId)
+        const counts = yield* pool.counts
+        assert.strictEqual(counts.claimed, 1)
+        assert.strictEqual(counts.idle, 0)
+      })), 60_000)
+})
