@@ -1,0 +1,27 @@
+/** The manager's own settings (name and quotas), read from the environment once, in this layer. */
+import { Config, Context, Layer } from "effect"
+import { defaultLimits, type Limits } from "./commands/policy.ts"
+
+export interface ManagerSettingsShape {
+  /** Display name, also what group members mention ("@Manager …"). */
+  readonly name: string
+  readonly limits: Limits
+}
+
+export const ManagerSettingsConfig: Config.Config<ManagerSettingsShape> = Config.all({
+  name: Config.String("MANAGER_NAME").pipe(Config.withDefault("Manager")),
+  agentsPerConversation: Config.Int("MANAGER_MAX_AGENTS_PER_CONVERSATION").pipe(
+    Config.withDefault(defaultLimits.agentsPerConversation),
+  ),
+  spawnsPerSenderPerHour: Config.Int("MANAGER_MAX_SPAWNS_PER_HOUR").pipe(Config.withDefault(defaultLimits.spawnsPerSenderPerHour)),
+}).pipe(
+  Config.map(({ name, agentsPerConversation, spawnsPerSenderPerHour }) => ({
+    name,
+    limits: { agentsPerConversation, spawnsPerSenderPerHour },
+  })),
+)
+
+export class ManagerSettings extends Context.Service<ManagerSettings, ManagerSettingsShape>()("manager-agent/ManagerSettings") {
+  static readonly layer = Layer.effect(ManagerSettings, ManagerSettingsConfig)
+  static readonly layerOf = (settings: ManagerSettingsShape) => Layer.succeed(ManagerSettings, settings)
+}

@@ -1,0 +1,248 @@
+/**
+ * One inbound chat message → at most one action and one short reply. Decisions are the pure functions of
+ * `policy.ts`; this file gathers the facts (Postgres, the group's permissions) and calls the pool and the chat.
+ */
+import { Context, Effect, Layer } from "effect"
+import { Ownership, type OwnershipError } from "../db/Ownership.ts"
+import type { Intent, MessageContext, SpawnIntent } from "../intent/Intent.ts"
+import { IntentParser } from "../intent/IntentParser.ts"
+import { TemplateCatalog } from "../intent/TemplateCatalog.ts"
+import { ManagerSettings } from "../ManagerSettings.ts"
+import { AgentPool, type AgentPoolError } from "../ports/AgentPool.ts"
+import { Chat, type ChatError, type InboundMessage } from "../ports/Chat.ts"
+import { checkSpawnQuota, classifySender, mayManage, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
+import { replies } from "./replies.ts"
+
+/** What the manager did with a message: for tests, logs and the benchmark. */
+export type Outcome =
+  | { readonly _tag: "Ignored"; readonly why: "self" | "spawned-agent" | "bot" | "not-addressed" }
+  | { readonly _tag: "Replied"; readonly intent: Intent["kind"] }
+  | { readonly _tag: "Spawned"; readonly agent: AgentRecord; readonly mode: "add" | "create" }
+  | { readonly _tag: "Removed"; readonly agent: AgentRecord }
+
+const HOUR_MS = 60 * 60 * 1000
+
+export class Commands extends Context.Service<
+  Commands,
+  { handle(message: InboundMessage): Effect.Effect<Outcome, OwnershipError | ChatError> }
+>()("manager-agent/Commands") {
+  static readonly layer = Layer.effect(
+    Commands,
+    Effect.gen(function* () {
+      const chat = yield* Chat
+      const pool = yield* AgentPool
+      const ownership = yield* Ownership
+      const parser = yield* IntentParser
+      const catalog = yield* TemplateCatalog
+      const settings = yield* ManagerSettings
+
+      const reply = (message: InboundMessage, text: string) => chat.sendText(message.conversationId, text)
+      const replied = (message: InboundMessage, intent: Intent["kind"], text: string) =>
+        reply(message, text).pipe(Effect.as<Outcome>({ _tag: "Replied", intent }))
+
+      const logPoolError = (what: string, error: AgentPoolError) =>
+        Effect.logWarning(`${what} failed`, { reason: error.reason, message: error.message })
+
+      const spawn = Effect.fn("Commands.spawn")(function* (message: InboundMessage, intent: SpawnIntent) {
+        const here = yield* ownership.liveAgents(message.conversationId)
+        const now = new Date()
+        const verdict = checkSpawnQuota({
+          liveAgentsHere: message.conversationKind === "dm" ? 0 : here.length,
+          recentSpawns: yield* ownership.spawnsSince(message.senderInboxId, new Date(now.getTime() - HOUR_MS)),
+          limits: settings.limits,
+          now,
+        })
+        if (!verdict.ok) {
+          return yield* replied(
+            message,
+            "spawn",
+            verdict.reason === "conversation_full"
+              ? replies.conversationFull(verdict.limit)
+              : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
+          )
+        }
+        const name = message.conversationKind === "dm" ? intent.name : uniqueName(intent.name, here)
+        if (message.conversationKind === "group" && !(yield* chat.canAddMembers(message.conversationId))) {
+          return yield* replied(message, "spawn", replies.cannotAddMembers(name))
+        }
+        const mode = message.conversationKind === "dm" ? "create" : "add"
+        const claimed = yield* pool
+          .claim({
+            agentName: name,
+            instructions: intent.instructions,
+            mode,
+            ...(mode === "add" ? { conversationId: message.conversationId, addedBy: chat.selfInboxId } : {}),
+            claimedBy: message.senderInboxId,
+            idempotencyKey: `manager:${message.messageId}`,
+          })
+          .pipe(Effect.tapError((error) => logPoolError("claim", error)), Effect.result)
+        if (claimed._tag === "Failure") {
+          return yield* replied(message, "spawn", claimed.failure.reason === "no_idle" ? replies.poolEmpty() : replies.spawnFailed(name))
+        }
+        const instance = claimed.success
+        const agent: AgentRecord = {
+          instanceId: instance.instanceId,
+          conversationId: mode === "add" ? message.conversationId : (instance.conversationId ?? message.conversationId),
+          agentName: instance.agentName || name,
+          inboxId: instance.inboxId,
+          spawnedBy: message.senderInboxId,
+          spawnedAt: now,
+        }
+        // Recorded before the add: if the manager dies in between, a restart still knows the agent is ours.
+        yield* ownership.record({ ...agent, instructions: intent.instructions })
+
+        if (mode === "create") {
+          if (!instance.inviteUrl) {
+            yield* Effect.logWarning("create-mode claim returned no invite URL")
+            yield* discard(agent)
+            return yield* replied(message, "spawn", replies.spawnFailed(name))
+          }
+          yield* reply(message, replies.createdDm(agent.agentName, instance.inviteUrl))
+          return { _tag: "Spawned", agent, mode } satisfies Outcome
+        }
+
+        const added = yield* chat.addMembers(message.conversationId, [instance.inboxId]).pipe(Effect.result)
+        if (added._tag === "Failure") {
+          yield* Effect.logWarning("adding the agent failed", { reason: added.failure.reason, message: added.failure.message })
+          yield* discard(agent)
+          return yield* replied(
+            message,
+            "spawn",
+            added.failure.reason === "not_allowed" ? replies.cannotAddMembers(name) : replies.spawnFailed(name),
+          )
+        }
+        yield* reply(message, replies.joining(agent.agentName))
+        return { _tag: "Spawned", agent, mode } satisfies Outcome
+      })
+
+      /** Gives back an instance the manager could not place: destroyed (never reused), ownership closed. */
+      const discard = (agent: AgentRecord) =>
+        pool.kill(agent.instanceId).pipe(
+          Effect.tapError((error) => logPoolError("kill", error)),
+          Effect.ignore,
+          Effect.andThen(ownership.markRemoved(agent.instanceId)),
+        )
+
+      /** Finds the agent a message refers to and checks the sender may manage it; replies itself otherwise. */
+      const target = Effect.fn("Commands.target")(function* (message: InboundMessage, ref: string) {
+        const here = yield* ownership.liveAgents(message.conversationId)
+        const match = resolveAgent(ref, here)
+        if (match.kind === "not_found") {
+          yield* reply(message, replies.notFound(ref))
+          return undefined
+        }
+        if (match.kind === "ambiguous") {
+          yield* reply(message, replies.ambiguous(match.candidates))
+          return undefined
+        }
+        const agent = match.agent
+        const isSpawner = mayManage({ actorInboxId: message.senderInboxId, actorIsAdmin: false, agent })
+        const actorIsAdmin = isSpawner
+          ? false
+          : message.conversationKind === "group"
+            ? yield* chat.isAdmin(message.conversationId, message.senderInboxId)
+            : false
+        if (!mayManage({ actorInboxId: message.senderInboxId, actorIsAdmin, agent })) {
+          yield* reply(message, replies.notAllowed(agent.agentName))
+          return undefined
+        }
+        return agent
+      })
+
+      const remove = Effect.fn("Commands.remove")(function* (message: InboundMessage, ref: string) {
+        const agent = yield* target(message, ref)
+        if (!agent) return { _tag: "Replied", intent: "remove" } satisfies Outcome
+        if (message.conversationKind === "group") {
+          // The instance destroys itself when removed; the kill below covers a manager without the right to remove.
+          yield* chat.removeMembers(message.conversationId, [agent.inboxId]).pipe(
+            Effect.tapError((error) => Effect.logWarning("removing the agent from the group failed", { reason: error.reason })),
+            Effect.ignore,
+          )
+        }
+        const killed = yield* pool.kill(agent.instanceId).pipe(Effect.tapError((e) => logPoolError("kill", e)), Effect.result)
+        if (killed._tag === "Failure" && killed.failure.reason !== "not_found") {
+          return yield* replied(message, "remove", replies.removeFailed(agent.agentName))
+        }
+        yield* ownership.markRemoved(agent.instanceId)
+        yield* reply(message, replies.removed(agent.agentName))
+        return { _tag: "Removed", agent } satisfies Outcome
+      })
+
+      const rename = Effect.fn("Commands.rename")(function* (message: InboundMessage, ref: string, newName: string) {
+        const agent = yield* target(message, ref)
+        if (!agent) return { _tag: "Replied", intent: "rename" } satisfies Outcome
+        const changed = yield* pool
+          .reconfigure(agent.instanceId, { agentName: newName })
+          .pipe(Effect.tapError((e) => logPoolError("rename", e)), Effect.result)
+        if (changed._tag === "Failure") return yield* replied(message, "rename", replies.changeFailed(agent.agentName))
+        yield* ownership.rename(agent.instanceId, newName)
+        return yield* replied(message, "rename", replies.renamed(agent.agentName, newName))
+      })
+
+      const instruct = Effect.fn("Commands.instruct")(function* (message: InboundMessage, ref: string, instructions: string) {
+        const agent = yield* target(message, ref)
+        if (!agent) return { _tag: "Replied", intent: "instruct" } satisfies Outcome
+        const changed = yield* pool
+          .reconfigure(agent.instanceId, { instructions })
+          .pipe(Effect.tapError((e) => logPoolError("instruct", e)), Effect.result)
+        if (changed._tag === "Failure") return yield* replied(message, "instruct", replies.changeFailed(agent.agentName))
+        yield* ownership.setInstructions(agent.instanceId, instructions)
+        return yield* replied(message, "instruct", replies.instructed(agent.agentName))
+      })
+
+      const join = Effect.fn("Commands.join")(function* (message: InboundMessage, inviteUrl: string) {
+        const outcome = yield* chat.joinByInvite(inviteUrl).pipe(Effect.result)
+        if (outcome._tag === "Failure") {
+          yield* Effect.logWarning("joining by invite failed", { reason: outcome.failure.reason })
+          return yield* replied(message, "join", replies.joinFailed())
+        }
+        return yield* replied(message, "join", outcome.success.status === "joined" ? replies.joinDone() : replies.joinPending())
+      })
+
+      const handle = Effect.fn("Commands.handle")(function* (message: InboundMessage) {
+        const kind = classifySender({
+          senderInboxId: message.senderInboxId,
+          selfInboxId: chat.selfInboxId,
+          isSpawnedAgent: yield* ownership.isSpawnedAgent(message.senderInboxId),
+          senderMemberKind: message.senderMemberKind,
+        })
+        if (kind !== "human") return { _tag: "Ignored", why: kind } satisfies Outcome
+
+        const here = message.conversationKind === "group" ? yield* ownership.liveAgents(message.conversationId) : []
+        const ctx: MessageContext = {
+          conversation: message.conversationKind,
+          managerName: settings.name,
+          repliesToManager: message.replyToInboxId?.toLowerCase() === chat.selfInboxId.toLowerCase(),
+          knownAgents: here.map((a) => a.agentName),
+        }
+        const { intent, addressed } = yield* parser.parse(message.text, ctx)
+        switch (intent.kind) {
+          case "spawn":
+            return yield* spawn(message, intent)
+          case "list":
+            return yield* replied(message, "list", replies.list(here.length > 0 ? here : yield* ownership.liveAgents(message.conversationId)))
+          case "remove":
+            return yield* remove(message, intent.agent)
+          case "rename":
+            return yield* rename(message, intent.agent, intent.newName)
+          case "instruct":
+            return yield* instruct(message, intent.agent, intent.instructions)
+          case "join":
+            return yield* join(message, intent.inviteUrl)
+          case "templates":
+            return yield* replied(message, "templates", replies.templates(catalog.templates))
+          case "help":
+            return yield* replied(message, "help", replies.help(settings.name))
+          case "clarify":
+            return yield* replied(message, "clarify", intent.question)
+          case "none":
+            return addressed
+              ? yield* replied(message, "none", replies.didNotUnderstand())
+              : ({ _tag: "Ignored", why: "not-addressed" } satisfies Outcome)
+        }
+      })
+
+      return Commands.of({ handle })
+    }),
+  )
+}

@@ -1,0 +1,123 @@
+/**
+ * The manager's decisions, as pure functions: whose messages it reacts to, who may manage which agent, the quotas,
+ * and which agent a name refers to. The bot only gathers the facts and calls these.
+ */
+
+/** An agent the manager spawned, as stored in Postgres. */
+export interface AgentRecord {
+  readonly instanceId: string
+  readonly conversationId: string
+  readonly agentName: string
+  readonly inboxId: string
+  /** Inbox id of the member who asked for it. */
+  readonly spawnedBy: string
+  readonly spawnedAt: Date
+}
+
+export interface Limits {
+  /** Live agents one conversation may hold (default 5). */
+  readonly agentsPerConversation: number
+  /** Spawns one sender may ask for in a sliding hour (default 10). */
+  readonly spawnsPerSenderPerHour: number
+}
+
+export const defaultLimits: Limits = { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 }
+
+export type SenderKind = "self" | "spawned-agent" | "bot" | "human"
+
+/**
+ * Who wrote a message. The manager only ever reacts to humans: never to itself, to an agent it spawned (anywhere),
+ * or to a member whose Convos profile says it is an agent, so no loop can start between bots.
+ */
+export const classifySender = (facts: {
+  readonly senderInboxId: string
+  readonly selfInboxId: string
+  readonly isSpawnedAgent: boolean
+  /** From the sender's Convos profile (`memberKind`), when known. */
+  readonly senderMemberKind?: "agent" | "human" | undefined
+}): SenderKind => {
+  if (facts.senderInboxId.toLowerCase() === facts.selfInboxId.toLowerCase()) return "self"
+  if (facts.isSpawnedAgent) return "spawned-agent"
+  if (facts.senderMemberKind === "agent") return "bot"
+  return "human"
+}
+
+export type SpawnVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: "conversation_full"; readonly limit: number }
+  | { readonly ok: false; readonly reason: "rate_limited"; readonly limit: number; readonly retryInMinutes: number }
+
+const HOUR_MS = 60 * 60 * 1000
+
+/** Whether one more spawn fits the quotas. `recentSpawns` are this sender's spawn times (any conversation). */
+export const checkSpawnQuota = (facts: {
+  readonly liveAgentsHere: number
+  readonly recentSpawns: ReadonlyArray<Date>
+  readonly limits: Limits
+  readonly now: Date
+}): SpawnVerdict => {
+  if (facts.liveAgentsHere >= facts.limits.agentsPerConversation) {
+    return { ok: false, reason: "conversation_full", limit: facts.limits.agentsPerConversation }
+  }
+  const windowStart = facts.now.getTime() - HOUR_MS
+  const inWindow = facts.recentSpawns.map((d) => d.getTime()).filter((t) => t > windowStart && t <= facts.now.getTime())
+  if (inWindow.length >= facts.limits.spawnsPerSenderPerHour) {
+    // The slot frees when the oldest spawn that still counts leaves the window.
+    const sorted = [...inWindow].sort((a, b) => a - b)
+    const freesAt = sorted[inWindow.length - facts.limits.spawnsPerSenderPerHour]! + HOUR_MS
+    return {
+      ok: false,
+      reason: "rate_limited",
+      limit: facts.limits.spawnsPerSenderPerHour,
+      retryInMinutes: Math.max(1, Math.ceil((freesAt - facts.now.getTime()) / 60_000)),
+    }
+  }
+  return { ok: true }
+}
+
+/** Only the member who spawned an agent, or a group admin, may remove, rename or re-instruct it. */
+export const mayManage = (facts: { readonly actorInboxId: string; readonly actorIsAdmin: boolean; readonly agent: AgentRecord }) =>
+  facts.actorIsAdmin || facts.actorInboxId.toLowerCase() === facts.agent.spawnedBy.toLowerCase()
+
+export type AgentMatch =
+  | { readonly kind: "found"; readonly agent: AgentRecord }
+  | { readonly kind: "not_found" }
+  | { readonly kind: "ambiguous"; readonly candidates: ReadonlyArray<AgentRecord> }
+
+const simplify = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/^(?:(?:the|a|an|our|my|your|this|that)\s+)+/, "")
+    .replace(/\s+(?:agent|bot)$/, "")
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim()
+
+/**
+ * Which agent of this conversation a user means: an exact name first ("Trip Planner" = "the trip planner"), then a
+ * unique partial match ("planner"). Two candidates are ambiguous rather than a guess: removing the wrong agent is
+ * worse than asking.
+ */
+export const resolveAgent = (ref: string, agents: ReadonlyArray<AgentRecord>): AgentMatch => {
+  const wanted = simplify(ref)
+  if (wanted.length === 0) return { kind: "not_found" }
+  const exact = agents.filter((a) => simplify(a.agentName) === wanted)
+  if (exact.length === 1) return { kind: "found", agent: exact[0]! }
+  if (exact.length > 1) return { kind: "ambiguous", candidates: exact }
+  const partial = agents.filter((a) => {
+    const name = simplify(a.agentName)
+    return ` ${name} `.includes(` ${wanted} `) || ` ${wanted} `.includes(` ${name} `)
+  })
+  if (partial.length === 1) return { kind: "found", agent: partial[0]! }
+  if (partial.length > 1) return { kind: "ambiguous", candidates: partial }
+  return { kind: "not_found" }
+}
+
+/** A name not already used by another agent here: "Chef", then "Chef 2", … */
+export const uniqueName = (wanted: string, agents: ReadonlyArray<AgentRecord>): string => {
+  const taken = new Set(agents.map((a) => simplify(a.agentName)))
+  if (!taken.has(simplify(wanted))) return wanted
+  for (let n = 2; ; n++) {
+    const candidate = `${wanted} ${n}`
+    if (!taken.has(simplify(candidate))) return candidate
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Everything the manager says in chat. One short line each; no id, token, key or raw error ever goes in here (the
+ * functions take names and numbers, never error objects).
+ */
+import type { TemplateInfo } from "../intent/Intent.ts"
+import type { AgentRecord } from "./policy.ts"
+
+export const replies = {
+  help: (managerName: string) =>
+    [
+      `I'm ${managerName}: I add AI agents to this chat. Try:`,
+      '• "spawn a trip planner here" (or add / create / summon …)',
+      '• "who\'s here" to list the agents I added',
+      '• "remove the trip planner", "rename Chef to Remy", "tell Chef to cook vegan"',
+      '• "templates" for ready-made agents',
+      "Only whoever added an agent, or a group admin, can remove or change it.",
+    ].join("\n"),
+  intro: (managerName: string) =>
+    `Hi, I'm ${managerName}. Ask me to "spawn a trip planner here" (or any agent you like) and it joins this chat; "help" for more.`,
+  didNotUnderstand: () => 'Sorry, I didn\'t get that. Try "spawn a trip planner here", "who\'s here" or "help".',
+  joining: (name: string) => `${name} is joining…`,
+  joinedByInvite: (name: string) => `${name} asked to join; it will be in as soon as the request is accepted.`,
+  createdDm: (name: string, inviteUrl: string) => `${name} is ready in its own conversation. Join it here: ${inviteUrl}`,
+  cannotAddMembers: (name: string) =>
+    `I'm not allowed to add members here. A group admin can let me add members (or make me an admin), then ask again for ${name}.`,
+  poolEmpty: () => "All agents are busy getting ready right now. New ones start automatically; please ask again in a minute.",
+  spawnFailed: (name: string) => `${name} couldn't start, sorry. Nothing was added; please try again.`,
+  conversationFull: (limit: number) => `This chat already has ${limit} agents, the most I can add. Remove one first.`,
+  rateLimited: (limit: number, minutes: number) =>
+    `You've asked for ${limit} agents in the last hour, the limit. Try again in about ${minutes} min.`,
+  list: (agents: ReadonlyArray<AgentRecord>) =>
+    agents.length === 0
+      ? 'No agents of mine here yet. Say "spawn a trip planner here" to add one.'
+      : `Agents here: ${agents.map((a) => a.agentName).join(", ")}.`,
+  notFound: (ref: string) => `I don't see an agent called "${clipRef(ref)}" that I added here. Say "who's here" to list them.`,
+  ambiguous: (candidates: ReadonlyArray<AgentRecord>) =>
+    `Which one: ${candidates.map((a) => a.agentName).join(" or ")}?`,
+  notAllowed: (name: string) => `Sorry, only whoever added ${name}, or a group admin, can do that.`,
+  removed: (name: string) => `${name} has left and been shut down.`,
+  removeFailed: (name: string) => `I couldn't remove ${name} right now; please try again in a moment.`,
+  renamed: (oldName: string, newName: string) => `${oldName} is now called ${newName}.`,
+  instructed: (name: string) => `Got it: ${name} has its new instructions.`,
+  changeFailed: (name: string) => `I couldn't update ${name} right now; please try again in a moment.`,
+  templates: (templates: ReadonlyArray<TemplateInfo>) =>
+    templates.length === 0
+      ? 'No ready-made agents yet, but describe any agent and I\'ll make it: "spawn a chess coach here".'
+      : [
+          "Ready-made agents (or describe your own):",
+          ...templates.map((t) => `${t.emoji} ${t.name}: ${t.description}`),
+        ].join("\n"),
+  joinDone: () => "I'm in that conversation now.",
+  joinPending: () => "I've asked to join; I'll be in as soon as the conversation's creator accepts.",
+  joinFailed: () => "That invite link didn't work. Check that it's a current Convos invite and send it again.",
+  joinOnlyInDm: () => "Send me the invite link in a direct message and I'll join.",
+  spawnInGroupOnlyWhereAllowed: () => "I couldn't reach this conversation right now; please try again in a moment.",
+} as const
+
+const clipRef = (ref: string) => (ref.length > 40 ? `${ref.slice(0, 39)}…` : ref)

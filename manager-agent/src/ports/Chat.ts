@@ -1,0 +1,49 @@
+/**
+ * The manager's view of XMTP/Convos: what it hears and the few things it does there. The production layer wraps
+ * `convos/`; unit tests use an in-memory fake.
+ */
+import { Context, Effect, Schema, type Stream } from "effect"
+
+export interface InboundMessage {
+  readonly messageId: string
+  readonly conversationId: string
+  /** `dm` for a DM, or a group holding only the sender and the manager. */
+  readonly conversationKind: "dm" | "group"
+  readonly senderInboxId: string
+  readonly text: string
+  /** Inbox id of the author of the message this one replies to, if it is a reply. */
+  readonly replyToInboxId?: string | undefined
+  /** From the sender's Convos profile, when known. */
+  readonly senderMemberKind?: "agent" | "human" | undefined
+  readonly sentAt: Date
+}
+
+export type ChatEvent =
+  | ({ readonly _tag: "Message" } & InboundMessage)
+  /** The manager was added to a group (or its join request was accepted). */
+  | { readonly _tag: "JoinedGroup"; readonly conversationId: string }
+
+export class ChatError extends Schema.TaggedError<ChatError>()("ChatError", {
+  reason: Schema.Literals(["not_allowed", "not_found", "invalid_invite", "failed"]),
+  message: Schema.String,
+}) {}
+
+export interface JoinOutcome {
+  readonly status: "joined" | "pending"
+  readonly conversationId: string | null
+}
+
+export class Chat extends Context.Service<
+  Chat,
+  {
+    readonly selfInboxId: string
+    readonly events: Stream.Stream<ChatEvent, ChatError>
+    sendText(conversationId: string, text: string): Effect.Effect<void, ChatError>
+    addMembers(conversationId: string, inboxIds: ReadonlyArray<string>): Effect.Effect<void, ChatError>
+    removeMembers(conversationId: string, inboxIds: ReadonlyArray<string>): Effect.Effect<void, ChatError>
+    /** Whether the manager itself may add members to this group right now. */
+    canAddMembers(conversationId: string): Effect.Effect<boolean, ChatError>
+    isAdmin(conversationId: string, inboxId: string): Effect.Effect<boolean, ChatError>
+    joinByInvite(inviteUrl: string): Effect.Effect<JoinOutcome, ChatError>
+  }
+>()("manager-agent/Chat") {}

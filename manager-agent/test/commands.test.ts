@@ -1,0 +1,278 @@
+import { Effect, Layer, ManagedRuntime } from "effect"
+import type { SqlClient } from "effect/sql"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
+import { Commands } from "../src/commands/Commands.ts"
+import { Ownership } from "../src/db/Ownership.ts"
+import { IntentParser } from "../src/intent/IntentParser.ts"
+import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
+import { ManagerSettings } from "../src/ManagerSettings.ts"
+import type { InboundMessage } from "../src/ports/Chat.ts"
+import { makeFakeChat, makeFakePool } from "./support/fakes.ts"
+
+const chat = makeFakeChat("manager-inbox")
+const pool = makeFakePool()
+
+const Database = TestDatabaseLayer({ maxConnections: 4 })
+const commandsLayer = (limits = { agentsPerConversation: 2, spawnsPerSenderPerHour: 100 }) =>
+  Commands.layer.pipe(
+    Layer.provide([
+      chat.layer,
+      pool.layer,
+      Ownership.layer,
+      IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
+      TemplateCatalog.layer,
+      ManagerSettings.layerOf({ name: "Manager", limits }),
+    ]),
+  )
+
+// One database for the file; the restart test builds a second manager over the same one.
+const db = ManagedRuntime.make(Database)
+let runtime: ManagedRuntime.ManagedRuntime<Commands | Ownership, unknown>
+let dbLayer: Layer.Layer<SqlClient.SqlClient>
+beforeAll(async () => {
+  dbLayer = Layer.succeedContext(await db.context())
+  runtime = ManagedRuntime.make(Layer.merge(commandsLayer(), Ownership.layer).pipe(Layer.provide(dbLayer)))
+})
+afterAll(async () => {
+  await runtime.dispose()
+  await db.dispose()
+})
+
+let seq = 0
+const message = (conversationId: string, senderInboxId: string, text: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({
+  messageId: `msg-${++seq}`,
+  conversationId,
+  conversationKind: "group",
+  senderInboxId,
+  text,
+  sentAt: new Date(),
+  ...extra,
+})
+
+const send = (m: InboundMessage) => runtime.runPromise(Effect.gen(function* () {
+  const commands = yield* Commands
+  return yield* commands.handle(m)
+}))
+const lastReply = (conversationId: string) => chat.state.sent.filter((s) => s.conversationId === conversationId).at(-1)?.text
+
+describe("spawning in a group", () => {
+  it("claims in add mode for this conversation, adds the agent, confirms in one line, and records ownership", async () => {
+    const outcome = await send(message("g-spawn", "alice", "spawn a trip planner here"))
+    expect(outcome).toMatchObject({ _tag: "Spawned", mode: "add", agent: { agentName: "Trip Planner", spawnedBy: "alice" } })
+    expect(pool.state.claims.at(-1)).toMatchObject({
+      mode: "add",
+      conversationId: "g-spawn",
+      addedBy: "manager-inbox",
+      agentName: "Trip Planner",
+      claimedBy: "alice",
+    })
+    expect(pool.state.claims.at(-1)?.instructions).toContain("Trip Planner")
+    const inboxId = outcome._tag === "Spawned" ? outcome.agent.inboxId : ""
+    expect(chat.state.members.get("g-spawn")?.has(inboxId)).toBe(true)
+    expect(lastReply("g-spawn")).toBe("Trip Planner is joining…")
+    const live = await runtime.runPromise(Effect.gen(function* () {
+      return yield* (yield* Ownership).liveAgents("g-spawn")
+    }))
+    expect(live.map((a) => a.agentName)).toEqual(["Trip Planner"])
+  })
+
+  it("lists only the agents spawned in this conversation", async () => {
+    await send(message("g-list-a", "alice", "add a chef here"))
+    await send(message("g-list-b", "alice", "add a fitness coach here"))
+    await send(message("g-list-a", "bob", "who's here"))
+    expect(lastReply("g-list-a")).toBe("Agents here: Chef.")
+  })
+
+  it("gives a second agent of the same name a distinct name", async () => {
+    await send(message("g-dup", "alice", "add a chef here"))
+    await send(message("g-dup", "alice", "add a chef here"))
+    expect(lastReply("g-dup")).toBe("Chef 2 is joining…")
+  })
+
+  it("enforces agents per conversation", async () => {
+    await send(message("g-full", "carol", "add a chef here"))
+    await send(message("g-full", "dave", "add a tutor here"))
+    const claimsBefore = pool.state.claims.length
+    await send(message("g-full", "erin", "add a poet here"))
+    expect(pool.state.claims.length).toBe(claimsBefore)
+    expect(lastReply("g-full")).toBe("This chat already has 2 agents, the most I can add. Remove one first.")
+  })
+
+  it("enforces spawns per sender per hour across conversations", async () => {
+    const strict = ManagedRuntime.make(commandsLayer({ agentsPerConversation: 2, spawnsPerSenderPerHour: 4 }).pipe(Layer.provide(dbLayer)))
+    const handle = (m: InboundMessage) => strict.runPromise(Effect.gen(function* () {
+      return yield* (yield* Commands).handle(m)
+    }))
+    try {
+      for (const conversation of ["g-rate-1", "g-rate-2"]) {
+        expect((await handle(message(conversation, "frank", "add a chef here")))._tag).toBe("Spawned")
+        expect((await handle(message(conversation, "frank", "add a tutor here")))._tag).toBe("Spawned")
+      }
+      const claimsBefore = pool.state.claims.length
+      await handle(message("g-rate-3", "frank", "add a poet here"))
+      expect(pool.state.claims.length).toBe(claimsBefore)
+      expect(lastReply("g-rate-3")).toMatch(/^You've asked for 4 agents in the last hour, the limit\. Try again in about \d+ min\.$/)
+      // Someone else is not affected by frank's quota.
+      expect((await handle(message("g-rate-3", "grace", "add a poet here")))._tag).toBe("Spawned")
+    } finally {
+      await strict.dispose()
+    }
+  })
+
+  it("tells the user what to do when it may not add members, without claiming", async () => {
+    chat.state.addLocked.add("g-locked")
+    const claimsBefore = pool.state.claims.length
+    await send(message("g-locked", "alice", "spawn a trip planner here"))
+    expect(pool.state.claims.length).toBe(claimsBefore)
+    expect(lastReply("g-locked")).toContain("A group admin can let me add members")
+  })
+
+  it("answers an empty pool honestly and leaks nothing from the error", async () => {
+    pool.state.failClaimsWith = "no_idle"
+    try {
+      await send(message("g-empty", "alice", "spawn a trip planner here"))
+    } finally {
+      pool.state.failClaimsWith = undefined
+    }
+    expect(lastReply("g-empty")).toBe("All agents are busy getting ready right now. New ones start automatically; please ask again in a minute.")
+    expect(chat.state.sent.map((s) => s.text).join("\n")).not.toContain("secret-token-123")
+  })
+
+  it("uses the message id as the idempotency key", async () => {
+    const m = message("g-idem", "alice", "add a chef here")
+    await send(m)
+    expect(pool.state.claims.at(-1)?.idempotencyKey).toBe(`manager:${m.messageId}`)
+  })
+})
+
+describe("spawning in a DM", () => {
+  it("claims in create mode and replies with the new conversation's invite link", async () => {
+    const outcome = await send(message("dm-1", "alice", "make me a chef", { conversationKind: "dm" }))
+    expect(pool.state.claims.at(-1)).toMatchObject({ mode: "create", agentName: "Chef" })
+    expect(pool.state.claims.at(-1)?.conversationId).toBeUndefined()
+    expect(outcome).toMatchObject({ _tag: "Spawned", mode: "create" })
+    expect(lastReply("dm-1")).toMatch(/^Chef is ready in its own conversation\. Join it here: https:\/\/dev\.convos\.org\/v2\?i=invite\d+$/)
+  })
+})
+
+describe("removing, renaming and re-instructing", () => {
+  it("lets the spawner remove: the agent leaves the group, its instance is destroyed, the list is empty", async () => {
+    const spawned = await send(message("g-rm", "alice", "spawn a trip planner here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    const outcome = await send(message("g-rm", "alice", "remove the trip planner"))
+    expect(outcome._tag).toBe("Removed")
+    expect(chat.state.members.get("g-rm")?.has(spawned.agent.inboxId)).toBe(false)
+    expect(pool.state.killed).toContain(spawned.agent.instanceId)
+    expect(lastReply("g-rm")).toBe("Trip Planner has left and been shut down.")
+    await send(message("g-rm", "alice", "who's here"))
+    expect(lastReply("g-rm")).toMatch(/^No agents of mine here yet/)
+  })
+
+  it("politely refuses a member who did not spawn the agent and is not an admin", async () => {
+    const spawned = await send(message("g-deny", "alice", "spawn a trip planner here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    const outcome = await send(message("g-deny", "bob", "remove the trip planner"))
+    expect(outcome).toEqual({ _tag: "Replied", intent: "remove" })
+    expect(pool.state.killed).not.toContain(spawned.agent.instanceId)
+    expect(lastReply("g-deny")).toBe("Sorry, only whoever added Trip Planner, or a group admin, can do that.")
+    await send(message("g-deny", "bob", "rename the trip planner to Marco"))
+    expect(lastReply("g-deny")).toBe("Sorry, only whoever added Trip Planner, or a group admin, can do that.")
+  })
+
+  it("lets a group admin remove an agent someone else spawned", async () => {
+    const spawned = await send(message("g-admin", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    chat.state.admins.set("g-admin", new Set(["boss"]))
+    expect((await send(message("g-admin", "boss", "kick the chef")))._tag).toBe("Removed")
+  })
+
+  it("renames and re-instructs through the pool and remembers the new name", async () => {
+    const spawned = await send(message("g-rename", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    await send(message("g-rename", "alice", "rename the chef to Remy"))
+    expect(pool.state.reconfigured.at(-1)).toEqual({ instanceId: spawned.agent.instanceId, agentName: "Remy" })
+    expect(lastReply("g-rename")).toBe("Chef is now called Remy.")
+    await send(message("g-rename", "alice", "tell Remy to cook only vegan food"))
+    expect(pool.state.reconfigured.at(-1)).toEqual({ instanceId: spawned.agent.instanceId, instructions: "Cook only vegan food." })
+    await send(message("g-rename", "alice", "who's here"))
+    expect(lastReply("g-rename")).toBe("Agents here: Remy.")
+  })
+
+  it("keeps the old name when the pool cannot apply a rename", async () => {
+    await send(message("g-rename-fail", "alice", "add a chef here"))
+    pool.state.failReconfigure = true
+    try {
+      await send(message("g-rename-fail", "alice", "rename the chef to Remy"))
+    } finally {
+      pool.state.failReconfigure = false
+    }
+    expect(lastReply("g-rename-fail")).toBe("I couldn't update Chef right now; please try again in a moment.")
+    await send(message("g-rename-fail", "alice", "who's here"))
+    expect(lastReply("g-rename-fail")).toBe("Agents here: Chef.")
+  })
+
+  it("says so when the agent is unknown here", async () => {
+    await send(message("g-unknown", "alice", "@Manager remove the sommelier"))
+    expect(lastReply("g-unknown")).toMatch(/^I don't see an agent called "sommelier"/)
+  })
+})
+
+describe("what the manager ignores", () => {
+  it("never reacts to its own messages, to agents it spawned, or to other bots", async () => {
+    const spawned = await send(message("g-loop", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    const sentBefore = chat.state.sent.length
+    expect(await send(message("g-loop", "manager-inbox", "spawn a chef here"))).toEqual({ _tag: "Ignored", why: "self" })
+    expect(await send(message("g-loop", spawned.agent.inboxId, "@Manager spawn a chef here"))).toEqual({ _tag: "Ignored", why: "spawned-agent" })
+    expect(await send(message("g-loop", "other-bot", "help", { senderMemberKind: "agent", conversationKind: "dm" }))).toEqual({
+      _tag: "Ignored",
+      why: "bot",
+    })
+    expect(chat.state.sent.length).toBe(sentBefore)
+  })
+
+  it("stays silent on group chatter but answers an unclear message addressed to it", async () => {
+    expect(await send(message("g-chat", "alice", "see you at 8"))).toEqual({ _tag: "Ignored", why: "not-addressed" })
+    expect(lastReply("g-chat")).toBeUndefined()
+    await send(message("g-chat", "alice", "@Manager what's the weather"))
+    expect(lastReply("g-chat")).toMatch(/^Sorry, I didn't get that/)
+  })
+})
+
+describe("other commands", () => {
+  it("joins by invite link from a DM and says when it is still waiting", async () => {
+    chat.state.joinOutcome = { status: "pending", conversationId: null }
+    await send(message("dm-join", "alice", "join this https://dev.convos.org/v2?i=abc", { conversationKind: "dm" }))
+    expect(chat.state.joins.at(-1)).toBe("https://dev.convos.org/v2?i=abc")
+    expect(lastReply("dm-join")).toBe("I've asked to join; I'll be in as soon as the conversation's creator accepts.")
+    chat.state.joinOutcome = "invalid"
+    await send(message("dm-join", "alice", "https://dev.convos.org/v2?i=zzz", { conversationKind: "dm" }))
+    expect(lastReply("dm-join")).toMatch(/^That invite link didn't work/)
+  })
+
+  it("lists templates and explains itself", async () => {
+    await send(message("dm-t", "alice", "templates", { conversationKind: "dm" }))
+    expect(lastReply("dm-t")).toContain("Trip Planner")
+    await send(message("dm-t", "alice", "help", { conversationKind: "dm" }))
+    expect(lastReply("dm-t")).toMatch(/^I'm Manager/)
+  })
+})
+
+describe("ownership survives a manager restart", () => {
+  it("a second manager over the same database knows the agents and who spawned them", async () => {
+    await send(message("g-restart", "alice", "add a chef here"))
+    const second = ManagedRuntime.make(commandsLayer().pipe(Layer.provide(dbLayer)))
+    try {
+      const handle = (m: InboundMessage) => second.runPromise(Effect.gen(function* () {
+  const commands = yield* Commands
+  return yield* commands.handle(m)
+}))
+      await handle(message("g-restart", "bob", "remove the chef"))
+      expect(lastReply("g-restart")).toBe("Sorry, only whoever added Chef, or a group admin, can do that.")
+      expect((await handle(message("g-restart", "alice", "remove the chef")))._tag).toBe("Removed")
+    } finally {
+      await second.dispose()
+    }
+  })
+})

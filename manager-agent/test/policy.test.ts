@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest"
+import { checkSpawnQuota, classifySender, defaultLimits, mayManage, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
+
+const agent = (agentName: string, spawnedBy = "alice", instanceId = agentName): AgentRecord => ({
+  instanceId,
+  conversationId: "conv",
+  agentName,
+  inboxId: `inbox-${instanceId}`,
+  spawnedBy,
+  spawnedAt: new Date("2026-11-25T10:00:00Z"),
+})
+
+describe("which messages the manager reacts to", () => {
+  const base = { selfInboxId: "ManagerInbox", isSpawnedAgent: false }
+  it("ignores its own messages, whatever the case of the inbox id", () => {
+    expect(classifySender({ ...base, senderInboxId: "managerinbox" })).toBe("self")
+  })
+  it("ignores agents it spawned, even when their profile says human", () => {
+    expect(classifySender({ ...base, senderInboxId: "x", isSpawnedAgent: true, senderMemberKind: "human" })).toBe("spawned-agent")
+  })
+  it("ignores other bots (Convos profile memberKind agent)", () => {
+    expect(classifySender({ ...base, senderInboxId: "x", senderMemberKind: "agent" })).toBe("bot")
+  })
+  it("reacts to people", () => {
+    expect(classifySender({ ...base, senderInboxId: "x" })).toBe("human")
+    expect(classifySender({ ...base, senderInboxId: "x", senderMemberKind: "human" })).toBe("human")
+  })
+})
+
+describe("spawn quotas", () => {
+  const now = new Date("2026-11-25T12:00:00Z")
+  const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000)
+
+  it("allows a spawn under both limits", () => {
+    expect(checkSpawnQuota({ liveAgentsHere: 4, recentSpawns: [minutesAgo(5)], limits: defaultLimits, now })).toEqual({ ok: true })
+  })
+  it("refuses a sixth agent in one conversation by default", () => {
+    expect(checkSpawnQuota({ liveAgentsHere: 5, recentSpawns: [], limits: defaultLimits, now })).toEqual({
+      ok: false,
+      reason: "conversation_full",
+      limit: 5,
+    })
+  })
+  it("refuses the eleventh spawn in an hour and says when the oldest one frees a slot", () => {
+    const recent = Array.from({ length: 10 }, (_, i) => minutesAgo(50 - i))
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: recent, limits: defaultLimits, now })).toEqual({
+      ok: false,
+      reason: "rate_limited",
+      limit: 10,
+      retryInMinutes: 10,
+    })
+  })
+  it("does not count spawns older than an hour", () => {
+    const recent = [...Array.from({ length: 9 }, () => minutesAgo(10)), minutesAgo(61)]
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: recent, limits: defaultLimits, now }).ok).toBe(true)
+  })
+  it("honours configured limits", () => {
+    const limits = { agentsPerConversation: 1, spawnsPerSenderPerHour: 2 }
+    expect(checkSpawnQuota({ liveAgentsHere: 1, recentSpawns: [], limits, now }).ok).toBe(false)
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: [minutesAgo(1), minutesAgo(2)], limits, now })).toMatchObject({
+      reason: "rate_limited",
+    })
+  })
+})
+
+describe("who may manage an agent", () => {
+  const chef = agent("Chef", "alice")
+  it("lets the member who spawned it", () => {
+    expect(mayManage({ actorInboxId: "ALICE", actorIsAdmin: false, agent: chef })).toBe(true)
+  })
+  it("lets a group admin", () => {
+    expect(mayManage({ actorInboxId: "bob", actorIsAdmin: true, agent: chef })).toBe(true)
+  })
+  it("refuses anyone else", () => {
+    expect(mayManage({ actorInboxId: "bob", actorIsAdmin: false, agent: chef })).toBe(false)
+  })
+})
+
+describe("resolving an agent by what the user wrote", () => {
+  const agents = [agent("Trip Planner"), agent("Chef"), agent("Chef Remy", "alice", "remy")]
+  it("matches names case-insensitively, with articles and a trailing 'bot'", () => {
+    expect(resolveAgent("the trip planner", agents)).toMatchObject({ kind: "found", agent: { agentName: "Trip Planner" } })
+    expect(resolveAgent("Trip Planner bot", agents)).toMatchObject({ kind: "found", agent: { agentName: "Trip Planner" } })
+  })
+  it("prefers an exact name over partial ones", () => {
+    expect(resolveAgent("chef", agents)).toMatchObject({ kind: "found", agent: { agentName: "Chef" } })
+  })
+  it("accepts a unique partial match", () => {
+    expect(resolveAgent("planner", agents)).toMatchObject({ kind: "found", agent: { agentName: "Trip Planner" } })
+    expect(resolveAgent("remy", agents)).toMatchObject({ kind: "found", agent: { agentName: "Chef Remy" } })
+  })
+  it("asks rather than guesses when two agents match", () => {
+    expect(resolveAgent("chef", [agent("Chef", "a", "1"), agent("chef", "b", "2")])).toMatchObject({ kind: "ambiguous" })
+  })
+  it("reports an unknown agent", () => {
+    expect(resolveAgent("sommelier", agents)).toEqual({ kind: "not_found" })
+    expect(resolveAgent("the", agents)).toEqual({ kind: "not_found" })
+  })
+})
+
+describe("unique names", () => {
+  it("numbers a second agent of the same name", () => {
+    expect(uniqueName("Chef", [agent("Chef")])).toBe("Chef 2")
+    expect(uniqueName("Chef", [agent("Chef"), agent("Chef 2", "a", "2")])).toBe("Chef 3")
+    expect(uniqueName("Chef", [agent("Trip Planner")])).toBe("Chef")
+  })
+})
