@@ -109,7 +109,7 @@ export const startFakeHttp = async (options: {
           return send(response, { status: 400, body: { error: "body is not JSON" } })
         }
       }
-      const base = { method: request.method ?? "GET", path: url.pathname, query: url.searchParams, body }
+      const base = { method: request.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams, body }
       const call: FakeCall = { ...base, key: options.keyOf?.(base) ?? `${base.method} ${base.path}`, status: 0 }
       calls.push(call)
       if (request.headers.authorization !== `Bearer ${options.token}`) {
