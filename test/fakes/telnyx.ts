@@ -16,8 +16,11 @@ export interface FakeTelnyx extends FakeHttpServer {
   readonly inventory: Array<string>
   readonly owned: Map<string, { customerReference: string | null; messagingProfileId: string | null }>
   readonly messages: Array<{ id: string; from: string; to: string; text: string }>
-  /** Numbers that show up in searches but are sold to someone else when ordered (422). */
-  readonly takenOnOrder: Set<string>
+  /**
+   * Numbers that show up in searches but are sold to someone else when ordered (422). The value, if any, is a number
+   * that appears in the inventory at that moment (the market moved on).
+   */
+  readonly takenOnOrder: Map<string, string | undefined>
 }
 
 const telnyxError = (status: number, code: string, title: string) => ({
@@ -29,7 +32,7 @@ export const startFakeTelnyx = async (options: { readonly apiKey: string }): Pro
   const inventory: Array<string> = []
   const owned = new Map<string, { customerReference: string | null; messagingProfileId: string | null }>()
   const messages: Array<{ id: string; from: string; to: string; text: string }> = []
-  const takenOnOrder = new Set<string>()
+  const takenOnOrder = new Map<string, string | undefined>()
   const server = await startFakeHttp({
     token: options.apiKey,
     handle: ({ method, path, query, body }) => {
@@ -56,6 +59,9 @@ export const startFakeTelnyx = async (options: { readonly apiKey: string }): Pro
         const index = inventory.indexOf(wanted)
         if (index === -1 || takenOnOrder.has(wanted)) {
           if (index !== -1) inventory.splice(index, 1)
+          const replacement = takenOnOrder.get(wanted)
+          if (replacement !== undefined) inventory.push(replacement)
+          takenOnOrder.delete(wanted)
           return telnyxError(422, "10015", "Number is no longer available")
         }
         inventory.splice(index, 1)

@@ -139,7 +139,7 @@ export class Telnyx extends Context.Service<Telnyx, {
               retryable: true,
             })
           }
-          const pick = available.data[yield* Random.nextIntBetween(0, available.data.length)]!.phone_number
+          const pick = available.data[yield* Random.nextIntBetween(0, available.data.length, { halfOpen: true })]!.phone_number
           const order = yield* rest("orderNumber", {
             method: "POST",
             path: "/number_orders",
