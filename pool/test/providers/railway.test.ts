@@ -201,6 +201,17 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       })
     ))
 
+  it.live("status of 1,000 instances costs one call per page of 100, not one per instance", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const ids = Array.from({ length: 1000 }, (_, i) => `k${i}`)
+        const projectIds = railway.seed(ids.map((id) => `convos-agent-${id}`))
+        const states = yield* compute.status(ids.map((instanceId, i) => ({ instanceId, ref: { projectId: projectIds[i]! } })))
+        assert.strictEqual(railway.count("Projects"), 10)
+        assert.strictEqual([...states.values()].filter((state) => state === "running").length, 1000)
+      })
+    ))
+
   it.live("status retries a rate-limited page instead of failing the reconcile", () =>
     withRailway((compute) =>
       Effect.gen(function*() {

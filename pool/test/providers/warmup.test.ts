@@ -1,0 +1,160 @@
+import { assert, layer } from "@effect/vitest"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { afterAll, beforeAll } from "vitest"
+import { TestDatabaseLayer } from "../../../test/db/testDatabase.ts"
+import { type FakeAgentMail, startFakeAgentMail } from "../../../test/fakes/agentmail.ts"
+import { type FakeOpenRouter, startFakeOpenRouter } from "../../../test/fakes/openrouter.ts"
+import { type FakeRailway, startFakeRailway } from "../../../test/fakes/railway.ts"
+import { type FakeTelnyx, startFakeTelnyx } from "../../../test/fakes/telnyx.ts"
+import { ComputeProvider } from "../../src/compute/ComputeProvider.ts"
+import * as Railway from "../../src/compute/Railway.ts"
+import { AgentMail } from "../../src/resources/AgentMail.ts"
+import { OpenRouter } from "../../src/resources/OpenRouter.ts"
+import { Telnyx } from "../../src/resources/Telnyx.ts"
+import type { ToolProvider } from "../../src/resources/ToolProvider.ts"
+
+/**
+ * All four providers together, as a warm-up uses them: Telnyx → OpenRouter → AgentMail → Railway. The pool's own
+ * bookkeeping (instance_resources rows, the reconcile loop) is the lead's and tested there; here a pool that dies
+ * after any step is emulated by dropping every result, and the cleanup uses only what the providers can find by
+ * instance id (`find`, `listInstanceIds`). Whatever step it died after, nothing may be left.
+ */
+
+const keys = { railway: "rw-master", openrouter: "or-master", agentmail: "am-master", telnyx: "tx-master" }
+let railway: FakeRailway
+let openrouter: FakeOpenRouter
+let agentmail: FakeAgentMail
+let telnyx: FakeTelnyx
+
+beforeAll(async () => {
+  ;[railway, openrouter, agentmail, telnyx] = await Promise.all([
+    startFakeRailway({ token: keys.railway, workspaceId: "ws" }),
+    startFakeOpenRouter({ managementKey: keys.openrouter }),
+    startFakeAgentMail({ apiKey: keys.agentmail }),
+    startFakeTelnyx({ apiKey: keys.telnyx }),
+  ])
+})
+afterAll(() => Promise.all([railway.close(), openrouter.close(), agentmail.close(), telnyx.close()]))
+
+const fast = { requestTimeout: Duration.millis(500), retryBase: Duration.millis(5) }
+const providers = Layer.unwrap(Effect.sync(() =>
+  Layer.mergeAll(
+    Railway.layerWith({
+      ...fast,
+      apiUrl: railway.apiUrl,
+      token: Redacted.make(keys.railway),
+      workspaceId: "ws",
+      image: "runtime:test",
+      startCommand: undefined,
+      cpu: 1,
+      memoryGb: 2,
+      projectPrefix: "convos-agent-",
+      volumeMountPath: "/data",
+      pageSize: 100,
+    }),
+    OpenRouter.layerWith({
+      ...fast,
+      apiUrl: openrouter.apiUrl,
+      managementKey: Redacted.make(keys.openrouter),
+      keyLimit: 20,
+      limitReset: "monthly",
+      namePrefix: "convos-agent-",
+    }),
+    AgentMail.layerWith({
+      ...fast,
+      apiUrl: agentmail.apiUrl,
+      apiKey: Redacted.make(keys.agentmail),
+      domain: undefined,
+      displayName: "Convos Agent",
+      namePrefix: "convos-agent-",
+    }),
+    Telnyx.layerWith({
+      ...fast,
+      apiUrl: telnyx.apiUrl,
+      apiKey: Redacted.make(keys.telnyx),
+      messagingProfileId: "mp",
+      countryCode: "US",
+      namePrefix: "convos-agent-",
+      orderAttempts: 2,
+    }),
+  )
+))
+
+const services = Effect.gen(function*() {
+  const tools: ReadonlyArray<ToolProvider> = [(yield* Telnyx).tool, (yield* OpenRouter).tool, (yield* AgentMail).tool]
+  return { tools, compute: yield* ComputeProvider }
+})
+
+/** Runs the first `steps` warm-up steps (all when undefined) and returns what a surviving pool would record. */
+const warmUp = (instanceId: string, steps = 4) =>
+  Effect.gen(function*() {
+    const { tools, compute } = yield* services
+    const env: Record<string, string> = { INSTANCE_ID: instanceId, INSTANCE_TOKEN: `token-${instanceId}`, POOL_URL: "https://pool" }
+    const resources: Array<{ tool: ToolProvider; resourceId: string }> = []
+    for (const tool of tools.slice(0, Math.min(steps, 3))) {
+      const created = yield* tool.create(instanceId)
+      resources.push({ tool, resourceId: created.resourceId })
+      for (const [key, value] of Object.entries(created.env)) env[key] = Redacted.value(value)
+    }
+    const handle = steps >= 4 ? yield* compute.create({ instanceId, env }) : undefined
+    return { resources, handle, env }
+  })
+
+/** What the next reconcile can do knowing only the instance id. */
+const cleanUpByInstanceId = (instanceId: string) =>
+  Effect.gen(function*() {
+    const { tools, compute } = yield* services
+    for (const tool of tools) {
+      const found = yield* tool.find(instanceId)
+      if (Option.isSome(found)) yield* tool.release(instanceId, found.value)
+    }
+    for (const instance of yield* compute.listInstanceIds) {
+      if (instance.instanceId === instanceId) yield* compute.destroy(instance)
+    }
+  })
+
+const assertNothingLeft = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const assigned = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM phone_number_pool WHERE status = 'assigned'`
+  assert.strictEqual(assigned[0]!.n, 0, "numbers are back in the pool")
+  assert.strictEqual(openrouter.keys.size, 0, "no OpenRouter key left")
+  assert.strictEqual(agentmail.inboxes.size, 0, "no inbox left")
+  assert.strictEqual(railway.projects.size, 0, "no Railway project left")
+})
+
+layer(Layer.provideMerge(providers, TestDatabaseLayer()), {
+  timeout: "60 seconds",
+  excludeTestServices: true,
+})("warm-up and destroy across all providers", (it) => {
+  it.effect("a full warm-up gives the instance its own resources and no master key; destroy removes everything", () =>
+    Effect.gen(function*() {
+      telnyx.inventory.push("+15550100001")
+      const { resources, handle, env } = yield* warmUp("full")
+      const variables = [...railway.projects.values()][0]!.services[0]!.variables
+      assert.deepStrictEqual(variables, env)
+      assert.strictEqual(variables["TELNYX_PHONE_NUMBER"], "+15550100001")
+      assert.strictEqual(variables["OPENROUTER_API_KEY"], [...openrouter.keys.values()][0]!.key)
+      assert.strictEqual(variables["AGENTMAIL_INBOX_ID"], [...agentmail.inboxes.keys()][0])
+      for (const master of Object.values(keys)) {
+        assert.isFalse(Object.values(variables).some((value) => value.includes(master)), "no master key in the instance env")
+      }
+
+      for (const { tool, resourceId } of resources) yield* tool.release("full", resourceId)
+      const { compute } = yield* services
+      yield* compute.destroy({ instanceId: "full", ref: handle!.ref })
+      yield* assertNothingLeft
+      assert.strictEqual(telnyx.owned.size, 1, "the number is kept for reuse, not deleted")
+    }))
+
+  it.effect("a pool killed after any warm-up step leaves nothing once the instance id is reconciled", () =>
+    Effect.gen(function*() {
+      for (let steps = 0; steps <= 4; steps++) {
+        telnyx.inventory.push(`+1555020000${steps}`)
+        const instanceId = `crash${steps}`
+        yield* warmUp(instanceId, steps) // results dropped: the pool died here
+        yield* cleanUpByInstanceId(instanceId)
+        yield* assertNothingLeft
+      }
+    }))
+})
