@@ -38,7 +38,7 @@ const embedded = (dataDir: string) =>
     }),
   )
 
-export const DatabaseLayer = Layer.unwrap(
+export const Database = Layer.unwrap(
   Effect.gen(function*() {
     const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
     const maxConnections = yield* Config.Int("DATABASE_MAX_CONNECTIONS").pipe(Config.withDefault(10))

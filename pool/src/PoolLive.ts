@@ -1,0 +1,47 @@
+import { Config, Effect, Layer } from "effect"
+import type { ComputeProvider } from "./compute/ComputeProvider.ts"
+import { LocalProcess } from "./compute/LocalProcess.ts"
+import * as Railway from "./compute/Railway.ts"
+import { Database } from "./db/Database.ts"
+import { Claims } from "./db/Claims.ts"
+import { Instances } from "./db/Instances.ts"
+import { InstanceClient } from "./InstanceClient.ts"
+import { InstanceTokens } from "./InstanceTokens.ts"
+import { Pool } from "./Pool.ts"
+import { PoolConfig } from "./PoolConfig.ts"
+import { PoolProcess } from "./PoolProcess.ts"
+import { Reconciler } from "./Reconciler.ts"
+import { NoToolProviders } from "./resources/none.ts"
+import type { ToolProviders } from "./resources/ToolProvider.ts"
+
+/** `COMPUTE_PROVIDER`: `local` (default, one process per instance) or `railway` (one project per agent). */
+export const ComputeFromConfig: Layer.Layer<ComputeProvider, unknown> = Layer.unwrap(
+  Effect.map(
+    Config.Literals(["local", "railway"], "COMPUTE_PROVIDER").pipe(Config.withDefault("local" as const)),
+    (kind) => kind === "railway" ? Railway.layer : LocalProcess,
+  ),
+)
+
+/**
+ * The pool core over a SqlClient: repositories, the pool, the reconciler. Compute and tool providers are
+ * parameters, so tests and the product choose them.
+ */
+export const PoolCore = (
+  compute: Layer.Layer<ComputeProvider, unknown>,
+  tools: Layer.Layer<ToolProviders, unknown> = NoToolProviders,
+) => {
+  const base = Layer.mergeAll(
+    Instances.layer,
+    Claims.layer,
+    InstanceClient.layer,
+    InstanceTokens.layer,
+    PoolConfig.layer,
+    PoolProcess.layer,
+    compute,
+    tools,
+  )
+  return Reconciler.layer.pipe(Layer.provideMerge(Pool.layer), Layer.provideMerge(base))
+}
+
+/** Everything the pool needs, on the configured database (PostgreSQL, or embedded PGlite). */
+export const PoolLive = PoolCore(ComputeFromConfig).pipe(Layer.provideMerge(Database))

@@ -1,0 +1,165 @@
+import { Context, Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
+import { InstanceStatuses } from "../domain/InstanceStatus.ts"
+import {
+  Forbidden,
+  IdempotencyConflict,
+  InstanceNotFound,
+  InvalidRequest,
+  NoIdleInstance,
+  ProvisionFailed,
+  ShuttingDown,
+  Unauthorized,
+} from "../domain/errors.ts"
+
+/**
+ * The pool's HTTP API, kept for parity with the original convos-agents service. This module is only the definition
+ * (schemas, routes, security), so the operator CLI and tests can build typed clients from it.
+ */
+
+export class ApiCaller extends Context.Service<ApiCaller, { readonly label: string }>()("pool/http/ApiCaller") {}
+
+/** `Authorization: Bearer POOL_API_KEY`. */
+export class ApiKeyAuth extends HttpApiMiddleware.Service<ApiKeyAuth, { provides: ApiCaller }>()("pool/http/ApiKeyAuth", {
+  security: { bearer: HttpApiSecurity.bearer },
+  error: Unauthorized,
+}) {}
+
+const Counts = Schema.Struct(Object.fromEntries(InstanceStatuses.map((s) => [s, Schema.Int])) as {
+  [K in (typeof InstanceStatuses)[number]]: typeof Schema.Int
+})
+
+export const TemplateJson = Schema.Struct({
+  slug: Schema.String,
+  name: Schema.String,
+  emoji: Schema.String,
+  description: Schema.String,
+  instructions: Schema.String,
+})
+
+export const ClaimBody = Schema.Struct({
+  agentName: Schema.optional(Schema.String),
+  instructions: Schema.optional(Schema.String),
+  joinUrl: Schema.optional(Schema.String),
+})
+
+export const ClaimResultJson = Schema.Struct({
+  inviteUrl: Schema.NullOr(Schema.String),
+  conversationId: Schema.NullOr(Schema.String),
+  instanceId: Schema.String,
+  joined: Schema.Boolean,
+  agentName: Schema.String,
+  status: Schema.Literals(["claimed", "pending_acceptance"]),
+})
+
+/** What the API shows of an instance: never its token hash, compute references or provider resource secrets. */
+export const InstanceJson = Schema.Struct({
+  id: Schema.String,
+  status: Schema.Literals(InstanceStatuses),
+  computeKind: Schema.String,
+  inboxId: Schema.NullOr(Schema.String),
+  agentName: Schema.NullOr(Schema.String),
+  conversationId: Schema.NullOr(Schema.String),
+  inviteUrl: Schema.NullOr(Schema.String),
+  statusReason: Schema.NullOr(Schema.String),
+  claimedAt: Schema.NullOr(Schema.String),
+  createdAt: Schema.String,
+  lastHealthAt: Schema.NullOr(Schema.String),
+  resources: Schema.Array(Schema.Struct({ tool: Schema.String, resourceId: Schema.NullOr(Schema.String), status: Schema.String })),
+})
+
+export const CountBody = Schema.Struct({ count: Schema.optional(Schema.Int) })
+export const InstanceTokenBody = Schema.Struct({ instanceId: Schema.String, token: Schema.String })
+export const JoinedBody = Schema.Struct({ instanceId: Schema.String, token: Schema.String, conversationId: Schema.String })
+
+const Ok = Schema.Struct({ ok: Schema.Boolean })
+
+export class PublicGroup extends HttpApiGroup.make("public")
+  .add(
+    HttpApiEndpoint.get("healthz", "/healthz", { success: Ok }),
+    HttpApiEndpoint.get("version", "/version", {
+      success: Schema.Struct({ version: Schema.String, environment: Schema.String }),
+    }),
+    HttpApiEndpoint.get("counts", "/api/pool/counts", { success: Counts }),
+    HttpApiEndpoint.get("templates", "/api/pool/templates", { success: Schema.Array(TemplateJson) }),
+    HttpApiEndpoint.get("template", "/api/pool/templates/:slug", {
+      params: { slug: Schema.String },
+      success: TemplateJson,
+      error: InstanceNotFound,
+    }),
+  )
+{}
+
+export class AdminGroup extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.post("claim", "/api/pool/claim", {
+      payload: ClaimBody,
+      headers: { "idempotency-key": Schema.optional(Schema.String) },
+      success: ClaimResultJson,
+      error: [InvalidRequest, NoIdleInstance, ProvisionFailed, IdempotencyConflict, ShuttingDown],
+    }).annotate(OpenApi.Description, "Claims an idle agent: it creates a conversation, or joins the one of `joinUrl`."),
+    HttpApiEndpoint.get("claimStream", "/api/pool/claim/stream", {
+      query: ClaimBody,
+      success: Schema.String,
+      error: [InvalidRequest],
+    }).annotate(
+      OpenApi.Description,
+      "Server-sent events: `{type:\"step\", step, status, message}` per step, then `{type:\"complete\", ok, ...}`.",
+    ),
+    HttpApiEndpoint.get("status", "/api/pool/status", {
+      success: Schema.Struct({ counts: Counts, instances: Schema.Array(InstanceJson) }),
+    }),
+    HttpApiEndpoint.post("replenish", "/api/pool/replenish", {
+      payload: CountBody,
+      success: Schema.Struct({ ok: Schema.Boolean, created: Schema.Array(Schema.String), counts: Counts }),
+      error: InvalidRequest,
+    }),
+    HttpApiEndpoint.post("drain", "/api/pool/drain", {
+      payload: CountBody,
+      success: Schema.Struct({ ok: Schema.Boolean, drained: Schema.Array(Schema.String), counts: Counts }),
+      error: InvalidRequest,
+    }),
+    HttpApiEndpoint.post("reconcile", "/api/pool/reconcile", {
+      success: Schema.Struct({
+        ok: Schema.Boolean,
+        checked: Schema.Int,
+        transitions: Schema.Int,
+        reaped: Schema.Int,
+        orphans: Schema.Int,
+        created: Schema.Int,
+      }),
+    }),
+    HttpApiEndpoint.delete("kill", "/api/pool/instances/:id", {
+      params: { id: Schema.String },
+      success: Ok,
+      error: InstanceNotFound,
+    }),
+  )
+  .middleware(ApiKeyAuth)
+{}
+
+/** Routes an instance calls with its own token (never the API key). */
+export class InstanceGroup extends HttpApiGroup.make("instance")
+  .add(
+    HttpApiEndpoint.post("selfDestruct", "/api/pool/self-destruct", {
+      payload: InstanceTokenBody,
+      success: Ok,
+      error: [InvalidRequest, Forbidden],
+    }),
+    HttpApiEndpoint.post("joined", "/api/pool/joined", {
+      payload: JoinedBody,
+      success: Ok,
+      error: [InvalidRequest, Forbidden],
+    }),
+  )
+{}
+
+export class PoolApi extends HttpApi.make("convos-pool")
+  .add(PublicGroup)
+  .add(AdminGroup)
+  .add(InstanceGroup)
+  .annotateMerge(OpenApi.annotations({
+    title: "Convos agents pool",
+    description: "Pre-warmed Convos agent instances, claimed atomically.",
+  }))
+{}

@@ -1,0 +1,159 @@
+import { type Cause, Config, Effect, Layer, Queue, Redacted, Stream } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { Instances, type InstanceRow } from "../db/Instances.ts"
+import { type ClaimResult, type ClaimStep, validateClaim } from "../domain/Claim.ts"
+import { InstanceNotFound, InvalidRequest, Unauthorized } from "../domain/errors.ts"
+import { findTemplate, templates } from "../domain/templates.ts"
+import { Pool } from "../Pool.ts"
+import { PoolConfig } from "../PoolConfig.ts"
+import { Reconciler } from "../Reconciler.ts"
+import { ApiCaller, ApiKeyAuth, ClaimBody, CountBody, InstanceTokenBody, JoinedBody, PoolApi } from "./Api.ts"
+import { readJsonBody } from "./body.ts"
+
+export const version = "0.1.0"
+
+const digest = (s: string) => createHash("sha256").update(s).digest()
+/** Compares digests so neither the key's content nor its length leaks through timing. */
+const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
+
+export const ApiKeyAuthLayer = Layer.effect(
+  ApiKeyAuth,
+  Effect.gen(function*() {
+    const apiKey = yield* Config.Redacted("POOL_API_KEY")
+    return ApiKeyAuth.of({
+      bearer: (httpEffect, { credential }) =>
+        sameSecret(Redacted.value(credential), Redacted.value(apiKey)) && Redacted.value(apiKey) !== ""
+          ? Effect.provideService(httpEffect, ApiCaller, { label: "api-key" })
+          : Effect.fail(new Unauthorized({ error: "Invalid or missing API key" })),
+    })
+  }),
+)
+
+const toClaimJson = (r: ClaimResult) => ({
+  inviteUrl: r.inviteUrl,
+  conversationId: r.conversationId,
+  instanceId: r.instanceId,
+  joined: r.joined,
+  agentName: r.agentName,
+  status: r.status,
+})
+
+const PublicHandlers = HttpApiBuilder.group(PoolApi, "public", Effect.fn(function*(handlers) {
+  const pool = yield* Pool
+  const config = yield* PoolConfig
+  return handlers
+    .handle("healthz", () => Effect.succeed({ ok: true }))
+    .handle("version", () => Effect.succeed({ version, environment: config.xmtpEnv }))
+    .handle("counts", () => pool.counts)
+    .handle("templates", () => Effect.succeed(templates))
+    .handle("template", ({ params }) => {
+      const template = findTemplate(params.slug)
+      return template ? Effect.succeed(template) : Effect.fail(new InstanceNotFound({ error: "Template not found" }))
+    })
+}))
+
+const AdminHandlers = HttpApiBuilder.group(PoolApi, "admin", Effect.fn(function*(handlers) {
+  const pool = yield* Pool
+  const instances = yield* Instances
+  const reconciler = yield* Reconciler
+  const config = yield* PoolConfig
+
+  const toInstanceJson = (row: InstanceRow) =>
+    Effect.map(instances.resourcesOf(row.id), (resources) => ({
+      id: row.id,
+      status: row.status,
+      computeKind: row.compute_kind,
+      inboxId: row.inbox_id,
+      agentName: row.agent_name,
+      conversationId: row.conversation_id,
+      inviteUrl: row.invite_url ?? row.join_url,
+      statusReason: row.status_reason,
+      claimedAt: row.claimed_at?.toISOString() ?? null,
+      createdAt: row.created_at.toISOString(),
+      lastHealthAt: row.last_health_at?.toISOString() ?? null,
+      resources: resources.map((r) => ({ tool: r.tool, resourceId: r.resource_id, status: r.status })),
+    }))
+
+  const validated = (body: typeof ClaimBody.Type, idempotencyKey: string | undefined) => {
+    const checked = validateClaim({ ...body, idempotencyKey, claimedBy: "api" }, config.xmtpEnv)
+    return checked.ok ? Effect.succeed(checked.request) : Effect.fail(new InvalidRequest({ error: checked.error }))
+  }
+
+  return handlers
+    .handleRaw("claim", ({ request, headers }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, ClaimBody)
+        const claim = yield* validated(body, headers["idempotency-key"])
+        return toClaimJson(yield* pool.claim(claim))
+      }))
+    .handleRaw("claimStream", ({ query }) =>
+      Effect.gen(function*() {
+        const claim = yield* validated(query, undefined)
+        const events = yield* Queue.unbounded<string, Cause.Done>()
+        const send = (event: unknown) => Queue.offerUnsafe(events, `data: ${JSON.stringify(event)}\n\n`)
+        const onStep = (step: ClaimStep) => send({ type: "step", ...step })
+        yield* pool.claim(claim, onStep).pipe(
+          Effect.match({
+            onSuccess: (result) => send({ type: "complete", ok: true, ...toClaimJson(result) }),
+            onFailure: (error) => send({ type: "complete", ok: false, error: error.error }),
+          }),
+          Effect.andThen(Queue.end(events)),
+          Effect.forkDetach,
+        )
+        return HttpServerResponse.stream(Stream.fromQueue(events).pipe(Stream.encodeText), {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" },
+        })
+      }))
+    .handle("status", () =>
+      Effect.gen(function*() {
+        const rows = yield* pool.list
+        return { counts: yield* pool.counts, instances: yield* Effect.forEach(rows, toInstanceJson) }
+      }))
+    .handleRaw("replenish", ({ request }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, CountBody, { allowEmpty: true })
+        if (body.count !== undefined && (body.count < 0 || body.count > 50)) {
+          return yield* new InvalidRequest({ error: "count must be between 0 and 50" })
+        }
+        const created = yield* pool.replenish(body.count === 0 ? undefined : body.count)
+        return { ok: true, created, counts: yield* pool.counts }
+      }))
+    .handleRaw("drain", ({ request }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, CountBody, { allowEmpty: true })
+        const count = body.count ?? 1
+        if (count < 1 || count > 50) return yield* new InvalidRequest({ error: "count must be between 1 and 50" })
+        const drained = yield* pool.drain(count)
+        return { ok: true, drained, counts: yield* pool.counts }
+      }))
+    .handle("reconcile", () => Effect.map(reconciler.tick, (report) => ({ ok: true, ...report })))
+    .handle("kill", ({ params }) => Effect.as(pool.kill(params.id), { ok: true }))
+}))
+
+const InstanceHandlers = HttpApiBuilder.group(PoolApi, "instance", Effect.fn(function*(handlers) {
+  const pool = yield* Pool
+  return handlers
+    .handleRaw("selfDestruct", ({ request }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, InstanceTokenBody)
+        yield* pool.selfDestruct(body.instanceId, body.token)
+        return { ok: true }
+      }))
+    .handleRaw("joined", ({ request }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, JoinedBody)
+        yield* pool.markJoined(body.instanceId, body.token, body.conversationId)
+        return { ok: true }
+      }))
+}))
+
+export const ApiHandlers = Layer.mergeAll(PublicHandlers, AdminHandlers, InstanceHandlers)
+
+export const ApiRoutes = HttpApiBuilder.layer(PoolApi, { openapiPath: "/api/openapi.json" }).pipe(
+  Layer.provide(ApiHandlers),
+  Layer.provide(ApiKeyAuthLayer),
+)
+

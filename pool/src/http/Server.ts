@@ -1,0 +1,20 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { Config, Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { createServer } from "node:http"
+import { ApiRoutes } from "./Handlers.ts"
+
+/** The API on a Node HTTP server; `port` 0 picks a free one (tests read it from `HttpServer.address`). */
+export const HttpServerLayer = (options: { readonly port: number; readonly host?: string }) =>
+  HttpRouter.serve(ApiRoutes).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
+  )
+
+/** Reads `PORT` (default 3001) and `HOST` (default 127.0.0.1). */
+export const HttpServerFromConfig = Layer.unwrap(
+  Effect.gen(function*() {
+    const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
+    const host = yield* Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
+    return HttpServerLayer({ port, host })
+  }),
+)

@@ -1,0 +1,163 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { Instances } from "../src/db/Instances.ts"
+import { Pool } from "../src/Pool.ts"
+import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
+import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
+import { api, baseUrl, serveApi, testApiKey } from "../../test/pool/httpHarness.ts"
+import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { waitFor } from "../../test/pool/waitFor.ts"
+
+const withApi = <A, E>(
+  idle: number,
+  body: (call: ReturnType<typeof api>) => Effect.Effect<A, E, Pool | Instances>,
+) =>
+  Effect.gen(function*() {
+    const { dir, cleanup } = makeDataDir()
+    yield* Effect.addFinalizer(() => Effect.sync(cleanup))
+    const llm = makeFakeTool("llm", "OPENROUTER_API_KEY")
+    const layer = serveApi(poolLayer({ dataDir: dir, tools: [llm.provider] }).pipe(Layer.provide(TestDatabaseLayer())))
+    return yield* Effect.gen(function*() {
+      const pool = yield* Pool
+      if (idle > 0) {
+        yield* pool.replenish(idle)
+        yield* waitFor(`${idle} idle`, Effect.map(pool.counts, (c) => c.idle === idle ? true : undefined), "60 seconds")
+      }
+      return yield* body(api(yield* baseUrl))
+    }).pipe(Effect.provide(layer))
+  }).pipe(Effect.scoped)
+
+const secretLike = /token|secret|hash|compute_ref|OPENROUTER_API_KEY|test-secret|secret-llm/i
+
+describe("HTTP API", () => {
+  it.live("200 concurrent claims against 50 idle instances: exactly 50 succeed on 50 distinct instances, 150 clean 503s", () =>
+    withApi(50, (call) =>
+      Effect.gen(function*() {
+        const responses = yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 200 }, (_, i) =>
+            call("POST", "/api/pool/claim", { body: { agentName: `Agent ${i}`, instructions: "Be helpful." } })))
+        )
+        const ok = responses.filter((r) => r.status === 200)
+        const unavailable = responses.filter((r) => r.status === 503)
+        assert.strictEqual(ok.length, 50)
+        assert.strictEqual(unavailable.length, 150)
+        assert.strictEqual(new Set(ok.map((r) => r.json.instanceId)).size, 50)
+        for (const r of unavailable) {
+          assert.strictEqual(r.json.error, "No idle instances available. Try again in a few minutes.")
+        }
+        for (const r of ok) assert.notMatch(r.text, secretLike)
+        const counts = yield* Effect.promise(() => call("GET", "/api/pool/counts", { key: null }))
+        assert.strictEqual(counts.json.claimed, 50)
+      })), 180_000)
+
+  it.live("every non-public route answers 401 without the key, and no response carries a secret", () =>
+    withApi(2, (call) =>
+      Effect.gen(function*() {
+        const routes: Array<[string, string]> = [
+          ["POST", "/api/pool/claim"],
+          ["GET", "/api/pool/claim/stream"],
+          ["GET", "/api/pool/status"],
+          ["POST", "/api/pool/replenish"],
+          ["POST", "/api/pool/drain"],
+          ["POST", "/api/pool/reconcile"],
+          ["DELETE", "/api/pool/instances/abc"],
+        ]
+        for (const [method, path] of routes) {
+          for (const key of [null, "wrong-key", `${testApiKey}x`]) {
+            const r = yield* Effect.promise(() => call(method, path, { key, body: method === "POST" ? {} : undefined }))
+            assert.strictEqual(r.status, 401, `${method} ${path} with ${key}`)
+            assert.isString(r.json.error)
+          }
+        }
+        const claimed = yield* Effect.promise(() => call("POST", "/api/pool/claim", { body: { agentName: "Chef" } }))
+        assert.strictEqual(claimed.status, 200)
+        const everything = yield* Effect.promise(() =>
+          Promise.all([
+            call("GET", "/api/pool/status"),
+            call("GET", "/api/pool/counts", { key: null }),
+            call("GET", "/api/pool/templates", { key: null }),
+            call("GET", "/healthz", { key: null }),
+            call("GET", "/version", { key: null }),
+            call("GET", "/api/openapi.json", { key: null }),
+          ])
+        )
+        for (const r of everything) {
+          assert.strictEqual(r.status, 200)
+          assert.notMatch(r.text.replace(/"securitySchemes".*?}}/s, ""), /secret-llm|test-secret/, "no secret value")
+        }
+        const status = everything[0]!.json
+        assert.strictEqual(status.instances.length, 2)
+        for (const instance of status.instances) {
+          assert.notProperty(instance, "tokenHash")
+          assert.notProperty(instance, "token_hash")
+          assert.notProperty(instance, "computeRef")
+          assert.notMatch(JSON.stringify(instance), secretLike)
+        }
+      })), 60_000)
+
+  it.live("bad bodies get 400 with a clear message and change nothing", () =>
+    withApi(1, (call) =>
+      Effect.gen(function*() {
+        const cases: Array<[string, { body?: unknown; rawBody?: string }, RegExp]> = [
+          ["wrong type", { body: { agentName: 42 } }, /agentName/],
+          ["unknown field", { body: { agentName: "A", colour: "red" } }, /Unknown field: colour/],
+          ["non-JSON", { rawBody: "{not json" }, /not valid JSON/],
+          ["array", { rawBody: "[1,2]" }, /JSON object/],
+          ["huge", { body: { instructions: "x".repeat(200_000) } }, /too large/],
+          ["too long instructions", { body: { instructions: "x".repeat(20_000) } }, /instructions must be at most/],
+          ["empty name", { body: { agentName: "   " } }, /agentName must not be empty/],
+          ["not a URL", { body: { joinUrl: "hello" } }, /Convos invite URL/],
+          ["other host", { body: { joinUrl: "https://evil.example/v2?i=abc" } }, /Convos invite URL/],
+          ["production invite on dev", { body: { joinUrl: "https://popup.convos.org/v2?i=abc" } }, /production invite/],
+          ["no invite code", { body: { joinUrl: "https://dev.convos.org/v2" } }, /no invite code/],
+        ]
+        for (const [name, request, message] of cases) {
+          const r = yield* Effect.promise(() => call("POST", "/api/pool/claim", request))
+          assert.strictEqual(r.status, 400, name)
+          assert.match(r.json?.error ?? r.text, message, name)
+        }
+        const counts = yield* Effect.promise(() => call("GET", "/api/pool/counts", { key: null }))
+        assert.strictEqual(counts.json.idle, 1, "nothing was claimed")
+        assert.strictEqual(counts.json.claiming, 0)
+        const drain = yield* Effect.promise(() => call("POST", "/api/pool/drain", { body: { count: 0 } }))
+        assert.strictEqual(drain.status, 400)
+        const selfDestruct = yield* Effect.promise(() =>
+          call("POST", "/api/pool/self-destruct", { key: null, body: { instanceId: "x", token: "y" } })
+        )
+        assert.strictEqual(selfDestruct.status, 403)
+      })), 60_000)
+
+  it.live("the same Idempotency-Key over HTTP returns the first claim's instance", () =>
+    withApi(2, (call) =>
+      Effect.gen(function*() {
+        const headers = { "idempotency-key": "launch-42" }
+        const [a, b] = yield* Effect.promise(() =>
+          Promise.all([
+            call("POST", "/api/pool/claim", { body: { agentName: "Chef" }, headers }),
+            call("POST", "/api/pool/claim", { body: { agentName: "Chef" }, headers }),
+          ])
+        )
+        assert.strictEqual(a.status, 200)
+        assert.strictEqual(b.status, 200)
+        assert.strictEqual(a.json.instanceId, b.json.instanceId)
+      })), 60_000)
+
+  it.live("the claim stream sends progress steps, then the result", () =>
+    withApi(1, (call) =>
+      Effect.gen(function*() {
+        const r = yield* Effect.promise(() => call("GET", "/api/pool/claim/stream?agentName=Chef"))
+        assert.strictEqual(r.status, 200)
+        const events = r.text.split("\n\n").filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, "")))
+        assert.deepStrictEqual(events.filter((e) => e.type === "step").map((e) => `${e.step}:${e.status}`), [
+          "claim:active",
+          "claim:ok",
+          "provision:active",
+          "provision:ok",
+          "convo:ok",
+        ])
+        const last = events.at(-1)
+        assert.strictEqual(last.type, "complete")
+        assert.isTrue(last.ok)
+        assert.strictEqual(last.agentName, "Chef")
+      })), 60_000)
+})
