@@ -1,0 +1,231 @@
+/**
+ * ConvosClient end to end: real @xmtp/node-sdk clients (MLS, SQLCipher) against the in-process fake XMTP node.
+ */
+import { Client, type Signer } from "@xmtp/node-sdk"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { toBytes } from "viem"
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startFakeXmtpNode, type FakeXmtpNode } from "../test/xmtp/fakeNode.ts"
+import { ConvosClient, type ConversationEvent, type ConvosClientOptions, type JoinRequestEvent } from "./client.ts"
+import { JoinRequestCodec } from "./contentTypes.ts"
+import type { ConvosMessageEvent } from "./events.ts"
+import { createInvite, inviteToSlug, parseInvite } from "./invite.ts"
+import { ProtoMessage, ProtoWriter } from "./protobuf.ts"
+
+let node: FakeXmtpNode
+let root: string
+const opened: ConvosClient[] = []
+const rawClients: Client[] = []
+
+beforeAll(async () => {
+  node = await startFakeXmtpNode()
+  root = await mkdtemp(join(tmpdir(), "convos-client-"))
+})
+afterAll(async () => {
+  await Promise.all(opened.map((c) => c.close()))
+  await Promise.all(rawClients.map((c) => c.close()))
+  await node.stop()
+  await rm(root, { recursive: true, force: true })
+})
+
+let counter = 0
+async function openClient(options: Partial<ConvosClientOptions> = {}): Promise<ConvosClient> {
+  const client = await ConvosClient.open({
+    stateDir: join(root, `client-${++counter}`),
+    env: "local",
+    apiUrl: node.apiUrl,
+    encryptionKey: "",
+    dbPath: null,
+    onError: (error, context) => {
+      throw new Error(`unexpected background error in ${context}: ${String(error)}`)
+    },
+    ...options,
+  })
+  opened.push(client)
+  return client
+}
+
+function randomSigner(): Signer {
+  const account = privateKeyToAccount(generatePrivateKey())
+  return {
+    type: "EOA",
+    getIdentifier: () => ({ identifier: account.address.toLowerCase(), identifierKind: 0 }),
+    signMessage: async (message: string) => toBytes(await account.signMessage({ message })),
+  }
+}
+
+async function rawClient(): Promise<Client> {
+  const client = await Client.create(randomSigner(), { env: "local", apiUrl: node.apiUrl, dbPath: null, disableDeviceSync: true })
+  rawClients.push(client)
+  return client
+}
+
+/** Collects events and lets a test wait for the first one matching a predicate. */
+function collect<E>(subscribe: (handler: (event: E) => void) => unknown) {
+  const events: E[] = []
+  const waiters: { predicate: (e: E) => boolean; resolve: (e: E) => void }[] = []
+  subscribe((event) => {
+    events.push(event)
+    for (const w of [...waiters]) if (w.predicate(event)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(event))
+  })
+  return {
+    events,
+    next(predicate: (e: E) => boolean, timeoutMs = 10_000): Promise<E> {
+      const found = events.find(predicate)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("event did not arrive")), timeoutMs)
+        waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) })
+      })
+    },
+  }
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe("ConvosClient on the fake XMTP node", () => {
+  it("creates a group with an invite; a second client joins by invite, is added, and messages flow both ways", async () => {
+    const creator = await openClient()
+    const joiner = await openClient()
+    const creatorMessages = collect<ConvosMessageEvent>((h) => creator.onMessage(h))
+    const joinerMessages = collect<ConvosMessageEvent>((h) => joiner.onMessage(h))
+    const decisions = collect<JoinRequestEvent>((h) => creator.onJoinRequest(h))
+
+    const created = await creator.createConversation({
+      name: "Trip",
+      description: "Planning",
+      permissions: "all_members",
+      profile: { name: "Host", isAgent: true },
+    })
+    expect(created.inviteUrl).toMatch(/^https:\/\/dev\.convos\.org\/v2\?i=/)
+
+    const joined = await joiner.joinByInvite(created.inviteUrl, { timeoutMs: 10_000, profile: { name: "Trip Planner", isAgent: true } })
+    expect(joined).toEqual({ status: "joined", conversationId: created.conversationId })
+    expect((await decisions.next(() => true)).verdict).toMatchObject({ kind: "accept", joinerInboxId: joiner.inboxId })
+
+    const info = await creator.groupInfo(created.conversationId)
+    expect(info.members.map((m) => m.inboxId).sort()).toEqual([creator.inboxId, joiner.inboxId].sort())
+    expect(info).toMatchObject({ name: "Trip", description: "Planning", membersMayAddMembers: true, locked: false })
+    expect(info.profiles).toEqual([{ inboxId: creator.inboxId, name: "Host" }])
+
+    const profile = await creatorMessages.next((e) => e.kind === "profile_update")
+    expect(profile).toMatchObject({ senderInboxId: joiner.inboxId, profile: { name: "Trip Planner", memberKind: 1 } })
+
+    const hello = await joiner.sendText(created.conversationId, "hello from the joiner")
+    const received = await creatorMessages.next((e) => e.id === hello)
+    expect(received).toMatchObject({ kind: "text", text: "hello from the joiner", isDm: false, senderInboxId: joiner.inboxId })
+
+    await creator.sendText(created.conversationId, "welcome!", { replyTo: hello })
+    const reply = await joinerMessages.next((e) => e.kind === "reply")
+    expect(reply).toMatchObject({ text: "welcome!", referenceMessageId: hello, conversationId: created.conversationId })
+
+    await joiner.react(created.conversationId, reply.id, "👍", "added")
+    expect(await creatorMessages.next((e) => e.kind === "reaction")).toMatchObject({ reaction: { emoji: "👍", action: "added" }, referenceMessageId: reply.id })
+
+    // Each message is delivered once: the structured join request and its plain-text twin were decided one by one.
+    const ids = creatorMessages.events.map((e) => e.id)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(decisions.events.filter((d) => d.verdict.kind === "accept")).toHaveLength(1)
+  })
+
+  it("binds a direct add it expects and ignores a group nobody told it about, then notices its removal", async () => {
+    const manager = await openClient({ welcomePolicy: "accept_all" })
+    const stranger = await openClient({ welcomePolicy: "accept_all" })
+    const agent = await openClient()
+    const agentMessages = collect<ConvosMessageEvent>((h) => agent.onMessage(h))
+    const agentConversations = collect<ConversationEvent>((h) => agent.onConversation(h))
+
+    const strangers = await stranger.createConversation({ name: "Strangers", permissions: "all_members" })
+    await stranger.addMembers(strangers.conversationId, [agent.inboxId])
+    expect(await agentConversations.next((e) => e.type === "ignored")).toEqual({
+      type: "ignored",
+      conversationId: strangers.conversationId,
+      addedByInboxId: stranger.inboxId,
+    })
+
+    const target = await manager.createConversation({ name: "Users' group", permissions: "admin_only" })
+    const bound = agent.expectAdd({ conversationId: target.conversationId, addedBy: manager.inboxId, timeoutMs: 10_000 })
+    await manager.addMembers(target.conversationId, [agent.inboxId])
+    expect(await bound).toEqual({ conversationId: target.conversationId, addedByInboxId: manager.inboxId })
+    expect(await agentConversations.next((e) => e.type === "joined")).toMatchObject({ conversationId: target.conversationId, via: "added" })
+
+    await stranger.sendText(strangers.conversationId, "psst, over here")
+    const hi = await manager.sendText(target.conversationId, "hi agent")
+    await agentMessages.next((e) => e.id === hi)
+    await settle(200)
+    expect(agentMessages.events.some((e) => e.conversationId === strangers.conversationId)).toBe(false)
+    expect(agent.boundGroupIds()).toEqual([target.conversationId])
+    expect((await agent.groupInfo(target.conversationId)).membersMayAddMembers).toBe(false)
+
+    await manager.removeMembers(target.conversationId, [agent.inboxId])
+    expect(await agentConversations.next((e) => e.type === "removed")).toMatchObject({ conversationId: target.conversationId, byInboxId: manager.inboxId })
+  })
+
+  it("denies forged and tampered invites, ignores expired and revoked ones, and changes nothing", async () => {
+    const creator = await openClient()
+    const decisions = collect<JoinRequestEvent>((h) => creator.onJoinRequest(h))
+    const { conversationId, inviteSlug } = await creator.createConversation({ name: "Guarded", permissions: "all_members" })
+    // A fresh sender each time: after a deny the creator blocks that DM, and later requests there go unread.
+    const request = async (slug: string) => {
+      const dm = await (await rawClient()).conversations.createDm(creator.inboxId)
+      await dm.send(new JoinRequestCodec().encode({ inviteSlug: slug }) as never)
+    }
+
+    const forged = await createInvite({ conversationId, creatorInboxId: creator.inboxId, walletKey: generatePrivateKey(), tag: "whatever" }, "local")
+    await request(forged.slug)
+    expect((await decisions.next((d) => d.verdict.kind !== "ignore")).verdict).toEqual({ kind: "deny", reason: "signature_mismatch" })
+
+    const genuine = parseInvite(inviteSlug)
+    const payload = new ProtoWriter()
+      .raw(new ProtoMessage(genuine.payloadBytes).fields.filter((f) => f.field !== 4).map((f) => f.raw))
+      .string(4, "tampered")
+      .finish()
+    await request(inviteToSlug({ payloadBytes: payload, signature: genuine.signature }))
+    await decisions.next((d) => decisions.events.filter((e) => e.verdict.kind === "deny").length === 2)
+
+    const expired = await creator.createInvite(conversationId, { expiresAt: new Date(Date.now() - 1000) })
+    await request(expired.slug)
+    await decisions.next((d) => d.verdict.kind === "ignore" && d.verdict.reason === "invite_expired")
+
+    await creator.lock(conversationId)
+    await request(inviteSlug)
+    await decisions.next((d) => d.verdict.kind === "ignore" && d.verdict.reason === "invite_revoked")
+
+    expect(decisions.events.map((d) => (d.verdict.kind === "accept" ? "accept" : `${d.verdict.kind}:${d.verdict.reason}`))).toEqual([
+      "deny:signature_mismatch",
+      "deny:signature_mismatch",
+      "ignore:invite_expired",
+      "ignore:invite_revoked",
+    ])
+    const info = await creator.groupInfo(conversationId)
+    expect(info.members.map((m) => m.inboxId)).toEqual([creator.inboxId])
+    expect(info.locked).toBe(true)
+    expect(info.inviteTag).not.toBe(genuine.tag)
+  })
+
+  it("keeps its installation across restarts and accepts, on restart, a join request sent while it was offline", async () => {
+    const stateDir = join(root, "persistent-creator")
+    const persistent = { stateDir, dbPath: join(stateDir, "xmtp.db3") }
+    const first = await openClient(persistent)
+    const { conversationId, inviteUrl } = await first.createConversation({ name: "Persistent", permissions: "all_members" })
+    const { inboxId, installationId } = first
+    await first.close()
+
+    const joiner = await openClient()
+    const result = await joiner.joinByInvite(inviteUrl, { timeoutMs: 300 })
+    expect(result.status).toBe("pending_acceptance")
+    if (result.status !== "pending_acceptance") return
+    const eventuallyJoined = result.waitForJoin({ timeoutMs: 10_000 })
+
+    const identityUpdatesBefore = node.rpcCounts["/xmtp.identity.api.v1.IdentityApi/PublishIdentityUpdate"]
+    const second = await openClient(persistent)
+    expect({ inboxId: second.inboxId, installationId: second.installationId }).toEqual({ inboxId, installationId })
+    expect(node.rpcCounts["/xmtp.identity.api.v1.IdentityApi/PublishIdentityUpdate"]).toBe(identityUpdatesBefore)
+    expect(second.boundGroupIds()).toContain(conversationId)
+
+    expect(await eventuallyJoined).toEqual({ conversationId })
+  })
+})
