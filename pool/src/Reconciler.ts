@@ -76,12 +76,22 @@ export class Reconciler extends Context.Service<Reconciler, {
               ownerAlive: yield* processInfo.isAlive(row.owner),
               hasCompute,
             }
-            const decision = decide(observation, policy)
+            const decided = decide(observation, policy)
+            // An abandoned claim goes back to idle if the instance confirms it was never given a conversation.
+            const decision = decided._tag === "Event" && decided.event._tag === "ClaimAbandoned" && row.url !== null &&
+                (yield* client.reset(row.url, tokens.tokenFor(row.id)).pipe(
+                  Effect.map((r) => r.clean),
+                  Effect.orElseSucceed(() => false),
+                ))
+              ? { _tag: "Event" as const, event: { _tag: "ProvisionFailed" as const, resetClean: true }, why: decided.why }
+              : decided
             if (decision._tag === "Event") {
               const fields = decision.event._tag === "BecameReady"
                 ? { inboxId: Option.getOrNull(health)?.inboxId ?? null, reason: null }
                 : decision.event._tag === "JoinAccepted"
                 ? { conversationId: Option.getOrNull(health)?.conversationId ?? null }
+                : decision.event._tag === "ProvisionFailed"
+                ? { reason: decision.why, owner: null, clearClaim: true }
                 : { reason: decision.why, owner: null }
               const moved = yield* instances.applyEvent(row.id, row.status, decision.event, fields)
               if (Option.isSome(moved)) {
