@@ -169,6 +169,17 @@ describe("removing, renaming and re-instructing", () => {
     expect(lastReply("g-rm")).toMatch(/^No agents of mine here yet/)
   })
 
+  it("still shuts the agent down when the manager may not remove members, and says what is left to do", async () => {
+    const spawned = await send(message("g-rm-locked", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    chat.state.removeLocked.add("g-rm-locked")
+    expect((await send(message("g-rm-locked", "alice", "remove the chef")))._tag).toBe("Removed")
+    expect(pool.state.killed).toContain(spawned.agent.instanceId)
+    expect(lastReply("g-rm-locked")).toBe(
+      "Chef is shut down. I'm not allowed to remove members here, so a group admin can remove it from the member list.",
+    )
+  })
+
   it("politely refuses a member who did not spawn the agent and is not an admin", async () => {
     const spawned = await send(message("g-deny", "alice", "spawn a trip planner here"))
     if (spawned._tag !== "Spawned") throw new Error("spawn failed")

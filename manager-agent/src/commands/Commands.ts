@@ -152,19 +152,20 @@ export class Commands extends Context.Service<
       const remove = Effect.fn("Commands.remove")(function* (message: InboundMessage, ref: string) {
         const agent = yield* target(message, ref)
         if (!agent) return { _tag: "Replied", intent: "remove" } satisfies Outcome
+        let leftGroup = true
         if (message.conversationKind === "group") {
-          // The instance destroys itself when removed; the kill below covers a manager without the right to remove.
-          yield* chat.removeMembers(message.conversationId, [agent.inboxId]).pipe(
-            Effect.tapError((error) => Effect.logWarning("removing the agent from the group failed", { reason: error.reason })),
-            Effect.ignore,
-          )
+          const removed = yield* chat.removeMembers(message.conversationId, [agent.inboxId]).pipe(Effect.result)
+          if (removed._tag === "Failure") {
+            yield* Effect.logWarning("removing the agent from the group failed", { reason: removed.failure.reason })
+            leftGroup = false
+          }
         }
         const killed = yield* pool.kill(agent.instanceId).pipe(Effect.tapError((e) => logPoolError("kill", e)), Effect.result)
         if (killed._tag === "Failure" && killed.failure.reason !== "not_found") {
           return yield* replied(message, "remove", replies.removeFailed(agent.agentName))
         }
         yield* ownership.markRemoved(agent.instanceId)
-        yield* reply(message, replies.removed(agent.agentName))
+        yield* reply(message, leftGroup ? replies.removed(agent.agentName) : replies.shutDownButStillMember(agent.agentName))
         return { _tag: "Removed", agent } satisfies Outcome
       })
 

@@ -37,6 +37,8 @@ export const replies = {
     `Which one: ${candidates.map((a) => a.agentName).join(" or ")}?`,
   notAllowed: (name: string) => `Sorry, only whoever added ${name}, or a group admin, can do that.`,
   removed: (name: string) => `${name} has left and been shut down.`,
+  shutDownButStillMember: (name: string) =>
+    `${name} is shut down. I'm not allowed to remove members here, so a group admin can remove it from the member list.`,
   removeFailed: (name: string) => `I couldn't remove ${name} right now; please try again in a moment.`,
   renamed: (oldName: string, newName: string) => `${oldName} is now called ${newName}.`,
   instructed: (name: string) => `Got it: ${name} has its new instructions.`,

@@ -9,6 +9,8 @@ export interface FakeChatState {
   readonly admins: Map<string, Set<string>>
   /** Groups where the manager may not add members. */
   readonly addLocked: Set<string>
+  /** Groups where the manager may not remove members (not an admin). */
+  readonly removeLocked: Set<string>
   readonly joins: Array<string>
   joinOutcome: JoinOutcome | "invalid"
 }
@@ -19,6 +21,7 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
     members: new Map(),
     admins: new Map(),
     addLocked: new Set(),
+    removeLocked: new Set(),
     joins: [],
     joinOutcome: { status: "joined", conversationId: "joined-conv" },
   }
@@ -37,7 +40,10 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
         state.addLocked.has(conversationId)
           ? Effect.fail(new ChatError({ reason: "not_allowed", message: "add locked" }))
           : Effect.sync(() => inboxIds.forEach((id) => membersOf(conversationId).add(id))),
-      removeMembers: (conversationId, inboxIds) => Effect.sync(() => inboxIds.forEach((id) => membersOf(conversationId).delete(id))),
+      removeMembers: (conversationId, inboxIds) =>
+        state.removeLocked.has(conversationId)
+          ? Effect.fail(new ChatError({ reason: "not_allowed", message: "not an admin" }))
+          : Effect.sync(() => inboxIds.forEach((id) => membersOf(conversationId).delete(id))),
       canAddMembers: (conversationId) => Effect.succeed(!state.addLocked.has(conversationId)),
       isAdmin: (conversationId, inboxId) => Effect.succeed(state.admins.get(conversationId)?.has(inboxId) ?? false),
       joinByInvite: (url) =>

@@ -1,0 +1,75 @@
+/**
+ * The manager's loop: every chat event becomes one `Commands.handle` call. Messages of one conversation are
+ * handled one at a time, in order (so two quick "spawn" messages cannot both slip under the quota); different
+ * conversations run concurrently. A failing message is logged and answered briefly; the loop never dies.
+ */
+import { Cause, Effect, FiberSet, Layer, Schedule, Semaphore, Stream } from "effect"
+import { Commands, type Outcome } from "../commands/Commands.ts"
+import { replies } from "../commands/replies.ts"
+import { Ownership } from "../db/Ownership.ts"
+import { ManagerSettings } from "../ManagerSettings.ts"
+import { Chat, type ChatEvent, type InboundMessage } from "../ports/Chat.ts"
+
+/** Restarts the inbound stream after an error: quick at first, then at most every 30 s, forever. */
+const streamRestart = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("30 seconds")])
+
+export interface ManagerBotHooks {
+  /** Called after each handled message (tests and the benchmark observe the manager through it). */
+  readonly onOutcome?: (message: InboundMessage, outcome: Outcome) => void
+}
+
+export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
+  Effect.gen(function* () {
+    const chat = yield* Chat
+    const commands = yield* Commands
+    const ownership = yield* Ownership
+    const settings = yield* ManagerSettings
+    const fibers = yield* FiberSet.make()
+    const locks = new Map<string, Semaphore.Semaphore>()
+    const lockFor = (conversationId: string) => {
+      let lock = locks.get(conversationId)
+      if (!lock) locks.set(conversationId, (lock = Semaphore.makeUnsafe(1)))
+      return lock
+    }
+    const seen = new Set<string>()
+
+    const onMessage = (message: InboundMessage) =>
+      commands.handle(message).pipe(
+        Effect.tap((outcome) => Effect.sync(() => hooks.onOutcome?.(message, outcome))),
+        Effect.catchCause((cause) =>
+          Effect.logError("handling a message failed", Cause.pretty(cause)).pipe(
+            Effect.andThen(chat.sendText(message.conversationId, "Something went wrong on my side; please try again.")),
+            Effect.ignore,
+          ),
+        ),
+      )
+
+    const onJoinedGroup = (conversationId: string) =>
+      ownership.markIntroduced(conversationId).pipe(
+        Effect.flatMap((first) => (first ? chat.sendText(conversationId, replies.intro(settings.name)) : Effect.void)),
+        Effect.catchCause((cause) => Effect.logError("introduction failed", Cause.pretty(cause))),
+      )
+
+    const onEvent = (event: ChatEvent) => {
+      if (event._tag === "JoinedGroup") return onJoinedGroup(event.conversationId)
+      // Streams can deliver a message twice (after a restart, or on the fake node): act once.
+      if (seen.has(event.messageId)) return Effect.void
+      seen.add(event.messageId)
+      if (seen.size > 10_000) seen.delete(seen.values().next().value!)
+      return onMessage(event)
+    }
+
+    yield* Effect.logInfo(`${settings.name} is listening`, { inboxId: chat.selfInboxId })
+    yield* chat.events.pipe(
+      Stream.runForEach((event) => {
+        const conversationId = event.conversationId
+        return FiberSet.run(fibers, lockFor(conversationId).withPermits(1)(onEvent(event)))
+      }),
+      Effect.tapCause((cause) => Effect.logWarning("chat stream failed; restarting", Cause.pretty(cause))),
+      Effect.retry(streamRestart),
+    )
+  })
+
+/** The bot as a scoped background layer: starts with the layer, stops (interrupting in-flight work) with it. */
+export const ManagerBotLayer = (hooks: ManagerBotHooks = {}) =>
+  Layer.effectDiscard(Effect.forkScoped(runManagerBot(hooks)))

@@ -1,0 +1,40 @@
+/**
+ * `AgentPool` over the pool core, in process: the same `Pool.claim` the HTTP API calls, so the manager and the API
+ * give the same answers. Pool errors become `AgentPoolError` reasons; their messages go to logs only.
+ */
+import { Effect, Layer } from "effect"
+import { Pool } from "../../../pool/src/Pool.ts"
+import { AgentPool, AgentPoolError } from "./AgentPool.ts"
+
+const reasonOf = (tag: string): AgentPoolError["reason"] => {
+  switch (tag) {
+    case "NoIdleInstance":
+      return "no_idle"
+    case "InvalidRequest":
+    case "IdempotencyConflict":
+      return "invalid"
+    case "ProvisionFailed":
+      return "provision_failed"
+    case "InstanceNotFound":
+      return "not_found"
+    default:
+      return "unavailable"
+  }
+}
+
+const toAgentPoolError = (error: { readonly _tag: string; readonly error: string }) =>
+  new AgentPoolError({ reason: reasonOf(error._tag), message: error.error })
+
+export const PoolAgentPoolLayer = Layer.effect(
+  AgentPool,
+  Effect.gen(function* () {
+    const pool = yield* Pool
+    return AgentPool.of({
+      claim: (request) => pool.claim(request).pipe(Effect.mapError(toAgentPoolError)),
+      kill: (instanceId) => pool.kill(instanceId).pipe(Effect.mapError(toAgentPoolError)),
+      // The instance contract has no route to change a bound agent's name or instructions yet.
+      reconfigure: () =>
+        Effect.fail(new AgentPoolError({ reason: "unsupported", message: "the instance contract has no configure route" })),
+    })
+  }),
+)

@@ -1,0 +1,181 @@
+/**
+ * The manager on the fake XMTP node: real XMTP clients for the manager, the users and the agents (a fake pool of
+ * pre-warmed XMTP agents), real Postgres for ownership.
+ */
+import { Dm, Group } from "@xmtp/node-sdk"
+import { Effect, Exit, Layer, ManagedRuntime, Scope, Stream } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
+import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
+import { ManagerBotLayer } from "../src/bot/ManagerBot.ts"
+import { makeXmtpChat, ManagerLobby, XmtpChatLayer } from "../src/bot/XmtpChat.ts"
+import { Commands } from "../src/commands/Commands.ts"
+import { Ownership } from "../src/db/Ownership.ts"
+import { IntentParser } from "../src/intent/IntentParser.ts"
+import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
+import { ManagerSettings } from "../src/ManagerSettings.ts"
+import { makeUser, makeXmtpPool, waitFor, type User } from "./support/xmtpWorld.ts"
+
+let node: FakeXmtpNode
+let pool: Awaited<ReturnType<typeof makeXmtpPool>>
+let runtime: ManagedRuntime.ManagedRuntime<ManagerLobby, unknown>
+let lobby: ManagerLobby["Service"]
+let alice: User
+let bob: User
+const stateDir = mkdtempSync(join(tmpdir(), "manager-state-"))
+
+beforeAll(async () => {
+  node = await startFakeXmtpNode()
+  pool = await makeXmtpPool({ apiUrl: node.apiUrl, warm: 3 })
+  const chat = XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager" })
+  const deps = Layer.mergeAll(
+    chat,
+    pool.layer,
+    Ownership.layer,
+    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
+    TemplateCatalog.layer,
+    ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
+  )
+  const manager = ManagerBotLayer().pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps))
+  runtime = ManagedRuntime.make(manager.pipe(Layer.provide(TestDatabaseLayer({ maxConnections: 4 }))))
+  lobby = await runtime.runPromise(Effect.gen(function* () {
+    return yield* ManagerLobby
+  }))
+  ;[alice, bob] = await Promise.all([makeUser(node.apiUrl), makeUser(node.apiUrl)])
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.allSettled([alice?.close(), bob?.close()])
+  await runtime?.dispose()
+  await pool?.close()
+  await node?.stop()
+  rmSync(stateDir, { recursive: true, force: true })
+})
+
+const memberIds = async (group: Group) => {
+  await group.sync()
+  return (await group.members()).map((m) => m.inboxId)
+}
+const fromManager = (user: User, conversationId: string) => user.texts(conversationId).filter((m) => m.sender === lobby.inboxId)
+
+describe("the manager in a group", () => {
+  let group: Group
+  let agentInbox: string
+
+  it("introduces itself once when added to a group", async () => {
+    group = (await alice.client.conversations.createGroup([lobby.inboxId, bob.client.inboxId])) as Group
+    // Removing members takes an admin in XMTP's default policy: the creator makes the manager one.
+    await group.addAdmin(lobby.inboxId)
+    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction")
+    expect(fromManager(alice, group.id)[0]!.text).toMatch(/^Hi, I'm Manager\./)
+  })
+
+  it('"spawn a trip planner here": a new member joins, the manager confirms, and the agent greets', async () => {
+    await group.sendText("spawn a trip planner here")
+    const claim = await waitFor(() => pool.state.claims.at(-1), "a claim")
+    expect(claim).toMatchObject({ mode: "add", conversationId: group.id, addedBy: lobby.inboxId, agentName: "Trip Planner" })
+    await waitFor(() => fromManager(alice, group.id).some((m) => m.text === "Trip Planner is joining…"), "the confirmation")
+    const members = await memberIds(group)
+    agentInbox = members.find((id) => ![alice.client.inboxId, bob.client.inboxId, lobby.inboxId].includes(id))!
+    expect(agentInbox).toBeDefined()
+    const greeting = await waitFor(
+      () => alice.texts(group.id).find((m) => m.sender === agentInbox),
+      "the agent's greeting",
+    )
+    expect(greeting.text).toBe("Hi everyone, I'm Trip Planner!")
+    // The manager never answers the agent's greeting, and introduced itself only once.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(fromManager(alice, group.id).filter((m) => m.text.startsWith("Hi, I'm Manager")).length).toBe(1)
+  })
+
+  it('"who\'s here" lists it', async () => {
+    const before = fromManager(alice, group.id).length
+    await group.sendText("who's here")
+    await waitFor(() => fromManager(alice, group.id).length > before, "the list")
+    expect(fromManager(alice, group.id).at(-1)!.text).toBe("Agents here: Trip Planner.")
+  })
+
+  it("a second user who did not spawn it cannot remove it", async () => {
+    await bob.client.conversations.sync()
+    const bobsGroup = (await bob.client.conversations.getConversationById(group.id)) as Group
+    const before = fromManager(bob, group.id).length
+    await bobsGroup.sendText("remove the trip planner")
+    await waitFor(() => fromManager(bob, group.id).length > before, "the refusal")
+    expect(fromManager(bob, group.id).at(-1)!.text).toBe("Sorry, only whoever added Trip Planner, or a group admin, can do that.")
+    expect(await memberIds(group)).toContain(agentInbox)
+    expect(pool.state.killed).toEqual([])
+  })
+
+  it('"remove the trip planner" removes it from the group and destroys its instance', async () => {
+    const before = fromManager(alice, group.id).length
+    await group.sendText("remove the trip planner")
+    await waitFor(() => fromManager(alice, group.id).length > before, "the removal reply")
+    expect(fromManager(alice, group.id).at(-1)!.text).toBe("Trip Planner has left and been shut down.")
+    expect(await memberIds(group)).not.toContain(agentInbox)
+    expect(pool.state.killed).toHaveLength(1)
+  })
+})
+
+describe("the manager in a DM", () => {
+  it('"make me a chef" returns an invite link that another client can join', async () => {
+    const dm = (await alice.client.conversations.createDm(lobby.inboxId)) as Dm
+    await dm.sendText("make me a chef")
+    const reply = await waitFor(() => fromManager(alice, dm.id).find((m) => m.text.includes("Join it here:")), "the invite link")
+    const inviteUrl = /https:\/\/\S+/.exec(reply.text)![0]
+    expect(pool.state.claims.at(-1)).toMatchObject({ mode: "create", agentName: "Chef" })
+
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const carol = await Effect.runPromise(
+        makeXmtpChat({ stateDir: join(stateDir, "carol"), env: "local", apiUrl: node.apiUrl, name: "Carol" }).pipe(
+          Scope.provide(scope),
+        ),
+      )
+      const outcome = await Effect.runPromise(carol.chat.joinByInvite(inviteUrl))
+      expect(outcome.status).toBe("joined")
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("accepts join requests to its own lobby", async () => {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const dave = await Effect.runPromise(
+        makeXmtpChat({ stateDir: join(stateDir, "dave"), env: "local", apiUrl: node.apiUrl, name: "Dave" }).pipe(
+          Scope.provide(scope),
+        ),
+      )
+      const outcome = await Effect.runPromise(dave.chat.joinByInvite(lobby.inviteUrl))
+      expect(outcome).toEqual({ status: "joined", conversationId: lobby.conversationId })
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it('joins a conversation from "join this <link>" and says so', async () => {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const erin = await Effect.runPromise(
+        Effect.gen(function* () {
+          const created = yield* makeXmtpChat({ stateDir: join(stateDir, "erin"), env: "local", apiUrl: node.apiUrl, name: "Erin" })
+          // Erin's app accepts join requests to her conversation while its events are read.
+          yield* Effect.forkScoped(Stream.runDrain(created.chat.events))
+          return created
+        }).pipe(Scope.provide(scope)),
+      )
+      const dm = (await alice.client.conversations.createDm(lobby.inboxId)) as Dm
+      const before = fromManager(alice, dm.id).length
+      await dm.sendText(`join this ${erin.lobby.inviteUrl}`)
+      await waitFor(() => fromManager(alice, dm.id).length > before, "the join reply", 15_000)
+      expect(fromManager(alice, dm.id).at(-1)!.text).toBe("I'm in that conversation now.")
+      const erinsGroup = (await erin.client.conversations.getConversationById(erin.lobby.conversationId)) as Group
+      expect(await memberIds(erinsGroup)).toContain(lobby.inboxId)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+})
