@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest"
+import { joinUrlProblem, validateClaim } from "../src/domain/Claim.ts"
+
+describe("joinUrlProblem", () => {
+  it("accepts Convos invite links of the pool's environment", () => {
+    expect(joinUrlProblem("https://dev.convos.org/v2?i=abc", "dev")).toBeNull()
+    expect(joinUrlProblem("https://popup.convos.org/v2?i=abc", "production")).toBeNull()
+    expect(joinUrlProblem("https://convos.app/join/abc", "production")).toBeNull()
+    expect(joinUrlProblem("convos://join/abc", "dev")).toBeNull()
+  })
+  it("refuses an invite of the other environment, with a message that says so", () => {
+    expect(joinUrlProblem("https://popup.convos.org/v2?i=abc", "dev")).toMatch(/production invite/)
+    expect(joinUrlProblem("https://dev.convos.org/v2?i=abc", "production")).toMatch(/dev invite/)
+  })
+  it("refuses other hosts, schemes and links without a code", () => {
+    expect(joinUrlProblem("https://evil.example/v2?i=abc", "dev")).toMatch(/Convos invite URL/)
+    expect(joinUrlProblem("javascript:alert(1)", "dev")).toMatch(/Convos invite URL/)
+    expect(joinUrlProblem("http://popup.convos.org/v2?i=abc", "production")).toMatch(/Convos invite URL/)
+    expect(joinUrlProblem("https://dev.convos.org/v2", "dev")).toMatch(/no invite code/)
+  })
+})
+
+describe("validateClaim", () => {
+  it("fills defaults and picks the mode from joinUrl", () => {
+    const created = validateClaim({}, "dev")
+    expect(created).toMatchObject({ ok: true, request: { agentName: "Assistant", mode: "create" } })
+    const joined = validateClaim({ joinUrl: " https://dev.convos.org/v2?i=x " }, "dev")
+    expect(joined).toMatchObject({ ok: true, request: { mode: "join", joinUrl: "https://dev.convos.org/v2?i=x" } })
+  })
+  it("requires a conversation and an adder to add an agent", () => {
+    expect(validateClaim({ mode: "add" }, "dev")).toMatchObject({ ok: false, error: /conversationId/ })
+    expect(validateClaim({ mode: "add", conversationId: "c" }, "dev")).toMatchObject({ ok: false, error: /addedBy/ })
+    expect(validateClaim({ mode: "add", conversationId: "c", addedBy: "m" }, "dev").ok).toBe(true)
+  })
+  it("refuses names that are empty, too long or multi-line", () => {
+    expect(validateClaim({ agentName: "" }, "dev").ok).toBe(false)
+    expect(validateClaim({ agentName: "x".repeat(65) }, "dev").ok).toBe(false)
+    expect(validateClaim({ agentName: "a\nb" }, "dev").ok).toBe(false)
+  })
+})
