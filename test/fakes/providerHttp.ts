@@ -61,6 +61,8 @@ export interface FakeHttpServer {
   clearFaults(): void
   /** Forgets calls and faults (between tests). */
   reset(): void
+  /** Most requests ever being answered at once since the last reset. */
+  readonly maxInFlight: () => number
   close(): Promise<void>
 }
 
@@ -87,6 +89,8 @@ export const startFakeHttp = async (options: {
   readonly handle: (request: FakeRequest) => FakeReply
 }): Promise<FakeHttpServer> => {
   const calls: Array<FakeCall> = []
+  let inFlight = 0
+  let maxInFlight = 0
   let faults: Array<Fault & { remaining: number }> = []
 
   const takeFault = (call: FakeCall) => {
@@ -98,6 +102,11 @@ export const startFakeHttp = async (options: {
   }
 
   const server = createServer(async (request, response) => {
+    inFlight += 1
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    response.on("close", () => {
+      inFlight -= 1
+    })
     try {
       const url = new URL(request.url ?? "/", "http://127.0.0.1")
       const text = await readBody(request)
@@ -158,7 +167,9 @@ export const startFakeHttp = async (options: {
     reset: () => {
       faults = []
       calls.length = 0
+      maxInFlight = inFlight
     },
+    maxInFlight: () => maxInFlight,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

@@ -16,6 +16,8 @@ export interface FakeRailwayService {
   readonly name: string
   readonly volumes: Array<{ id: string; mountPath: string }>
   readonly domains: Array<string>
+  /** The port the public domain routes to, when one was given. */
+  domainTargetPort: number | undefined
   image: string | undefined
   startCommand: string | undefined
   limitOverride: unknown
@@ -101,6 +103,7 @@ export const startFakeRailway = async (
         name: input.name ?? "service",
         volumes: [],
         domains: [],
+        domainTargetPort: undefined,
         image: input.source?.image,
         startCommand: undefined,
         limitOverride: undefined,
@@ -124,6 +127,7 @@ export const startFakeRailway = async (
       if (found === undefined) return gqlError("Service not found")
       const domain = `${found.project.name}-${found.service.id}.up.railway.app`.toLowerCase()
       found.service.domains.push(domain)
+      if (typeof input.targetPort === "number") found.service.domainTargetPort = input.targetPort
       return ok({ serviceDomainCreate: { id: fakeId("dom"), domain } })
     },
     EnvironmentPatchCommit: ({ environmentId, patch }) => {
@@ -211,6 +215,7 @@ export const startFakeRailway = async (
           name: "agent",
           volumes: [{ id: fakeId("vol"), mountPath: "/data" }],
           domains: [`${name}.up.railway.app`],
+          domainTargetPort: undefined,
           image: "seeded",
           startCommand: undefined,
           limitOverride: undefined,

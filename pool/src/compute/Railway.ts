@@ -47,6 +47,8 @@ export interface RailwayOptions extends ServiceSettings {
   readonly retryBase: Duration.Input
   /** Projects per status page. */
   readonly pageSize: number
+  /** GraphQL calls in flight at once (default 4): many warm-ups in parallel share Railway's per-token rate limit. */
+  readonly maxConcurrentCalls?: number
 }
 
 export const defaultApiUrl = "https://backboard.railway.com/graphql/v2"
@@ -82,7 +84,10 @@ const toComputeError = (operation: string) => (error: RailwayCallError) =>
 
 export const make = (options: RailwayOptions) =>
   Effect.gen(function*() {
-    const request = makeRequest(yield* HttpClient.HttpClient, options)
+    const request = makeRequest(yield* HttpClient.HttpClient, {
+      ...options,
+      maxConcurrentCalls: options.maxConcurrentCalls ?? 4,
+    })
     const call = <A>(operation: Parameters<typeof request>[0], variables: Record<string, unknown>) =>
       request(operation, variables) as Effect.Effect<A, RailwayCallError>
 
@@ -156,8 +161,10 @@ export const make = (options: RailwayOptions) =>
         const volume = yield* call<{ volumeCreate: { id: string } }>("volumeCreate", {
           input: { projectId, serviceId, environmentId, mountPath: options.volumeMountPath },
         }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        // Route the domain to the port the instance serves its contract on, when the pool chose one.
+        const port = Number(spec.env["PORT"])
         const domain = yield* call<{ serviceDomainCreate: { domain: string } }>("serviceDomainCreate", {
-          input: { serviceId, environmentId },
+          input: { serviceId, environmentId, ...(Number.isInteger(port) && port > 0 ? { targetPort: port } : {}) },
         }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         yield* call("environmentPatchCommit", {
           environmentId,

@@ -78,6 +78,26 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       })
     ))
 
+  it.live("the public domain routes to the instance's PORT", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        yield* compute.create({ instanceId: "ported", env: { ...env, PORT: "8080" } })
+        assert.strictEqual([...railway.projects.values()][0]!.services[0]!.domainTargetPort, 8080)
+      })
+    ))
+
+  it.live("parallel warm-ups share a cap on calls in flight", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: () => true, delayMs: 15, times: 1_000 })
+        const ids = Array.from({ length: 8 }, (_, i) => `par${i}`)
+        yield* Effect.forEach(ids, (instanceId) => compute.create({ instanceId, env }), { concurrency: "unbounded" })
+        assert.strictEqual(railway.projects.size, 8)
+        assert.isAtMost(railway.maxInFlight(), 4)
+        assert.isAtLeast(railway.maxInFlight(), 2)
+      })
+    ))
+
   it.live("a 429 with Retry-After on projectCreate is waited out and retried; one project results", () =>
     withRailway((compute) =>
       Effect.gen(function*() {

@@ -1,4 +1,4 @@
-import { Duration, Effect, Redacted, Schedule, Schema } from "effect"
+import { Duration, Effect, Redacted, Schedule, Schema, Semaphore } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 
 /**
@@ -54,6 +54,8 @@ export interface GraphqlOptions {
   readonly apiUrl: string
   readonly token: Redacted.Redacted<string>
   readonly requestTimeout: Duration.Input
+  /** Calls in flight at once, across every create, destroy and status of this pool (Railway limits per token). */
+  readonly maxConcurrentCalls: number
 }
 
 const maxRetryAfter = Duration.seconds(30)
@@ -75,8 +77,9 @@ const isRateLimitMessage = (message: string) => /rate limit/i.test(message)
 /** A short, secret-free description of a response body for error messages. */
 const excerpt = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
 
-export const makeRequest = (client: HttpClient.HttpClient, options: GraphqlOptions) =>
-  (operation: OperationName, variables: Record<string, unknown>): Effect.Effect<unknown, RailwayCallError> =>
+export const makeRequest = (client: HttpClient.HttpClient, options: GraphqlOptions) => {
+  const inFlight = Semaphore.makeUnsafe(options.maxConcurrentCalls)
+  return (operation: OperationName, variables: Record<string, unknown>): Effect.Effect<unknown, RailwayCallError> =>
     Effect.gen(function*() {
       const fail = (fields: Omit<ConstructorParameters<typeof RailwayCallError>[0], "operation">) =>
         Effect.fail(new RailwayCallError({ operation, ...fields }))
@@ -130,7 +133,8 @@ export const makeRequest = (client: HttpClient.HttpClient, options: GraphqlOptio
         })
       }
       return body.data
-    })
+    }).pipe(Semaphore.withPermits(inFlight, 1))
+}
 
 const operationNameOf = (operation: OperationName) => operation.charAt(0).toUpperCase() + operation.slice(1)
 
