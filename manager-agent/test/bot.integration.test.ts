@@ -3,7 +3,7 @@
  * pre-warmed XMTP agents), real Postgres for ownership.
  */
 import { Dm, Group } from "@xmtp/node-sdk"
-import { Effect, Exit, Layer, ManagedRuntime, Scope, Stream } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { ManagerBotLayer } from "../src/bot/ManagerBot.ts"
-import { makeXmtpChat, ManagerLobby, XmtpChatLayer } from "../src/bot/XmtpChat.ts"
+import { ManagerLobby, XmtpChatLayer } from "../src/bot/XmtpChat.ts"
 import { Commands } from "../src/commands/Commands.ts"
 import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
-import { makeUser, makeXmtpPool, waitFor, type User } from "./support/xmtpWorld.ts"
+import { makeUser, makeXmtpPool, openConvos, waitFor, type User } from "./support/xmtpWorld.ts"
 
 let node: FakeXmtpNode
 let pool: Awaited<ReturnType<typeof makeXmtpPool>>
@@ -126,56 +126,45 @@ describe("the manager in a DM", () => {
     const reply = await waitFor(() => fromManager(alice, dm.id).find((m) => m.text.includes("Join it here:")), "the invite link")
     const inviteUrl = /https:\/\/\S+/.exec(reply.text)![0]
     expect(pool.state.claims.at(-1)).toMatchObject({ mode: "create", agentName: "Chef" })
-
-    const scope = Effect.runSync(Scope.make())
+    const carol = await openConvos(stateDir, "carol", node.apiUrl)
     try {
-      const carol = await Effect.runPromise(
-        makeXmtpChat({ stateDir: join(stateDir, "carol"), env: "local", apiUrl: node.apiUrl, name: "Carol" }).pipe(
-          Scope.provide(scope),
-        ),
-      )
-      const outcome = await Effect.runPromise(carol.chat.joinByInvite(inviteUrl))
-      expect(outcome.status).toBe("joined")
+      expect(await carol.joinByInvite(inviteUrl, { timeoutMs: 10_000 })).toMatchObject({ status: "joined" })
     } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await carol.close()
     }
   })
 
   it("accepts join requests to its own lobby", async () => {
-    const scope = Effect.runSync(Scope.make())
+    const dave = await openConvos(stateDir, "dave", node.apiUrl)
     try {
-      const dave = await Effect.runPromise(
-        makeXmtpChat({ stateDir: join(stateDir, "dave"), env: "local", apiUrl: node.apiUrl, name: "Dave" }).pipe(
-          Scope.provide(scope),
-        ),
-      )
-      const outcome = await Effect.runPromise(dave.chat.joinByInvite(lobby.inviteUrl))
-      expect(outcome).toEqual({ status: "joined", conversationId: lobby.conversationId })
+      expect(await dave.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 })).toEqual({
+        status: "joined",
+        conversationId: lobby.conversationId,
+      })
     } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await dave.close()
     }
   })
 
-  it('joins a conversation from "join this <link>" and says so', async () => {
-    const scope = Effect.runSync(Scope.make())
+  it('joins a conversation from "join this <link>", says so, and introduces itself there once', async () => {
+    const erin = await openConvos(stateDir, "erin", node.apiUrl)
     try {
-      const erin = await Effect.runPromise(
-        Effect.gen(function* () {
-          const created = yield* makeXmtpChat({ stateDir: join(stateDir, "erin"), env: "local", apiUrl: node.apiUrl, name: "Erin" })
-          // Erin's app accepts join requests to her conversation while its events are read.
-          yield* Effect.forkScoped(Stream.runDrain(created.chat.events))
-          return created
-        }).pipe(Scope.provide(scope)),
-      )
+      const erinsGroup = await erin.createConversation({ name: "Erin's trip", permissions: "all_members" })
+      const introductions: Array<string> = []
+      erin.onMessage((m) => {
+        if (m.conversationId === erinsGroup.conversationId && m.senderInboxId === lobby.inboxId && m.text) introductions.push(m.text)
+      })
       const dm = (await alice.client.conversations.createDm(lobby.inboxId)) as Dm
       const before = fromManager(alice, dm.id).length
-      await dm.sendText(`join this ${erin.lobby.inviteUrl}`)
+      await dm.sendText(`join this ${erinsGroup.inviteUrl}`)
       await waitFor(() => fromManager(alice, dm.id).length > before, "the join reply", 15_000)
       expect(fromManager(alice, dm.id).at(-1)!.text).toBe("I'm in that conversation now.")
-      const erinsGroup = (await erin.client.conversations.getConversationById(erin.lobby.conversationId)) as Group
-      expect(await memberIds(erinsGroup)).toContain(lobby.inboxId)
+      const info = await erin.groupInfo(erinsGroup.conversationId)
+      expect(info.members.map((m) => m.inboxId)).toContain(lobby.inboxId)
+      await waitFor(() => introductions.length > 0, "the introduction in the joined group")
+      expect(introductions[0]).toMatch(/^Hi, I'm Manager\./)
     } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await erin.close()
     }
   })
 })

@@ -1,19 +1,18 @@
 /**
  * A small Convos world on the fake XMTP node for integration tests and the benchmark: user clients, and a fake
- * pool whose "agents" are real XMTP clients (pre-warmed) that greet when added to a group and, in create mode,
- * open their own conversation with a Convos invite and accept joiners.
+ * pool whose "agents" are real `ConvosClient`s (pre-warmed) that behave like the runtime's side of the instance
+ * contract: `add` → wait for exactly that welcome, then greet; `create` → a new conversation with an invite.
  */
 import { Client, type DecodedMessage, type Signer } from "@xmtp/node-sdk"
-import { Effect, Exit, Layer, Scope, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { toBytes } from "viem"
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
+import { ConvosClient } from "../../../convos/client.ts"
 import { convosCodecs } from "../../../convos/contentTypes.ts"
-import { makeXmtpChat } from "../../src/bot/XmtpChat.ts"
 import { AgentPool, AgentPoolError, type ClaimedAgent, type SpawnClaim } from "../../src/ports/AgentPool.ts"
-import type { Chat } from "../../src/ports/Chat.ts"
 
 export const randomSigner = (): Signer => {
   const account = privateKeyToAccount(generatePrivateKey())
@@ -30,14 +29,13 @@ export const waitFor = async <T>(probe: () => T | undefined | Promise<T | undefi
     const value = await probe()
     if (value !== undefined && value !== false) return value
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 15))
+    await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
 
-/** A person with a real XMTP client who records every message they receive. */
+/** A person with a plain XMTP client who records every message they receive (and when). */
 export interface User {
   readonly client: Client<unknown>
-  readonly inbox: Array<DecodedMessage<unknown>>
   /** Texts received in one conversation, from others. */
   texts(conversationId: string): Array<{ sender: string; text: string; at: number }>
   close(): Promise<void>
@@ -51,24 +49,17 @@ export const makeUser = async (apiUrl: string): Promise<User> => {
     disableDeviceSync: true,
     codecs: convosCodecs() as never,
   })) as Client<unknown>
-  const inbox: Array<DecodedMessage<unknown>> = []
-  const received = new Map<string, number>()
+  const inbox: Array<{ message: DecodedMessage<unknown>; at: number }> = []
   const stream = await client.conversations.streamAllMessages()
   void (async () => {
-    for await (const message of stream) {
-      if (message) {
-        received.set(message.id, Date.now())
-        inbox.push(message as DecodedMessage<unknown>)
-      }
-    }
+    for await (const message of stream) if (message) inbox.push({ message: message as DecodedMessage<unknown>, at: Date.now() })
   })()
   return {
     client,
-    inbox,
     texts: (conversationId) =>
       inbox
-        .filter((m) => m.conversationId === conversationId && m.senderInboxId !== client.inboxId && typeof m.content === "string")
-        .map((m) => ({ sender: m.senderInboxId, text: m.content as string, at: received.get(m.id) ?? 0 })),
+        .filter(({ message: m }) => m.conversationId === conversationId && m.senderInboxId !== client.inboxId && typeof m.content === "string")
+        .map(({ message: m, at }) => ({ sender: m.senderInboxId, text: m.content as string, at })),
     close: async () => {
       await stream.end()
       await client.close()
@@ -76,59 +67,46 @@ export const makeUser = async (apiUrl: string): Promise<User> => {
   }
 }
 
-interface FakeAgent {
-  readonly chat: Chat["Service"]
-  readonly lobby: { readonly conversationId: string; readonly inviteUrl: string }
-  name: string
-  scope: Scope.Closeable
-}
+/** A Convos client for a test party (a joiner, a creator). */
+export const openConvos = (root: string, name: string, apiUrl: string) =>
+  ConvosClient.open({ stateDir: join(root, name), env: "local", apiUrl, onError: () => {} })
 
 export interface XmtpPoolState {
   readonly claims: Array<SpawnClaim>
   readonly killed: Array<string>
-  /** Agents' greeting times by instance id (ms since epoch, when sent). */
+  /** When each claimed agent's greeting was sent (ms since epoch). */
   readonly greetedAt: Map<string, number>
 }
 
-/**
- * A fake pool of real XMTP agents. `warm` agents are created up front (a warm pool); a claim hands one out
- * instantly, like the real pool's SKIP LOCKED claim.
- */
+/** A fake pool of `warm` real XMTP agents, created up front; a claim hands one out at once. */
 export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly warm: number }) => {
   const root = mkdtempSync(join(tmpdir(), "manager-agents-"))
-  const idle: Array<FakeAgent & { readonly instanceId: string }> = []
-  const busy = new Map<string, FakeAgent>()
   const state: XmtpPoolState = { claims: [], killed: [], greetedAt: new Map() }
-  let next = 0
+  const agents = await Promise.all(
+    Array.from({ length: options.warm }, async (_, i) => ({ instanceId: `agent-${i + 1}`, client: await openConvos(root, `agent-${i + 1}`, options.apiUrl) })),
+  )
+  const idle = [...agents]
+  const busy = new Map<string, (typeof agents)[number]>()
 
-  const startAgent = async () => {
-    const instanceId = `agent-${++next}`
-    const scope = Effect.runSync(Scope.make())
-    const { chat, lobby } = await Effect.runPromise(
-      makeXmtpChat({ stateDir: join(root, instanceId), env: "local", apiUrl: options.apiUrl, name: "Agent" }).pipe(
-        Scope.provide(scope),
-      ),
-    )
-    const agent: FakeAgent & { readonly instanceId: string } = { instanceId, chat, lobby, name: "Agent", scope }
-    // The agent's life: greet in every group it is added to (it also accepts joiners of its own conversation).
-    Effect.runFork(
-      chat.events.pipe(
-        Stream.runForEach((event) =>
-          event._tag === "JoinedGroup"
-            ? chat.sendText(event.conversationId, `Hi everyone, I'm ${agent.name}!`).pipe(
-                Effect.tap(() => Effect.sync(() => state.greetedAt.set(instanceId, Date.now()))),
-              )
-            : Effect.void,
-        ),
-        Effect.ignore,
-        Scope.provide(scope),
-      ),
-    )
-    return agent
+  const provision = async (agent: (typeof agents)[number], request: SpawnClaim): Promise<ClaimedAgent> => {
+    const base = { instanceId: agent.instanceId, agentName: request.agentName, inboxId: agent.client.inboxId, status: "claimed" as const }
+    if (request.mode === "create") {
+      const created = await agent.client.createConversation({
+        name: request.agentName,
+        permissions: "all_members",
+        profile: { name: request.agentName, isAgent: true },
+      })
+      return { ...base, conversationId: created.conversationId, inviteUrl: created.inviteUrl, joined: true }
+    }
+    const conversationId = request.conversationId!
+    // Like the runtime: bind only to the welcome for exactly this conversation, then greet on its own.
+    void agent.client
+      .expectAdd({ conversationId, ...(request.addedBy ? { addedBy: request.addedBy } : {}), timeoutMs: 30_000 })
+      .then(() => agent.client.sendText(conversationId, `Hi everyone, I'm ${request.agentName}!`))
+      .then(() => void state.greetedAt.set(agent.instanceId, Date.now()))
+      .catch(() => {})
+    return { ...base, conversationId, inviteUrl: null, joined: true }
   }
-
-  const agents = await Promise.all(Array.from({ length: options.warm }, startAgent))
-  idle.push(...agents)
 
   const layer = Layer.succeed(
     AgentPool,
@@ -138,18 +116,11 @@ export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly 
           state.claims.push(request)
           const agent = idle.shift()
           if (!agent) return Effect.fail(new AgentPoolError({ reason: "no_idle", message: "empty" }))
-          agent.name = request.agentName
           busy.set(agent.instanceId, agent)
-          const result: ClaimedAgent = {
-            instanceId: agent.instanceId,
-            agentName: request.agentName,
-            inboxId: agent.chat.selfInboxId,
-            status: "claimed",
-            conversationId: request.mode === "create" ? agent.lobby.conversationId : (request.conversationId ?? null),
-            inviteUrl: request.mode === "create" ? agent.lobby.inviteUrl : null,
-            joined: true,
-          }
-          return Effect.succeed(result)
+          return Effect.tryPromise({
+            try: () => provision(agent, request),
+            catch: (cause) => new AgentPoolError({ reason: "provision_failed", message: String(cause) }),
+          })
         }),
       kill: (instanceId) =>
         Effect.suspend(() => {
@@ -157,13 +128,9 @@ export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly 
           if (!agent) return Effect.fail(new AgentPoolError({ reason: "not_found", message: "unknown" }))
           busy.delete(instanceId)
           state.killed.push(instanceId)
-          return Scope.close(agent.scope, Exit.void)
+          return Effect.promise(() => agent.client.close())
         }),
-      reconfigure: (instanceId, change) =>
-        Effect.sync(() => {
-          const agent = busy.get(instanceId)
-          if (agent && change.agentName) agent.name = change.agentName
-        }),
+      reconfigure: () => Effect.void,
     }),
   )
 
@@ -171,7 +138,7 @@ export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly 
     layer,
     state,
     close: async () => {
-      for (const agent of [...idle, ...busy.values()]) await Effect.runPromise(Scope.close(agent.scope, Exit.void))
+      await Promise.allSettled(agents.map((a) => a.client.close()))
       rmSync(root, { recursive: true, force: true })
     },
   }
