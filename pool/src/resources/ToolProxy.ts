@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Config, Context, Effect, Layer, Option, Schema } from "effect"
 import { AgentMail, type InboxMessage, type SentEmail } from "./AgentMail.ts"
 import { type SentSms, Telnyx } from "./Telnyx.ts"
 import type { ToolError } from "./ToolProvider.ts"
@@ -12,7 +12,7 @@ import type { ToolError } from "./ToolProvider.ts"
  *   POST /api/tools/email/send   {to, subject, text}  → 200 {messageId, threadId}
  *   GET  /api/tools/email/inbox?limit=20              → 200 {messages: [...]}
  *   POST /api/tools/sms/send     {to, text}           → 200 {messageId}
- * Errors → `{error}` with `toolProxyHttpStatus(error)`.
+ * Errors → `{error}` with `toolProxyHttpStatus(error)`. Sends are capped per instance and hour (`RateLimited`, 429).
  */
 
 /** What the pool knows of one instance's resources (from `instance_resources`, status `active`). */
@@ -55,7 +55,7 @@ export const SendSmsRequest = Schema.Struct({
 export type SendSmsRequest = typeof SendSmsRequest.Type
 
 export class ToolProxyError extends Schema.TaggedError<ToolProxyError>()("ToolProxyError", {
-  reason: Schema.Literals(["InvalidRequest", "NotProvisioned", "NotConfigured", "ProviderFailed"]),
+  reason: Schema.Literals(["InvalidRequest", "NotProvisioned", "NotConfigured", "RateLimited", "ProviderFailed"]),
   message: Schema.String,
   /** For ProviderFailed: the provider may succeed if asked again later. */
   retryable: Schema.Boolean,
@@ -70,9 +70,30 @@ export const toolProxyHttpStatus = (error: ToolProxyError): number => {
       return 404
     case "NotConfigured":
       return 501
+    case "RateLimited":
+      return 429
     case "ProviderFailed":
       return error.retryable ? 503 : 502
   }
+}
+
+/**
+ * Sliding-window quota: an instance talked into spamming cannot send more than `limit` messages per window. Returns
+ * the sends still inside the window, with `now` added when allowed.
+ */
+export const takeSendSlot = (
+  recent: ReadonlyArray<number>,
+  now: number,
+  limit: number,
+  windowMillis: number,
+): { readonly allowed: boolean; readonly recent: ReadonlyArray<number> } => {
+  const inWindow = recent.filter((sentAt) => now - sentAt < windowMillis)
+  return inWindow.length < limit ? { allowed: true, recent: [...inWindow, now] } : { allowed: false, recent: inWindow }
+}
+
+export interface ToolProxyLimits {
+  readonly emailsPerHour: number
+  readonly smsPerHour: number
 }
 
 const invalid = (issue: unknown) =>
@@ -87,11 +108,29 @@ export class ToolProxy extends Context.Service<ToolProxy, {
   sendSms(tools: InstanceTools, request: unknown): Effect.Effect<SentSms, ToolProxyError>
 }>()("pool/resources/ToolProxy") {
   /** Works with whichever of AgentMail and Telnyx are provided; the others answer `NotConfigured`. */
-  static readonly layer = Layer.effect(
+  static readonly layerWith = (limits: ToolProxyLimits) => Layer.effect(
     ToolProxy,
     Effect.gen(function*() {
       const agentMail = yield* Effect.serviceOption(AgentMail)
       const telnyx = yield* Effect.serviceOption(Telnyx)
+      // Per pool process: a restart forgets recent sends, which errs on the side of letting mail through.
+      const recentSends = new Map<string, ReadonlyArray<number>>()
+      const hour = 3_600_000
+
+      const takeSlot = (kind: "email" | "sms", instanceId: string) =>
+        Effect.gen(function*() {
+          const key = `${kind}:${instanceId}`
+          const limit = kind === "email" ? limits.emailsPerHour : limits.smsPerHour
+          const slot = takeSendSlot(recentSends.get(key) ?? [], yield* Clock.currentTimeMillis, limit, hour)
+          recentSends.set(key, slot.recent)
+          if (!slot.allowed) {
+            return yield* new ToolProxyError({
+              reason: "RateLimited",
+              message: `instance ${instanceId} may send at most ${limit} ${kind === "email" ? "emails" : "texts"} per hour`,
+              retryable: true,
+            })
+          }
+        })
 
       const notConfigured = (what: string) =>
         new ToolProxyError({ reason: "NotConfigured", message: `${what} is not set up on this pool`, retryable: false })
@@ -112,6 +151,7 @@ export class ToolProxy extends Context.Service<ToolProxy, {
       const sendEmail = Effect.fn("ToolProxy.sendEmail")(function*(tools: InstanceTools, request: unknown) {
         const input = yield* Schema.decodeUnknownEffect(SendEmailRequest)(request).pipe(Effect.mapError(invalid))
         const { mail, inboxId } = yield* inboxOf(tools)
+        yield* takeSlot("email", tools.instanceId)
         return yield* mail.sendMessage(inboxId, input).pipe(Effect.mapError(providerFailed))
       })
 
@@ -125,10 +165,20 @@ export class ToolProxy extends Context.Service<ToolProxy, {
         const input = yield* Schema.decodeUnknownEffect(SendSmsRequest)(request).pipe(Effect.mapError(invalid))
         if (Option.isNone(telnyx)) return yield* notConfigured("SMS")
         if (tools.telnyxPhoneNumber === undefined) return yield* notProvisioned(tools, "phone number")
+        yield* takeSlot("sms", tools.instanceId)
         return yield* telnyx.value.sendSms(tools.telnyxPhoneNumber, input).pipe(Effect.mapError(providerFailed))
       })
 
       return ToolProxy.of({ sendEmail, listInbox, sendSms })
     }),
   )
+
+  /** Limits from `TOOL_PROXY_EMAILS_PER_HOUR` / `TOOL_PROXY_SMS_PER_HOUR` (default 30 each, per instance). */
+  static readonly layer = Layer.unwrap(Effect.gen(function*() {
+    const limits = yield* Config.all({
+      emailsPerHour: Config.Int("TOOL_PROXY_EMAILS_PER_HOUR").pipe(Config.withDefault(30)),
+      smsPerHour: Config.Int("TOOL_PROXY_SMS_PER_HOUR").pipe(Config.withDefault(30)),
+    })
+    return ToolProxy.layerWith(limits)
+  }))
 }

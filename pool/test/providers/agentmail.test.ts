@@ -3,7 +3,7 @@ import { Duration, Effect, Option, Redacted } from "effect"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { type FakeAgentMail, startFakeAgentMail } from "../../../test/fakes/agentmail.ts"
 import { AgentMail, type AgentMailOptions } from "../../src/resources/AgentMail.ts"
-import { ToolProxy, toolProxyHttpStatus } from "../../src/resources/ToolProxy.ts"
+import { takeSendSlot, ToolProxy, toolProxyHttpStatus } from "../../src/resources/ToolProxy.ts"
 
 const apiKey = "am-master-key-456"
 let fake: FakeAgentMail
@@ -150,5 +150,37 @@ describe("ToolProxy email on behalf of an instance", () => {
         assert.strictEqual(fake.count(`POST /v0/inboxes/${mine.resourceId}/messages/send`), 1)
         assert.notInclude(JSON.stringify(failed), apiKey)
       })
+    ))
+})
+
+describe("ToolProxy send quota", () => {
+  it("takeSendSlot allows up to the limit inside the window and forgets sends older than it", () => {
+    const first = takeSendSlot([], 1_000, 2, 60_000)
+    const second = takeSendSlot(first.recent, 2_000, 2, 60_000)
+    const third = takeSendSlot(second.recent, 3_000, 2, 60_000)
+    assert.deepStrictEqual([first.allowed, second.allowed, third.allowed], [true, true, false])
+    assert.deepStrictEqual(third.recent, [1_000, 2_000])
+    const later = takeSendSlot(third.recent, 61_500, 2, 60_000)
+    assert.deepStrictEqual(later, { allowed: true, recent: [2_000, 61_500] })
+  })
+
+  it.live("an instance over its hourly email quota gets a 429 and nothing is sent; others are unaffected", () =>
+    Effect.gen(function*() {
+      const { tool } = yield* AgentMail
+      const proxy = yield* ToolProxy
+      const mine = yield* tool.create("chatty")
+      const other = yield* tool.create("quiet")
+      const mail = { to: "a@example.com", subject: "s", text: "t" }
+      yield* proxy.sendEmail({ instanceId: "chatty", agentmailInboxId: mine.resourceId }, mail)
+      yield* proxy.sendEmail({ instanceId: "chatty", agentmailInboxId: mine.resourceId }, mail)
+      const limited = yield* Effect.flip(proxy.sendEmail({ instanceId: "chatty", agentmailInboxId: mine.resourceId }, mail))
+      assert.strictEqual(limited.reason, "RateLimited")
+      assert.strictEqual(toolProxyHttpStatus(limited), 429)
+      assert.strictEqual(fake.inboxes.get(mine.resourceId)!.messages.length, 2)
+      yield* proxy.sendEmail({ instanceId: "quiet", agentmailInboxId: other.resourceId }, mail)
+      assert.strictEqual(fake.inboxes.get(other.resourceId)!.messages.length, 1)
+    }).pipe(
+      Effect.provide(ToolProxy.layerWith({ emailsPerHour: 2, smsPerHour: 2 })),
+      Effect.provide(AgentMail.layerWith(options())),
     ))
 })
