@@ -45,7 +45,6 @@ describe("ConvosInstance", () => {
     const created = transport.created[0]
     expect(response.body).toEqual({ status: "created", conversationId: created, inviteUrl: `https://popup.convos.org/v2?i=invite-${created}` })
     await instance.idle()
-    expect(transport.profiles).toEqual([{ conversationId: created, name: "Chef" }])
     expect(turns[0]?.text).toContain('added to this group conversation as "Chef"')
     expect(turns[0]?.systemPrompt).toContain("Talk about food.")
     expect(transport.sent[0]).toMatchObject({ conversationId: created, text: expect.stringContaining("reply to: [System") })
@@ -70,6 +69,7 @@ describe("ConvosInstance", () => {
       status: 200,
       body: { status: "added", conversationId: conv },
     })
+    expect(transport.expectations).toEqual([{ conversationId: conv, addedBy: manager, withdrawn: false }])
     transport.emitWelcome({ conversationId: "9".repeat(32), addedBy: alice })
     transport.emitMessage(text("stray", "hello?", { conversationId: "9".repeat(32) }))
     await instance.idle()
@@ -78,6 +78,7 @@ describe("ConvosInstance", () => {
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     await instance.idle()
     expect(instance.status()).toMatchObject({ conversationId: conv, phase: "bound" })
+    expect(transport.profiles).toEqual([{ conversationId: conv, name: "Chef" }])
     expect(transport.sent).toHaveLength(1)
     expect(transport.sent[0]?.conversationId).toBe(conv)
   })
@@ -159,6 +160,20 @@ describe("ConvosInstance", () => {
     expect(instance.status()).toMatchObject({ phase: "bound", conversationId: conv, joinedNotificationPending: true })
     instance.acknowledgeJoinedNotification()
     expect(instance.status().joinedNotificationPending).toBe(false)
+  })
+
+  it("reset withdraws an add expectation and reports clean; after a restart an expectation is registered again", async () => {
+    const store = memoryBindingStore()
+    const first = setup({ store })
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await first.instance.stop()
+    const second = setup({ store })
+    await second.instance.start()
+    expect(second.transport.expectations).toEqual([{ conversationId: conv, addedBy: manager, withdrawn: false }])
+    expect(second.instance.reset()).toEqual({ clean: true })
+    expect(second.transport.expectations[0]?.withdrawn).toBe(true)
+    expect(second.instance.status().phase).toBe("idle")
   })
 
   it("a failed create leaves the instance idle and clean", async () => {

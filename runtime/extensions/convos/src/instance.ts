@@ -3,6 +3,7 @@
  * It knows nothing of OpenClaw: agent turns go through the `TurnRunner` it is given (inbound.ts in production,
  * a recording fake in unit tests).
  */
+import { AsyncLocalStorage } from "node:async_hooks"
 import {
   type BindingState,
   bindAfterProvision,
@@ -100,6 +101,13 @@ export class ConvosInstance {
   private warmedUp = false
   private readonly handledInMemory = new Set<string>()
   private readonly knownAgents = new Set<string>()
+  private withdrawExpectation: (() => void) | undefined
+  /**
+   * Runs work in the async context of start() (the gateway's channel task). Turns triggered by an HTTP request
+   * (provision → greeting) would otherwise inherit the request's context, and the gateway refuses new agent work
+   * from a request that has already been answered.
+   */
+  private runInStartContext: <R>(fn: () => R) => R = (fn) => fn()
 
   constructor(private readonly options: InstanceOptions) {
     this.persisted = options.store.load()
@@ -114,6 +122,7 @@ export class ConvosInstance {
 
   /** Starts streaming, pays the first-turn cost, and finishes anything a restart interrupted. */
   async start(): Promise<void> {
+    this.runInStartContext = AsyncLocalStorage.snapshot()
     await this.options.transport.start({
       onMessage: (message) => this.onMessage(message),
       onWelcome: (welcome) => this.onWelcome(welcome),
@@ -123,6 +132,7 @@ export class ConvosInstance {
     })
     this.streaming = true
     const binding = this.binding
+    if (binding.phase === "expecting_add") this.expect(binding.conversationId, binding.addedBy)
     // A provision that was mid-flight when we stopped cannot be resumed safely: report it as not clean.
     if (binding.phase === "provisioning") this.options.log.warn("a create/join was interrupted by a restart; the pool should reset or replace this instance")
     if (binding.phase === "bound" && !binding.greeted) this.enqueueGreeting()
@@ -173,7 +183,8 @@ export class ConvosInstance {
     try {
       switch (request.mode) {
         case "add":
-          if (request.addedBy !== undefined) this.knownAgents.add(request.addedBy)
+          this.knownAgents.add(request.addedBy ?? "")
+          this.expect(request.conversationId ?? "", request.addedBy ?? "")
           return { status: 200, body: { status: "added", conversationId: request.conversationId } }
         case "create":
           return await this.provisionCreate(request)
@@ -190,8 +201,17 @@ export class ConvosInstance {
 
   reset(): { readonly clean: boolean } {
     const { next, clean } = decideReset(this.binding)
+    if (next.phase === "idle") {
+      this.withdrawExpectation?.()
+      this.withdrawExpectation = undefined
+    }
     if (next !== this.binding) this.setBinding(next)
     return { clean }
+  }
+
+  private expect(conversationId: string, addedBy: string): void {
+    this.withdrawExpectation?.()
+    this.withdrawExpectation = this.options.transport.expectAdd(conversationId, addedBy)
   }
 
   private async provisionCreate(request: ProvisionRequest): Promise<ProvisionResponse> {
@@ -238,9 +258,12 @@ export class ConvosInstance {
     const binding = this.binding
     if (binding.phase !== "bound") return
     this.options.log.info(`bound to conversation ${binding.conversationId} (${binding.mode})`)
-    this.options.transport.setProfileName(binding.conversationId, binding.persona.agentName).catch((error: unknown) => {
-      this.options.log.warn(`could not set the profile name: ${errorMessage(error)}`)
-    })
+    // create and join already carried the profile; an add is the first time we can write it.
+    if (binding.mode === "add") {
+      this.options.transport.setProfileName(binding.conversationId, binding.persona.agentName).catch((error: unknown) => {
+        this.options.log.warn(`could not set the profile name: ${errorMessage(error)}`)
+      })
+    }
     this.enqueueGreeting()
   }
 
@@ -250,6 +273,7 @@ export class ConvosInstance {
       this.options.log.info(`ignoring welcome to ${welcome.conversationId}: ${decision.reason}`)
       return
     }
+    this.withdrawExpectation = undefined
     this.setBinding(decision.next)
     this.afterBind()
   }
@@ -339,7 +363,9 @@ export class ConvosInstance {
           text: greetingPrompt(binding.persona),
           systemPrompt: conversationSystemPrompt(binding.persona),
           timestamp: this.now(),
-          deliver: (text) => this.send(binding.conversationId, text),
+          deliver: async (text) => {
+            await this.send(binding.conversationId, text)
+          },
         })
       }
       const after = this.binding
@@ -347,12 +373,26 @@ export class ConvosInstance {
     })
   }
 
-  private async send(conversationId: string, text: string, replyTo?: string): Promise<void> {
+  /** Proactive sends (message tool, `openclaw agent --deliver`): only ever to the bound conversation. */
+  async sendToBound(to: string, text: string): Promise<string> {
+    const binding = this.binding
+    if (binding.phase !== "bound") throw new Error("this agent is not bound to a conversation yet")
+    if (to.toLowerCase() !== binding.conversationId) throw new Error(`this agent only sends to its own conversation ${binding.conversationId}`)
+    const ids = await this.send(binding.conversationId, text)
+    const last = ids.at(-1)
+    if (last === undefined) throw new Error("nothing to send: the text is empty")
+    return last
+  }
+
+  private async send(conversationId: string, text: string, replyTo?: string): Promise<Array<string>> {
+    const ids: Array<string> = []
     for (const planned of planReply(text, replyTo)) {
       if (planned.text.length === 0) continue
       const sent = await this.options.transport.sendText(conversationId, planned.text, planned.replyTo !== undefined ? { replyTo: planned.replyTo } : {})
       this.save({ ...this.persisted, ownMessageIds: remember(this.persisted.ownMessageIds, sent.messageId) })
+      ids.push(sent.messageId)
     }
+    return ids
   }
 
   private end(reason: "removed" | "exploded"): void {
@@ -363,7 +403,8 @@ export class ConvosInstance {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((error: unknown) => {
+    const run = this.runInStartContext
+    this.queue = this.queue.then(() => run(task)).catch((error: unknown) => {
       this.options.log.error(`agent turn failed: ${errorMessage(error)}`)
     })
   }

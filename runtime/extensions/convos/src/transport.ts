@@ -61,6 +61,11 @@ export interface ConvosTransport {
     readonly conversationId: string
     readonly inviteUrl: string
   }>
+  /**
+   * Accept the welcome to exactly `conversationId` from `addedBy` (every other add is ignored); the welcome then
+   * arrives through `onWelcome`. Returns a function that withdraws the expectation.
+   */
+  expectAdd(conversationId: string, addedBy: string): () => void
   joinByInvite(inviteUrl: string, input: { readonly profileName: string; readonly waitMs: number }): Promise<JoinOutcome>
   setProfileName(conversationId: string, name: string): Promise<void>
   sendText(conversationId: string, text: string, options?: { readonly replyTo?: string }): Promise<{ readonly messageId: string }>

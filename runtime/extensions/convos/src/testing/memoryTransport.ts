@@ -24,11 +24,13 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
   const reactions: Array<Reaction> = []
   const profiles: Array<{ conversationId: string; name: string }> = []
   const created: Array<string> = []
+  const expectations: Array<{ conversationId: string; addedBy: string; withdrawn: boolean }> = []
   const transport: ConvosTransport & {
     sent: typeof sent
     reactions: typeof reactions
     profiles: typeof profiles
     created: typeof created
+    expectations: typeof expectations
     stopped: boolean
     emitMessage(message: TransportMessage): void
     emitWelcome(welcome: TransportWelcome): void
@@ -40,7 +42,15 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     reactions,
     profiles,
     created,
+    expectations,
     stopped: false,
+    expectAdd(conversationId, addedBy) {
+      const expectation = { conversationId, addedBy, withdrawn: false }
+      expectations.push(expectation)
+      return () => {
+        expectation.withdrawn = true
+      }
+    },
     async start(h) {
       handlers = h
     },

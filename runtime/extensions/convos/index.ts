@@ -1,0 +1,31 @@
+/** Entry of the `convos` channel plugin: the channel plus the supervisor's control routes. */
+import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core"
+import { channelState, createConvosChannel } from "./src/channel.ts"
+import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
+import { readSettings } from "./src/settings.ts"
+import { createConvosTransport } from "./src/transportConvos.ts"
+
+export const convosChannel = createConvosChannel({ settings: () => readSettings(), createTransport: createConvosTransport })
+
+export default defineChannelPluginEntry({
+  id: "convos",
+  name: "Convos",
+  description: "Convos (XMTP) group chats for OpenClaw agents",
+  plugin: convosChannel,
+  setRuntime(runtime) {
+    channelState.runtime = runtime
+  },
+  registerFull(api) {
+    api.registerHttpRoute({
+      path: CONTROL_PREFIX,
+      match: "prefix",
+      auth: "plugin",
+      handler: (req, res) =>
+        handleControl(req, res, {
+          token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "",
+          instance: () => channelState.instance,
+          startupError: () => channelState.startupError,
+        }),
+    })
+  },
+})

@@ -1,0 +1,163 @@
+/**
+ * The production transport: the `convos/` layer (in-process XMTP) behind the plugin's narrow interface.
+ * Also keeps what convos/ does not hand us per message: sender display names and whether a sender is an agent
+ * (from Convos profile updates and the group's appData profiles).
+ */
+import { ConvosClient, type ConvosMessageEvent } from "../../../../convos/index.ts"
+import type { ConvosSettings } from "./settings.ts"
+import type { ConvosTransport, TransportContent, TransportHandlers, TransportMessage } from "./transport.ts"
+
+const AGENT_MEMBER_KIND = 1
+/** A pending join keeps waiting for the creator's app this long after the provision answered. */
+const PENDING_JOIN_MAX_WAIT_MS = 7 * 24 * 60 * 60 * 1000
+
+interface SenderInfo {
+  name?: string
+  isAgent?: boolean
+}
+
+/** Maps a convos/ event to the plugin's content shape. Pure. */
+export const toTransportContent = (event: ConvosMessageEvent): TransportContent => {
+  switch (event.kind) {
+    case "text":
+    case "markdown":
+      return { kind: "text", text: event.text ?? "" }
+    case "reply":
+      return event.referenceMessageId
+        ? { kind: "reply", text: event.text ?? "", inReplyTo: event.referenceMessageId }
+        : { kind: "text", text: event.text ?? "" }
+    case "reaction":
+      return event.reaction && event.referenceMessageId
+        ? { kind: "reaction", emoji: event.reaction.emoji, action: event.reaction.action, reference: event.referenceMessageId }
+        : { kind: "other", typeId: "reaction" }
+    case "attachment":
+    case "remote_attachment": {
+      const raw = event.raw as { data?: unknown } | undefined
+      const data = raw && raw.data instanceof Uint8Array ? raw.data : undefined
+      return {
+        kind: "attachment",
+        filename: event.attachment?.filename ?? "attachment",
+        mimeType: event.attachment?.mimeType ?? "application/octet-stream",
+        ...(data ? { data } : {}),
+      }
+    }
+    case "group_updated":
+      return {
+        kind: "group_updated",
+        addedInboxIds: event.groupUpdate?.addedInboxIds ?? [],
+        removedInboxIds: [...(event.groupUpdate?.removedInboxIds ?? []), ...(event.groupUpdate?.leftInboxIds ?? [])],
+      }
+    default:
+      return { kind: "other", typeId: event.kind, ...(event.fallback ? { fallback: event.fallback } : {}) }
+  }
+}
+
+export const createConvosTransport = async (settings: ConvosSettings): Promise<ConvosTransport> => {
+  const client = await ConvosClient.open({
+    stateDir: settings.stateDir,
+    env: settings.xmtpEnv,
+    ...(settings.xmtpApiUrl ? { apiUrl: settings.xmtpApiUrl } : {}),
+    // Only the conversation the pool sends us to: unexpected adds are ignored by the layer itself.
+    welcomePolicy: "expected_only",
+    onError: (error, context) => console.error(`[convos] ${context}: ${error instanceof Error ? error.message : String(error)}`),
+  })
+  const senders = new Map<string, SenderInfo>()
+  const loadedProfiles = new Set<string>()
+  const unsubscribes: Array<() => void> = []
+
+  const senderKey = (conversationId: string, inboxId: string) => `${conversationId}:${inboxId.toLowerCase()}`
+
+  /** Names from the group's appData, once per conversation (profile updates keep them fresh afterwards). */
+  const loadProfiles = async (conversationId: string) => {
+    if (loadedProfiles.has(conversationId)) return
+    loadedProfiles.add(conversationId)
+    try {
+      const info = await client.groupInfo(conversationId)
+      for (const profile of info.profiles) {
+        const key = senderKey(conversationId, profile.inboxId)
+        const known = senders.get(key) ?? {}
+        if (profile.name && !known.name) senders.set(key, { ...known, name: profile.name })
+      }
+    } catch {
+      // A DM or a group we cannot read: names fall back to short inbox ids.
+    }
+  }
+
+  const toMessage = async (event: ConvosMessageEvent): Promise<TransportMessage | undefined> => {
+    if (event.isDm) return undefined
+    const key = senderKey(event.conversationId, event.senderInboxId)
+    if (event.kind === "profile_update" && event.profile) {
+      const known = senders.get(key) ?? {}
+      senders.set(key, {
+        ...known,
+        ...(event.profile.name ? { name: event.profile.name } : {}),
+        ...(event.profile.memberKind !== undefined ? { isAgent: event.profile.memberKind === AGENT_MEMBER_KIND } : {}),
+      })
+      return undefined
+    }
+    if (!senders.get(key)?.name) await loadProfiles(event.conversationId)
+    const sender = senders.get(key)
+    return {
+      id: event.id,
+      conversationId: event.conversationId,
+      senderInboxId: event.senderInboxId,
+      ...(sender?.name ? { senderName: sender.name } : {}),
+      ...(sender?.isAgent ? { senderIsAgent: true } : {}),
+      sentAt: event.sentAt,
+      content: toTransportContent(event),
+    }
+  }
+
+  return {
+    inboxId: client.inboxId,
+    installationId: client.installationId,
+    async start(handlers: TransportHandlers) {
+      unsubscribes.push(
+        client.onMessage(async (event) => {
+          const message = await toMessage(event)
+          if (message) handlers.onMessage(message)
+        }),
+        client.onConversation((event) => {
+          if (event.type === "joined" && event.via === "added") {
+            handlers.onWelcome({ conversationId: event.conversationId, addedBy: event.addedByInboxId ?? null })
+          } else if (event.type === "ignored") {
+            handlers.onWelcome({ conversationId: event.conversationId, addedBy: event.addedByInboxId })
+          } else if (event.type === "removed") {
+            handlers.onConversationEnded({ conversationId: event.conversationId, reason: "removed" })
+          }
+        }),
+      )
+    },
+    async stop() {
+      for (const unsubscribe of unsubscribes.splice(0)) unsubscribe()
+      await client.close()
+    },
+    expectAdd(conversationId, addedBy) {
+      const controller = new AbortController()
+      client
+        .expectAdd({ conversationId, addedBy, signal: controller.signal, timeoutMs: PENDING_JOIN_MAX_WAIT_MS })
+        // The welcome itself is delivered through onConversation; this promise only ends the expectation.
+        .catch(() => undefined)
+      return () => controller.abort()
+    },
+    async createConversation({ name, profileName }) {
+      const created = await client.createConversation({ name, permissions: "all_members", profile: { name: profileName, isAgent: true } })
+      return { conversationId: created.conversationId, inviteUrl: created.inviteUrl }
+    },
+    async joinByInvite(inviteUrl, { profileName, waitMs }) {
+      const result = await client.joinByInvite(inviteUrl, { timeoutMs: waitMs, profile: { name: profileName, isAgent: true } })
+      if (result.status === "joined") return { status: "joined", conversationId: result.conversationId }
+      return { status: "pending", accepted: result.waitForJoin({ timeoutMs: PENDING_JOIN_MAX_WAIT_MS }).then((r) => r.conversationId) }
+    },
+    async setProfileName(conversationId, name) {
+      await client.setProfile(conversationId, { name, isAgent: true })
+    },
+    async sendText(conversationId, text, options) {
+      const messageId = await client.sendText(conversationId, text, options?.replyTo !== undefined ? { replyTo: options.replyTo } : {})
+      return { messageId }
+    },
+    async react(conversationId, messageId, emoji, action) {
+      await client.react(conversationId, messageId, emoji, action)
+    },
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The instance contract (docs/instance-contract.md) on 127.0.0.1:$PORT. Every route needs the instance token;
+ * provision and reset are forwarded to the convos plugin inside the gateway.
+ */
+import { createHash, timingSafeEqual } from "node:crypto"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+
+export interface PluginStatus {
+  readonly ready: boolean
+  readonly inboxId: string
+  readonly conversationId: string | null
+  readonly phase: string
+  readonly ended: string | null
+  readonly joinedNotificationPending: boolean
+}
+
+export interface ContractBackend {
+  readonly version: string
+  /** True when the gateway is up and answered /readyz; the plugin's own readiness comes from its status. */
+  gatewayReady(): boolean
+  pluginStatus(): Promise<PluginStatus | undefined>
+  /** The inbox survives gateway restarts: reported from memory while the gateway is down. */
+  lastKnownInboxId(): string | null
+  /** Forwards to the plugin: status and JSON body as the plugin answered. */
+  forward(action: "provision" | "reset", body: unknown): Promise<{ readonly status: number; readonly body: unknown }>
+}
+
+const digest = (value: string) => createHash("sha256").update(value).digest()
+
+export const bearerMatches = (header: string | undefined, token: string): boolean =>
+  header !== undefined && header.startsWith("Bearer ") && timingSafeEqual(digest(header.slice(7)), digest(token))
+
+const MAX_BODY = 64 * 1024
+
+const readBody = (req: IncomingMessage): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    const parts: Array<Buffer> = []
+    let size = 0
+    req.on("data", (part: Buffer) => {
+      size += part.length
+      if (size <= MAX_BODY) parts.push(part)
+    })
+    req.on("end", () => resolve(size > MAX_BODY ? undefined : Buffer.concat(parts).toString("utf8")))
+    req.on("error", () => resolve(undefined))
+  })
+
+const send = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+  res.end(JSON.stringify(body))
+}
+
+export const handleContractRequest = async (req: IncomingMessage, res: ServerResponse, token: string, backend: ContractBackend): Promise<void> => {
+  if (!bearerMatches(req.headers.authorization, token)) return send(res, 401, { error: "missing or wrong instance token" })
+  const path = (req.url ?? "").split("?")[0]
+  if (req.method === "GET" && path === "/pool/health") {
+    const status = backend.gatewayReady() ? await backend.pluginStatus() : undefined
+    return send(res, 200, {
+      ready: backend.gatewayReady() && status?.ready === true,
+      inboxId: status?.inboxId ?? backend.lastKnownInboxId(),
+      version: backend.version,
+      conversationId: status?.conversationId ?? null,
+    })
+  }
+  if (req.method === "POST" && (path === "/pool/provision" || path === "/pool/reset")) {
+    const text = await readBody(req)
+    if (text === undefined) return send(res, 400, { error: "body too large or unreadable" })
+    let body: unknown = {}
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text)
+      } catch {
+        return send(res, 400, { error: "body is not valid JSON" })
+      }
+    }
+    if (!backend.gatewayReady()) return send(res, 503, { error: "instance is not ready (gateway starting or restarting)" })
+    const forwarded = await backend.forward(path === "/pool/provision" ? "provision" : "reset", body)
+    return send(res, forwarded.status, forwarded.body)
+  }
+  return send(res, 404, { error: `no route ${req.method ?? ""} ${path ?? ""}` })
+}
+
+export const startContractServer = (port: number, token: string, backend: ContractBackend): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const server = createServer((req, res) => {
+      handleContractRequest(req, res, token, backend).catch((error: unknown) => {
+        if (!res.headersSent) send(res, 500, { error: `internal error: ${error instanceof Error ? error.message : String(error)}` })
+      })
+    })
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => resolve(server))
+  })

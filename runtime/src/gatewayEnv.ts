@@ -1,0 +1,69 @@
+/**
+ * The environment of the gateway child. Pure. Built from scratch rather than inherited, so the instance token and
+ * the pool URL never reach the agent's process; the model key has to (OpenClaw calls the model), and the agent's
+ * tool profile keeps it out of reach of the chat.
+ */
+import type { InstanceEnv } from "./instanceEnv.ts"
+import { OPENROUTER_BASE_URL } from "./instanceEnv.ts"
+
+export interface GatewayPaths {
+  readonly openclawStateDir: string
+  readonly convosStateDir: string
+  readonly workspaceDir: string
+  readonly pluginDir: string
+  readonly logFile: string
+  readonly tmpDir: string
+}
+
+// Names of our own: OpenClaw treats well-known provider variables (MODEL_API_KEY, OPENROUTER_API_KEY, …) as
+// "this provider is configured" and tries to install that provider's plugin from the network at start-up.
+
+/** Used as the model endpoint when none is configured: never called (the plugin answers without the model). */
+const NO_CONVOS_LLM_BASE_URL = "http://127.0.0.1:9/v1"
+
+/** V8 flags that keep an idle gateway lean (see docs in runtime/README.md); override with OPENCLAW_NODE_OPTIONS. */
+export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-space-size=512"
+
+const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"]
+
+export const buildGatewayEnv = (
+  instance: InstanceEnv,
+  paths: GatewayPaths,
+  gatewayToken: string,
+  parent: NodeJS.ProcessEnv,
+): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const key of PASS_THROUGH) {
+    const value = parent[key]
+    if (value !== undefined) env[key] = value
+  }
+  const model = instance.model
+  const modelVars =
+    model.kind === "openrouter"
+      ? { CONVOS_LLM_BASE_URL: OPENROUTER_BASE_URL, CONVOS_LLM_API_KEY: model.apiKey, CONVOS_LLM_MODEL: model.model, CONVOS_MODEL_CONFIGURED: "1" }
+      : model.kind === "openai-compatible"
+        ? { CONVOS_LLM_BASE_URL: model.baseUrl, CONVOS_LLM_API_KEY: model.apiKey, CONVOS_LLM_MODEL: model.model, CONVOS_MODEL_CONFIGURED: "1" }
+        : { CONVOS_LLM_BASE_URL: NO_CONVOS_LLM_BASE_URL, CONVOS_LLM_API_KEY: "none", CONVOS_LLM_MODEL: "none", CONVOS_MODEL_CONFIGURED: "0" }
+  return {
+    ...env,
+    ...instance.toolEnv,
+    ...modelVars,
+    OPENCLAW_STATE_DIR: paths.openclawStateDir,
+    OPENCLAW_CONFIG_PATH: `${paths.openclawStateDir}/openclaw.json`,
+    OPENCLAW_WORKSPACE_DIR: paths.workspaceDir,
+    OPENCLAW_LOG_FILE: paths.logFile,
+    OPENCLAW_GATEWAY_TOKEN: gatewayToken,
+    CONVOS_PLUGIN_DIR: paths.pluginDir,
+    CONVOS_STATE_DIR: paths.convosStateDir,
+    XMTP_ENV: instance.xmtpEnv,
+    ...(instance.xmtpApiUrl ? { XMTP_API_URL: instance.xmtpApiUrl } : {}),
+    // Offline-friendly and quiet: no helper downloads, no update checks, no mDNS, one gateway per state dir.
+    OPENCLAW_OFFLINE: "1",
+    OPENCLAW_NO_AUTO_UPDATE: "1",
+    OPENCLAW_DISABLE_BONJOUR: "1",
+    OPENCLAW_NO_RESPAWN: "1",
+    // Lock files and compile caches go to a per-instance temp dir, not a shared one.
+    TMPDIR: paths.tmpDir,
+    NODE_OPTIONS: parent.OPENCLAW_NODE_OPTIONS ?? DEFAULT_GATEWAY_NODE_OPTIONS,
+  }
+}
