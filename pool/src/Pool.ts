@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Redacted, Semaphore } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
 import { ComputeProvider } from "./compute/ComputeProvider.ts"
@@ -59,6 +59,7 @@ export class Pool extends Context.Service<Pool, {
       const background = yield* FiberSet.make<unknown, unknown>()
       const claimsInFlight = yield* FiberSet.make<unknown, unknown>()
       const replenishLock = yield* Semaphore.make(1)
+      const replenishWanted = yield* Queue.sliding<void>(1)
       let shuttingDown = false
 
       const tokenFor = (id: string) => tokens.tokenFor(id)
@@ -276,8 +277,8 @@ export class Pool extends Context.Service<Pool, {
           step({ step: "claim", status: "ok", message: "Agent reserved" })
           return yield* provisionClaimed(claimed.value, request, step)
         }).pipe(
-          // Whatever happened, top the pool up again in the background.
-          Effect.ensuring(FiberSet.run(background, replenish()).pipe(Effect.asVoid)),
+          // Whatever happened, top the pool up again in the background (bursts of claims coalesce into one run).
+          Effect.ensuring(Queue.offer(replenishWanted, undefined)),
         )
 
       const claim = Effect.fn("Pool.claim")(function*(request: ClaimRequest, onStep?: (step: ClaimStep) => void) {
@@ -360,6 +361,12 @@ export class Pool extends Context.Service<Pool, {
         ON CONFLICT (id) DO UPDATE SET target_idle = EXCLUDED.target_idle, max_total = EXCLUDED.max_total, updated_at = now()`
         .pipe(Effect.orDie)
       yield* Effect.addFinalizer(() => shutdown)
+      yield* Queue.take(replenishWanted).pipe(
+        Effect.andThen(replenish()),
+        Effect.catchCause((cause) => Effect.logError("replenish failed", cause)),
+        Effect.forever,
+        Effect.forkScoped,
+      )
 
       return Pool.of({
         claim,

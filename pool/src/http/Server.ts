@@ -5,8 +5,8 @@ import { createServer } from "node:http"
 import { ApiRoutes } from "./Handlers.ts"
 
 /** The API on a Node HTTP server; `port` 0 picks a free one (tests read it from `HttpServer.address`). */
-export const HttpServerLayer = (options: { readonly port: number; readonly host?: string }) =>
-  HttpRouter.serve(ApiRoutes).pipe(
+export const HttpServerLayer = (options: { readonly port: number; readonly host?: string; readonly logRequests?: boolean }) =>
+  HttpRouter.serve(ApiRoutes, { disableLogger: options.logRequests !== true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
   )
 
@@ -15,6 +15,7 @@ export const HttpServerFromConfig = Layer.unwrap(
   Effect.gen(function*() {
     const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
     const host = yield* Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
-    return HttpServerLayer({ port, host })
+    const logRequests = yield* Config.Boolean("LOG_HTTP_REQUESTS").pipe(Config.withDefault(false))
+    return HttpServerLayer({ port, host, logRequests })
   }),
 )

@@ -1,0 +1,115 @@
+/**
+ * bench:claim — prints
+ *  1. database claims per second with 32 concurrent clients (the one-statement SKIP LOCKED claim), and double claims;
+ *  2. HTTP claim latency p50/p99 through the real API and pool, with instances that provision instantly (so the
+ *     figure excludes instance provision time), and double claims.
+ * Uses the local PostgreSQL (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres) in a scratch
+ * database it drops afterwards.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Instances } from "../src/db/Instances.ts"
+import { MigrationsLayer } from "../src/db/Migrations.ts"
+import { scopedDatabase } from "../../test/db/testDatabase.ts"
+import { api, baseUrl, serveApi } from "../../test/pool/httpHarness.ts"
+import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+
+const seedIdle = (n: number, url: string | null) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`INSERT INTO instances (id, status, compute_kind, token_hash, url, inbox_id, created_at)
+      SELECT 'bench-' || g, 'idle', 'local', 'x', ${url}, 'inbox-' || g, now() - (g || ' seconds')::interval
+      FROM generate_series(1, ${n}) g`
+  })
+
+/** One HTTP server standing in for every instance: provision answers at once. */
+const instantInstance = () =>
+  new Promise<{ url: string; close: () => void }>((resolve) => {
+    const server = createServer((req, res) => {
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({ status: "created", conversationId: "c", inviteUrl: "https://dev.convos.org/v2?i=bench" }))
+      })
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }))
+  })
+
+const databaseBench = (url: string) =>
+  Effect.gen(function*() {
+    const total = 20_000
+    const clients = 32
+    yield* seedIdle(total, "http://127.0.0.1:1")
+    const instances = yield* Instances
+    const claimed: Array<string> = []
+    const started = performance.now()
+    yield* Effect.forEach(Array.from({ length: clients }), () =>
+      Effect.gen(function*() {
+        while (true) {
+          const row = yield* instances.claimIdle({ agentName: "Bench", instructions: "x", mode: "create" }, "bench")
+          if (row === "JoinUrlTaken" || row._tag === "None") return
+          claimed.push(row.value.id)
+        }
+      }), { concurrency: clients, discard: true })
+    const seconds = (performance.now() - started) / 1000
+    const doubles = claimed.length - new Set(claimed).size
+    console.log(`database claims: ${claimed.length} in ${seconds.toFixed(2)} s with ${clients} concurrent clients = ` +
+      `${Math.round(claimed.length / seconds)} claims/s (target ≥ 2,000); double claims: ${doubles}`)
+  }).pipe(
+    Effect.provide(Instances.layer.pipe(
+      Layer.provideMerge(MigrationsLayer()),
+      Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 32 })),
+    )),
+  )
+
+const httpBench = (url: string) =>
+  Effect.gen(function*() {
+    const instance = yield* Effect.promise(instantInstance)
+    yield* Effect.addFinalizer(() => Effect.sync(instance.close))
+    const { dir, cleanup } = makeDataDir()
+    yield* Effect.addFinalizer(() => Effect.sync(cleanup))
+    const db = MigrationsLayer().pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 16 })))
+    const layer = serveApi(poolLayer({ dataDir: dir }).pipe(Layer.provideMerge(db)))
+    yield* Effect.gen(function*() {
+      const requests = 2_000
+      const concurrency = 16
+      yield* seedIdle(requests, instance.url)
+      const call = api(yield* baseUrl)
+      const latencies: Array<number> = []
+      const ids: Array<string> = []
+      let next = 0
+      yield* Effect.promise(() =>
+        Promise.all(Array.from({ length: concurrency }, async () => {
+          while (next < requests) {
+            next++
+            const t0 = performance.now()
+            const r = await call("POST", "/api/pool/claim", { body: { agentName: "Bench" } })
+            latencies.push(performance.now() - t0)
+            if (r.status === 200) ids.push(r.json.instanceId)
+          }
+        }))
+      )
+      latencies.sort((a, b) => a - b)
+      console.log(`HTTP claims: ${ids.length}/${requests} ok, ${concurrency} concurrent; latency p50 ` +
+        `${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms ` +
+        `(target p50 ≤ 20 ms; instance provision answers instantly); double claims: ${ids.length - new Set(ids).size}`)
+    }).pipe(Effect.provide(layer))
+  }).pipe(Effect.scoped)
+
+const program = Effect.gen(function*() {
+  const first = yield* scopedDatabase
+  yield* databaseBench(first.url)
+  const second = yield* scopedDatabase
+  yield* httpBench(second.url)
+}).pipe(Effect.scoped)
+
+Effect.runPromise(program).then(() => process.exit(0), (e) => {
+  console.error(e)
+  process.exit(1)
+})
