@@ -24,7 +24,7 @@ const options = (): AgentMailOptions => ({
   domain: "mail.convos.test",
   displayName: "Convos Agent",
   namePrefix: "convos-agent-",
-  requestTimeout: Duration.millis(300),
+  requestTimeout: Duration.millis(1_000),
   retryBase: Duration.millis(5),
 })
 
@@ -53,7 +53,7 @@ describe("AgentMail inboxes against the fake v0 API", () => {
     withAgentMail(({ tool }) =>
       Effect.gen(function*() {
         fake.inject({ match: "POST /v0/inboxes", status: 503 })
-        fake.inject({ match: "POST /v0/inboxes", delayMs: 600, after: true })
+        fake.inject({ match: "POST /v0/inboxes", delayMs: 1_600, after: true })
         const created = yield* tool.create("flaky")
         assert.strictEqual(fake.count("POST /v0/inboxes"), 3)
         assert.deepStrictEqual([...fake.inboxes.keys()], [created.resourceId])

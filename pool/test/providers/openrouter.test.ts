@@ -23,7 +23,7 @@ const options = (overrides: Partial<OpenRouterOptions> = {}): OpenRouterOptions 
   keyLimit: 20,
   limitReset: "monthly",
   namePrefix: "convos-agent-",
-  requestTimeout: Duration.millis(300),
+  requestTimeout: Duration.millis(1_000),
   retryBase: Duration.millis(5),
   ...overrides,
 })
@@ -91,7 +91,7 @@ describe("OpenRouter keys against the fake management API", () => {
   it.live("a create that timed out after making the key cleans the key up", () =>
     withOpenRouter(({ tool }) =>
       Effect.gen(function*() {
-        fake.inject({ match: "POST /api/v1/keys", delayMs: 600, after: true })
+        fake.inject({ match: "POST /api/v1/keys", delayMs: 1_600, after: true })
         const exit = yield* Effect.exit(tool.create("slow"))
         assert.isTrue(Exit.isFailure(exit))
         assert.strictEqual(fake.keys.size, 0)

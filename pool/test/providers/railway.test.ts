@@ -30,7 +30,7 @@ const options = (): Railway.RailwayOptions => ({
   memoryGb: 4,
   projectPrefix: "convos-agent-",
   volumeMountPath: "/data",
-  requestTimeout: Duration.millis(300),
+  requestTimeout: Duration.millis(1_000),
   retryBase: Duration.millis(5),
   pageSize: 100,
 })
@@ -145,7 +145,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
   it.live("a timeout on the domain step fails the create and leaves nothing behind", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        railway.inject({ match: "ServiceDomainCreate", delayMs: 600, after: true })
+        railway.inject({ match: "ServiceDomainCreate", delayMs: 1_600, after: true })
         const exit = yield* Effect.exit(compute.create({ instanceId: "slow", env }))
         assert.isTrue(Exit.isFailure(exit))
         if (Exit.isFailure(exit)) assert.match(String(exit.cause), /no answer within/)

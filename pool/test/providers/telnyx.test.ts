@@ -29,7 +29,7 @@ const options = (): TelnyxOptions => ({
   countryCode: "US",
   namePrefix: "convos-agent-",
   orderAttempts: 4,
-  requestTimeout: Duration.millis(300),
+  requestTimeout: Duration.millis(1_000),
   retryBase: Duration.millis(5),
 })
 

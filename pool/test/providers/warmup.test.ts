@@ -37,7 +37,7 @@ beforeAll(async () => {
 })
 afterAll(() => Promise.all([railway.close(), openrouter.close(), agentmail.close(), telnyx.close()]))
 
-const fast = { requestTimeout: Duration.millis(500), retryBase: Duration.millis(5) }
+const fast = { requestTimeout: Duration.millis(2_000), retryBase: Duration.millis(5) }
 const providers = Layer.unwrap(Effect.sync(() =>
   Layer.mergeAll(
     Railway.layerWith({
