@@ -29,6 +29,7 @@ import {
   createInvite,
   inviteToSlug,
   isInviteExpired,
+  isWellFormedInviteSignature,
   parseInvite,
   recoverInviteSigner,
   type ConvosEnv,
@@ -368,17 +369,26 @@ export class ConvosClient {
     } catch (error) {
       throw new ConvosClientError("invalid_invite", (error as Error).message)
     }
-    if ((await recoverInviteSigner(invite)) === undefined)
-      throw new ConvosClientError("invalid_invite", "the invite signature is not valid")
+    if (!isWellFormedInviteSignature(invite.signature)) throw new ConvosClientError("invalid_invite", "the invite signature is malformed")
     if (isInviteExpired(invite, new Date())) throw new ConvosClientError("invite_expired", "the invite has expired")
     if (sameId(invite.creatorInboxId, this.inboxId)) throw new ConvosClientError("own_invite", "this client created the invite")
 
     const pending = this.pendingJoinFor(invite)
-    const wait = this.waitForPendingJoin(pending, options)
     const already = this.xmtp.conversations.listGroups().find((g) => readAppData(g.appData).tag === invite.tag)
     if (already) await this.bindGroup(already)
-    else {
-      const dm = this.xmtp.conversations.getDmByInboxId(invite.creatorInboxId) ?? (await this.xmtp.conversations.createDm(invite.creatorInboxId))
+    const wait = this.waitForPendingJoin(pending, options)
+    if (!already) {
+      // Signature recovery is pure CPU (~10 ms here): let it overlap the network round trips of opening the DM.
+      const existingDm = this.xmtp.conversations.getDmByInboxId(invite.creatorInboxId)
+      const dmPromise = existingDm ? Promise.resolve(existingDm) : this.xmtp.conversations.createDm(invite.creatorInboxId)
+      dmPromise.catch(() => undefined)
+      if ((await recoverInviteSigner(invite)) === undefined) {
+        for (const waiter of [...pending.waiters]) waiter.fail(new ConvosClientError("invalid_invite", "the invite signature is not valid"))
+        await wait.catch(() => undefined)
+        if (!pending.joined && pending.waiters.size === 0) this.pendingJoins.delete(pending.tag)
+        throw new ConvosClientError("invalid_invite", "the invite signature is not valid")
+      }
+      const dm = await dmPromise
       this.setConsent(dm, Consent.Allowed)
       const slug = inviteToSlug(invite)
       const profile = options.profile ? { name: options.profile.name, ...(options.profile.isAgent ? { memberKind: "agent" } : {}) } : undefined

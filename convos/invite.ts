@@ -11,10 +11,10 @@
  * Parsing accepts every URL form seen in the wild and both compression framings (zlib from the CLI, raw DEFLATE
  * from iOS/Android). Any malformed input ends in `InviteParseError` with a reason, never another exception.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto"
+import { createCipheriv, createDecipheriv, createECDH, createHash, createPublicKey, hkdfSync, randomBytes, verify, type KeyObject } from "node:crypto"
 import { deflateRawSync, inflateRawSync, inflateSync } from "node:zlib"
 import { bytesToHex, recoverPublicKey, type Hex } from "viem"
-import { privateKeyToAccount, sign } from "viem/accounts"
+import { sign } from "viem/accounts"
 import { ProtoMessage, ProtoWriter } from "./protobuf.ts"
 
 export type ConvosEnv = "dev" | "production" | "local"
@@ -349,14 +349,23 @@ export function inviteToSlug(invite: Pick<ParsedInvite, "payloadBytes" | "signat
   return encodeSignedInvite(invite.payloadBytes, invite.signature)
 }
 
+const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+
+/** 65 bytes, r and s in [1, n-1], recovery id 0 or 1: the shape of a signature some key could have made. */
+export function isWellFormedInviteSignature(signature: Uint8Array): boolean {
+  if (signature.length !== 65 || (signature[64] !== 0 && signature[64] !== 1)) return false
+  const r = BigInt(bytesToHex(signature.subarray(0, 32)))
+  const s = BigInt(bytesToHex(signature.subarray(32, 64)))
+  return r > 0n && r < SECP256K1_ORDER && s > 0n && s < SECP256K1_ORDER
+}
+
 /**
  * The uncompressed public key that signed the payload, or `undefined` when no key can be recovered.
  * A joiner can only check this much: binding the key to `creatorInboxId` needs the network (the creator checks it
- * against its own key instead).
+ * against its own key instead, with the much cheaper `verifyInviteSigner`).
  */
 export async function recoverInviteSigner(invite: Pick<ParsedInvite, "payloadBytes" | "signature">): Promise<Hex | undefined> {
-  const recoveryId = invite.signature[64]
-  if (invite.signature.length !== 65 || (recoveryId !== 0 && recoveryId !== 1)) return undefined
+  if (!isWellFormedInviteSignature(invite.signature)) return undefined
   try {
     return await recoverPublicKey({ hash: sha256(invite.payloadBytes), signature: bytesToHex(invite.signature) })
   } catch {
@@ -364,17 +373,40 @@ export async function recoverInviteSigner(invite: Pick<ParsedInvite, "payloadByt
   }
 }
 
-export function walletPublicKey(walletKey: Hex): Hex {
-  return privateKeyToAccount(walletKey).publicKey
+// Deriving a key object costs about as much as a verification: keep the few wallet keys a process uses.
+const verifyKeys = new Map<string, { publicKey: Hex; keyObject: KeyObject }>()
+
+function walletKeys(walletKey: Hex): { publicKey: Hex; keyObject: KeyObject } {
+  const cacheKey = createHash("sha256").update(walletKey.toLowerCase()).digest("hex")
+  let keys = verifyKeys.get(cacheKey)
+  if (!keys) {
+    const ecdh = createECDH("secp256k1")
+    ecdh.setPrivateKey(walletKeyBytes(walletKey))
+    const point = ecdh.getPublicKey()
+    const keyObject = createPublicKey({
+      key: { kty: "EC", crv: "secp256k1", x: point.subarray(1, 33).toString("base64url"), y: point.subarray(33).toString("base64url") },
+      format: "jwk",
+    })
+    keys = { publicKey: `0x${point.toString("hex")}`, keyObject }
+    if (verifyKeys.size >= 16) verifyKeys.clear()
+    verifyKeys.set(cacheKey, keys)
+  }
+  return keys
 }
 
-/** True only when `walletKey` signed exactly these payload bytes. */
-export async function verifyInviteSigner(
-  invite: Pick<ParsedInvite, "payloadBytes" | "signature">,
-  walletKey: Hex,
-): Promise<boolean> {
-  const signer = await recoverInviteSigner(invite)
-  return signer !== undefined && signer.toLowerCase() === walletPublicKey(walletKey).toLowerCase()
+/** Uncompressed (0x04…) secp256k1 public key of a wallet key. */
+export function walletPublicKey(walletKey: Hex): Hex {
+  return walletKeys(walletKey).publicKey
+}
+
+/** True only when `walletKey` signed exactly these payload bytes (ECDSA verify; the recovery id is not needed). */
+export function verifyInviteSigner(invite: Pick<ParsedInvite, "payloadBytes" | "signature">, walletKey: Hex): boolean {
+  if (!isWellFormedInviteSignature(invite.signature)) return false
+  try {
+    return verify("sha256", invite.payloadBytes, { key: walletKeys(walletKey).keyObject, dsaEncoding: "ieee-p1363" }, invite.signature.subarray(0, 64))
+  } catch {
+    return false
+  }
 }
 
 export function isInviteExpired(invite: Pick<ParsedInvite, "expiresAt" | "conversationExpiresAt">, now: Date): boolean {

@@ -12,9 +12,9 @@ import { sameContentType, ContentTypeJoinRequest, type ContentTypeId, type JoinR
 import {
   decryptConversationToken,
   isInviteExpired,
-  recoverInviteSigner,
+  isWellFormedInviteSignature,
   tryParseInvite,
-  walletPublicKey,
+  verifyInviteSigner,
   type InviteParseError,
   type ParsedInvite,
 } from "./invite.ts"
@@ -65,10 +65,9 @@ export interface GroupSnapshot {
 export interface JoinRequestEvidence {
   request: JoinRequestMessage
   selfInboxId: string
-  selfPublicKey: Hex
   parsed: { ok: true; invite: ParsedInvite } | { ok: false; error: InviteParseError }
-  /** Public key recovered from the invite signature; undefined if none is recoverable. */
-  signerPublicKey: Hex | undefined
+  /** "ours": our wallet key signed exactly this payload; "malformed": no key could have made this signature. */
+  signature: "ours" | "not_ours" | "malformed"
   /** Decrypted conversation id; undefined if the token does not open with our key. */
   conversationId: string | undefined
   /** Current state of that conversation; undefined when we have no such group. */
@@ -86,10 +85,10 @@ export function decideJoinRequest(evidence: JoinRequestEvidence): JoinVerdict {
     return request.structured ? { kind: "deny", reason: "malformed_invite" } : { kind: "ignore", reason: "not_an_invite" }
   }
   const invite = parsed.invite
-  if (evidence.signerPublicKey === undefined) return { kind: "deny", reason: "unverifiable_signature" }
+  if (evidence.signature === "malformed") return { kind: "deny", reason: "unverifiable_signature" }
   if (!sameId(invite.creatorInboxId, evidence.selfInboxId)) return { kind: "deny", reason: "wrong_creator" }
   // Claims to be ours but another key signed it (forged), or the payload changed after signing (tampered).
-  if (!sameId(evidence.signerPublicKey, evidence.selfPublicKey)) return { kind: "deny", reason: "signature_mismatch" }
+  if (evidence.signature !== "ours") return { kind: "deny", reason: "signature_mismatch" }
   if (evidence.conversationId === undefined) return { kind: "deny", reason: "undecryptable_token" }
   if (isInviteExpired(invite, evidence.now)) return { kind: "ignore", reason: "invite_expired" }
   const group = evidence.group
@@ -109,21 +108,15 @@ export interface GatherOptions {
 
 export async function gatherJoinRequestEvidence(request: JoinRequestMessage, options: GatherOptions): Promise<JoinRequestEvidence> {
   const parsed = tryParseInvite(request.slug)
-  const base = {
-    request,
-    selfInboxId: options.selfInboxId,
-    selfPublicKey: walletPublicKey(options.walletKey),
-    parsed,
-    now: options.now ?? new Date(),
-  }
-  if (!parsed.ok) return { ...base, signerPublicKey: undefined, conversationId: undefined, group: undefined }
-  const signerPublicKey = await recoverInviteSigner(parsed.invite)
-  const signedByUs = signerPublicKey !== undefined && sameId(signerPublicKey, base.selfPublicKey)
+  const base = { request, selfInboxId: options.selfInboxId, parsed, now: options.now ?? new Date() }
+  if (!parsed.ok) return { ...base, signature: "malformed", conversationId: undefined, group: undefined }
+  const signedByUs = verifyInviteSigner(parsed.invite, options.walletKey)
+  const signature = signedByUs ? "ours" : isWellFormedInviteSignature(parsed.invite.signature) ? "not_ours" : "malformed"
   // Only open tokens that we signed and that name us: nothing else is worth a decryption attempt or a lookup.
   const conversationId =
     signedByUs && sameId(parsed.invite.creatorInboxId, options.selfInboxId)
       ? decryptConversationToken(parsed.invite.conversationToken, options.selfInboxId.toLowerCase(), options.walletKey)
       : undefined
   const group = conversationId === undefined ? undefined : await options.lookupGroup(conversationId)
-  return { ...base, signerPublicKey, conversationId, group }
+  return { ...base, signature, conversationId, group }
 }
