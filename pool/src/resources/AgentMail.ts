@@ -107,7 +107,8 @@ export class AgentMail extends Context.Service<AgentMail, {
           method: "POST",
           path: "/v0/inboxes",
           body: {
-            username: clientId,
+            // Mailbox names are case-insensitive; the client id keeps the instance id exactly.
+            username: clientId.toLowerCase(),
             ...(options.domain === undefined ? {} : { domain: options.domain }),
             display_name: options.displayName,
             client_id: clientId,

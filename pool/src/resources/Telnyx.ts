@@ -69,12 +69,13 @@ const makeNumberPool = (sql: SqlClient.SqlClient) => ({
       (rows) => Option.fromNullishOr(rows[0]?.phone_number),
     ),
   recordBought: (phoneNumber: string, messagingProfileId: string, instanceId: string) =>
-    sql`
+    sql<{ phone_number: string }>`
       INSERT INTO phone_number_pool (phone_number, messaging_profile_id, status, instance_id)
       VALUES (${phoneNumber}, ${messagingProfileId}, 'assigned', ${instanceId})
       ON CONFLICT (phone_number) DO UPDATE
       SET status = 'assigned', instance_id = EXCLUDED.instance_id, updated_at = now()
-      WHERE phone_number_pool.status = 'available' OR phone_number_pool.instance_id = EXCLUDED.instance_id`,
+      WHERE phone_number_pool.status = 'available' OR phone_number_pool.instance_id = EXCLUDED.instance_id
+      RETURNING phone_number`,
   /**
    * Back to the pool, but only from this instance: a stale release must not free a number someone else now holds.
    * A number the table never saw (bought by a pool that died) is added as available.
@@ -191,9 +192,17 @@ export class Telnyx extends Context.Service<Telnyx, {
           phoneNumber = yield* buy(referenceOf(instanceId)).pipe(Effect.mapError(toToolError(tool, "create")))
           source = "bought"
           // If this write is lost (crash), `find` sees the number at Telnyx by its customer reference.
-          yield* numbers.recordBought(phoneNumber, options.messagingProfileId, instanceId).pipe(
+          const recorded = yield* numbers.recordBought(phoneNumber, options.messagingProfileId, instanceId).pipe(
             Effect.mapError(dbError("create")),
           )
+          if (recorded.length === 0) {
+            return yield* new ToolError({
+              tool,
+              operation: "create",
+              message: `bought ${phoneNumber}, but the pool table has it assigned to another instance`,
+              retryable: false,
+            })
+          }
         }
         return {
           resourceId: phoneNumber,
