@@ -1,7 +1,9 @@
-import { type Cause, Config, Effect, Layer, Queue, Redacted, Stream } from "effect"
+import { type Cause, Config, Effect, Layer, Option, Queue, Redacted, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { createHash, timingSafeEqual } from "node:crypto"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { Instances, type InstanceRow } from "../db/Instances.ts"
 import { type ClaimResult, type ClaimStep, validateClaim } from "../domain/Claim.ts"
 import { InstanceNotFound, InvalidRequest, Unauthorized } from "../domain/errors.ts"
@@ -18,10 +20,26 @@ const digest = (s: string) => createHash("sha256").update(s).digest()
 /** Compares digests so neither the key's content nor its length leaks through timing. */
 const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
 
+/**
+ * Without POOL_API_KEY (the embedded default) a random key is generated once into `DATA_DIR/pool-api-key` (0600),
+ * so the admin routes are never open; the operator CLI reads it from there.
+ */
+export const apiKeyFile = (dataDir: string) => join(dataDir, "pool-api-key")
+const loadOrCreateApiKey = (dataDir: string) => {
+  const file = apiKeyFile(dataDir)
+  if (existsSync(file)) return readFileSync(file, "utf8").trim()
+  mkdirSync(dataDir, { recursive: true })
+  const key = randomBytes(24).toString("base64url")
+  writeFileSync(file, key, { mode: 0o600 })
+  return key
+}
+
 export const ApiKeyAuthLayer = Layer.effect(
   ApiKeyAuth,
   Effect.gen(function*() {
-    const apiKey = yield* Config.Redacted("POOL_API_KEY")
+    const configured = yield* Config.option(Config.Redacted("POOL_API_KEY"))
+    const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+    const apiKey = Option.isSome(configured) ? configured.value : Redacted.make(loadOrCreateApiKey(dataDir))
     return ApiKeyAuth.of({
       bearer: (httpEffect, { credential }) =>
         sameSecret(Redacted.value(credential), Redacted.value(apiKey)) && Redacted.value(apiKey) !== ""
