@@ -61,7 +61,7 @@ export class Reconciler extends Context.Service<Reconciler, {
             const health = askHealth
               ? yield* Effect.option(client.health(row.url!, tokens.tokenFor(row.id)))
               : Option.none()
-            if (askHealth) {
+            if (askHealth && (state === "running" || Option.isSome(health))) {
               yield* instances.recordHealth(row.id, Option.isSome(health), Option.getOrNull(health)?.inboxId ?? null)
             }
             const observation: Observation = {

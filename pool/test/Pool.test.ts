@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option } from "effect"
-import { existsSync } from "node:fs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances } from "../src/db/Instances.ts"
 import type { ClaimRequest } from "../src/domain/Claim.ts"
@@ -168,5 +168,40 @@ describe("Pool", () => {
         const counts = yield* pool.counts
         assert.strictEqual(counts.claimed, 1)
         assert.strictEqual(counts.idle, 0)
+      })), 60_000)
+
+  it.live("a crashed instance process is restarted with its state, and compute no row names is reaped", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const instances = yield* Instances
+        const [id] = yield* pool.replenish(1)
+        yield* idleCount(1)
+        const before = Option.getOrThrow(yield* instances.findById(id!))
+        process.kill(-Number(before.compute_ref.pid), "SIGKILL")
+        yield* Effect.sleep("200 millis")
+        yield* (yield* Reconciler).tick // the provider sees the dead process and starts it again
+        // Ticks are seconds apart in production; a few spaced ticks let the restarted process come up.
+        yield* waitFor("the restarted instance to answer", Effect.gen(function*() {
+          yield* Effect.sleep("700 millis")
+          yield* (yield* Reconciler).tick
+          const row = Option.getOrThrow(yield* instances.findById(id!))
+          return row.health_failures === 0 && row.last_health_at !== null &&
+              row.last_health_at.getTime() > Date.now() - 1_000
+            ? row
+            : undefined
+        }))
+        const after = Option.getOrThrow(yield* instances.findById(id!))
+        assert.strictEqual(after.status, "idle")
+        assert.strictEqual(after.inbox_id, before.inbox_id, "same identity after the restart")
+        assert.notStrictEqual(after.compute_ref.pid, undefined)
+
+        // An instance directory no row names (a pool that died between its two deletes) is removed.
+        const orphan = join(dataDir, "instances", "orphan123456")
+        mkdirSync(orphan, { recursive: true })
+        writeFileSync(join(orphan, "env.json"), "{}")
+        const report = yield* (yield* Reconciler).tick
+        assert.isAtLeast(report.orphans, 1)
+        assert.isFalse(existsSync(orphan))
       })), 60_000)
 })

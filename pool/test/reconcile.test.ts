@@ -33,6 +33,7 @@ describe("decide", () => {
     expect(tagOf({ status: "idle", healthFailures: 0 })).toBe("Keep")
     expect(tagOf({ status: "idle", healthFailures: 2 })).toBe("BecameUnhealthy")
     expect(tagOf({ status: "idle", compute: "failed" })).toBe("ComputeFailed")
+    expect(tagOf({ status: "idle", healthFailures: 5, compute: "deploying" })).toBe("Keep")
   })
   it("leaves a claim alone while its pool process lives, and recovers it when that process died", () => {
     expect(tagOf({ status: "claiming", ownerAlive: true })).toBe("Keep")

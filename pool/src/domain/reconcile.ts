@@ -51,6 +51,8 @@ export const decide = (o: Observation, policy: ReconcilePolicy): Decision => {
     }
     case "idle": {
       if (computeDown) return event({ _tag: "ComputeFailed" }, `compute ${o.compute}`)
+      // Being restarted by its provider: silence is expected until it is up again.
+      if (o.compute === "deploying") return keep
       if (o.health === null && o.healthFailures + 1 >= policy.unhealthyAfter) {
         return event({ _tag: "BecameUnhealthy" }, `no health answer ${policy.unhealthyAfter} times in a row`)
       }
