@@ -43,15 +43,22 @@ export class Commands extends Context.Service<
       const logPoolError = (what: string, error: AgentPoolError) =>
         Effect.logWarning(`${what} failed`, { reason: error.reason, message: error.message })
 
-      const spawn = Effect.fn("Commands.spawn")(function* (message: InboundMessage, intent: SpawnIntent) {
-        const here = yield* ownership.liveAgents(message.conversationId)
+      const spawn = Effect.fn("Commands.spawn")(function* (
+        message: InboundMessage,
+        intent: SpawnIntent,
+        here: ReadonlyArray<AgentRecord>,
+      ) {
         const now = new Date()
-        const verdict = checkSpawnQuota({
-          liveAgentsHere: message.conversationKind === "dm" ? 0 : here.length,
-          recentSpawns: yield* ownership.spawnsSince(message.senderInboxId, new Date(now.getTime() - HOUR_MS)),
-          limits: settings.limits,
-          now,
-        })
+        const isGroup = message.conversationKind === "group"
+        // Independent look-ups, at once: the quota facts and whether we may add members here.
+        const [recentSpawns, mayAdd] = yield* Effect.all(
+          [
+            ownership.spawnsSince(message.senderInboxId, new Date(now.getTime() - HOUR_MS)),
+            isGroup ? chat.canAddMembers(message.conversationId) : Effect.succeed(true),
+          ],
+          { concurrency: 2 },
+        )
+        const verdict = checkSpawnQuota({ liveAgentsHere: isGroup ? here.length : 0, recentSpawns, limits: settings.limits, now })
         if (!verdict.ok) {
           return yield* replied(
             message,
@@ -61,10 +68,8 @@ export class Commands extends Context.Service<
               : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
           )
         }
-        const name = message.conversationKind === "dm" ? intent.name : uniqueName(intent.name, here)
-        if (message.conversationKind === "group" && !(yield* chat.canAddMembers(message.conversationId))) {
-          return yield* replied(message, "spawn", replies.cannotAddMembers(name))
-        }
+        const name = isGroup ? uniqueName(intent.name, here) : intent.name
+        if (!mayAdd) return yield* replied(message, "spawn", replies.cannotAddMembers(name))
         const mode = message.conversationKind === "dm" ? "create" : "add"
         const claimed = yield* pool
           .claim({
@@ -88,10 +93,10 @@ export class Commands extends Context.Service<
           spawnedBy: message.senderInboxId,
           spawnedAt: now,
         }
-        // Recorded before the add: if the manager dies in between, a restart still knows the agent is ours.
-        yield* ownership.record({ ...agent, instructions: intent.instructions })
+        const record = ownership.record({ ...agent, instructions: intent.instructions })
 
         if (mode === "create") {
+          yield* record
           if (!instance.inviteUrl) {
             yield* Effect.logWarning("create-mode claim returned no invite URL")
             yield* discard(agent)
@@ -101,7 +106,10 @@ export class Commands extends Context.Service<
           return { _tag: "Spawned", agent, mode } satisfies Outcome
         }
 
-        const added = yield* chat.addMembers(message.conversationId, [instance.inboxId]).pipe(Effect.result)
+        // The add does not wait for the ownership row (both are needed; a failed add closes the row again).
+        const [, added] = yield* Effect.all([record, chat.addMembers(message.conversationId, [instance.inboxId]).pipe(Effect.result)], {
+          concurrency: 2,
+        })
         if (added._tag === "Failure") {
           yield* Effect.logWarning("adding the agent failed", { reason: added.failure.reason, message: added.failure.message })
           yield* discard(agent)
@@ -201,15 +209,21 @@ export class Commands extends Context.Service<
       })
 
       const handle = Effect.fn("Commands.handle")(function* (message: InboundMessage) {
+        const [isSpawnedAgent, here] = yield* Effect.all(
+          [
+            ownership.isSpawnedAgent(message.senderInboxId),
+            message.conversationKind === "group" ? ownership.liveAgents(message.conversationId) : Effect.succeed([]),
+          ],
+          { concurrency: 2 },
+        )
         const kind = classifySender({
           senderInboxId: message.senderInboxId,
           selfInboxId: chat.selfInboxId,
-          isSpawnedAgent: yield* ownership.isSpawnedAgent(message.senderInboxId),
+          isSpawnedAgent,
           senderMemberKind: message.senderMemberKind,
         })
         if (kind !== "human") return { _tag: "Ignored", why: kind } satisfies Outcome
 
-        const here = message.conversationKind === "group" ? yield* ownership.liveAgents(message.conversationId) : []
         const ctx: MessageContext = {
           conversation: message.conversationKind,
           managerName: settings.name,
@@ -219,7 +233,7 @@ export class Commands extends Context.Service<
         const { intent, addressed } = yield* parser.parse(message.text, ctx)
         switch (intent.kind) {
           case "spawn":
-            return yield* spawn(message, intent)
+            return yield* spawn(message, intent, here)
           case "list":
             return yield* replied(message, "list", replies.list(here.length > 0 ? here : yield* ownership.liveAgents(message.conversationId)))
           case "remove":

@@ -38,6 +38,8 @@ export interface User {
   readonly client: Client<unknown>
   /** Texts received in one conversation, from others. */
   texts(conversationId: string): Array<{ sender: string; text: string; at: number }>
+  /** When this user saw `inboxId` added to the conversation (the membership commit reached them). */
+  addedAt(conversationId: string, inboxId: string): number | undefined
   close(): Promise<void>
 }
 
@@ -60,6 +62,11 @@ export const makeUser = async (apiUrl: string): Promise<User> => {
       inbox
         .filter(({ message: m }) => m.conversationId === conversationId && m.senderInboxId !== client.inboxId && typeof m.content === "string")
         .map(({ message: m, at }) => ({ sender: m.senderInboxId, text: m.content as string, at })),
+    addedAt: (conversationId, inboxId) =>
+      inbox.find(({ message: m }) => {
+        const content = m.content as { addedInboxes?: Array<{ inboxId: string }> } | undefined
+        return m.conversationId === conversationId && (content?.addedInboxes ?? []).some((a) => a.inboxId === inboxId)
+      })?.at,
     close: async () => {
       await stream.end()
       await client.close()
@@ -76,12 +83,32 @@ export interface XmtpPoolState {
   readonly killed: Array<string>
   /** When each claimed agent's greeting was sent (ms since epoch). */
   readonly greetedAt: Map<string, number>
+  /** Inbox ids handed out, in claim order. */
+  readonly claimedInboxes: Array<string>
+}
+
+/** The greeting an agent writes: from the (fake) model when given one, like the runtime's first turn. */
+const greetingFor = async (agentName: string, modelUrl: string | undefined) => {
+  if (!modelUrl) return `Hi everyone, I'm ${agentName}!`
+  const response = await fetch(`${modelUrl}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer test" },
+    body: JSON.stringify({
+      model: "fake-model",
+      messages: [
+        { role: "system", content: `You are ${agentName}.` },
+        { role: "user", content: "You were just added to a group chat: greet everyone in one line." },
+      ],
+    }),
+  })
+  const body = (await response.json()) as { choices: Array<{ message: { content: string } }> }
+  return body.choices[0]!.message.content
 }
 
 /** A fake pool of `warm` real XMTP agents, created up front; a claim hands one out at once. */
-export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly warm: number }) => {
+export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly warm: number; readonly greetingModelUrl?: string }) => {
   const root = mkdtempSync(join(tmpdir(), "manager-agents-"))
-  const state: XmtpPoolState = { claims: [], killed: [], greetedAt: new Map() }
+  const state: XmtpPoolState = { claims: [], killed: [], greetedAt: new Map(), claimedInboxes: [] }
   const agents = await Promise.all(
     Array.from({ length: options.warm }, async (_, i) => ({ instanceId: `agent-${i + 1}`, client: await openConvos(root, `agent-${i + 1}`, options.apiUrl) })),
   )
@@ -102,7 +129,8 @@ export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly 
     // Like the runtime: bind only to the welcome for exactly this conversation, then greet on its own.
     void agent.client
       .expectAdd({ conversationId, ...(request.addedBy ? { addedBy: request.addedBy } : {}), timeoutMs: 30_000 })
-      .then(() => agent.client.sendText(conversationId, `Hi everyone, I'm ${request.agentName}!`))
+      .then(() => greetingFor(request.agentName, options.greetingModelUrl))
+      .then((greeting) => agent.client.sendText(conversationId, greeting))
       .then(() => void state.greetedAt.set(agent.instanceId, Date.now()))
       .catch(() => {})
     return { ...base, conversationId, inviteUrl: null, joined: true }
@@ -117,6 +145,7 @@ export const makeXmtpPool = async (options: { readonly apiUrl: string; readonly 
           const agent = idle.shift()
           if (!agent) return Effect.fail(new AgentPoolError({ reason: "no_idle", message: "empty" }))
           busy.set(agent.instanceId, agent)
+          state.claimedInboxes.push(agent.client.inboxId)
           return Effect.tryPromise({
             try: () => provision(agent, request),
             catch: (cause) => new AgentPoolError({ reason: "provision_failed", message: String(cause) }),
