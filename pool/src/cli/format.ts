@@ -1,0 +1,48 @@
+/** Pure formatting for the operator CLI: plain-text tables that read well in a terminal. */
+
+export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
+  return [line(headers), line(widths.map((w) => "─".repeat(w))), ...rows.map(line)].join("\n")
+}
+
+export const ago = (iso: string | null, now = Date.now()): string => {
+  if (!iso) return "–"
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000))
+  if (seconds < 60) return `${seconds}s ago`
+  if (seconds < 3600) return `${Math.round(seconds / 60)}m ago`
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)}h ago`
+  return `${Math.round(seconds / 86_400)}d ago`
+}
+
+export interface InstanceView {
+  readonly id: string
+  readonly status: string
+  readonly agentName: string | null
+  readonly inboxId: string | null
+  readonly createdAt: string
+  readonly lastHealthAt: string | null
+  readonly statusReason: string | null
+  readonly resources: ReadonlyArray<{ readonly tool: string }>
+}
+
+export const statusReport = (
+  counts: Readonly<Record<string, number>>,
+  instances: ReadonlyArray<InstanceView>,
+  now = Date.now(),
+): string => {
+  const summary = Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ") ||
+    "no instances"
+  if (instances.length === 0) return summary
+  const rows = instances.map((i) => [
+    i.id,
+    i.status,
+    i.agentName ?? "–",
+    i.inboxId ? `${i.inboxId.slice(0, 8)}…` : "–",
+    ago(i.createdAt, now),
+    ago(i.lastHealthAt, now),
+    i.resources.map((r) => r.tool).join(",") || "–",
+    i.statusReason ?? "",
+  ])
+  return `${summary}\n\n${table(["ID", "STATUS", "AGENT", "INBOX", "CREATED", "HEALTHY", "RESOURCES", "NOTE"], rows)}`
+}
