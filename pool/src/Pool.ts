@@ -136,6 +136,7 @@ export class Pool extends Context.Service<Pool, {
           while (Date.now() < deadline) {
             const health = yield* Effect.option(client.health(url, tokenFor(id)))
             if (Option.isSome(health) && health.value.ready) {
+              yield* instances.recordHealth(id, true, health.value.inboxId)
               yield* instances.applyEvent(id, "starting", { _tag: "BecameReady" }, { inboxId: health.value.inboxId })
               return
             }
