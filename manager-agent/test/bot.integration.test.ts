@@ -119,6 +119,28 @@ describe("the manager in a group", () => {
   })
 })
 
+describe("an agent removed by a member directly", () => {
+  it("is no longer listed", async () => {
+    const group = (await alice.client.conversations.createGroup([lobby.inboxId, bob.client.inboxId])) as Group
+    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction")
+    await group.sendText("add a chef here")
+    await waitFor(() => fromManager(alice, group.id).some((m) => m.text === "Chef is joining…"), "the confirmation")
+    const chef = pool.state.claimedInboxes.at(-1)!
+    await waitFor(async () => (await memberIds(group)).includes(chef), "the chef in the group")
+    await group.removeMembers([chef])
+    // The departure reaches the manager as a membership change; poll "who's here" until it is reflected.
+    await waitFor(
+      async () => {
+        const before = fromManager(alice, group.id).length
+        await group.sendText("who's here")
+        await waitFor(() => fromManager(alice, group.id).length > before, "the list")
+        return fromManager(alice, group.id).at(-1)!.text.startsWith("No agents of mine here yet") || undefined
+      },
+      "the chef to leave the list",
+    )
+  })
+})
+
 describe("the manager in a DM", () => {
   it('"make me a chef" returns an invite link that another client can join', async () => {
     const dm = (await alice.client.conversations.createDm(lobby.inboxId)) as Dm

@@ -270,6 +270,24 @@ describe("other commands", () => {
   })
 })
 
+describe("ownership records", () => {
+  it("closes the rows of agents that left one conversation, and only those", async () => {
+    const a = await send(message("g-left", "alice", "add a chef here"))
+    const b = await send(message("g-left-other", "alice", "add a chef here"))
+    if (a._tag !== "Spawned" || b._tag !== "Spawned") throw new Error("spawn failed")
+    const left = await runtime.runPromise(
+      Effect.gen(function* () {
+        return yield* (yield* Ownership).markLeft("g-left", [a.agent.inboxId.toUpperCase(), b.agent.inboxId])
+      }),
+    )
+    expect(left.map((r) => r.instanceId)).toEqual([a.agent.instanceId])
+    await send(message("g-left", "alice", "who's here"))
+    expect(lastReply("g-left")).toMatch(/^No agents of mine here yet/)
+    await send(message("g-left-other", "alice", "who's here"))
+    expect(lastReply("g-left-other")).toBe("Agents here: Chef.")
+  })
+})
+
 describe("ownership survives a manager restart", () => {
   it("a second manager over the same database knows the agents and who spawned them", async () => {
     await send(message("g-restart", "alice", "add a chef here"))

@@ -50,8 +50,17 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
         Effect.catchCause((cause) => Effect.logError("introduction failed", Cause.pretty(cause))),
       )
 
+    const onMembersRemoved = (conversationId: string, inboxIds: ReadonlyArray<string>) =>
+      ownership.markLeft(conversationId, inboxIds).pipe(
+        Effect.flatMap((left) =>
+          left.length === 0 ? Effect.void : Effect.logInfo("agents left a conversation", { count: left.length }),
+        ),
+        Effect.catchCause((cause) => Effect.logError("recording a departure failed", Cause.pretty(cause))),
+      )
+
     const onEvent = (event: ChatEvent) => {
       if (event._tag === "JoinedGroup") return onJoinedGroup(event.conversationId)
+      if (event._tag === "MembersRemoved") return onMembersRemoved(event.conversationId, event.inboxIds)
       // Streams can deliver a message twice (after a restart, or on the fake node): act once.
       if (seen.has(event.messageId)) return Effect.void
       seen.add(event.messageId)

@@ -150,6 +150,8 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
     client.onConversation((event) => {
       if (event.type === "joined" && event.via !== "created" && event.conversationId !== lobby.conversationId) {
         Queue.offerUnsafe(queue, { _tag: "JoinedGroup", conversationId: event.conversationId })
+      } else if (event.type === "members_changed" && event.removedInboxIds.length > 0) {
+        Queue.offerUnsafe(queue, { _tag: "MembersRemoved", conversationId: event.conversationId, inboxIds: event.removedInboxIds })
       }
     })
 

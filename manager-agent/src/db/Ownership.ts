@@ -43,6 +43,8 @@ export class Ownership extends Context.Service<
     /** Whether this inbox belongs to an agent the manager ever spawned. */
     isSpawnedAgent(inboxId: string): Effect.Effect<boolean, OwnershipError>
     markRemoved(instanceId: string): Effect.Effect<void, OwnershipError>
+    /** Closes the rows of these inboxes in this conversation (they left or were removed); returns the closed ones. */
+    markLeft(conversationId: string, inboxIds: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<AgentRecord>, OwnershipError>
     rename(instanceId: string, agentName: string): Effect.Effect<void, OwnershipError>
     setInstructions(instanceId: string, instructions: string): Effect.Effect<void, OwnershipError>
     /** Records the manager's introduction in a conversation; true only the first time. */
@@ -98,6 +100,15 @@ export class Ownership extends Context.Service<
         )
       })
 
+      const markLeft = Effect.fn("Ownership.markLeft")(function* (conversationId: string, inboxIds: ReadonlyArray<string>) {
+        if (inboxIds.length === 0) return []
+        const rows = yield* sql<AgentRow>`UPDATE manager_agents SET removed_at = now()
+          WHERE conversation_id = ${conversationId} AND removed_at IS NULL
+            AND lower(inbox_id) IN ${sql.in(inboxIds.map((id) => id.toLowerCase()))}
+          RETURNING instance_id, conversation_id, agent_name, inbox_id, spawned_by, spawned_at`.pipe(Effect.mapError(fail("markLeft")))
+        return rows.map(toRecord)
+      })
+
       const rename = Effect.fn("Ownership.rename")(function* (instanceId: string, agentName: string) {
         yield* sql`UPDATE manager_agents SET agent_name = ${agentName} WHERE instance_id = ${instanceId}`.pipe(
           Effect.mapError(fail("rename")),
@@ -118,7 +129,7 @@ export class Ownership extends Context.Service<
         return rows.length > 0
       })
 
-      return Ownership.of({ record, liveAgents, spawnsSince, isSpawnedAgent, markRemoved, rename, setInstructions, markIntroduced })
+      return Ownership.of({ record, liveAgents, spawnsSince, isSpawnedAgent, markRemoved, markLeft, rename, setInstructions, markIntroduced })
     }),
   )
 }

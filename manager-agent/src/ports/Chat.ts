@@ -22,6 +22,8 @@ export type ChatEvent =
   | ({ readonly _tag: "Message" } & InboundMessage)
   /** The manager was added to a group (or its join request was accepted). */
   | { readonly _tag: "JoinedGroup"; readonly conversationId: string }
+  /** Members left or were removed (by anyone): agents among them no longer belong to this conversation. */
+  | { readonly _tag: "MembersRemoved"; readonly conversationId: string; readonly inboxIds: ReadonlyArray<string> }
 
 export class ChatError extends Schema.TaggedError<ChatError>()("ChatError", {
   reason: Schema.Literals(["not_allowed", "not_found", "invalid_invite", "failed"]),
