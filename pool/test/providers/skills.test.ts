@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { createServer, type IncomingMessage, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
@@ -133,4 +135,40 @@ describe("email and sms skill scripts", () => {
       readFileSync(`${skills}email/scripts/pool-call.mjs`, "utf8"),
     )
   })
+
+  it("OpenClaw's own skill loader enables email only with an inbox and sms only with a number", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "openclaw-skills-"))
+    try {
+      const openclaw = fileURLToPath(new URL("../../../node_modules/.bin/openclaw", import.meta.url))
+      const listed = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [openclaw, "skills", "list", "--json"],
+          {
+            env: {
+              PATH: process.env.PATH,
+              HOME: stateDir,
+              OPENCLAW_STATE_DIR: stateDir,
+              OPENCLAW_WORKSPACE_DIR: fileURLToPath(new URL("../../../runtime/workspace", import.meta.url)),
+              AGENTMAIL_INBOX_ID: "agent@mail.example",
+              POOL_URL: poolUrl,
+              INSTANCE_TOKEN: token,
+            },
+            timeout: 90_000,
+            maxBuffer: 16 * 1024 * 1024,
+          },
+          (error, stdout) => (error ? reject(error) : resolve(stdout)),
+        )
+      )
+      const skills = (JSON.parse(listed) as { skills: Array<{ name: string; eligible: boolean; missing: { env: Array<string> } }> })
+        .skills
+      const email = skills.find((skill) => skill.name === "email")
+      const sms = skills.find((skill) => skill.name === "sms")
+      expect(email?.eligible).toBe(true)
+      expect(sms?.eligible).toBe(false)
+      expect(sms?.missing.env).toEqual(["TELNYX_PHONE_NUMBER"])
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
