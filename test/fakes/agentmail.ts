@@ -68,6 +68,12 @@ export const startFakeAgentMail = async (options: { readonly apiKey: string }): 
           body: { count: page.length, limit, ...(next === undefined ? {} : { next_page_token: next }), inboxes: page.map(summary) },
         }
       }
+      const single = /^\/v0\/inboxes\/([^/]+)\/messages\/([^/]+)$/.exec(path)
+      if (single !== null && single[2] !== "send" && method === "GET") {
+        const message = inboxes.get(single[1]!)?.messages.find((m) => m.message_id === single[2])
+        if (message === undefined) return { status: 404, body: { name: "NotFoundError", message: "Message not found" } }
+        return { status: 200, body: { ...message, inbox_id: single[1] } }
+      }
       const match = /^\/v0\/inboxes\/([^/]+)(\/messages(\/send)?)?$/.exec(path)
       const inbox = match === null ? undefined : inboxes.get(decodeURIComponent(match[1]!))
       if (match !== null && inbox === undefined) {

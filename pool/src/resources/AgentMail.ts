@@ -34,6 +34,10 @@ export interface SentEmail {
   readonly threadId: string
 }
 
+export interface EmailMessage extends InboxMessage {
+  readonly text: string | null
+}
+
 export interface InboxMessage {
   readonly messageId: string
   readonly threadId: string
@@ -50,6 +54,17 @@ const InboxPage = Schema.Struct({
   next_page_token: Schema.optional(Schema.NullOr(Schema.String)),
 })
 const Sent = Schema.Struct({ message_id: Schema.String, thread_id: Schema.String })
+const FullMessage = Schema.Struct({
+  message_id: Schema.String,
+  thread_id: Schema.String,
+  from: Schema.String,
+  to: Schema.optional(Schema.Array(Schema.String)),
+  subject: Schema.optional(Schema.NullOr(Schema.String)),
+  preview: Schema.optional(Schema.NullOr(Schema.String)),
+  text: Schema.optional(Schema.NullOr(Schema.String)),
+  extracted_text: Schema.optional(Schema.NullOr(Schema.String)),
+  timestamp: Schema.String,
+})
 const MessagePage = Schema.Struct({
   messages: Schema.Array(Schema.Struct({
     message_id: Schema.String,
@@ -71,6 +86,8 @@ export class AgentMail extends Context.Service<AgentMail, {
   ): Effect.Effect<SentEmail, ToolError>
   /** The newest messages of one inbox. */
   listMessages(inboxId: string, limit: number): Effect.Effect<ReadonlyArray<InboxMessage>, ToolError>
+  /** One message of one inbox with its text (`None` when that inbox has no such message). */
+  getMessage(inboxId: string, messageId: string): Effect.Effect<Option.Option<EmailMessage>, ToolError>
 }>()("pool/resources/AgentMail") {
   static readonly make = (options: AgentMailOptions) =>
     Effect.gen(function*() {
@@ -171,10 +188,32 @@ export class AgentMail extends Context.Service<AgentMail, {
         }))
       }, (effect) => Effect.mapError(effect, toToolError(tool, "listMessages")))
 
+      const getMessage = Effect.fn("AgentMail.getMessage")(function*(inboxId: string, messageId: string) {
+        const response = yield* rest("getMessage", {
+          method: "GET",
+          path: `${inboxPath(inboxId)}/messages/${encodeURIComponent(messageId)}`,
+          accept: [404],
+        }).pipe(Effect.retry(transientRetry(options.retryBase)))
+        if (response.status === 404) return Option.none<EmailMessage>()
+        const message = yield* decodeBody("getMessage", FullMessage)(response.body)
+        return Option.some<EmailMessage>({
+          messageId: message.message_id,
+          threadId: message.thread_id,
+          from: message.from,
+          to: message.to ?? [],
+          subject: message.subject ?? null,
+          preview: message.preview ?? null,
+          timestamp: message.timestamp,
+          // The reply without the quoted history when AgentMail could extract it.
+          text: message.extracted_text ?? message.text ?? null,
+        })
+      }, (effect) => Effect.mapError(effect, toToolError(tool, "getMessage")))
+
       return AgentMail.of({
         tool: { tool, envKeys: ["AGENTMAIL_INBOX_ID"], create, release, find },
         sendMessage,
         listMessages,
+        getMessage,
       })
     })
 

@@ -1,5 +1,5 @@
 import { Clock, Config, Context, Effect, Layer, Option, Schema } from "effect"
-import { AgentMail, type InboxMessage, type SentEmail } from "./AgentMail.ts"
+import { AgentMail, type EmailMessage, type InboxMessage, type SentEmail } from "./AgentMail.ts"
 import { type SentSms, Telnyx } from "./Telnyx.ts"
 import type { ToolError } from "./ToolProvider.ts"
 
@@ -11,6 +11,7 @@ import type { ToolError } from "./ToolProvider.ts"
  * Suggested routes (instance token auth, JSON):
  *   POST /api/tools/email/send   {to, subject, text}  → 200 {messageId, threadId}
  *   GET  /api/tools/email/inbox?limit=20              → 200 {messages: [...]}
+ *   GET  /api/tools/email/messages/:messageId         → 200 {message: {..., text}}
  *   POST /api/tools/sms/send     {to, text}           → 200 {messageId}
  * Errors → `{error}` with `toolProxyHttpStatus(error)`. Sends are capped per instance and hour (`RateLimited`, 429).
  */
@@ -46,6 +47,11 @@ export const ListInboxRequest = Schema.Struct({
   limit: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 50 }))),
 })
 export type ListInboxRequest = typeof ListInboxRequest.Type
+
+export const ReadEmailRequest = Schema.Struct({
+  messageId: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1_000)),
+})
+export type ReadEmailRequest = typeof ReadEmailRequest.Type
 
 /** 1,600 characters: ten concatenated SMS segments, Telnyx's ceiling for one message. */
 export const SendSmsRequest = Schema.Struct({
@@ -105,6 +111,8 @@ export class ToolProxy extends Context.Service<ToolProxy, {
   /** `request` is untrusted input (a route body); it is validated here. */
   sendEmail(tools: InstanceTools, request: unknown): Effect.Effect<SentEmail, ToolProxyError>
   listInbox(tools: InstanceTools, request: unknown): Effect.Effect<ReadonlyArray<InboxMessage>, ToolProxyError>
+  /** `NotProvisioned` (404) too when the message is not in the instance's own inbox. */
+  readEmail(tools: InstanceTools, request: unknown): Effect.Effect<EmailMessage, ToolProxyError>
   sendSms(tools: InstanceTools, request: unknown): Effect.Effect<SentSms, ToolProxyError>
 }>()("pool/resources/ToolProxy") {
   /** Works with whichever of AgentMail and Telnyx are provided; the others answer `NotConfigured`. */
@@ -161,6 +169,14 @@ export class ToolProxy extends Context.Service<ToolProxy, {
         return yield* mail.listMessages(inboxId, input.limit ?? 20).pipe(Effect.mapError(providerFailed))
       })
 
+      const readEmail = Effect.fn("ToolProxy.readEmail")(function*(tools: InstanceTools, request: unknown) {
+        const input = yield* Schema.decodeUnknownEffect(ReadEmailRequest)(request).pipe(Effect.mapError(invalid))
+        const { mail, inboxId } = yield* inboxOf(tools)
+        const message = yield* mail.getMessage(inboxId, input.messageId).pipe(Effect.mapError(providerFailed))
+        if (Option.isNone(message)) return yield* notProvisioned(tools, `message ${input.messageId} in its inbox`)
+        return message.value
+      })
+
       const sendSms = Effect.fn("ToolProxy.sendSms")(function*(tools: InstanceTools, request: unknown) {
         const input = yield* Schema.decodeUnknownEffect(SendSmsRequest)(request).pipe(Effect.mapError(invalid))
         if (Option.isNone(telnyx)) return yield* notConfigured("SMS")
@@ -169,7 +185,7 @@ export class ToolProxy extends Context.Service<ToolProxy, {
         return yield* telnyx.value.sendSms(tools.telnyxPhoneNumber, input).pipe(Effect.mapError(providerFailed))
       })
 
-      return ToolProxy.of({ sendEmail, listInbox, sendSms })
+      return ToolProxy.of({ sendEmail, listInbox, readEmail, sendSms })
     }),
   )
 

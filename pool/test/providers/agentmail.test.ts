@@ -115,6 +115,25 @@ describe("ToolProxy email on behalf of an instance", () => {
       })
     ))
 
+  it.live("reads a message in full from the instance's own inbox; another inbox's message is a 404", () =>
+    withAgentMail(({ tool }, proxy) =>
+      Effect.gen(function*() {
+        const mine = yield* tool.create("full-reader")
+        const other = yield* tool.create("neighbour")
+        fake.deliver(mine.resourceId, { from: "a@example.com", subject: "code", text: "Your code is 1234" })
+        fake.deliver(other.resourceId, { from: "b@example.com", subject: "private", text: "not yours" })
+        const tools = { instanceId: "full-reader", agentmailInboxId: mine.resourceId }
+        const [latest] = yield* proxy.listInbox(tools, {})
+        const message = yield* proxy.readEmail(tools, { messageId: latest!.messageId })
+        assert.strictEqual(message.text, "Your code is 1234")
+        assert.strictEqual(message.subject, "code")
+
+        const theirs = fake.inboxes.get(other.resourceId)!.messages[0]!.message_id
+        const denied = yield* Effect.flip(proxy.readEmail(tools, { messageId: theirs }))
+        assert.strictEqual(toolProxyHttpStatus(denied), 404)
+      })
+    ))
+
   it.live("bad input is a 400 with a readable reason and nothing is sent", () =>
     withAgentMail(({ tool }, proxy) =>
       Effect.gen(function*() {

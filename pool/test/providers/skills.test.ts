@@ -92,6 +92,14 @@ describe("email and sms skill scripts", () => {
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(["GET /api/tools/email/inbox?limit=5"])
   })
 
+  it("read-email fetches one message by its id, encoded into the path", async () => {
+    reply = () => ({ status: 200, body: { messageId: "<m1@x>", text: "full text" } })
+    const result = await run("email/scripts/read-email.mjs", ["--id", "<m1@x>"])
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual({ messageId: "<m1@x>", text: "full text" })
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(["GET /api/tools/email/messages/%3Cm1%40x%3E"])
+  })
+
   it("send-sms sends to the sms route; a bad number is refused before any call", async () => {
     reply = () => ({ status: 200, body: { messageId: "sms1" } })
     const ok = await run("sms/scripts/send-sms.mjs", ["--to", "+15551234567", "--text", "On my way"])
