@@ -13,7 +13,7 @@ export interface FakeOpenRouterKey {
   readonly hash: string
   readonly name: string
   readonly key: string
-  readonly limit: number | null
+  limit: number | null
   readonly limitReset: string | null
   usage: number
 }
@@ -73,6 +73,14 @@ export const startFakeOpenRouter = async (options: { readonly managementKey: str
         const key = keys.get(decodeURIComponent(match[1]!))
         if (key === undefined) return { status: 404, body: { error: { code: 404, message: "Key not found" } } }
         if (method === "GET") return { status: 200, body: { data: view(key) } }
+        if (method === "PATCH") {
+          const limit = (body as { limit?: unknown } | undefined)?.limit
+          if (limit !== null && typeof limit !== "number") {
+            return { status: 400, body: { error: { code: 400, message: "limit must be a number or null" } } }
+          }
+          key.limit = limit
+          return { status: 200, body: { data: view(key) } }
+        }
         if (method === "DELETE") {
           keys.delete(key.hash)
           return { status: 200, body: { deleted: true } }

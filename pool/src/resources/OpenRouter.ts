@@ -4,7 +4,7 @@ import {
   decodeBody,
   makeRest,
   rateLimitRetry,
-  type RestCallError,
+  RestCallError,
   toToolError,
   transientRetry,
 } from "./providerRest.ts"
@@ -60,6 +60,8 @@ export class OpenRouter extends Context.Service<OpenRouter, {
   readonly tool: ToolProvider
   /** Limit and usage of one agent's key (for the pool's status/credits route). */
   keyCredits(hash: string): Effect.Effect<KeyCredits, ToolError>
+  /** Sets a key's spending limit (a top-up raises it); the same call twice is harmless. */
+  setKeyLimit(hash: string, limit: number): Effect.Effect<KeyCredits, ToolError>
   /** The whole account's credits and usage. */
   readonly accountCredits: Effect.Effect<AccountCredits, ToolError>
 }>()("pool/resources/OpenRouter") {
@@ -130,19 +132,36 @@ export class OpenRouter extends Context.Service<OpenRouter, {
         return Option.fromNullishOr(hashes[0])
       }, (effect) => Effect.mapError(effect, toToolError(tool, "find")))
 
+      const creditsOf = (data: typeof KeyData.Type): KeyCredits => ({
+        limit: data.limit ?? null,
+        usage: data.usage ?? 0,
+        remaining: data.limit_remaining ?? null,
+        limitReset: data.limit_reset ?? null,
+        disabled: data.disabled ?? false,
+      })
+
       const keyCredits = Effect.fn("OpenRouter.keyCredits")(function*(hash: string) {
         const { data } = yield* rest("getKey", { method: "GET", path: `/keys/${encodeURIComponent(hash)}` }).pipe(
           Effect.retry(transientRetry(options.retryBase)),
           Effect.flatMap((response) => decodeBody("getKey", OneKey)(response.body)),
         )
-        return {
-          limit: data.limit ?? null,
-          usage: data.usage ?? 0,
-          remaining: data.limit_remaining ?? null,
-          limitReset: data.limit_reset ?? null,
-          disabled: data.disabled ?? false,
-        } satisfies KeyCredits
+        return creditsOf(data)
       }, (effect) => Effect.mapError(effect, toToolError(tool, "keyCredits")))
+
+      const setKeyLimit = Effect.fn("OpenRouter.setKeyLimit")(function*(hash: string, limit: number) {
+        if (!Number.isFinite(limit) || limit < 0) {
+          return yield* new RestCallError({ operation: "updateKey", message: `invalid limit ${limit}`, retryable: false })
+        }
+        const { data } = yield* rest("updateKey", {
+          method: "PATCH",
+          path: `/keys/${encodeURIComponent(hash)}`,
+          body: { limit },
+        }).pipe(
+          Effect.retry(transientRetry(options.retryBase)),
+          Effect.flatMap((response) => decodeBody("updateKey", OneKey)(response.body)),
+        )
+        return creditsOf(data)
+      }, (effect) => Effect.mapError(effect, toToolError(tool, "setKeyLimit")))
 
       const accountCredits = rest("credits", { method: "GET", path: "/credits" }).pipe(
         Effect.retry(transientRetry(options.retryBase)),
@@ -155,6 +174,7 @@ export class OpenRouter extends Context.Service<OpenRouter, {
       return OpenRouter.of({
         tool: { tool, envKeys: ["OPENROUTER_API_KEY"], create, release, find },
         keyCredits,
+        setKeyLimit,
         accountCredits,
       })
     })

@@ -121,13 +121,19 @@ describe("OpenRouter keys against the fake management API", () => {
       })
     ))
 
-  it.live("credits: one key's limit and usage, and the account's totals", () =>
+  it.live("credits: one key's limit and usage, a top-up of its limit, and the account's totals", () =>
     withOpenRouter((openrouter) =>
       Effect.gen(function*() {
         const created = yield* openrouter.tool.create("spender")
         fake.keys.get(created.resourceId)!.usage = 4.5
         const credits = yield* openrouter.keyCredits(created.resourceId)
         assert.deepStrictEqual(credits, { limit: 20, usage: 4.5, remaining: 15.5, limitReset: "monthly", disabled: false })
+        const toppedUp = yield* openrouter.setKeyLimit(created.resourceId, 40)
+        assert.strictEqual(toppedUp.remaining, 35.5)
+        assert.strictEqual(fake.keys.get(created.resourceId)!.limit, 40)
+        const refused = yield* Effect.flip(openrouter.setKeyLimit(created.resourceId, -1))
+        assert.isFalse(refused.retryable)
+        assert.strictEqual(fake.count(`PATCH /api/v1/keys/${created.resourceId}`), 1)
         const account = yield* openrouter.accountCredits
         assert.deepStrictEqual(account, { totalCredits: 500, totalUsage: 4.5 })
       })
