@@ -119,6 +119,9 @@ describe("HTTP API", () => {
         const counts = yield* Effect.promise(() => call("GET", "/api/pool/counts", { key: null }))
         assert.strictEqual(counts.json.idle, 1, "nothing was claimed")
         assert.strictEqual(counts.json.claiming, 0)
+        const unknown = yield* Effect.promise(() => call("GET", "/api/pool/nope"))
+        assert.strictEqual(unknown.status, 404)
+        assert.match(unknown.json.error, /No route for GET \/api\/pool\/nope/)
         const drain = yield* Effect.promise(() => call("POST", "/api/pool/drain", { body: { count: 0 } }))
         assert.strictEqual(drain.status, 400)
         const selfDestruct = yield* Effect.promise(() =>

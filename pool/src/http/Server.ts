@@ -1,12 +1,22 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
-import { HttpRouter } from "effect/http"
+import { HttpRouter, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { ApiRoutes } from "./Handlers.ts"
 
+/** Anything the API does not define is a JSON 404, like every other error. */
+const NotFound = HttpRouter.add(
+  "*",
+  "*",
+  (request) =>
+    Effect.succeed(
+      HttpServerResponse.jsonUnsafe({ error: `No route for ${request.method} ${request.url.split("?")[0]}` }, { status: 404 }),
+    ),
+)
+
 /** The API on a Node HTTP server; `port` 0 picks a free one (tests read it from `HttpServer.address`). */
 export const HttpServerLayer = (options: { readonly port: number; readonly host?: string; readonly logRequests?: boolean }) =>
-  HttpRouter.serve(ApiRoutes, { disableLogger: options.logRequests !== true }).pipe(
+  HttpRouter.serve(Layer.mergeAll(ApiRoutes, NotFound), { disableLogger: options.logRequests !== true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
   )
 
