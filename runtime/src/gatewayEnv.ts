@@ -11,6 +11,7 @@ export interface GatewayPaths {
   readonly convosStateDir: string
   readonly workspaceDir: string
   readonly pluginDir: string
+  readonly convosModulePath: string
   readonly logFile: string
   readonly tmpDir: string
 }
@@ -24,7 +25,8 @@ const NO_CONVOS_LLM_BASE_URL = "http://127.0.0.1:9/v1"
 /** V8 flags that keep an idle gateway lean (see docs in runtime/README.md); override with OPENCLAW_NODE_OPTIONS. */
 export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-space-size=512"
 
-const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"]
+// CONVOS_KEY_ENCRYPTION_KEY: the at-rest key of the XMTP identity file, when the operator sets one.
+const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "CONVOS_KEY_ENCRYPTION_KEY"]
 
 export const buildGatewayEnv = (
   instance: InstanceEnv,
@@ -55,6 +57,7 @@ export const buildGatewayEnv = (
     OPENCLAW_GATEWAY_TOKEN: gatewayToken,
     CONVOS_PLUGIN_DIR: paths.pluginDir,
     CONVOS_STATE_DIR: paths.convosStateDir,
+    CONVOS_MODULE_PATH: paths.convosModulePath,
     XMTP_ENV: instance.xmtpEnv,
     ...(instance.xmtpApiUrl ? { XMTP_API_URL: instance.xmtpApiUrl } : {}),
     // Offline-friendly and quiet: no helper downloads, no update checks, no mDNS, one gateway per state dir.

@@ -21,7 +21,8 @@ const main = async (): Promise<number> => {
     }
     throw error
   }
-  const supervisor = new Supervisor({ instance, log })
+  const startTimeoutMs = Number(process.env.RUNTIME_GATEWAY_START_TIMEOUT_MS ?? "")
+  const supervisor = new Supervisor({ instance, log, ...(startTimeoutMs > 0 ? { startTimeoutMs } : {}) })
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       log.info(`${signal}: stopping`)

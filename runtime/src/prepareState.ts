@@ -8,6 +8,7 @@ export const RUNTIME_DIR = resolve(dirname(fileURLToPath(import.meta.url)), ".."
 export const TEMPLATE_PATH = join(RUNTIME_DIR, "openclaw.template.json5")
 export const WORKSPACE_TEMPLATE_DIR = join(RUNTIME_DIR, "workspace")
 export const PLUGIN_DIR = join(RUNTIME_DIR, "extensions", "convos")
+export const CONVOS_MODULE_PATH = join(RUNTIME_DIR, "..", "convos", "index.ts")
 
 export const gatewayPaths = (stateDir: string): GatewayPaths => {
   const root = resolve(stateDir)
@@ -16,6 +17,7 @@ export const gatewayPaths = (stateDir: string): GatewayPaths => {
     convosStateDir: join(root, "convos"),
     workspaceDir: join(root, "openclaw", "workspace"),
     pluginDir: PLUGIN_DIR,
+    convosModulePath: CONVOS_MODULE_PATH,
     logFile: join(root, "logs", "gateway.log"),
     tmpDir: join(root, "tmp"),
   }

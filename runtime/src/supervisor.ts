@@ -144,7 +144,7 @@ export class Supervisor {
       let exited = false
       void gateway.exited.then(() => (exited = true))
       const up = await waitForOk(`http://127.0.0.1:${this.gatewayPort}/readyz`, {
-        timeoutMs: this.options.startTimeoutMs ?? 120_000,
+        timeoutMs: this.options.startTimeoutMs ?? 180_000,
         aborted: () => exited || this.stopping,
       })
       if (up && !this.stopping) {

@@ -3,7 +3,9 @@
  * Also keeps what convos/ does not hand us per message: sender display names and whether a sender is an agent
  * (from Convos profile updates and the group's appData profiles).
  */
-import { ConvosClient, type ConvosMessageEvent } from "../../../../convos/index.ts"
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
+import type { ConvosMessageEvent } from "../../../../convos/index.ts"
 import type { ConvosSettings } from "./settings.ts"
 import type { ConvosTransport, TransportContent, TransportHandlers, TransportMessage } from "./transport.ts"
 
@@ -52,7 +54,24 @@ export const toTransportContent = (event: ConvosMessageEvent): TransportContent 
   }
 }
 
+type ConvosModule = typeof import("../../../../convos/index.ts")
+
+/**
+ * Loads `convos/` with Node's own module loader (TypeScript through tsx's scoped `tsImport`). The gateway loads
+ * plugins through jiti, under which the XMTP native binding cannot find its `.node` file; a `Function`-built
+ * `import()` is out of jiti's reach, and `tsImport` keeps tsx's hooks to this one import tree.
+ */
+const loadConvos = async (modulePath: string): Promise<ConvosModule> => {
+  const nativeImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<unknown>
+  // Resolved from the convos/ layer's location: the gateway runs this plugin from a copy in its temp dir.
+  const tsxApi = createRequire(modulePath).resolve("tsx/esm/api")
+  const { tsImport } = (await nativeImport(pathToFileURL(tsxApi).href)) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }
+  const url = pathToFileURL(modulePath).href
+  return (await tsImport(url, url)) as ConvosModule
+}
+
 export const createConvosTransport = async (settings: ConvosSettings): Promise<ConvosTransport> => {
+  const { ConvosClient } = await loadConvos(settings.convosModulePath)
   const client = await ConvosClient.open({
     stateDir: settings.stateDir,
     env: settings.xmtpEnv,

@@ -1,0 +1,151 @@
+/**
+ * Test harness for the real runtime: spawns `runtime/src/main.ts` (supervisor + real OpenClaw gateway) exactly as the
+ * pool's LocalProcess provider does, and talks the instance contract to it. Everything on 127.0.0.1.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { createWriteStream, readFileSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import { join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { killTree, processTree, treeRssBytes } from "../src/processTree.ts"
+import { freePort } from "../src/supervisor.ts"
+
+export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..")
+
+export interface RuntimeInstance {
+  readonly port: number
+  readonly token: string
+  readonly stateDir: string
+  readonly process: ChildProcess
+  readonly exited: Promise<number | null>
+  health(): Promise<{ ready: boolean; inboxId: string | null; version: string; conversationId: string | null }>
+  provision(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>
+  /** Polls /pool/health until ready. Returns the ms it took. */
+  waitReady(timeoutMs: number): Promise<number>
+  /** The pid of the `openclaw-gateway` process under the supervisor. */
+  gatewayPid(): number | undefined
+  rssBytes(): number
+  stop(): Promise<void>
+}
+
+export const startRuntimeInstance = async (options: {
+  readonly stateDir: string
+  readonly env: Record<string, string>
+  readonly logFile: string
+}): Promise<RuntimeInstance> => {
+  const port = await freePort()
+  const token = randomBytes(24).toString("hex")
+  const log = createWriteStream(options.logFile, { flags: "a" })
+  const child = spawn(process.execPath, ["--import", "tsx", "runtime/src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      INSTANCE_ID: `test-${port}`,
+      INSTANCE_TOKEN: token,
+      PORT: String(port),
+      STATE_DIR: options.stateDir,
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  child.stdout?.pipe(log, { end: false })
+  child.stderr?.pipe(log, { end: false })
+  const pid = child.pid
+  if (pid === undefined) throw new Error("could not spawn the runtime")
+  const exited = new Promise<number | null>((resolvePromise) => child.once("exit", (code) => resolvePromise(code)))
+  const base = `http://127.0.0.1:${port}`
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+  const instance: RuntimeInstance = {
+    port,
+    token,
+    stateDir: options.stateDir,
+    process: child,
+    exited,
+    async health() {
+      const response = await fetch(`${base}/pool/health`, { headers, signal: AbortSignal.timeout(5_000) })
+      return (await response.json()) as Awaited<ReturnType<RuntimeInstance["health"]>>
+    },
+    async provision(body) {
+      const response = await fetch(`${base}/pool/provision`, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) })
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+    },
+    async waitReady(timeoutMs) {
+      const started = Date.now()
+      while (Date.now() - started < timeoutMs) {
+        if (child.exitCode !== null) throw new Error(`runtime exited with ${child.exitCode}; see ${options.logFile}`)
+        try {
+          if ((await instance.health()).ready) return Date.now() - started
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      throw new Error(`runtime not ready after ${timeoutMs} ms; see ${options.logFile}`)
+    },
+    gatewayPid() {
+      return processTree(pid).find((member) => {
+        try {
+          return readFileSync(`/proc/${member}/cmdline`, "utf8").startsWith("openclaw-gateway")
+        } catch {
+          return false
+        }
+      })
+    },
+    rssBytes: () => treeRssBytes(pid),
+    async stop() {
+      if (child.exitCode === null) {
+        const members = processTree(pid)
+        child.kill("SIGTERM")
+        const timer = setTimeout(() => killTree(pid, "SIGKILL"), 10_000)
+        await exited
+        clearTimeout(timer)
+        // Anything left behind (it should not be) dies too.
+        for (const member of members) {
+          try {
+            process.kill(member, "SIGKILL")
+          } catch {
+            // gone
+          }
+        }
+      }
+      log.end()
+    },
+  }
+  return instance
+}
+
+/** A stand-in for the pool's instance callbacks (`/api/pool/self-destruct`, `/api/pool/joined`). */
+export const startFakePool = async () => {
+  const calls: Array<{ path: string; body: Record<string, unknown> }> = []
+  const server: Server = createServer((req, res) => {
+    const parts: Array<Buffer> = []
+    req.on("data", (part: Buffer) => parts.push(part))
+    req.on("end", () => {
+      calls.push({ path: req.url ?? "", body: JSON.parse(Buffer.concat(parts).toString("utf8") || "{}") as Record<string, unknown> })
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end('{"ok":true}')
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
+  const address = server.address()
+  const port = typeof address === "object" && address ? address.port : 0
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+export const waitFor = async <T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> => {
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    const value = await probe()
+    if (value !== undefined) return value
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+export const logPath = (dir: string, name: string) => join(dir, `${name}.log`)
