@@ -34,6 +34,8 @@ export interface Fault {
   readonly retryAfter?: string
   /** Do the real work first, then answer the fault (or answer late): the client cannot know the call succeeded. */
   readonly after?: boolean
+  /** Body of the faulty answer (default `{error: "injected <status>"}`): a malformed answer, say. */
+  readonly body?: unknown
   /** How many matching calls this fault hits (default 1). */
   readonly times?: number
 }
@@ -141,7 +143,7 @@ export const startFakeHttp = async (options: {
         call.status = fault.status
         return send(response, {
           status: fault.status,
-          body: { error: `injected ${fault.status}` },
+          body: fault.body ?? { error: `injected ${fault.status}` },
           ...(fault.retryAfter === undefined ? {} : { headers: { "retry-after": fault.retryAfter } }),
         })
       }

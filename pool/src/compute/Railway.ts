@@ -1,4 +1,4 @@
-import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import {
   type ComputeHandle,
@@ -9,13 +9,7 @@ import {
   type ComputeSpec,
   type ComputeState,
 } from "./ComputeProvider.ts"
-import {
-  deleteRetry,
-  makeRequest,
-  rateLimitRetry,
-  type RailwayCallError,
-  transientRetry,
-} from "./railway/graphql.ts"
+import { deleteRetry, makeRequest, RailwayCallError, rateLimitRetry, transientRetry } from "./railway/graphql.ts"
 import {
   computeStateOf,
   instanceIdOf,
@@ -53,31 +47,32 @@ export interface RailwayOptions extends ServiceSettings {
 
 export const defaultApiUrl = "https://backboard.railway.com/graphql/v2"
 
-interface ProjectCreateData {
-  readonly projectCreate: {
-    readonly id: string
-    readonly environments: { readonly edges: ReadonlyArray<{ readonly node: { readonly id: string; readonly name: string } }> }
-  }
-}
-interface ProjectsData {
-  readonly projects: {
-    readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null }
-    readonly edges: ReadonlyArray<{
-      readonly node: {
-        readonly id: string
-        readonly name: string
-        readonly services: {
-          readonly edges: ReadonlyArray<{
-            readonly node: {
-              readonly id: string
-              readonly deployments: { readonly edges: ReadonlyArray<{ readonly node: { readonly status: string } }> }
-            }
-          }>
-        }
-      }
-    }>
-  }
-}
+const Edges = <S extends Schema.Top>(node: S) => Schema.Struct({ edges: Schema.Array(Schema.Struct({ node })) })
+
+const ProjectCreated = Schema.Struct({
+  projectCreate: Schema.Struct({
+    id: Schema.String,
+    environments: Edges(Schema.Struct({ id: Schema.String, name: Schema.String })),
+  }),
+})
+const ServiceCreated = Schema.Struct({ serviceCreate: Schema.Struct({ id: Schema.String }) })
+const VolumeCreated = Schema.Struct({ volumeCreate: Schema.Struct({ id: Schema.String }) })
+const DomainCreated = Schema.Struct({ serviceDomainCreate: Schema.Struct({ domain: Schema.String }) })
+const ProjectsPage = Schema.Struct({
+  projects: Schema.Struct({
+    pageInfo: Schema.Struct({ hasNextPage: Schema.Boolean, endCursor: Schema.NullOr(Schema.String) }),
+    edges: Schema.Array(Schema.Struct({
+      node: Schema.Struct({
+        id: Schema.String,
+        name: Schema.String,
+        services: Edges(Schema.Struct({
+          id: Schema.String,
+          deployments: Edges(Schema.Struct({ status: Schema.String })),
+        })),
+      }),
+    })),
+  }),
+})
 
 const toComputeError = (operation: string) => (error: RailwayCallError) =>
   new ComputeError({ provider: "railway", operation, message: `${error.operation}: ${error.message}` })
@@ -88,19 +83,34 @@ export const make = (options: RailwayOptions) =>
       ...options,
       maxConcurrentCalls: options.maxConcurrentCalls ?? 4,
     })
-    const call = <A>(operation: Parameters<typeof request>[0], variables: Record<string, unknown>) =>
-      request(operation, variables) as Effect.Effect<A, RailwayCallError>
+    /** One call whose answer is decoded; an answer of another shape is a clear, non-retryable error. */
+    const call = <S extends Schema.Top>(
+      operation: Parameters<typeof request>[0],
+      variables: Record<string, unknown>,
+      answer: S,
+    ): Effect.Effect<S["Type"], RailwayCallError> =>
+      Effect.flatMap(request(operation, variables), (data) =>
+        Schema.decodeUnknownEffect(answer)(data).pipe(
+          Effect.mapError((issue) =>
+            new RailwayCallError({
+              operation,
+              message: `unexpected answer: ${String(issue).slice(0, 200)}`,
+              retryable: false,
+              notFound: false,
+            })
+          ),
+        ) as Effect.Effect<S["Type"], RailwayCallError>)
 
     /** Every project of the workspace under this pool's prefix, with its services' latest deployment. */
     const listProjects = Effect.gen(function*() {
       const projects: Array<ProjectSnapshot> = []
       let after: string | null = null
       for (;;) {
-        const page: ProjectsData = yield* call<ProjectsData>("projects", {
+        const page: typeof ProjectsPage.Type = yield* call("projects", {
           workspaceId: options.workspaceId,
           first: options.pageSize,
           after,
-        }).pipe(Effect.retry(transientRetry(options.retryBase)))
+        }, ProjectsPage).pipe(Effect.retry(transientRetry(options.retryBase)))
         for (const { node } of page.projects.edges) {
           if (instanceIdOf(options.projectPrefix, node.name) === undefined) continue
           projects.push({
@@ -118,7 +128,7 @@ export const make = (options: RailwayOptions) =>
     })
 
     const deleteProject = (projectId: string) =>
-      call("projectDelete", { id: projectId }).pipe(
+      call("projectDelete", { id: projectId }, Schema.Unknown).pipe(
         Effect.retry(deleteRetry(options.retryBase)),
         Effect.asVoid,
         // Already gone is what we wanted.
@@ -142,9 +152,9 @@ export const make = (options: RailwayOptions) =>
       let projectId: string | undefined
 
       const steps = Effect.gen(function*() {
-        const created = yield* call<ProjectCreateData>("projectCreate", {
+        const created = yield* call("projectCreate", {
           input: { name, workspaceId: options.workspaceId, defaultEnvironmentName: "production" },
-        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)))
+        }, ProjectCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)))
         projectId = created.projectCreate.id
         const environments = created.projectCreate.environments.edges.map((edge) => edge.node)
         const environment = environments.find((env) => env.name === "production") ?? environments[0]
@@ -152,25 +162,25 @@ export const make = (options: RailwayOptions) =>
           return yield* new ComputeError({ provider: "railway", operation: "create", message: `project ${projectId} has no environment` })
         }
         const environmentId = environment.id
-        const service = yield* call<{ serviceCreate: { id: string } }>("serviceCreate", {
+        const service = yield* call("serviceCreate", {
           input: { projectId, environmentId, name: "agent" },
-        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        }, ServiceCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         const serviceId = service.serviceCreate.id
         // Volume and domain before the first deploy: the instance sees RAILWAY_VOLUME_MOUNT_PATH and
         // RAILWAY_PUBLIC_DOMAIN from its very first boot.
-        const volume = yield* call<{ volumeCreate: { id: string } }>("volumeCreate", {
+        const volume = yield* call("volumeCreate", {
           input: { projectId, serviceId, environmentId, mountPath: options.volumeMountPath },
-        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        }, VolumeCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         // Route the domain to the port the instance serves its contract on, when the pool chose one.
         const port = Number(spec.env["PORT"])
-        const domain = yield* call<{ serviceDomainCreate: { domain: string } }>("serviceDomainCreate", {
+        const domain = yield* call("serviceDomainCreate", {
           input: { serviceId, environmentId, ...(Number.isInteger(port) && port > 0 ? { targetPort: port } : {}) },
-        }).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        }, DomainCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         yield* call("environmentPatchCommit", {
           environmentId,
           patch: servicePatch(serviceId, options, spec.env),
           commitMessage: `convos pool: deploy instance ${spec.instanceId}`,
-        }).pipe(Effect.retry(transientRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        }, Schema.Unknown).pipe(Effect.retry(transientRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         const ref: ComputeRef = {
           projectId,
           environmentId,

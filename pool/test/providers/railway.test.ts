@@ -131,6 +131,16 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       })
     ))
 
+  it.live("an answer of the wrong shape is a clear error and the project is rolled back", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        railway.inject({ match: "ServiceCreate", status: 200, body: { data: { serviceCreate: null } } })
+        const error = yield* Effect.flip(compute.create({ instanceId: "odd", env }))
+        assert.match(error.message, /serviceCreate: unexpected answer/)
+        assert.strictEqual(railway.projects.size, 0)
+      })
+    ))
+
   it.live("projectCreate that succeeded but answered 500 is found by name and deleted", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
