@@ -25,10 +25,18 @@ export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("poo
     Effect.gen(function*() {
       const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
       const optional = (name: string) => Config.option(Config.String(name))
+      // Pool variable → the instance variable it becomes (docs/instance-contract.md). AGENT_MODEL_API_KEY is a
+      // shared model key for deployments without per-agent OpenRouter keys; with them, each agent gets its own.
+      const passThrough: ReadonlyArray<readonly [string, string]> = [
+        ["XMTP_API_URL", "XMTP_API_URL"],
+        ["AGENT_MODEL_BASE_URL", "OPENAI_BASE_URL"],
+        ["AGENT_MODEL_API_KEY", "OPENAI_API_KEY"],
+        ["AGENT_MODEL", "MODEL"],
+      ]
       const extra: Record<string, string> = {}
-      for (const name of ["XMTP_API_URL", "AGENT_MODEL_BASE_URL", "AGENT_MODEL", "AGENT_MODEL_API_KEY"]) {
+      for (const [name, instanceName] of passThrough) {
         const value = yield* optional(name)
-        if (Option.isSome(value) && value.value !== "") extra[name] = value.value
+        if (Option.isSome(value) && value.value !== "") extra[instanceName] = value.value
       }
       const settings: PoolSettings = {
         targetIdle: yield* Config.Int("POOL_TARGET_IDLE").pipe(Config.withDefault(1)),
