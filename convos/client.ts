@@ -56,6 +56,8 @@ const PermissionLevel = { Member: 0, Admin: 1, SuperAdmin: 2 } as const
 const ReactionAction = { Added: 1, Removed: 2 } as const
 const ReactionSchema = { Unicode: 1 } as const
 
+const LOCAL_CHECK_MS = 100
+
 type XmtpClient = Client<unknown>
 type XmtpGroup = Group<unknown>
 type XmtpConversation = Group<unknown> | Dm<unknown>
@@ -262,6 +264,7 @@ export class ConvosClient {
   private joinRequestQueue: Promise<void> = Promise.resolve()
   private streams: SupervisedStream[] = []
   private closed = false
+  private localCheckTimer: NodeJS.Timeout | undefined
 
   private constructor(
     private readonly xmtp: XmtpClient,
@@ -427,6 +430,7 @@ export class ConvosClient {
       () => pending.waiters.delete(waiter),
     )
     pending.waiters.add(waiter)
+    this.watchLocalStore()
     return waiter.promise
   }
 
@@ -452,6 +456,7 @@ export class ConvosClient {
     const set = this.expectations.get(conversationId) ?? new Set()
     set.add(expectation)
     this.expectations.set(conversationId, set)
+    this.watchLocalStore()
     const existing = await this.xmtp.conversations.getConversationById(conversationId)
     if (existing instanceof Group) await this.bindGroup(existing)
     return expectation.pending.promise
@@ -565,6 +570,7 @@ export class ConvosClient {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.localCheckTimer)
     await Promise.all(this.streams.map((s) => s.stop()))
     const closedError = () => new ConvosClientError("closed", "client closed while waiting")
     for (const set of this.expectations.values()) for (const e of [...set]) e.pending.fail(closedError())
@@ -624,6 +630,39 @@ export class ConvosClient {
   private setConsent(conversation: XmtpConversation, state: number): void {
     this.consent.set(conversation.id, state)
     conversation.updateConsentState(state as never)
+  }
+
+  /**
+   * Safety net while someone waits for a welcome. libxmtp processes each welcome on two subscriptions (the
+   * conversation stream and the message stream's own); when the message stream wins, the conversation stream never
+   * yields that group (seen here in about 1 of 40 adds). So while an expectation or a join is pending, the local
+   * database (no network) is checked every LOCAL_CHECK_MS for the awaited group.
+   */
+  private watchLocalStore(): void {
+    if (this.localCheckTimer || this.closed) return
+    let running = false
+    this.localCheckTimer = setInterval(() => {
+      if (running) return
+      const waitingTags = new Set([...this.pendingJoins.values()].filter((p) => !p.joined && p.waiters.size > 0).map((p) => p.tag))
+      if (this.expectations.size === 0 && waitingTags.size === 0) {
+        clearInterval(this.localCheckTimer)
+        this.localCheckTimer = undefined
+        return
+      }
+      running = true
+      void (async () => {
+        for (const conversationId of [...this.expectations.keys()]) {
+          const group = await this.xmtp.conversations.getConversationById(conversationId)
+          if (group instanceof Group) await this.bindGroup(group)
+        }
+        if (waitingTags.size > 0)
+          for (const group of this.xmtp.conversations.listGroups())
+            if (waitingTags.has(readAppData(group.appData).tag)) await this.bindGroup(group)
+      })()
+        .catch((error: unknown) => this.reportError(error, "local welcome check"))
+        .finally(() => (running = false))
+    }, LOCAL_CHECK_MS)
+    this.localCheckTimer.unref()
   }
 
   /**

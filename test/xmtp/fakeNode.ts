@@ -134,6 +134,8 @@ export interface FakeXmtpNode {
   port: number
   /** Calls per gRPC path, for tests that assert on traffic. */
   rpcCounts: Record<string, number>
+  /** Cuts every client connection (as a node restart or network blip would); the server keeps its state. */
+  dropConnections(): void
   stop(): Promise<void>
 }
 
@@ -143,7 +145,7 @@ export interface FakeXmtpNodeOptions {
 }
 
 export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<FakeXmtpNode> {
-  const verbose = options.verbose ?? false
+  const verbose = options.verbose ?? process.env.FAKE_XMTP_VERBOSE === "1"
   const rpcCounts: Record<string, number> = {}
   let seq = 0
   const nextId = (): LongValue => Long.fromNumber(++seq)
@@ -381,17 +383,30 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
       ),
   }
 
-  const server = http2.createServer()
+  // libxmtp cancels and reopens its group-message subscription whenever its set of groups changes; nghttp2's
+  // rapid-reset protection (burst 1000, then 33/s) would end the whole connection after a few hundred groups.
+  const server = http2.createServer({ streamResetBurst: 1_000_000, streamResetRate: 1_000_000 })
   const sessions = new Set<http2.ServerHttp2Session>()
   server.on("session", (session) => {
     sessions.add(session)
     session.on("close", () => sessions.delete(session))
+    if (verbose) {
+      const t = () => performance.now().toFixed(0)
+      session.on("goaway", (code) => console.log(t(), "session goaway", code))
+      session.on("error", (e) => console.log(t(), "session error", e.message))
+      session.on("frameError", (type, code) => console.log(t(), "frameError", type, code))
+      session.on("close", () => console.log(t(), "session close"))
+      session.on("timeout", () => console.log(t(), "session timeout"))
+    }
   })
   server.on("stream", (stream, headers) => {
     const path = String(headers[":path"])
     const chunks: Buffer[] = []
     rpcCounts[path] = (rpcCounts[path] ?? 0) + 1
-    stream.on("error", () => {})
+    stream.on("error", (e) => {
+      if (verbose) console.log(performance.now().toFixed(0), "stream error", path, e.message)
+    })
+    if (verbose && streaming[path]) stream.on("close", () => console.log(performance.now().toFixed(0), "stream closed", path, stream.rstCode))
     const respond = (...args: Parameters<typeof stream.respond>): boolean => {
       // A client that cancels a call (libxmtp does on close) leaves a destroyed stream; respond() would throw.
       if (stream.destroyed || stream.closed) return false
@@ -417,7 +432,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
           if (!stream.closed && !stream.destroyed) stream.write(frame(bytes))
         })
         stream.on("close", unsubscribe)
-        if (verbose) console.log("SUB", path)
+        if (verbose) console.log(performance.now().toFixed(0), "SUB", path)
       })
       return
     }
@@ -436,7 +451,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
       try {
         const request = RequestCodec.decode(unframe(Buffer.concat(chunks))[0] ?? new Uint8Array())
         const result = handle(request)
-        if (verbose) console.log("RPC", path)
+        if (verbose && process.env.FAKE_XMTP_VERBOSE_RPC === "1") console.log(performance.now().toFixed(0), "RPC", path)
         const bytes = ResponseCodec ? ResponseCodec.encode(ResponseCodec.fromPartial(result)).finish() : new Uint8Array()
         if (!respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })) return
         stream.on("wantTrailers", () => {
@@ -465,6 +480,9 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
         apiUrl: `http://127.0.0.1:${address.port}`,
         port: address.port,
         rpcCounts,
+        dropConnections: () => {
+          for (const session of sessions) session.destroy()
+        },
         stop: () =>
           new Promise<void>((done) => {
             for (const session of sessions) session.destroy()
