@@ -13,6 +13,8 @@ import { randomBytes } from "node:crypto"
 export class PoolProcess extends Context.Service<PoolProcess, {
   readonly id: string
   isAlive(owner: string | null): Effect.Effect<boolean>
+  /** The owners among `owners` whose process is alive, in one query (a reconcile tick asks for all at once). */
+  aliveAmong(owners: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>>
 }>()("pool/PoolProcess") {
   static readonly layerAdvisory = Layer.effect(
     PoolProcess,
@@ -29,13 +31,27 @@ export class PoolProcess extends Context.Service<PoolProcess, {
               AND objid = ${lockObject(owner)}::oid AND granted) AS alive`.pipe(Effect.orDie)
         return rows[0]?.alive === true
       })
-      return PoolProcess.of({ id, isAlive })
+      const aliveAmong = Effect.fn("PoolProcess.aliveAmong")(function*(owners: ReadonlyArray<string>) {
+        const others = [...new Set(owners)].filter((o) => o !== id)
+        const alive = new Set<string>(owners.includes(id) ? [id] : [])
+        if (others.length === 0) return alive
+        const rows = yield* sql<{ objid: number }>`SELECT objid::text::bigint::int AS objid FROM pg_locks
+          WHERE locktype = 'advisory' AND classid = ${lockClass}::oid AND granted`.pipe(Effect.orDie)
+        const held = new Set(rows.map((r) => Number(r.objid)))
+        for (const owner of others) if (held.has(lockObject(owner))) alive.add(owner)
+        return alive
+      })
+      return PoolProcess.of({ id, isAlive, aliveAmong })
     }),
   )
 
   static readonly layerSingle = Layer.sync(PoolProcess, () => {
     const id = newProcessId()
-    return PoolProcess.of({ id, isAlive: (owner) => Effect.succeed(owner === id) })
+    return PoolProcess.of({
+      id,
+      isAlive: (owner) => Effect.succeed(owner === id),
+      aliveAmong: (owners) => Effect.succeed(new Set(owners.filter((o) => o === id))),
+    })
   })
 
   /** Advisory locks on PostgreSQL (`DATABASE_URL` set), single-process on embedded PGlite. */

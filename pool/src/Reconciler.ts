@@ -48,11 +48,11 @@ export class Reconciler extends Context.Service<Reconciler, {
           Effect.orElseSucceed(() => null),
         )
         if (states === null) yield* Effect.logWarning("compute status unavailable; skipping compute-based decisions")
+        const aliveOwners = yield* processInfo.aliveAmong(rows.flatMap((r) => r.owner === null ? [] : [r.owner]))
         const now = Date.now()
-        let transitions = 0
-        let reaped = 0
 
-        yield* Effect.forEach(rows, (row) =>
+        // 1. Observe: compute state and a health check of every instance that should be up (idle ones too).
+        const observed = yield* Effect.forEach(rows, (row) =>
           Effect.gen(function*() {
             const hasCompute = Object.keys(row.compute_ref).length > 0
             const state: ComputeState = !hasCompute ? "gone" : states?.get(row.id) ?? "running"
@@ -61,9 +61,21 @@ export class Reconciler extends Context.Service<Reconciler, {
             const health = askHealth
               ? yield* Effect.option(client.health(row.url!, tokens.tokenFor(row.id)))
               : Option.none()
-            if (askHealth && (state === "running" || Option.isSome(health))) {
-              yield* instances.recordHealth(row.id, Option.isSome(health), Option.getOrNull(health)?.inboxId ?? null)
-            }
+            return { row, hasCompute, state, askHealth, health }
+          }), { concurrency: 32 })
+
+        // 2. Record every health result in one statement (a restarting instance's silence is not a failure).
+        yield* instances.recordHealthBatch(observed.flatMap((o) =>
+          o.askHealth && (o.state === "running" || Option.isSome(o.health))
+            ? [{ id: o.row.id, healthy: Option.isSome(o.health), inboxId: Option.getOrNull(o.health)?.inboxId ?? null }]
+            : []
+        ))
+
+        // 3. Decide (pure) and apply; only instances that change cost a write.
+        let transitions = 0
+        let reaped = 0
+        yield* Effect.forEach(observed, ({ row, hasCompute, state, health }) =>
+          Effect.gen(function*() {
             const observation: Observation = {
               status: row.status,
               ageMs: now - row.created_at.getTime(),
@@ -73,10 +85,11 @@ export class Reconciler extends Context.Service<Reconciler, {
                 ? { ready: health.value.ready, conversationId: health.value.conversationId }
                 : null,
               healthFailures: row.health_failures,
-              ownerAlive: yield* processInfo.isAlive(row.owner),
+              ownerAlive: row.owner !== null && aliveOwners.has(row.owner),
               hasCompute,
             }
             const decided = decide(observation, policy)
+            if (decided._tag === "Keep") return
             // An abandoned claim goes back to idle if the instance confirms it was never given a conversation.
             const decision = decided._tag === "Event" && decided.event._tag === "ClaimAbandoned" && row.url !== null &&
                 (yield* client.reset(row.url, tokens.tokenFor(row.id)).pipe(
@@ -108,19 +121,21 @@ export class Reconciler extends Context.Service<Reconciler, {
             }
           }), { concurrency: 16, discard: true })
 
-        // Orphans: resource rows or compute that no instance row names any more (a crash mid-destroy or mid-warm-up).
+        // 4. Orphans: resource rows or compute that no instance row names (a crash mid-destroy or mid-warm-up).
         let orphans = 0
-        const known = new Set(rows.map((r) => r.id))
-        const stillKnown = new Set((yield* instances.list()).map((r) => r.id))
         for (const resource of yield* instances.orphanResources) {
           orphans++
           yield* pool.destroy(resource.instance_id)
         }
+        // Compute was listed before the rows were read, and a row is always inserted before its compute is created:
+        // listed compute without a row is an orphan (or was killed meanwhile; destroy is idempotent).
+        const known = new Set(rows.map((r) => r.id))
         for (const listed of computeListed ?? []) {
-          if (!known.has(listed.instanceId) && !stillKnown.has(listed.instanceId)) {
-            orphans++
-            yield* compute.destroy(listed).pipe(Effect.catch(() => Effect.logWarning(`orphan ${listed.instanceId} not destroyed yet`)))
-          }
+          if (known.has(listed.instanceId)) continue
+          orphans++
+          yield* compute.destroy(listed).pipe(
+            Effect.catch(() => Effect.logWarning(`orphan ${listed.instanceId} not destroyed yet`)),
+          )
         }
         const created = yield* pool.replenish()
         return { checked: rows.length, transitions, reaped, orphans, created: created.length }

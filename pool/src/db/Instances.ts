@@ -75,6 +75,8 @@ export class Instances extends Context.Service<Instances, {
   list(statuses?: ReadonlyArray<InstanceStatus>): Effect.Effect<ReadonlyArray<InstanceRow>>
   readonly counts: Effect.Effect<StatusCounts>
   recordHealth(id: string, healthy: boolean, inboxId: string | null): Effect.Effect<void>
+  /** Many health results in one statement (a reconcile tick of a large pool). */
+  recordHealthBatch(results: ReadonlyArray<{ readonly id: string; readonly healthy: boolean; readonly inboxId: string | null }>): Effect.Effect<void>
   delete(id: string): Effect.Effect<void>
   recordResourceIntent(instanceId: string, tool: string): Effect.Effect<void>
   activateResource(instanceId: string, tool: string, resourceId: string, envKeys: ReadonlyArray<string>, meta: Readonly<Record<string, unknown>>): Effect.Effect<void>
@@ -181,6 +183,19 @@ export class Instances extends Context.Service<Instances, {
           : sql`UPDATE instances SET health_failures = health_failures + 1 WHERE id = ${id}`
       }, Effect.orDie)
 
+      const recordHealthBatch = Effect.fn("Instances.recordHealthBatch")(function*(
+        results: ReadonlyArray<{ readonly id: string; readonly healthy: boolean; readonly inboxId: string | null }>,
+      ) {
+        if (results.length === 0) return
+        const rows = JSON.stringify(results.map((r) => ({ id: r.id, ok: r.healthy, inbox: r.inboxId })))
+        yield* sql`UPDATE instances i SET
+            health_failures = CASE WHEN v.ok THEN 0 ELSE i.health_failures + 1 END,
+            last_health_at = CASE WHEN v.ok THEN now() ELSE i.last_health_at END,
+            inbox_id = COALESCE(v.inbox, i.inbox_id)
+          FROM jsonb_to_recordset(${rows}::jsonb) AS v(id text, ok boolean, inbox text)
+          WHERE i.id = v.id`
+      }, Effect.orDie)
+
       const deleteInstance = Effect.fn("Instances.delete")(function*(id: string) {
         yield* sql`DELETE FROM instances WHERE id = ${id}`
       }, Effect.orDie)
@@ -228,6 +243,7 @@ export class Instances extends Context.Service<Instances, {
         list,
         counts,
         recordHealth,
+        recordHealthBatch,
         delete: deleteInstance,
         recordResourceIntent,
         activateResource,
