@@ -77,7 +77,7 @@ function collect<E>(subscribe: (handler: (event: E) => void) => unknown) {
       const found = events.find(predicate)
       if (found) return Promise.resolve(found)
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error("event did not arrive")), timeoutMs)
+        const timer = setTimeout(() => reject(new Error(`event did not arrive: ${predicate.toString()}`)), timeoutMs)
         waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) })
       })
     },
@@ -124,6 +124,16 @@ describe("ConvosClient on the fake XMTP node", () => {
 
     await joiner.react(created.conversationId, reply.id, "👍", "added")
     expect(await creatorMessages.next((e) => e.kind === "reaction")).toMatchObject({ reaction: { emoji: "👍", action: "added" }, referenceMessageId: reply.id })
+
+    await creator.setProfile(created.conversationId, { name: "Host 2", isAgent: true })
+    expect(await joinerMessages.next((e) => e.kind === "profile_update")).toMatchObject({ profile: { name: "Host 2", memberKind: 1 } })
+    expect((await creator.groupInfo(created.conversationId)).profiles).toEqual([{ inboxId: creator.inboxId, name: "Host 2" }])
+
+    // The joiner refuses bad invites itself, before sending anything.
+    await expect(joiner.joinByInvite("not an invite")).rejects.toMatchObject({ reason: "invalid_invite" })
+    const expired = await creator.createInvite(created.conversationId, { expiresAt: new Date(Date.now() - 1000) })
+    await expect(joiner.joinByInvite(expired.url)).rejects.toMatchObject({ reason: "invite_expired" })
+    await expect(creator.joinByInvite(created.inviteUrl)).rejects.toMatchObject({ reason: "own_invite" })
 
     // Each message is delivered once: the structured join request and its plain-text twin were decided one by one.
     const ids = creatorMessages.events.map((e) => e.id)
@@ -204,6 +214,32 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(info.members.map((m) => m.inboxId)).toEqual([creator.inboxId])
     expect(info.locked).toBe(true)
     expect(info.inviteTag).not.toBe(genuine.tag)
+  })
+
+  it("recovers its streams after the connection to the node drops, missing nothing", async () => {
+    const manager = await openClient({ welcomePolicy: "accept_all", streamBackoff: { initialMs: 50, maxMs: 500 }, onError: () => {} })
+    const agent = await openClient({ streamBackoff: { initialMs: 50, maxMs: 500 }, onError: () => {} })
+    const agentMessages = collect<ConvosMessageEvent>((h) => agent.onMessage(h))
+    const first = await manager.createConversation({ name: "Before", permissions: "all_members" })
+    const bound = agent.expectAdd({ conversationId: first.conversationId, timeoutMs: 10_000 })
+    await manager.addMembers(first.conversationId, [agent.inboxId])
+    await bound
+
+    node.dropConnections()
+    const afterDrop = await manager.sendText(first.conversationId, "sent while the agent reconnects")
+    expect(await agentMessages.next((e) => e.id === afterDrop)).toMatchObject({ text: "sent while the agent reconnects" })
+
+    const second = await manager.createConversation({ name: "After", permissions: "all_members" })
+    const boundAgain = agent.expectAdd({ conversationId: second.conversationId, timeoutMs: 10_000 })
+    await manager.addMembers(second.conversationId, [agent.inboxId])
+    expect(await boundAgain).toMatchObject({ conversationId: second.conversationId })
+
+    await agent.leave(second.conversationId)
+    const late = await manager.sendText(second.conversationId, "after you left")
+    const marker = await manager.sendText(first.conversationId, "marker")
+    await agentMessages.next((e) => e.id === marker)
+    expect(agentMessages.events.some((e) => e.id === late)).toBe(false)
+    expect(agent.boundGroupIds()).toEqual([first.conversationId])
   })
 
   it("keeps its installation across restarts and accepts, on restart, a join request sent while it was offline", async () => {

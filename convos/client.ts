@@ -57,6 +57,7 @@ const ReactionAction = { Added: 1, Removed: 2 } as const
 const ReactionSchema = { Unicode: 1 } as const
 
 const LOCAL_CHECK_MS = 100
+const CATCH_UP_MARGIN_NS = 5_000_000_000n
 
 type XmtpClient = Client<unknown>
 type XmtpGroup = Group<unknown>
@@ -726,18 +727,23 @@ export class ConvosClient {
       ...backoff,
     })
     this.streams = [welcomes, messages]
+    this.messagesSeenUntilNs = BigInt(Date.now()) * 1_000_000n
     await Promise.all([welcomes.ready, messages.ready])
   }
 
-  private lastMessageNs = 0n
+  /** Newest message seen, or the time the message stream first opened: where a catch-up starts. */
+  private messagesSeenUntilNs = 0n
 
-  /** After a message-stream restart: everything newer than the last delivered message, through the same dedupe. */
+  /**
+   * After a message-stream restart: messages sent while it was down (a re-opened stream starts after its initial
+   * sync, so it never yields them), through the same dedupe. The margin absorbs clock skew between senders.
+   */
   private async catchUpMessages(): Promise<void> {
-    if (this.lastMessageNs === 0n) return
+    const since = this.messagesSeenUntilNs - CATCH_UP_MARGIN_NS
     await this.xmtp.conversations.syncAll()
     for (const conversation of await this.xmtp.conversations.list()) {
       if (this.consentOf(conversation) === Consent.Denied) continue
-      for (const message of await conversation.messages({ sentAfterNs: this.lastMessageNs })) await this.onStreamedMessage(message)
+      for (const message of await conversation.messages({ sentAfterNs: since })) await this.onStreamedMessage(message)
     }
   }
 
@@ -772,7 +778,7 @@ export class ConvosClient {
 
   private async onStreamedMessage(message: DecodedMessage<unknown>): Promise<void> {
     if (!message || !this.seenMessages.firstSeen(message.id)) return
-    if (message.sentAtNs > this.lastMessageNs) this.lastMessageNs = message.sentAtNs
+    if (message.sentAtNs > this.messagesSeenUntilNs) this.messagesSeenUntilNs = message.sentAtNs
     if (sameId(message.senderInboxId, this.inboxId)) return
     const conversation = await this.xmtp.conversations.getConversationById(message.conversationId)
     if (!conversation) return

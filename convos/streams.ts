@@ -51,6 +51,12 @@ const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 export function superviseStream<T>(options: SupervisedStreamOptions<T>): SupervisedStream {
   const controller = new AbortController()
+  // A throwing error reporter must not end the supervision it reports on.
+  const report = (error: unknown, context: string) => {
+    try {
+      options.onError(error, context)
+    } catch {}
+  }
   const sleep = options.sleep ?? abortableSleep
   let current: ClosableStream<T> | undefined
   let markReady: () => void = () => {}
@@ -72,14 +78,14 @@ export function superviseStream<T>(options: SupervisedStreamOptions<T>): Supervi
           try {
             await options.onItem(item)
           } catch (error) {
-            options.onError(error, `${options.name}: handler`)
+            report(error, `${options.name}: handler`)
           }
         }
         if (controller.signal.aborted) break
-        options.onError(new Error(`${options.name} stream ended unexpectedly`), `${options.name}: restart`)
+        report(new Error(`${options.name} stream ended unexpectedly`), `${options.name}: restart`)
       } catch (error) {
         if (controller.signal.aborted) break
-        options.onError(error, `${options.name}: stream failed`)
+        report(error, `${options.name}: stream failed`)
       }
       markReady()
       await sleep(backoffDelayMs(attempt++, options.backoff), controller.signal)

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto"
 import { performance } from "node:perf_hooks"
 import { generatePrivateKey } from "viem/accounts"
-import { createInvite, InviteParseError, parseInvite, verifyInviteSigner } from "../invite.ts"
+import { createInvite, InviteParseError, parseInvite, recoverInviteSigner, verifyInviteSigner } from "../invite.ts"
 import { generateInviteInput, seededRandom } from "../testing/inviteFuzz.ts"
 
 const FUZZ_CASES = Number(process.env.INVITE_FUZZ_CASES ?? 100_000)
@@ -55,7 +55,14 @@ for (const [label, url] of [["parse (URL)", plain.url], ["parse (raw-deflate com
   const n = 2_000
   const start = performance.now()
   for (let i = 0; i < n; i++) if (!verifyInviteSigner(invite, walletKey)) throw new Error("verify failed")
-  rate("verify signer (recover + compare)", n, performance.now() - start)
+  rate("verify signer (creator, ECDSA verify)", n, performance.now() - start)
+}
+{
+  const invite = parseInvite(plain.url)
+  const n = 200
+  const start = performance.now()
+  for (let i = 0; i < n; i++) if (!(await recoverInviteSigner(invite))) throw new Error("recover failed")
+  rate("recover signer (joiner side)", n, performance.now() - start)
 }
 {
   const n = 2_000
