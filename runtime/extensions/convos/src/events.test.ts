@@ -5,7 +5,7 @@ import type { TransportMessage } from "./transport.ts"
 const self = "a".repeat(64)
 const alice = "1".repeat(64)
 const conv = "c".repeat(32)
-const context: InboundContext = { selfInboxId: self, boundConversationId: conv, ownMessageIds: new Set(["mine-1"]), knownAgentInboxIds: new Set(["f".repeat(64)]) }
+const context: InboundContext = { selfInboxId: self, boundConversationId: conv, ownMessageIds: new Set(["mine-1"]) }
 const message = (content: TransportMessage["content"], extra: Partial<TransportMessage> = {}): TransportMessage => ({
   id: "m1", conversationId: conv, senderInboxId: alice, senderName: "Alice", sentAt: new Date(1_000), content, ...extra,
 })
@@ -39,9 +39,11 @@ describe("classifyInbound", () => {
     const pdf = classifyInbound(message({ kind: "attachment", filename: "a.pdf", mimeType: "application/pdf" }), context)
     expect(pdf).toMatchObject({ kind: "turn", turn: { text: expect.stringContaining("a.pdf") } })
   })
-  it("marks known agents (such as the manager that added us) and falls back to a short inbox for nameless senders", () => {
-    const fromManager = classifyInbound(message({ kind: "text", text: "hi" }, { senderInboxId: "f".repeat(64), senderName: "" }), context)
-    expect(fromManager).toMatchObject({ kind: "turn", turn: { senderIsAgent: true, senderName: "ffffffff…" } })
+  it("marks senders whose profile says they are agents, and falls back to a short inbox for nameless senders", () => {
+    const fromAgent = classifyInbound(message({ kind: "text", text: "hi" }, { senderInboxId: "f".repeat(64), senderName: "", senderIsAgent: true }), context)
+    expect(fromAgent).toMatchObject({ kind: "turn", turn: { senderIsAgent: true, senderName: "ffffffff…" } })
+    const fromHuman = classifyInbound(message({ kind: "text", text: "hi" }), context)
+    expect(fromHuman).toMatchObject({ kind: "turn", turn: { senderIsAgent: false } })
   })
   it("ignores unsupported content types", () => {
     expect(classifyInbound(message({ kind: "other", typeId: "readReceipt" }), context)).toEqual({ kind: "ignore", reason: "unsupported content type readReceipt" })

@@ -25,8 +25,6 @@ export interface InboundContext {
   readonly boundConversationId: string | null
   /** Ids of messages this agent sent (for reactions to its own messages). */
   readonly ownMessageIds: ReadonlySet<string>
-  /** Inboxes known to be agents (e.g. the manager that added us). */
-  readonly knownAgentInboxIds: ReadonlySet<string>
 }
 
 const shortInbox = (inboxId: string) => `${inboxId.slice(0, 8)}…`
@@ -49,7 +47,8 @@ export const classifyInbound = (message: TransportMessage, context: InboundConte
     conversationId: context.boundConversationId,
     senderInboxId: sender,
     senderName,
-    senderIsAgent: message.senderIsAgent === true || context.knownAgentInboxIds.has(sender),
+    // Agents (other instances, the manager) mark themselves in their Convos profile; a human who added us is human.
+    senderIsAgent: message.senderIsAgent === true,
     replyTo: message.id,
     timestamp: message.sentAt.getTime(),
   }

@@ -100,7 +100,6 @@ export class ConvosInstance {
   private streaming = false
   private warmedUp = false
   private readonly handledInMemory = new Set<string>()
-  private readonly knownAgents = new Set<string>()
   private withdrawExpectation: (() => void) | undefined
   /**
    * Runs work in the async context of start() (the gateway's channel task). Turns triggered by an HTTP request
@@ -113,7 +112,6 @@ export class ConvosInstance {
     this.persisted = options.store.load()
     for (const id of this.persisted.handledMessageIds) this.handledInMemory.add(id)
     const binding = this.persisted.binding
-    if (binding.phase === "expecting_add") this.knownAgents.add(binding.addedBy)
   }
 
   get binding(): BindingState {
@@ -183,7 +181,6 @@ export class ConvosInstance {
     try {
       switch (request.mode) {
         case "add":
-          this.knownAgents.add(request.addedBy ?? "")
           this.expect(request.conversationId ?? "", request.addedBy ?? "")
           return { status: 200, body: { status: "added", conversationId: request.conversationId } }
         case "create":
@@ -284,7 +281,6 @@ export class ConvosInstance {
       selfInboxId: this.options.transport.inboxId,
       boundConversationId: this.binding.phase === "bound" ? this.binding.conversationId : null,
       ownMessageIds: new Set(this.persisted.ownMessageIds),
-      knownAgentInboxIds: this.knownAgents,
     })
     if (action.kind === "ignore") return
     this.markHandled(message.id)

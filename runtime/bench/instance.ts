@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:instance`: a bare `openclaw gateway run` (same version, minimal config) next to our instance
+ * (supervisor + gateway + convos plugin), on this machine, all on loopback with the fake model and fake XMTP node.
+ *
+ *   cold start → ready (p50 of BENCH_RUNS, default 5): bare = spawn → /readyz 200; ours = spawn → /pool/health ready
+ *     (which includes XMTP registration and the warm-up turn);
+ *   idle RSS (p50): every process of the instance, summed, a few seconds after ready;
+ *   add → greeting (ours, p50): provision `add`, the user adds the agent, until the greeting reaches the user.
+ *
+ * Runs one gateway at a time. Prints a table and the targets (cold ≤ 1.25×, RSS ≤ 1.15×, greeting p50 ≤ 1.5 s).
+ */
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ConvosClient } from "../../convos/index.ts"
+import { startFakeModel } from "../../test/fakes/fakeModel.ts"
+import { startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
+import { OPENCLAW_ENTRY, OPENCLAW_VERSION, waitForOk } from "../src/gatewayProcess.ts"
+import { killTree, treeRssBytes } from "../src/processTree.ts"
+import { freePort } from "../src/supervisor.ts"
+import { agentScript } from "../test/agentScript.ts"
+import { startRuntimeInstance } from "../test/harness.ts"
+
+const RUNS = Number(process.env.BENCH_RUNS ?? "5")
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? "5000")
+const READY_TIMEOUT_MS = 400_000
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+const p50 = (values: Array<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2
+}
+const mb = (bytes: number) => bytes / 1024 / 1024
+const log = (message: string) => console.error(`[bench] ${message}`)
+
+const root = mkdtempSync(join(tmpdir(), "bench-instance-"))
+const model = await startFakeModel(agentScript)
+const node = await startFakeXmtpNode()
+
+/** The research's minimal verified config, pointed at the same fake model. */
+const bareConfig = (stateDir: string, port: number, token: string) => ({
+  gateway: { mode: "local", port, bind: "loopback", auth: { mode: "token", token } },
+  agents: { defaults: { workspace: join(stateDir, "workspace"), skipBootstrap: true, model: { primary: "fake/fake-model" } } },
+  models: {
+    mode: "merge",
+    providers: {
+      fake: {
+        baseUrl: model.baseUrl,
+        apiKey: "sk-local",
+        api: "openai-completions",
+        models: [{ id: "fake-model", name: "Fake", reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 128000, maxTokens: 4096 }],
+      },
+    },
+  },
+})
+
+const benchBare = async (run: number) => {
+  const stateDir = join(root, `bare-${run}`)
+  mkdirSync(join(stateDir, "tmp"), { recursive: true })
+  const port = await freePort()
+  const token = randomBytes(16).toString("hex")
+  writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify(bareConfig(stateDir, port, token)))
+  const started = Date.now()
+  const child = spawn(process.execPath, [OPENCLAW_ENTRY, "gateway", "run", "--port", String(port)], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      OPENCLAW_STATE_DIR: stateDir,
+      OPENCLAW_OFFLINE: "1",
+      OPENCLAW_NO_AUTO_UPDATE: "1",
+      OPENCLAW_DISABLE_BONJOUR: "1",
+      TMPDIR: join(stateDir, "tmp"),
+    },
+    stdio: "ignore",
+  })
+  const pid = child.pid ?? 0
+  try {
+    const ok = await waitForOk(`http://127.0.0.1:${port}/readyz`, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50 })
+    if (!ok) throw new Error("bare gateway never became ready")
+    const readyMs = Date.now() - started
+    await sleep(SETTLE_MS)
+    const rss = treeRssBytes(pid)
+    return { readyMs, rss }
+  } finally {
+    killTree(pid, "SIGKILL")
+    await sleep(500)
+  }
+}
+
+const benchOurs = async (run: number) => {
+  const started = Date.now()
+  const instance = await startRuntimeInstance({
+    stateDir: join(root, `ours-${run}`, "state"),
+    logFile: join(root, `ours-${run}.log`),
+    env: {
+      XMTP_ENV: "local",
+      XMTP_API_URL: node.apiUrl,
+      OPENAI_BASE_URL: model.baseUrl,
+      OPENAI_API_KEY: "sk-local",
+      MODEL: "fake-model",
+      RUNTIME_GATEWAY_START_TIMEOUT_MS: String(READY_TIMEOUT_MS),
+    },
+  })
+  const user = await ConvosClient.open({ stateDir: join(root, `user-${run}`), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
+  try {
+    await instance.waitReady(READY_TIMEOUT_MS)
+    const readyMs = Date.now() - started
+    await sleep(SETTLE_MS)
+    const rss = instance.rssBytes()
+    const agentInbox = (await instance.health()).inboxId ?? ""
+    const group = await user.createConversation({ name: `bench ${run}`, permissions: "all_members" })
+    let greeted: (() => void) | undefined
+    const greeting = new Promise<void>((resolve) => (greeted = resolve))
+    user.onMessage((event) => {
+      if (event.conversationId === group.conversationId && event.senderInboxId === agentInbox && event.kind === "text") greeted?.()
+    })
+    const claimStarted = Date.now()
+    const provisioned = await instance.provision({ agentName: "Bench Agent", instructions: "Be brief.", mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
+    if (provisioned.status !== 200) throw new Error(`provision failed: ${JSON.stringify(provisioned.body)}`)
+    await user.addMembers(group.conversationId, [agentInbox])
+    const addedAt = Date.now()
+    await Promise.race([greeting, sleep(60_000).then(() => Promise.reject(new Error("no greeting within 60 s")))])
+    const now = Date.now()
+    return { readyMs, rss, addToGreetingMs: now - addedAt, claimToGreetingMs: now - claimStarted }
+  } finally {
+    await user.close()
+    await instance.stop()
+  }
+}
+
+const bare: Array<{ readyMs: number; rss: number }> = []
+const ours: Array<{ readyMs: number; rss: number; addToGreetingMs: number; claimToGreetingMs: number }> = []
+try {
+  log(`openclaw ${OPENCLAW_VERSION}, ${RUNS} runs each, alternating bare / ours, one gateway at a time`)
+  for (let run = 1; run <= RUNS; run++) {
+    const b = await benchBare(run)
+    bare.push(b)
+    log(`bare #${run}: ready ${b.readyMs} ms, idle RSS ${mb(b.rss).toFixed(0)} MB`)
+    const o = await benchOurs(run)
+    ours.push(o)
+    log(`ours #${run}: ready ${o.readyMs} ms, idle RSS ${mb(o.rss).toFixed(0)} MB, add→greeting ${o.addToGreetingMs} ms (provision→greeting ${o.claimToGreetingMs} ms)`)
+  }
+} finally {
+  await model.stop()
+  await node.stop()
+  rmSync(root, { recursive: true, force: true })
+}
+
+const bareReady = p50(bare.map((r) => r.readyMs))
+const oursReady = p50(ours.map((r) => r.readyMs))
+const bareRss = p50(bare.map((r) => r.rss))
+const oursRss = p50(ours.map((r) => r.rss))
+const greeting = p50(ours.map((r) => r.addToGreetingMs))
+const row = (name: string, bareValue: string, oursValue: string, ratio: string, target: string) =>
+  `${name.padEnd(28)}${bareValue.padStart(14)}${oursValue.padStart(14)}${ratio.padStart(10)}   ${target}`
+console.log(`\nopenclaw ${OPENCLAW_VERSION} · ${RUNS} runs · p50\n`)
+console.log(row("", "bare gateway", "our instance", "ratio", "target"))
+console.log(row("cold start → ready", `${(bareReady / 1000).toFixed(2)} s`, `${(oursReady / 1000).toFixed(2)} s`, `${(oursReady / bareReady).toFixed(2)}×`, `≤ 1.25× ${oursReady <= 1.25 * bareReady ? "✓" : "✗"}`))
+console.log(row("idle RSS (all processes)", `${mb(bareRss).toFixed(0)} MB`, `${mb(oursRss).toFixed(0)} MB`, `${(oursRss / bareRss).toFixed(2)}×`, `≤ 1.15× ${oursRss <= 1.15 * bareRss ? "✓" : "✗"}`))
+console.log(row("add → greeting", "n/a", `${(greeting / 1000).toFixed(2)} s`, "", `≤ 1.5 s ${greeting <= 1_500 ? "✓" : "✗"}`))
+process.exit(0)
