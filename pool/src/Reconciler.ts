@@ -41,13 +41,13 @@ export class Reconciler extends Context.Service<Reconciler, {
       }
 
       const tick = Effect.gen(function*() {
-        const computeListed = yield* compute.listInstanceIds.pipe(Effect.orElseSucceed(() => null))
         const rows = yield* instances.list()
         const withCompute = rows.filter((r) => Object.keys(r.compute_ref).length > 0)
-        const states = yield* compute.status(withCompute.map((r) => ({ instanceId: r.id, ref: r.compute_ref }))).pipe(
+        const survey = yield* compute.survey(withCompute.map((r) => ({ instanceId: r.id, ref: r.compute_ref }))).pipe(
           Effect.orElseSucceed(() => null),
         )
-        if (states === null) yield* Effect.logWarning("compute status unavailable; skipping compute-based decisions")
+        const states = survey?.states ?? null
+        if (survey === null) yield* Effect.logWarning("compute status unavailable; skipping compute-based decisions")
         const aliveOwners = yield* processInfo.aliveAmong(rows.flatMap((r) => r.owner === null ? [] : [r.owner]))
         const now = Date.now()
 
@@ -127,11 +127,10 @@ export class Reconciler extends Context.Service<Reconciler, {
           orphans++
           yield* pool.destroy(resource.instance_id)
         }
-        // Compute was listed before the rows were read, and a row is always inserted before its compute is created:
-        // listed compute without a row is an orphan (or was killed meanwhile; destroy is idempotent).
-        const known = new Set(rows.map((r) => r.id))
-        for (const listed of computeListed ?? []) {
-          if (known.has(listed.instanceId)) continue
+        // Compute no row names is an orphan, unless its row was inserted after the rows were read (a row is always
+        // inserted before its compute is created): look those few up again before destroying.
+        for (const listed of survey?.unknown ?? []) {
+          if (Option.isSome(yield* instances.findById(listed.instanceId))) continue
           orphans++
           yield* compute.destroy(listed).pipe(
             Effect.catch(() => Effect.logWarning(`orphan ${listed.instanceId} not destroyed yet`)),

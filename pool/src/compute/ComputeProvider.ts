@@ -35,6 +35,11 @@ export interface ComputeInstance {
   readonly ref: ComputeRef
 }
 
+export interface ComputeSurvey {
+  readonly states: ReadonlyMap<string, ComputeState>
+  readonly unknown: ReadonlyArray<ComputeInstance>
+}
+
 export class ComputeError extends Schema.TaggedError<ComputeError>()("ComputeError", {
   provider: Schema.String,
   operation: Schema.String,
@@ -52,4 +57,9 @@ export class ComputeProvider extends Context.Service<ComputeProvider, {
   status(instances: ReadonlyArray<ComputeInstance>): Effect.Effect<ReadonlyMap<string, ComputeState>, ComputeError>
   /** Instance ids of everything the provider holds under this pool's naming, to find orphans after a crash. */
   readonly listInstanceIds: Effect.Effect<ReadonlyArray<ComputeInstance>, ComputeError>
+  /**
+   * One pass for a reconcile tick: the states of the `known` instances and whatever else the provider holds under
+   * this pool's naming (orphan candidates), so a tick costs one listing, not a status pass plus a listing pass.
+   */
+  survey(known: ReadonlyArray<ComputeInstance>): Effect.Effect<ComputeSurvey, ComputeError>
 }>()("pool/compute/ComputeProvider") {}

@@ -164,7 +164,14 @@ export const makeLocalProcess = (options: LocalProcessOptions): ComputeProvider[
     catch: fail("list"),
   })
 
-  return { kind: "local", create, destroy, status, listInstanceIds }
+  const survey = Effect.fn("LocalProcess.survey")(function*(known: ReadonlyArray<ComputeInstance>) {
+    const states = yield* status(known)
+    const knownIds = new Set(known.map((k) => k.instanceId))
+    const listed = yield* listInstanceIds
+    return { states, unknown: listed.filter((l) => !knownIds.has(l.instanceId)) }
+  })
+
+  return { kind: "local", create, destroy, status, listInstanceIds, survey }
 }
 
 export const LocalProcessLayer = (options: LocalProcessOptions) =>

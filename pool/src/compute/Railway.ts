@@ -218,10 +218,8 @@ export const make = (options: RailwayOptions) =>
       yield* Effect.forEach(ids, deleteProject, { discard: true })
     }, Effect.mapError(toComputeError("destroy")))
 
-    const status = Effect.fn("Railway.status")(function*(instances: ReadonlyArray<ComputeInstance>) {
+    const statesFrom = (projects: ReadonlyArray<ProjectSnapshot>, instances: ReadonlyArray<ComputeInstance>) => {
       const states = new Map<string, ComputeState>()
-      if (instances.length === 0) return states
-      const projects = yield* listProjects
       const byId = new Map(projects.map((project) => [project.id, project]))
       const byName = new Map(projects.map((project) => [project.name, project]))
       for (const instance of instances) {
@@ -232,23 +230,38 @@ export const make = (options: RailwayOptions) =>
         states.set(instance.instanceId, computeStateOf(project))
       }
       return states as ReadonlyMap<string, ComputeState>
+    }
+
+    const instancesOf = (projects: ReadonlyArray<ProjectSnapshot>) =>
+      projects.flatMap((project): Array<ComputeInstance> => {
+        const instanceId = instanceIdOf(options.projectPrefix, project.name)
+        const serviceId = project.services[0]?.id
+        return instanceId === undefined
+          ? []
+          : [{ instanceId, ref: { projectId: project.id, ...(serviceId === undefined ? {} : { serviceId }) } }]
+      })
+
+    const status = Effect.fn("Railway.status")(function*(instances: ReadonlyArray<ComputeInstance>) {
+      if (instances.length === 0) return new Map<string, ComputeState>() as ReadonlyMap<string, ComputeState>
+      return statesFrom(yield* listProjects, instances)
     }, Effect.mapError(toComputeError("status")))
 
     const listInstanceIds = listProjects.pipe(
-      Effect.map((projects) =>
-        projects.flatMap((project): Array<ComputeInstance> => {
-          const instanceId = instanceIdOf(options.projectPrefix, project.name)
-          const serviceId = project.services[0]?.id
-          return instanceId === undefined
-            ? []
-            : [{ instanceId, ref: { projectId: project.id, ...(serviceId === undefined ? {} : { serviceId }) } }]
-        })
-      ),
+      Effect.map(instancesOf),
       Effect.mapError(toComputeError("listInstanceIds")),
       Effect.withSpan("Railway.listInstanceIds"),
     )
 
-    return ComputeProvider.of({ kind: "railway", create, destroy, status, listInstanceIds })
+    const survey = Effect.fn("Railway.survey")(function*(known: ReadonlyArray<ComputeInstance>) {
+      const projects = yield* listProjects
+      const knownIds = new Set(known.map((k) => k.instanceId))
+      return {
+        states: statesFrom(projects, known),
+        unknown: instancesOf(projects).filter((listed) => !knownIds.has(listed.instanceId)),
+      }
+    }, Effect.mapError(toComputeError("survey")))
+
+    return ComputeProvider.of({ kind: "railway", create, destroy, status, listInstanceIds, survey })
   })
 
 /** Reads the Railway configuration; the token stays redacted. */
