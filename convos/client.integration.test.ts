@@ -170,6 +170,13 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(agent.boundGroupIds()).toEqual([target.conversationId])
     expect((await agent.groupInfo(target.conversationId)).membersMayAddMembers).toBe(false)
 
+    // Waiting ends on timeout or abort with a typed reason, and leaves nothing behind.
+    await expect(agent.expectAdd({ conversationId: "00".repeat(16), timeoutMs: 30 })).rejects.toMatchObject({ reason: "timeout" })
+    const controller = new AbortController()
+    const aborted = agent.expectAdd({ conversationId: "01".repeat(16), signal: controller.signal })
+    controller.abort()
+    await expect(aborted).rejects.toMatchObject({ reason: "aborted" })
+
     await manager.removeMembers(target.conversationId, [agent.inboxId])
     expect(await agentConversations.next((e) => e.type === "removed")).toMatchObject({ conversationId: target.conversationId, byInboxId: manager.inboxId })
   })

@@ -6,7 +6,7 @@
  * printing p50 / p90 / p99 / max and the ratio of the p50s.
  */
 import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
@@ -35,15 +35,14 @@ const open = (name: string, welcomePolicy: "expected_only" | "accept_all") =>
     env: "local",
     apiUrl: node.apiUrl,
     encryptionKey: "",
-    dbPath: join(root, name, "xmtp.db3"),
+    // BENCH_DB=memory compares against in-memory databases (no SQLCipher file I/O).
+    dbPath: process.env.BENCH_DB === "memory" ? null : join(root, name, "xmtp.db3"),
     welcomePolicy,
-    onError: (error, context) => console.error(`${name} background error in ${context} at ${performance.now().toFixed(0)}:`, (error as Error).message),
+    onError: (error, context) => console.error(`${name}: background error in ${context}:`, (error as Error).message),
   })
 
 try {
-  console.log("start", performance.now().toFixed(0))
   const manager = await open("manager", "accept_all")
-  console.log("manager open", performance.now().toFixed(0))
   const agent = await open("agent", "expected_only")
   const joiner = await open("joiner", "expected_only")
 
@@ -54,7 +53,6 @@ try {
     const bound = agent.expectAdd({ conversationId: group.conversationId, addedBy: manager.inboxId, timeoutMs: 10_000 })
     const startAdd = performance.now()
     await manager.addMembers(group.conversationId, [agent.inboxId])
-    if (process.env.BENCH_TRACE) console.log(performance.now().toFixed(0), "addMembers returned", run)
     await bound
     if (run >= WARMUP) directAdd.push(performance.now() - startAdd)
 
@@ -63,10 +61,11 @@ try {
     const result = await joiner.joinByInvite(invited.inviteUrl, { timeoutMs: 10_000 })
     if (result.status !== "joined" || result.conversationId !== invited.conversationId) throw new Error(`run ${run}: ${result.status}`)
     if (run >= WARMUP) inviteJoin.push(performance.now() - startJoin)
-    if (process.env.BENCH_TRACE) console.log(performance.now().toFixed(0), "run done", run)
   }
 
-  console.log(`fake XMTP node on loopback, ${RUNS} runs after ${WARMUP} warm-up, file DBs with SQLCipher keys`)
+  console.log(
+    `fake XMTP node on loopback, ${RUNS} runs after ${WARMUP} warm-up, ${process.env.BENCH_DB === "memory" ? "in-memory DBs" : "file DBs with SQLCipher keys"}, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
+  )
   const a = summary("(a) direct add → added client bound", directAdd)
   const b = summary("(b) invite join → joined (request sent → added)", inviteJoin)
   console.log(`ratio (b)/(a) of p50: ${(b / a).toFixed(2)}`)
