@@ -79,7 +79,7 @@ export const handleContractRequest = async (req: IncomingMessage, res: ServerRes
   return send(res, 404, { error: `no route ${req.method ?? ""} ${path ?? ""}` })
 }
 
-export const startContractServer = (port: number, token: string, backend: ContractBackend): Promise<Server> =>
+export const startContractServer = (port: number, host: string, token: string, backend: ContractBackend): Promise<Server> =>
   new Promise((resolve, reject) => {
     const server = createServer((req, res) => {
       handleContractRequest(req, res, token, backend).catch((error: unknown) => {
@@ -87,5 +87,5 @@ export const startContractServer = (port: number, token: string, backend: Contra
       })
     })
     server.once("error", reject)
-    server.listen(port, "127.0.0.1", () => resolve(server))
+    server.listen(port, host, () => resolve(server))
   })

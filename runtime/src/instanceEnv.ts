@@ -13,6 +13,8 @@ export interface InstanceEnv {
   readonly instanceToken: string
   readonly poolUrl: string | undefined
   readonly port: number
+  /** Where the contract is served: loopback for local processes, 0.0.0.0 in a container (BIND_HOST). */
+  readonly bindHost: string
   readonly stateDir: string
   readonly xmtpEnv: "local" | "dev" | "production"
   readonly xmtpApiUrl: string | undefined
@@ -72,6 +74,7 @@ export const parseInstanceEnv = (env: NodeJS.ProcessEnv): InstanceEnv => {
     instanceToken,
     poolUrl: env.POOL_URL?.trim() ? env.POOL_URL.trim().replace(/\/+$/, "") : undefined,
     port,
+    bindHost: env.BIND_HOST?.trim() || "127.0.0.1",
     stateDir: required(env, "STATE_DIR"),
     xmtpEnv,
     xmtpApiUrl: env.XMTP_API_URL?.trim() || undefined,

@@ -67,8 +67,8 @@ export class Supervisor {
   async start(): Promise<void> {
     prepareState(this.paths)
     this.gatewayPort = await freePort()
-    this.server = await startContractServer(this.options.instance.port, this.options.instance.instanceToken, this.backend())
-    this.options.log.info(`instance ${this.options.instance.instanceId} serving the contract on 127.0.0.1:${this.options.instance.port}`)
+    this.server = await startContractServer(this.options.instance.port, this.options.instance.bindHost, this.options.instance.instanceToken, this.backend())
+    this.options.log.info(`instance ${this.options.instance.instanceId} serving the contract on ${this.options.instance.bindHost}:${this.options.instance.port}`)
     void this.runGatewayLoop()
     void this.watchLoop()
   }
