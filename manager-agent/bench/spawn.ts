@@ -6,7 +6,7 @@
  * The manager reads intents through the model path (fake model, scripted tool call); each agent writes its greeting
  * with a fake-model completion. Needs PostgreSQL on 127.0.0.1 (TEST_DATABASE_URL), like the tests.
  */
-import { Effect, Layer, ManagedRuntime, Duration, Option } from "effect"
+import { Duration, Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -64,7 +64,7 @@ const main = async () => {
         Layer.effect(
           IntentParser,
           IntentParser.make(
-            Option.some({ baseUrl: model.baseUrl, apiKey: "bench", model: "fake-model", timeout: Duration.seconds(5), retries: 1 }),
+            Option.some({ baseUrl: model.baseUrl, apiKey: Redacted.make("bench"), model: "fake-model", timeout: Duration.seconds(5), retries: 1 }),
           ),
         ).pipe(Layer.provide(TemplateCatalog.layer)),
         TemplateCatalog.layer,

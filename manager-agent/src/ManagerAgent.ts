@@ -4,7 +4,7 @@
  * environment (see `ManagerAgentConfigDoc`). On start it prints its inbox id, its lobby invite and that invite as a
  * QR code.
  */
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { createRequire } from "node:module"
 import { ManagerBotLayer, type ManagerBotHooks } from "./bot/ManagerBot.ts"
 import { ManagerLobby, XmtpChatLayer, type XmtpChatOptions } from "./bot/XmtpChat.ts"
@@ -17,6 +17,7 @@ import { PoolAgentPoolLayer } from "./ports/PoolAgentPool.ts"
 
 /** Every environment variable the manager reads (all optional). */
 export const ManagerAgentConfigDoc = {
+  MANAGER_ENABLED: "false to run the pool without the manager (default true)",
   MANAGER_NAME: "display name, and the name members mention (default Manager)",
   MANAGER_STATE_DIR: "identity, XMTP database and lobby id (default .data/manager)",
   XMTP_ENV: "dev | production | local (default dev)",
@@ -55,14 +56,25 @@ const banner = Layer.effectDiscard(
   }),
 )
 
-/** Everything but the chat and the pool: the part integration tests and the benchmark reuse. */
-export const ManagerCoreLayer = Layer.mergeAll(Commands.layer, Ownership.layer).pipe(
-  Layer.provideMerge(Layer.mergeAll(Ownership.layer, IntentParser.layer, TemplateCatalog.layer, ManagerSettings.layer)),
+/** Everything but the chat and the pool: the command handler and what it needs, from the environment. */
+export const ManagerCoreLayer = Commands.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(Ownership.layer, IntentParser.layer, ManagerSettings.layer, TemplateCatalog.layer)),
   Layer.provide(TemplateCatalog.layer),
 )
 
+/**
+ * The manager, running in the background for as long as the layer lives. Needs `SqlClient` and the pool core's
+ * `Pool`; exposes its `ManagerLobby` (inbox id, invite) for whoever wants to show it.
+ */
 export const ManagerAgentLayer = (options: { readonly chat?: XmtpChatOptions; readonly hooks?: ManagerBotHooks } = {}) =>
   Layer.mergeAll(ManagerBotLayer(options.hooks), banner).pipe(
     Layer.provide(ManagerCoreLayer),
-    Layer.provide(Layer.mergeAll(XmtpChatLayer(options.chat), PoolAgentPoolLayer)),
+    Layer.provideMerge(Layer.mergeAll(XmtpChatLayer(options.chat), PoolAgentPoolLayer)),
   )
+
+/** `ManagerAgentLayer()` unless `MANAGER_ENABLED=false` (then nothing starts): what the product's `npm start` wires in. */
+export const ManagerAgentFromConfig = Layer.unwrap(
+  Effect.map(Config.Boolean("MANAGER_ENABLED").pipe(Config.withDefault(true)), (enabled) =>
+    enabled ? Layer.empty.pipe(Layer.provide(ManagerAgentLayer())) : Layer.empty,
+  ),
+)

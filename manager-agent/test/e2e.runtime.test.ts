@@ -5,7 +5,7 @@
  * destroys its instance. Slow (a gateway start): one instance for the file.
  */
 import type { Group } from "@xmtp/node-sdk"
-import { Duration, Effect, Layer, ManagedRuntime } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -24,14 +24,8 @@ import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { killInstanceProcesses } from "../../test/pool/poolHarness.ts"
 import { startFakeModel, type FakeModel } from "../../test/fakes/fakeModel.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
-import { ManagerBotLayer } from "../src/bot/ManagerBot.ts"
-import { ManagerLobby, XmtpChatLayer } from "../src/bot/XmtpChat.ts"
-import { Commands } from "../src/commands/Commands.ts"
-import { Ownership } from "../src/db/Ownership.ts"
-import { IntentParser } from "../src/intent/IntentParser.ts"
-import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
-import { ManagerSettings } from "../src/ManagerSettings.ts"
-import { PoolAgentPoolLayer } from "../src/ports/PoolAgentPool.ts"
+import { ManagerLobby } from "../src/bot/XmtpChat.ts"
+import { ManagerAgentLayer } from "../src/ManagerAgent.ts"
 import { makeUser, waitFor, type User } from "./support/xmtpWorld.ts"
 
 const READY_TIMEOUT = 240_000
@@ -81,19 +75,10 @@ beforeAll(async () => {
   )
   // The reconcile loop warms the instance up to `targetIdle`, as in the product.
   const poolWithLoop = Reconciler.loop.pipe(Layer.provideMerge(poolLayer))
-  const manager = ManagerBotLayer().pipe(
-    Layer.provide(Commands.layer),
-    Layer.provideMerge(
-      Layer.mergeAll(
-        XmtpChatLayer({ stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager" }),
-        PoolAgentPoolLayer,
-        Ownership.layer,
-        IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
-        TemplateCatalog.layer,
-        ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
-      ),
-    ),
-  )
+  // The manager exactly as the product wires it, with an empty environment (rules, default quotas).
+  const manager = ManagerAgentLayer({
+    chat: { stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager" },
+  }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({}))))
   runtime = ManagedRuntime.make(
     manager.pipe(Layer.provideMerge(poolWithLoop), Layer.provide(TestDatabaseLayer({ maxConnections: 6 }))),
   )
@@ -129,6 +114,7 @@ describe("spawning a real runtime agent from chat", () => {
     const fromManager = () => alice.texts(group.id).filter((m) => m.sender === lobby.inboxId)
     await waitFor(() => fromManager().length > 0, "the manager's introduction")
 
+    const sentAt = Date.now()
     await group.sendText("spawn a trip planner here")
     await waitFor(() => fromManager().some((m) => m.text === "Trip Planner is joining…"), "the confirmation", 60_000)
     const [instance] = await runtime.runPromise(Effect.gen(function* () {
@@ -138,6 +124,10 @@ describe("spawning a real runtime agent from chat", () => {
     const agentInbox = instance!.inbox_id!
     const greeting = await waitFor(() => alice.texts(group.id).find((m) => m.sender === agentInbox), "the agent's greeting", 90_000)
     expect(greeting.text).toBe("Hello everyone, I'm Trip Planner! Ask me anything.")
+    const memberAt = alice.addedAt(group.id, agentInbox)
+    process.stderr.write(
+      `real runtime: message sent → member ${memberAt === undefined ? "?" : memberAt - sentAt} ms, → first message ${greeting.at - sentAt} ms\n`,
+    )
 
     const before = fromManager().length
     await group.sendText("remove the trip planner")

@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startFakeModel, type FakeModel } from "../../test/fakes/fakeModel.ts"
 import type { MessageContext } from "../src/intent/Intent.ts"
@@ -27,7 +27,7 @@ const parseWith = (text: string, ctx: MessageContext, timeoutMs = 1_000): Promis
           IntentParser.make(
             Option.some({
               baseUrl: model.baseUrl,
-              apiKey: "test-key",
+              apiKey: Redacted.make("test-key"),
               model: "fake-model",
               timeout: Duration.millis(timeoutMs),
               retries: 1,

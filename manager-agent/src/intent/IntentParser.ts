@@ -41,7 +41,7 @@ export const ModelConfig: Config.Config<Option.Option<ModelOptions>> = Config.al
   retries: Config.Int("MANAGER_MODEL_RETRIES").pipe(Config.withDefault(1)),
 }).pipe(
   Config.map(({ model, apiKey, ...rest }) =>
-    Option.map(model, (name) => ({ ...rest, model: name, apiKey: Redacted.value(apiKey) || "unset" })),
+    Option.map(model, (name) => ({ ...rest, model: name, apiKey })),
   ),
 )
 

@@ -3,6 +3,7 @@
  * zod schemas; the call is validated with the same schemas and then as an `Intent`. The model only proposes: a
  * malformed or missing call is an error the caller answers with the rule-based parser.
  */
+import { Redacted } from "effect"
 import OpenAI from "openai"
 import { zodFunction } from "openai/helpers/zod"
 import { z } from "zod"
@@ -137,14 +138,20 @@ const toIntent = (name: ToolName, data: Record<string, unknown>): unknown => {
 
 export interface ModelSettings {
   readonly baseUrl: string
-  readonly apiKey: string
+  /** Kept redacted until the HTTP client is built, so no log or error of ours can print it. */
+  readonly apiKey: Redacted.Redacted<string>
   readonly model: string
 }
 
 /** One request to the model; transport errors and aborts reject, a bad proposal resolves as a failure. */
 export const makeModelClient = (settings: ModelSettings) => {
   // Retries and timeouts are ours (Effect schedules around this call), so the SDK does neither.
-  const client = new OpenAI({ baseURL: settings.baseUrl, apiKey: settings.apiKey, maxRetries: 0, timeout: 60_000 })
+  const client = new OpenAI({
+    baseURL: settings.baseUrl,
+    apiKey: Redacted.value(settings.apiKey) || "unset",
+    maxRetries: 0,
+    timeout: 60_000,
+  })
   return async (
     text: string,
     ctx: MessageContext,
