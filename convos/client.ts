@@ -381,23 +381,30 @@ export class ConvosClient {
     const already = this.xmtp.conversations.listGroups().find((g) => readAppData(g.appData).tag === invite.tag)
     if (already) await this.bindGroup(already)
     const wait = this.waitForPendingJoin(pending, options)
+    // Mark handled now: if sending fails below, the waiter is failed and nobody awaits it.
+    wait.catch(() => undefined)
+    const abandon = (error: ConvosClientError | unknown): never => {
+      for (const waiter of [...pending.waiters]) waiter.fail(error instanceof Error ? error : new Error(String(error)))
+      if (!pending.joined && pending.waiters.size === 0) this.pendingJoins.delete(pending.tag)
+      throw error
+    }
     if (!already) {
       // Signature recovery is pure CPU (~10 ms here): let it overlap the network round trips of opening the DM.
       const existingDm = this.xmtp.conversations.getDmByInboxId(invite.creatorInboxId)
       const dmPromise = existingDm ? Promise.resolve(existingDm) : this.xmtp.conversations.createDm(invite.creatorInboxId)
       dmPromise.catch(() => undefined)
-      if ((await recoverInviteSigner(invite)) === undefined) {
-        for (const waiter of [...pending.waiters]) waiter.fail(new ConvosClientError("invalid_invite", "the invite signature is not valid"))
-        await wait.catch(() => undefined)
-        if (!pending.joined && pending.waiters.size === 0) this.pendingJoins.delete(pending.tag)
-        throw new ConvosClientError("invalid_invite", "the invite signature is not valid")
+      if ((await recoverInviteSigner(invite)) === undefined)
+        abandon(new ConvosClientError("invalid_invite", "the invite signature is not valid"))
+      try {
+        const dm = await dmPromise
+        this.setConsent(dm, Consent.Allowed)
+        const slug = inviteToSlug(invite)
+        const profile = options.profile ? { name: options.profile.name, ...(options.profile.isAgent ? { memberKind: "agent" } : {}) } : undefined
+        await dm.send(new JoinRequestCodec().encode({ inviteSlug: slug, ...(profile ? { profile } : {}) }) as never)
+        if (options.sendPlainTextSlug ?? true) await dm.sendText(slug)
+      } catch (error) {
+        abandon(error)
       }
-      const dm = await dmPromise
-      this.setConsent(dm, Consent.Allowed)
-      const slug = inviteToSlug(invite)
-      const profile = options.profile ? { name: options.profile.name, ...(options.profile.isAgent ? { memberKind: "agent" } : {}) } : undefined
-      await dm.send(new JoinRequestCodec().encode({ inviteSlug: slug, ...(profile ? { profile } : {}) }) as never)
-      if (options.sendPlainTextSlug ?? true) await dm.sendText(slug)
     }
     try {
       const { conversationId } = await wait
@@ -458,8 +465,14 @@ export class ConvosClient {
     set.add(expectation)
     this.expectations.set(conversationId, set)
     this.watchLocalStore()
-    const existing = await this.xmtp.conversations.getConversationById(conversationId)
-    if (existing instanceof Group) await this.bindGroup(existing)
+    try {
+      const existing = await this.xmtp.conversations.getConversationById(conversationId)
+      if (existing instanceof Group) await this.bindGroup(existing)
+    } catch (error) {
+      expectation.pending.promise.catch(() => undefined)
+      expectation.pending.fail(error instanceof Error ? error : new Error(String(error)))
+      throw error
+    }
     return expectation.pending.promise
   }
 
@@ -600,6 +613,8 @@ export class ConvosClient {
   }
 
   private reportError(error: unknown, context: string): void {
+    // Work cut short by close() is expected, not a failure worth reporting.
+    if (this.closed && error instanceof ConvosClientError && error.reason === "closed") return
     if (this.options.onError) this.options.onError(error, context)
     else console.error(`[convos] ${context}:`, error instanceof Error ? error.message : String(error))
   }
