@@ -212,13 +212,18 @@ describe("removing, renaming and re-instructing", () => {
 
   it("keeps the old name when the pool cannot apply a rename", async () => {
     await send(message("g-rename-fail", "alice", "add a chef here"))
-    pool.state.failReconfigure = true
+    pool.state.failReconfigure = "unavailable"
     try {
       await send(message("g-rename-fail", "alice", "rename the chef to Remy"))
+      expect(lastReply("g-rename-fail")).toBe("I couldn't update Chef right now; please try again in a moment.")
+      pool.state.failReconfigure = "unsupported"
+      await send(message("g-rename-fail", "alice", "tell the chef to cook vegan"))
+      expect(lastReply("g-rename-fail")).toBe(
+        "I can't change a running agent yet. Remove Chef and spawn a new one described the way you want.",
+      )
     } finally {
       pool.state.failReconfigure = false
     }
-    expect(lastReply("g-rename-fail")).toBe("I couldn't update Chef right now; please try again in a moment.")
     await send(message("g-rename-fail", "alice", "who's here"))
     expect(lastReply("g-rename-fail")).toBe("Agents here: Chef.")
   })

@@ -123,6 +123,9 @@ export class Commands extends Context.Service<
         return { _tag: "Spawned", agent, mode } satisfies Outcome
       })
 
+      const changeFailure = (error: AgentPoolError, name: string) =>
+        error.reason === "unsupported" ? replies.changeUnsupported(name) : replies.changeFailed(name)
+
       /** Gives back an instance the manager could not place: destroyed (never reused), ownership closed. */
       const discard = (agent: AgentRecord) =>
         pool.kill(agent.instanceId).pipe(
@@ -183,7 +186,7 @@ export class Commands extends Context.Service<
         const changed = yield* pool
           .reconfigure(agent.instanceId, { agentName: newName })
           .pipe(Effect.tapError((e) => logPoolError("rename", e)), Effect.result)
-        if (changed._tag === "Failure") return yield* replied(message, "rename", replies.changeFailed(agent.agentName))
+        if (changed._tag === "Failure") return yield* replied(message, "rename", changeFailure(changed.failure, agent.agentName))
         yield* ownership.rename(agent.instanceId, newName)
         return yield* replied(message, "rename", replies.renamed(agent.agentName, newName))
       })
@@ -194,7 +197,7 @@ export class Commands extends Context.Service<
         const changed = yield* pool
           .reconfigure(agent.instanceId, { instructions })
           .pipe(Effect.tapError((e) => logPoolError("instruct", e)), Effect.result)
-        if (changed._tag === "Failure") return yield* replied(message, "instruct", replies.changeFailed(agent.agentName))
+        if (changed._tag === "Failure") return yield* replied(message, "instruct", changeFailure(changed.failure, agent.agentName))
         yield* ownership.setInstructions(agent.instanceId, instructions)
         return yield* replied(message, "instruct", replies.instructed(agent.agentName))
       })

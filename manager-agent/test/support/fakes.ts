@@ -64,7 +64,7 @@ export interface FakePoolState {
   readonly reconfigured: Array<{ instanceId: string; agentName?: string; instructions?: string }>
   /** Fail the next claims with this reason. */
   failClaimsWith: AgentPoolError["reason"] | undefined
-  failReconfigure: boolean
+  failReconfigure: false | "unavailable" | "unsupported"
 }
 
 export const makeFakePool = () => {
@@ -94,7 +94,7 @@ export const makeFakePool = () => {
       kill: (instanceId) => Effect.sync(() => void state.killed.push(instanceId)),
       reconfigure: (instanceId, change) =>
         state.failReconfigure
-          ? Effect.fail(new AgentPoolError({ reason: "unavailable", message: "down" }))
+          ? Effect.fail(new AgentPoolError({ reason: state.failReconfigure, message: "scripted" }))
           : Effect.sync(() => void state.reconfigured.push({ instanceId, ...change })),
     }),
   )
