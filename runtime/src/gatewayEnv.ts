@@ -58,6 +58,8 @@ export const buildGatewayEnv = (
     CONVOS_PLUGIN_DIR: paths.pluginDir,
     CONVOS_STATE_DIR: paths.convosStateDir,
     CONVOS_MODULE_PATH: paths.convosModulePath,
+    // The plugin stops the gateway if the supervisor dies without stopping it.
+    CONVOS_SUPERVISOR_PID: String(process.pid),
     XMTP_ENV: instance.xmtpEnv,
     ...(instance.xmtpApiUrl ? { XMTP_API_URL: instance.xmtpApiUrl } : {}),
     // Offline-friendly and quiet: no helper downloads, no update checks, no mDNS, one gateway per state dir.

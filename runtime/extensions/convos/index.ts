@@ -2,6 +2,7 @@
 import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core"
 import { channelState, createConvosChannel } from "./src/channel.ts"
 import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
+import { watchSupervisor } from "./src/parentWatch.ts"
 import { readSettings } from "./src/settings.ts"
 import { createConvosTransport } from "./src/transportConvos.ts"
 
@@ -16,6 +17,13 @@ export default defineChannelPluginEntry({
     channelState.runtime = runtime
   },
   registerFull(api) {
+    const supervisorPid = Number(process.env.CONVOS_SUPERVISOR_PID)
+    if (Number.isInteger(supervisorPid) && supervisorPid > 0) {
+      watchSupervisor(supervisorPid, () => {
+        console.error("[convos] the supervisor is gone; stopping this gateway")
+        process.kill(process.pid, "SIGTERM")
+      })
+    }
     api.registerHttpRoute({
       path: CONTROL_PREFIX,
       match: "prefix",
