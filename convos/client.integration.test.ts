@@ -189,11 +189,15 @@ describe("ConvosClient on the fake XMTP node", () => {
     const request = async (slug: string) => {
       const dm = await (await rawClient()).conversations.createDm(creator.inboxId)
       await dm.send(new JoinRequestCodec().encode({ inviteSlug: slug }) as never)
+      return dm
     }
+    const creatorMessages = collect<ConvosMessageEvent>((h) => creator.onMessage(h))
 
     const forged = await createInvite({ conversationId, creatorInboxId: creator.inboxId, walletKey: generatePrivateKey(), tag: "whatever" }, "local")
-    await request(forged.slug)
+    const forgerDm = await request(forged.slug)
     expect((await decisions.next((d) => d.verdict.kind !== "ignore")).verdict).toEqual({ kind: "deny", reason: "signature_mismatch" })
+    // Denied means the DM is blocked: what the forger sends there from now on is never delivered.
+    await forgerDm.sendText("let me in")
 
     const genuine = parseInvite(inviteSlug)
     const payload = new ProtoWriter()
@@ -217,6 +221,7 @@ describe("ConvosClient on the fake XMTP node", () => {
       "ignore:invite_expired",
       "ignore:invite_revoked",
     ])
+    expect(creatorMessages.events.some((e) => e.text === "let me in")).toBe(false)
     const info = await creator.groupInfo(conversationId)
     expect(info.members.map((m) => m.inboxId)).toEqual([creator.inboxId])
     expect(info.locked).toBe(true)
