@@ -26,13 +26,14 @@ let lobby: ManagerLobby["Service"]
 let alice: User
 let bob: User
 const stateDir = mkdtempSync(join(tmpdir(), "manager-state-"))
+// One database for the file, so a restarted manager finds what the first one recorded.
+const database = ManagedRuntime.make(TestDatabaseLayer({ maxConnections: 4 }))
 
-beforeAll(async () => {
-  node = await startFakeXmtpNode()
-  pool = await makeXmtpPool({ apiUrl: node.apiUrl, warm: 3 })
-  const chat = XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager" })
+/** A manager process: its XMTP client on `stateDir`, the fake pool, ownership in the shared database. */
+const startManager = async () => {
+  const sql = Layer.succeedContext(await database.context())
   const deps = Layer.mergeAll(
-    chat,
+    XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager" }),
     pool.layer,
     Ownership.layer,
     IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
@@ -40,16 +41,24 @@ beforeAll(async () => {
     ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
   )
   const manager = ManagerBotLayer().pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps))
-  runtime = ManagedRuntime.make(manager.pipe(Layer.provide(TestDatabaseLayer({ maxConnections: 4 }))))
-  lobby = await runtime.runPromise(Effect.gen(function* () {
+  const started = ManagedRuntime.make(manager.pipe(Layer.provide(sql)))
+  const startedLobby = await started.runPromise(Effect.gen(function* () {
     return yield* ManagerLobby
   }))
+  return { runtime: started, lobby: startedLobby }
+}
+
+beforeAll(async () => {
+  node = await startFakeXmtpNode()
+  pool = await makeXmtpPool({ apiUrl: node.apiUrl, warm: 4 })
+  ;({ runtime, lobby } = await startManager())
   ;[alice, bob] = await Promise.all([makeUser(node.apiUrl), makeUser(node.apiUrl)])
 }, 60_000)
 
 afterAll(async () => {
   await Promise.allSettled([alice?.close(), bob?.close()])
   await runtime?.dispose()
+  await database.dispose()
   await pool?.close()
   await node?.stop()
   rmSync(stateDir, { recursive: true, force: true })
@@ -188,5 +197,34 @@ describe("the manager in a DM", () => {
     } finally {
       await erin.close()
     }
+  })
+})
+
+describe("a manager restart", () => {
+  it("keeps its identity, its lobby and what it knows about the agents it spawned", async () => {
+    const group = (await alice.client.conversations.createGroup([lobby.inboxId, bob.client.inboxId])) as Group
+    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction")
+    await group.sendText("add a tutor here")
+    await waitFor(() => fromManager(alice, group.id).some((m) => m.text === "Tutor is joining…"), "the confirmation")
+
+    const before = lobby
+    await runtime.dispose()
+    ;({ runtime, lobby } = await startManager())
+    // Same inbox and lobby conversation (the invite link is re-signed with a fresh nonce at each start).
+    expect({ inboxId: lobby.inboxId, conversationId: lobby.conversationId }).toEqual({
+      inboxId: before.inboxId,
+      conversationId: before.conversationId,
+    })
+
+    await bob.client.conversations.sync()
+    const bobsGroup = (await bob.client.conversations.getConversationById(group.id)) as Group
+    const bobCount = fromManager(bob, group.id).length
+    await bobsGroup.sendText("remove the tutor")
+    await waitFor(() => fromManager(bob, group.id).length > bobCount, "the refusal after the restart")
+    expect(fromManager(bob, group.id).at(-1)!.text).toBe("Sorry, only whoever added Tutor, or a group admin, can do that.")
+    const aliceCount = fromManager(alice, group.id).length
+    await group.sendText("who's here")
+    await waitFor(() => fromManager(alice, group.id).length > aliceCount, "the list after the restart")
+    expect(fromManager(alice, group.id).at(-1)!.text).toBe("Agents here: Tutor.")
   })
 })
