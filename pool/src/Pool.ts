@@ -35,6 +35,8 @@ export class Pool extends Context.Service<Pool, {
   kill(instanceId: string): Effect.Effect<void, InstanceNotFound>
   /** An instance asks to be destroyed (removed from its conversation), authenticated by its own token. */
   selfDestruct(instanceId: string, token: string): Effect.Effect<void, Forbidden>
+  /** Checks an instance's own token (constant time, against the stored hash); the instance row when it matches. */
+  authenticateInstance(instanceId: string, token: string): Effect.Effect<InstanceRow, Forbidden>
   /** An instance reports that its pending join was accepted. */
   markJoined(instanceId: string, token: string, conversationId: string): Effect.Effect<void, Forbidden>
   /** Releases resources and compute of an instance whose row is already gone or dead (used by the reconciler). */
@@ -375,6 +377,7 @@ export class Pool extends Context.Service<Pool, {
         drain,
         kill,
         selfDestruct,
+        authenticateInstance: authenticate,
         markJoined,
         destroy,
         counts: instances.counts,

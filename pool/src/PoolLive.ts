@@ -1,4 +1,5 @@
 import { Config, Effect, Layer } from "effect"
+import type { SqlClient } from "effect/sql"
 import type { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { LocalProcess } from "./compute/LocalProcess.ts"
 import * as Railway from "./compute/Railway.ts"
@@ -11,8 +12,10 @@ import { Pool } from "./Pool.ts"
 import { PoolConfig } from "./PoolConfig.ts"
 import { PoolProcess } from "./PoolProcess.ts"
 import { Reconciler } from "./Reconciler.ts"
-import { NoToolProviders } from "./resources/none.ts"
+import { ResourcesFromConfig } from "./resources/fromConfig.ts"
+import { NoResources } from "./resources/none.ts"
 import type { ToolProviders } from "./resources/ToolProvider.ts"
+import type { ToolProxy } from "./resources/ToolProxy.ts"
 
 /** `COMPUTE_PROVIDER`: `local` (default, one process per instance) or `railway` (one project per agent). */
 export const ComputeFromConfig: Layer.Layer<ComputeProvider, unknown> = Layer.unwrap(
@@ -28,7 +31,7 @@ export const ComputeFromConfig: Layer.Layer<ComputeProvider, unknown> = Layer.un
  */
 export const PoolCore = (
   compute: Layer.Layer<ComputeProvider, unknown>,
-  tools: Layer.Layer<ToolProviders, unknown> = NoToolProviders,
+  resources: Layer.Layer<ToolProviders | ToolProxy, unknown, SqlClient.SqlClient> = NoResources,
 ) => {
   const base = Layer.mergeAll(
     Instances.layer,
@@ -38,10 +41,13 @@ export const PoolCore = (
     PoolConfig.layer,
     PoolProcess.layer,
     compute,
-    tools,
   )
-  return Reconciler.layer.pipe(Layer.provideMerge(Pool.layer), Layer.provideMerge(base))
+  return Reconciler.layer.pipe(
+    Layer.provideMerge(Pool.layer),
+    Layer.provideMerge(base),
+    Layer.provideMerge(resources),
+  )
 }
 
 /** Everything the pool needs, on the configured database (PostgreSQL, or embedded PGlite). */
-export const PoolLive = PoolCore(ComputeFromConfig).pipe(Layer.provideMerge(Database))
+export const PoolLive = PoolCore(ComputeFromConfig, ResourcesFromConfig).pipe(Layer.provideMerge(Database))

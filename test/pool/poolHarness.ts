@@ -13,6 +13,7 @@ import { PoolConfig, type PoolSettings } from "../../pool/src/PoolConfig.ts"
 import { PoolProcess } from "../../pool/src/PoolProcess.ts"
 import { Reconciler } from "../../pool/src/Reconciler.ts"
 import { type ToolProvider, ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
+import { ToolProxy } from "../../pool/src/resources/ToolProxy.ts"
 
 /** The test instance server: a real process speaking the instance contract. */
 export const instanceServerCommand = [process.execPath, fileURLToPath(new URL("../instance-server/server.mjs", import.meta.url))]
@@ -56,6 +57,8 @@ export const poolLayer = (options: {
   readonly dataDir: string
   readonly settings?: Partial<PoolSettings>
   readonly tools?: ReadonlyArray<ToolProvider>
+  /** Services the tool routes use (e.g. AgentMail against its fake); none by default. */
+  readonly toolServices?: Layer.Layer<never>
 }) => {
   const base = Layer.mergeAll(
     Instances.layer,
@@ -77,6 +80,7 @@ export const poolLayer = (options: {
     }),
     PoolProcess.layerAdvisory,
     Layer.succeed(ToolProviders, ToolProviders.of(options.tools ?? [])),
+    ToolProxy.layerWith({ emailsPerHour: 3, smsPerHour: 3 }).pipe(Layer.provide(options.toolServices ?? Layer.empty)),
   )
   const pool = Pool.layer.pipe(Layer.provideMerge(base))
   return Reconciler.layer.pipe(Layer.provideMerge(pool))

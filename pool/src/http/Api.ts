@@ -154,10 +154,48 @@ export class InstanceGroup extends HttpApiGroup.make("instance")
   )
 {}
 
+const InstanceHeaders = { "x-instance-id": Schema.String }
+const ToolError = Schema.Struct({ error: Schema.String })
+
+/**
+ * Email and SMS for an instance's own inbox and number, with the instance's token as bearer and its id in
+ * `X-Instance-Id`; the pool acts with its master keys and never shows them. Errors: 400 bad input, 403 bad token,
+ * 404 no such resource on this instance, 429 hourly send quota, 501 tool not set up on this pool, 502/503 provider.
+ */
+export class ToolsGroup extends HttpApiGroup.make("tools")
+  .add(
+    HttpApiEndpoint.post("sendEmail", "/api/tools/email/send", {
+      headers: InstanceHeaders,
+      payload: Schema.Struct({ to: Schema.String, subject: Schema.String, text: Schema.String }),
+      success: Schema.Struct({ messageId: Schema.String, threadId: Schema.NullOr(Schema.String) }),
+      error: ToolError,
+    }),
+    HttpApiEndpoint.get("inbox", "/api/tools/email/inbox", {
+      headers: InstanceHeaders,
+      query: { limit: Schema.optional(Schema.String) },
+      success: Schema.Struct({ messages: Schema.Array(Schema.Unknown) }),
+      error: ToolError,
+    }),
+    HttpApiEndpoint.get("readEmail", "/api/tools/email/messages/:messageId", {
+      headers: InstanceHeaders,
+      params: { messageId: Schema.String },
+      success: Schema.Unknown,
+      error: ToolError,
+    }),
+    HttpApiEndpoint.post("sendSms", "/api/tools/sms/send", {
+      headers: InstanceHeaders,
+      payload: Schema.Struct({ to: Schema.String, text: Schema.String }),
+      success: Schema.Struct({ messageId: Schema.String }),
+      error: ToolError,
+    }),
+  )
+{}
+
 export class PoolApi extends HttpApi.make("convos-pool")
   .add(PublicGroup)
   .add(AdminGroup)
   .add(InstanceGroup)
+  .add(ToolsGroup)
   .annotateMerge(OpenApi.annotations({
     title: "Convos agents pool",
     description: "Pre-warmed Convos agent instances, claimed atomically.",

@@ -1,12 +1,13 @@
-import { type Cause, Config, Effect, Layer, Option, Queue, Redacted, Stream } from "effect"
-import { HttpServerResponse } from "effect/http"
+import { type Cause, Config, Effect, Layer, Option, Queue, Redacted, Schema, Stream } from "effect"
+import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances, type InstanceRow } from "../db/Instances.ts"
 import { type ClaimResult, type ClaimStep, validateClaim } from "../domain/Claim.ts"
-import { InstanceNotFound, InvalidRequest, Unauthorized } from "../domain/errors.ts"
+import { type Forbidden, InstanceNotFound, InvalidRequest, Unauthorized } from "../domain/errors.ts"
+import { type InstanceTools, ToolProxy, type ToolProxyError, toolProxyHttpStatus } from "../resources/ToolProxy.ts"
 import { findTemplate, templates } from "../domain/templates.ts"
 import { Pool } from "../Pool.ts"
 import { PoolConfig } from "../PoolConfig.ts"
@@ -168,7 +169,62 @@ const InstanceHandlers = HttpApiBuilder.group(PoolApi, "instance", Effect.fn(fun
       }))
 }))
 
-export const ApiHandlers = Layer.mergeAll(PublicHandlers, AdminHandlers, InstanceHandlers)
+/** The instance behind a tool request: `Authorization: Bearer <INSTANCE_TOKEN>` and `X-Instance-Id`. */
+const instanceOf = (request: HttpServerRequest.HttpServerRequest, instanceId: string) =>
+  Effect.gen(function*() {
+    const pool = yield* Pool
+    const token = /^Bearer (.+)$/.exec(request.headers["authorization"] ?? "")?.[1] ?? ""
+    return yield* pool.authenticateInstance(instanceId, token)
+  })
+
+const toolResponse = <A>(effect: Effect.Effect<A, ToolProxyError | Forbidden | InvalidRequest, Pool>) =>
+  effect.pipe(
+    Effect.map((value) => HttpServerResponse.jsonUnsafe(value)),
+    Effect.catchTags({
+      ToolProxyError: (e) => Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.message }, { status: toolProxyHttpStatus(e) })),
+      Forbidden: (e) => Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.error }, { status: 403 })),
+      InvalidRequest: (e) => Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.error }, { status: 400 })),
+    }),
+  )
+
+const ToolsHandlers = HttpApiBuilder.group(PoolApi, "tools", Effect.fn(function*(handlers) {
+  const pool = yield* Pool
+  const instances = yield* Instances
+  const proxy = yield* ToolProxy
+  /** What the pool knows of the instance's own resources; it never acts on another's. */
+  const toolsOf = (instanceId: string) =>
+    Effect.map(instances.resourcesOf(instanceId), (resources): InstanceTools => {
+      const active = (tool: string) => resources.find((r) => r.tool === tool && r.status === "active")?.resource_id ?? undefined
+      return { instanceId, agentmailInboxId: active("agentmail"), telnyxPhoneNumber: active("telnyx") }
+    })
+  const run = <A>(
+    request: HttpServerRequest.HttpServerRequest,
+    instanceId: string,
+    act: (tools: InstanceTools) => Effect.Effect<A, ToolProxyError | InvalidRequest>,
+  ) =>
+    toolResponse(Effect.gen(function*() {
+      const instance = yield* instanceOf(request, instanceId)
+      return yield* act(yield* toolsOf(instance.id))
+    })).pipe(Effect.provideService(Pool, pool))
+
+  return handlers
+    .handleRaw("sendEmail", ({ request, headers }) =>
+      run(request, headers["x-instance-id"], (tools) =>
+        Effect.flatMap(readJsonBody(request, Schema.Unknown), (body) => proxy.sendEmail(tools, body))))
+    .handleRaw("inbox", ({ request, headers, query }) =>
+      run(request, headers["x-instance-id"], (tools) =>
+        Effect.map(
+          proxy.listInbox(tools, query.limit === undefined ? {} : { limit: Number(query.limit) }),
+          (messages) => ({ messages }),
+        )))
+    .handleRaw("readEmail", ({ request, headers, params }) =>
+      run(request, headers["x-instance-id"], (tools) => proxy.readEmail(tools, { messageId: params.messageId })))
+    .handleRaw("sendSms", ({ request, headers }) =>
+      run(request, headers["x-instance-id"], (tools) =>
+        Effect.flatMap(readJsonBody(request, Schema.Unknown), (body) => proxy.sendSms(tools, body))))
+}))
+
+export const ApiHandlers = Layer.mergeAll(PublicHandlers, AdminHandlers, InstanceHandlers, ToolsHandlers)
 
 export const ApiRoutes = HttpApiBuilder.layer(PoolApi, { openapiPath: "/api/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),

@@ -1,0 +1,89 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Layer, Redacted } from "effect"
+import { Pool } from "../src/Pool.ts"
+import { AgentMail } from "../src/resources/AgentMail.ts"
+import { InstanceTokens } from "../src/InstanceTokens.ts"
+import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
+import { startFakeAgentMail } from "../../test/fakes/agentmail.ts"
+import { api, baseUrl, serveApi } from "../../test/pool/httpHarness.ts"
+import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { waitFor } from "../../test/pool/waitFor.ts"
+
+const masterKey = "am-master-key-for-tools-test"
+
+describe("instance tool routes", () => {
+  it.live("an instance sends and reads mail only through its own inbox, authenticated by its own token", () =>
+    Effect.gen(function*() {
+      const fake = yield* Effect.acquireRelease(
+        Effect.promise(() => startFakeAgentMail({ apiKey: masterKey })),
+        (f) => Effect.promise(() => f.close()),
+      )
+      const { dir, cleanup } = makeDataDir()
+      yield* Effect.addFinalizer(() => Effect.sync(cleanup))
+      const agentMailLayer = AgentMail.layerWith({
+        apiUrl: fake.apiUrl,
+        apiKey: Redacted.make(masterKey),
+        domain: "mail.convos.test",
+        displayName: "Convos Agent",
+        namePrefix: "convos-agent-",
+        requestTimeout: Duration.seconds(5),
+        retryBase: Duration.millis(5),
+      })
+      const agentMail = yield* Effect.provide(AgentMail, agentMailLayer)
+      const layer = serveApi(
+        poolLayer({ dataDir: dir, tools: [agentMail.tool], toolServices: agentMailLayer }).pipe(
+          Layer.provide(TestDatabaseLayer()),
+        ),
+      )
+      yield* Effect.gen(function*() {
+        const pool = yield* Pool
+        const tokens = yield* InstanceTokens
+        const [a, b] = yield* pool.replenish(2)
+        yield* waitFor("2 idle", Effect.map(pool.counts, (c) => c.idle === 2 ? true : undefined))
+        assert.strictEqual(fake.inboxes.size, 2, "one inbox per instance")
+        const call = api(yield* baseUrl)
+        const as = (id: string, token = Redacted.value(tokens.tokenFor(id))) => ({
+          key: token,
+          headers: { "x-instance-id": id },
+        })
+
+        const sent = yield* Effect.promise(() =>
+          call("POST", "/api/tools/email/send", { ...as(a!), body: { to: "friend@example.com", subject: "Hi", text: "Hello" } })
+        )
+        assert.strictEqual(sent.status, 200, sent.text)
+        assert.isString(sent.json.messageId)
+        const inboxA = [...fake.inboxes.values()].find((i) => i.inboxId.includes(a!))!
+        assert.strictEqual(inboxA.messages.length, 1, "the mail left from instance a's own inbox")
+
+        const inbox = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox?limit=5", as(a!)))
+        assert.strictEqual(inbox.status, 200)
+        assert.strictEqual(inbox.json.messages.length, 1)
+        const ofB = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox", as(b!)))
+        assert.strictEqual(ofB.json.messages.length, 0, "b sees only its own inbox")
+
+        const forged = yield* Effect.promise(() =>
+          call("GET", "/api/tools/email/inbox", as(a!, Redacted.value(tokens.tokenFor(b!))))
+        )
+        assert.strictEqual(forged.status, 403, "b's token does not open a's inbox")
+        const withApiKey = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox", { headers: { "x-instance-id": a! } }))
+        assert.strictEqual(withApiKey.status, 403, "the admin key is not an instance token")
+
+        const bad = yield* Effect.promise(() =>
+          call("POST", "/api/tools/email/send", { ...as(a!), body: { to: "not an address", subject: "x", text: "y" } })
+        )
+        assert.strictEqual(bad.status, 400)
+        const sms = yield* Effect.promise(() => call("POST", "/api/tools/sms/send", { ...as(a!), body: { to: "+15551234567", text: "x" } }))
+        assert.strictEqual(sms.status, 501, "SMS is not set up on this pool")
+        for (let i = 0; i < 3; i++) {
+          yield* Effect.promise(() =>
+            call("POST", "/api/tools/email/send", { ...as(a!), body: { to: "friend@example.com", subject: "Hi", text: `n${i}` } })
+          )
+        }
+        const limited = yield* Effect.promise(() =>
+          call("POST", "/api/tools/email/send", { ...as(a!), body: { to: "friend@example.com", subject: "Hi", text: "more" } })
+        )
+        assert.strictEqual(limited.status, 429, "hourly send quota")
+        for (const r of [sent, inbox, forged, bad, sms, limited]) assert.notInclude(r.text, masterKey)
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped), 60_000)
+})
