@@ -2,7 +2,7 @@
  * ConvosClient end to end: real @xmtp/node-sdk clients (MLS, SQLCipher) against the in-process fake XMTP node.
  */
 import { Client, type Signer } from "@xmtp/node-sdk"
-import { mkdtemp, rm } from "node:fs/promises"
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { toBytes } from "viem"
@@ -275,5 +275,12 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(second.boundGroupIds()).toContain(conversationId)
 
     expect(await eventuallyJoined).toEqual({ conversationId })
+
+    // A database key that does not match is a clear error, not a silent new installation.
+    await second.close()
+    const identityPath = join(stateDir, "identity.json")
+    const identity = JSON.parse(await readFile(identityPath, "utf8"))
+    await writeFile(identityPath, JSON.stringify({ ...identity, dbEncryptionKey: `0x${"ab".repeat(32)}` }))
+    await expect(openClient(persistent)).rejects.toMatchObject({ reason: "database_unreadable" })
   })
 })

@@ -72,6 +72,7 @@ export type ConvosClientErrorReason =
   | "invalid_invite"
   | "invite_expired"
   | "own_invite"
+  | "database_unreadable"
 
 export class ConvosClientError extends Error {
   readonly _tag = "ConvosClientError"
@@ -252,6 +253,8 @@ const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 export class ConvosClient {
   readonly inboxId: string
   readonly installationId: string
+  /** Lower-case Ethereum address of the identity's wallet key. */
+  readonly address: string
   readonly env: ConvosEnv
 
   private readonly messageHandlers = new Set<(event: ConvosMessageEvent) => void | Promise<void>>()
@@ -274,6 +277,7 @@ export class ConvosClient {
   ) {
     this.inboxId = xmtp.inboxId
     this.installationId = xmtp.installationId
+    this.address = identity.address
     this.env = options.env
   }
 
@@ -282,18 +286,29 @@ export class ConvosClient {
       stateDir: options.stateDir,
       ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
     })
+    const dbPath = options.dbPath === undefined ? join(options.stateDir, `xmtp-${options.env}.db3`) : options.dbPath
     const xmtp = (await Client.create(signerFor(identity.walletKey), {
       env: options.env,
       ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
-      dbPath: options.dbPath === undefined ? join(options.stateDir, `xmtp-${options.env}.db3`) : options.dbPath,
+      dbPath,
       dbEncryptionKey: identity.dbEncryptionKey,
       disableDeviceSync: true,
       appVersion: "convos-agents/0.1",
       codecs: convosCodecs() as never,
+    }).catch((error: unknown) => {
+      // SQLCipher's wording; the key itself must never appear in the message.
+      if (String(error).includes("PRAGMA key"))
+        throw new ConvosClientError("database_unreadable", `${dbPath} does not open with this identity's database key`)
+      throw error
     })) as unknown as XmtpClient
     const client = new ConvosClient(xmtp, identity, options)
-    await client.startStreams()
-    if (options.processJoinRequests !== false) await client.processMissedJoinRequests()
+    try {
+      await client.startStreams()
+      if (options.processJoinRequests !== false) await client.processMissedJoinRequests()
+    } catch (error) {
+      await client.close().catch(() => undefined)
+      throw error
+    }
     return client
   }
 

@@ -11,7 +11,7 @@
  * Client (client.ts)
  *   ConvosClient.open({ stateDir, env: "dev"|"production"|"local", apiUrl?, encryptionKey?, dbPath?,
  *                       welcomePolicy?: "expected_only"|"accept_all", processJoinRequests?, onError? })
- *     → client with `inboxId`, `installationId`; reopening the same stateDir reuses the installation.
+ *     → client with `inboxId`, `installationId`, `address`; reopening the same stateDir reuses the installation.
  *   createConversation({ name, description?, imageUrl?, permissions: "all_members"|"admin_only", memberInboxIds?,
  *                        profile?: { name, isAgent }, inviteExpiresAt? }) → { conversationId, inviteUrl, inviteSlug }
  *   createInvite(conversationId, { expiresAt? }) → { slug, url }
