@@ -22,7 +22,8 @@ const reasonOf = (cause: Cause.Cause<unknown>) => {
     if (typeof message === "string" && message !== "" && !parts.includes(message)) parts.push(message)
     current = (current as { cause?: unknown }).cause
   }
-  return parts.join(": ") || String(error)
+  const reason = parts.join(": ") || String(error)
+  return reason.length > 200 ? `${reason.slice(0, 200)}…` : reason
 }
 
 /**

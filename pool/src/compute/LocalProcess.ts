@@ -19,6 +19,8 @@ export interface LocalProcessOptions {
   /** A process that dies this many times within `crashWindow` is reported `failed` instead of restarted. */
   readonly maxRestarts: number
   readonly crashWindow: Duration.Duration
+  /** Stop the instance processes when the pool stops (they are restarted from their state dirs on the next start). */
+  readonly stopOnExit?: boolean
 }
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
@@ -57,7 +59,9 @@ const waitForExit = async (pid: number, instanceId: string, ms: number) => {
   return !isInstanceProcess(pid, instanceId)
 }
 
-export const makeLocalProcess = (options: LocalProcessOptions): ComputeProvider["Service"] => {
+export const makeLocalProcess = (
+  options: LocalProcessOptions,
+): ComputeProvider["Service"] & { readonly stopAll: () => Promise<void> } => {
   const root = resolve(options.dataDir, "instances")
   const dirOf = (id: string) => join(root, id)
   const restarts = new Map<string, Array<number>>()
@@ -171,18 +175,42 @@ export const makeLocalProcess = (options: LocalProcessOptions): ComputeProvider[
     return { states, unknown: listed.filter((l) => !knownIds.has(l.instanceId)) }
   })
 
-  return { kind: "local", create, destroy, status, listInstanceIds, survey }
+  const stopAll = async () => {
+    if (!existsSync(root)) return
+    await Promise.all(readdirSync(root).map(stop))
+  }
+
+  return { kind: "local", create, destroy, status, listInstanceIds, survey, stopAll }
 }
 
 export const LocalProcessLayer = (options: LocalProcessOptions) =>
-  Layer.succeed(ComputeProvider, ComputeProvider.of(makeLocalProcess(options)))
+  Layer.effect(
+    ComputeProvider,
+    Effect.gen(function*() {
+      const provider = makeLocalProcess(options)
+      if (options.stopOnExit) {
+        // Stopped, not destroyed: the state dirs stay, and the next start restarts every instance that has a row.
+        yield* Effect.addFinalizer(() =>
+          Effect.promise(() => provider.stopAll()).pipe(
+            Effect.andThen(Effect.logInfo("stopped the local instance processes (they restart with the pool)")),
+          )
+        )
+      }
+      return ComputeProvider.of(provider)
+    }),
+  )
 
-/** Reads `DATA_DIR` and `INSTANCE_COMMAND` (a JSON argv; default: the agent runtime). */
+/**
+ * Reads `DATA_DIR`, `INSTANCE_COMMAND` (a JSON argv; default: the agent runtime) and `LOCAL_STOP_INSTANCES_ON_EXIT`
+ * (default true: Ctrl-C frees the machine; the instances come back on the next start).
+ */
 export const LocalProcess = Layer.unwrap(
   Effect.gen(function*() {
     const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
     const command = yield* Config.String("INSTANCE_COMMAND").pipe(Config.withDefault(""))
+    const stopOnExit = yield* Config.Boolean("LOCAL_STOP_INSTANCES_ON_EXIT").pipe(Config.withDefault(true))
     return LocalProcessLayer({
+      stopOnExit,
       dataDir,
       command: command === "" ? runtimeCommand : (JSON.parse(command) as Array<string>),
       maxRestarts: 5,
