@@ -154,6 +154,15 @@ describe("spawning in a DM", () => {
     expect(outcome).toMatchObject({ _tag: "Spawned", mode: "create" })
     expect(lastReply("dm-1")).toMatch(/^Chef is ready in its own conversation\. Join it here: https:\/\/dev\.convos\.org\/v2\?i=invite\d+$/)
   })
+
+  it("lists and removes the agents spawned from this DM", async () => {
+    const spawned = await send(message("dm-2", "alice", "make me a poet", { conversationKind: "dm" }))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    await send(message("dm-2", "alice", "who's here", { conversationKind: "dm" }))
+    expect(lastReply("dm-2")).toBe("Agents here: Poet.")
+    expect((await send(message("dm-2", "alice", "remove the poet", { conversationKind: "dm" })))._tag).toBe("Removed")
+    expect(pool.state.killed).toContain(spawned.agent.instanceId)
+  })
 })
 
 describe("removing, renaming and re-instructing", () => {

@@ -26,5 +26,6 @@ describe("the manager migration on PGlite", () => {
     } finally {
       await db.close()
     }
-  })
+    // PGlite runs initdb in WebAssembly on every create: seconds alone, much more beside a gateway start-up.
+  }, 180_000)
 })

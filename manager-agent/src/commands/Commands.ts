@@ -87,7 +87,8 @@ export class Commands extends Context.Service<
         const instance = claimed.success
         const agent: AgentRecord = {
           instanceId: instance.instanceId,
-          conversationId: mode === "add" ? message.conversationId : (instance.conversationId ?? message.conversationId),
+          // Where it was asked for: a DM-spawned agent lives in its own conversation but is managed from the DM.
+          conversationId: message.conversationId,
           agentName: instance.agentName || name,
           inboxId: instance.inboxId,
           spawnedBy: message.senderInboxId,
