@@ -110,6 +110,7 @@ const benchOurs = async (run: number) => {
     const readyMs = Date.now() - started
     await sleep(SETTLE_MS)
     const rss = instance.rssBytes()
+    if (process.env.BENCH_VERBOSE) log(`process tree: ${instance.describeTree()}`)
     const agentInbox = (await instance.health()).inboxId ?? ""
     const group = await user.createConversation({ name: `bench ${run}`, permissions: "all_members" })
     let greeted: (() => void) | undefined
@@ -136,9 +137,11 @@ const ours: Array<{ readyMs: number; rss: number; addToGreetingMs: number; claim
 try {
   log(`openclaw ${OPENCLAW_VERSION}, ${RUNS} runs each, alternating bare / ours, one gateway at a time`)
   for (let run = 1; run <= RUNS; run++) {
-    const b = await benchBare(run)
-    bare.push(b)
-    log(`bare #${run}: ready ${b.readyMs} ms, idle RSS ${mb(b.rss).toFixed(0)} MB`)
+    if (process.env.BENCH_ONLY !== "ours") {
+      const b = await benchBare(run)
+      bare.push(b)
+      log(`bare #${run}: ready ${b.readyMs} ms, idle RSS ${mb(b.rss).toFixed(0)} MB`)
+    }
     const o = await benchOurs(run)
     ours.push(o)
     log(`ours #${run}: ready ${o.readyMs} ms, idle RSS ${mb(o.rss).toFixed(0)} MB, add→greeting ${o.addToGreetingMs} ms (provision→greeting ${o.claimToGreetingMs} ms)`)

@@ -22,8 +22,11 @@ export interface GatewayPaths {
 /** Used as the model endpoint when none is configured: never called (the plugin answers without the model). */
 const NO_CONVOS_LLM_BASE_URL = "http://127.0.0.1:9/v1"
 
-/** V8 flags that keep an idle gateway lean (see docs in runtime/README.md); override with OPENCLAW_NODE_OPTIONS. */
-export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-space-size=512"
+/**
+ * Node flags of the gateway (override with OPENCLAW_NODE_OPTIONS): V8 limits that keep an idle gateway lean, and
+ * `--expose-gc` so the plugin can collect the warm-up turn's garbage.
+ */
+export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-space-size=384 --expose-gc"
 
 // CONVOS_KEY_ENCRYPTION_KEY: the at-rest key of the XMTP identity file, when the operator sets one.
 const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "CONVOS_KEY_ENCRYPTION_KEY"]

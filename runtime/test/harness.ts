@@ -26,6 +26,8 @@ export interface RuntimeInstance {
   /** The pid of the `openclaw-gateway` process under the supervisor. */
   gatewayPid(): number | undefined
   rssBytes(): number
+  /** "pid name rssMB" for every process of the instance. */
+  describeTree(): string
   stop(): Promise<void>
 }
 
@@ -94,6 +96,17 @@ export const startRuntimeInstance = async (options: {
       })
     },
     rssBytes: () => treeRssBytes(pid),
+    describeTree: () =>
+      processTree(pid)
+        .map((member) => {
+          try {
+            const name = readFileSync(`/proc/${member}/cmdline`, "utf8").split("\0").slice(0, 2).join(" ").slice(0, 60)
+            return `${member} ${name} ${(treeRssBytes(member) / 1048576 - 0).toFixed(0)}MB(tree)`
+          } catch {
+            return `${member} ?`
+          }
+        })
+        .join(" | "),
     async stop() {
       if (child.exitCode === null) {
         const members = processTree(pid)

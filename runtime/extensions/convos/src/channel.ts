@@ -79,22 +79,15 @@ export const createConvosChannel = (deps: {
       let instance: ConvosInstance
       try {
         const settings = deps.settings()
-        const transport = await deps.createTransport(settings)
         const runTurn = createTurnRunner(runtime, {
           accountId: ctx.accountId,
           mediaDir: join(settings.stateDir, "media"),
           onError: (m) => log.error(m),
         })
-        instance = new ConvosInstance({
-          transport,
-          store: fileBindingStore(settings.stateDir),
-          runTurn,
-          modelConfigured: settings.modelConfigured,
-          joinWaitMs: settings.joinWaitMs,
-          log,
-          // The first agent turn after start is 10-20x slower than later ones: pay it now, in a scratch session.
-          warmUp: () =>
-            runTurn({
+        // The first agent turn after start is 10-20x slower than later ones: pay it now, in a scratch session,
+        // while the XMTP client opens and registers (the two do not depend on each other).
+        const warmUp = settings.modelConfigured
+          ? runTurn({
               conversationId: WARMUP_PEER,
               messageId: `warmup-${Date.now()}`,
               senderInboxId: "warmup",
@@ -103,7 +96,19 @@ export const createConvosChannel = (deps: {
               systemPrompt: "This is an internal start-up check, not a conversation.",
               timestamp: Date.now(),
               deliver: async () => {},
-            }),
+            })
+          : Promise.resolve()
+        // Observed by the instance; never an unhandled rejection if the transport fails first.
+        warmUp.catch(() => undefined)
+        const transport = await deps.createTransport(settings)
+        instance = new ConvosInstance({
+          transport,
+          store: fileBindingStore(settings.stateDir),
+          runTurn,
+          modelConfigured: settings.modelConfigured,
+          joinWaitMs: settings.joinWaitMs,
+          log,
+          warmUp: () => warmUp,
         })
         await instance.start()
       } catch (error) {

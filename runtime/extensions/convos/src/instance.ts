@@ -139,6 +139,8 @@ export class ConvosInstance {
       try {
         await this.options.warmUp()
         this.options.log.info(`warm-up turn done in ${Date.now() - started} ms`)
+        // The warm-up leaves a lot of garbage behind; an idle instance should not carry it (needs --expose-gc).
+        ;(globalThis as { gc?: () => void }).gc?.()
       } catch (error) {
         // A failed warm-up only costs the first user a slower reply; it must not keep the instance unready.
         this.options.log.warn(`warm-up turn failed: ${errorMessage(error)}`)

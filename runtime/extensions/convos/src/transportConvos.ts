@@ -59,7 +59,8 @@ type ConvosModule = typeof import("../../../../convos/index.ts")
 /**
  * Loads `convos/` with Node's own module loader (TypeScript through tsx's scoped `tsImport`). The gateway loads
  * plugins through jiti, under which the XMTP native binding cannot find its `.node` file; a `Function`-built
- * `import()` is out of jiti's reach, and `tsImport` keeps tsx's hooks to this one import tree.
+ * `import()` is out of jiti's reach, and `tsImport` keeps tsx's hooks to this one import tree. (Node's own
+ * `--experimental-transform-types` was tried: inside the gateway the import came back without its exports.)
  */
 const loadConvos = async (modulePath: string): Promise<ConvosModule> => {
   const nativeImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<unknown>
