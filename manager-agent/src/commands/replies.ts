@@ -19,7 +19,6 @@ export const replies = {
     `Hi, I'm ${managerName}. Ask me to "spawn a trip planner here" (or any agent you like) and it joins this chat; "help" for more.`,
   didNotUnderstand: () => 'Sorry, I didn\'t get that. Try "spawn a trip planner here", "who\'s here" or "help".',
   joining: (name: string) => `${name} is joining…`,
-  joinedByInvite: (name: string) => `${name} asked to join; it will be in as soon as the request is accepted.`,
   createdDm: (name: string, inviteUrl: string) => `${name} is ready in its own conversation. Join it here: ${inviteUrl}`,
   cannotAddMembers: (name: string) =>
     `I'm not allowed to add members here. A group admin can let me add members (or make me an admin), then ask again for ${name}.`,
@@ -55,8 +54,6 @@ export const replies = {
   joinDone: () => "I'm in that conversation now.",
   joinPending: () => "I've asked to join; I'll be in as soon as the conversation's creator accepts.",
   joinFailed: () => "That invite link didn't work. Check that it's a current Convos invite and send it again.",
-  joinOnlyInDm: () => "Send me the invite link in a direct message and I'll join.",
-  spawnInGroupOnlyWhereAllowed: () => "I couldn't reach this conversation right now; please try again in a moment.",
 } as const
 
 const clipRef = (ref: string) => (ref.length > 40 ? `${ref.slice(0, 39)}…` : ref)
