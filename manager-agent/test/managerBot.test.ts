@@ -17,7 +17,12 @@ const message = (messageId: string, conversationId: string, text: string): ChatE
 })
 
 /** Runs the bot over a fixed list of events with a scripted `Commands.handle`; returns what happened. */
-const runBot = async (events: ReadonlyArray<ChatEvent>, handle: (m: InboundMessage) => Effect.Effect<Outcome>) => {
+const runBot = async (
+  events: ReadonlyArray<ChatEvent>,
+  handle: (m: InboundMessage) => Effect.Effect<Outcome>,
+  /** Until when to let the forked handlers run (a loaded CI machine is slow); by default a short moment. */
+  settled?: (sent: ReadonlyArray<{ conversationId: string; text: string }>) => boolean,
+) => {
   const sent: Array<{ conversationId: string; text: string }> = []
   const introduced = new Set<string>()
   const chat = Layer.succeed(
@@ -55,8 +60,14 @@ const runBot = async (events: ReadonlyArray<ChatEvent>, handle: (m: InboundMessa
       ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
     ),
   )
-  // The stream is finite: the bot returns once every event's fiber is forked; give them a moment to finish.
-  await runtime.runPromise(Effect.scoped(runManagerBot().pipe(Effect.andThen(Effect.sleep("150 millis")))))
+  // The stream is finite: the bot returns once every event's fiber is forked; give them time to finish.
+  const wait = settled === undefined
+    ? Effect.sleep("150 millis")
+    : Effect.gen(function*() {
+      const deadline = Date.now() + 10_000
+      while (!settled(sent) && Date.now() < deadline) yield* Effect.sleep("10 millis")
+    })
+  await runtime.runPromise(Effect.scoped(runManagerBot().pipe(Effect.andThen(wait))))
   await runtime.dispose()
   return { sent }
 }
@@ -66,7 +77,7 @@ describe("the bot loop", () => {
     const handled: Array<string> = []
     const { sent } = await runBot([message("1", "g1", "boom"), message("2", "g2", "fine")], (m) =>
       m.text === "boom" ? Effect.die(new Error("secret-token-xyz exploded")) : Effect.sync(() => (handled.push(m.messageId), { _tag: "Replied", intent: "help" } as const)),
-    )
+    (sent) => handled.length >= 1 && sent.length >= 1)
     expect(handled).toEqual(["2"])
     expect(sent).toEqual([{ conversationId: "g1", text: "Something went wrong on my side; please try again." }])
   })
@@ -75,7 +86,7 @@ describe("the bot loop", () => {
     const handled: Array<string> = []
     await runBot([message("1", "g1", "a"), message("1", "g1", "a"), message("2", "g1", "b")], (m) =>
       Effect.sync(() => (handled.push(m.messageId), { _tag: "Replied", intent: "help" } as const)),
-    )
+    () => handled.includes("2"))
     expect(handled).toEqual(["1", "2"])
   })
 
@@ -84,8 +95,7 @@ describe("the bot loop", () => {
     await runBot([message("1", "g1", "slow"), message("2", "g1", "fast")], (m) =>
       Effect.sleep(m.text === "slow" ? "60 millis" : "1 millis").pipe(
         Effect.andThen(Effect.sync(() => (finished.push(m.messageId), { _tag: "Replied", intent: "help" } as const))),
-      ),
-    )
+      ), () => finished.length >= 2)
     expect(finished).toEqual(["1", "2"])
   })
 
