@@ -50,7 +50,19 @@ try {
   const agent = await open("agent", "expected_only")
   const joiner = await open("joiner", "expected_only")
 
-  const rawOptions = { env: "local", apiUrl: node.apiUrl, dbPath: null, disableDeviceSync: true } as const
+  // Raw clients use the same database mode as ours, so the floors differ from (a) only by this layer.
+  let rawCount = 0
+  const rawOptions = () => {
+    rawCount++
+    return {
+      env: "local",
+      apiUrl: node.apiUrl,
+      disableDeviceSync: true,
+      ...(process.env.BENCH_DB === "memory"
+        ? { dbPath: null }
+        : { dbPath: join(root, `raw-${rawCount}.db3`), dbEncryptionKey: new Uint8Array(32).fill(rawCount) }),
+    } as const
+  }
   const rawSigner = () => {
     const account = privateKeyToAccount(generatePrivateKey())
     return {
@@ -65,8 +77,8 @@ try {
    * each welcome on that subscription too, which is most of the difference between the two floors.
    */
   async function rawPair(withMessageStreams: boolean) {
-    const manager = await Client.create(rawSigner(), rawOptions)
-    const agent = await Client.create(rawSigner(), rawOptions)
+    const manager = await Client.create(rawSigner(), rawOptions())
+    const agent = await Client.create(rawSigner(), rawOptions())
     const welcomes = await agent.conversations.stream()
     const seen = new Map<string, () => void>()
     void (async () => {
