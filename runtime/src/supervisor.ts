@@ -51,11 +51,14 @@ export class Supervisor {
   private stopping = false
   private lastStatus: PluginStatus | undefined
   private server: Server | undefined
-  private finished!: (code: number) => void
+  private finished: (code: number) => void = () => {}
   /** Settles with the process exit code. */
   readonly done = new Promise<number>((resolve) => (this.finished = resolve))
+  private readonly options: SupervisorOptions
 
-  constructor(private readonly options: SupervisorOptions) {
+  // No parameter properties here: this file also runs under Node's own type stripping (see main.ts).
+  constructor(options: SupervisorOptions) {
+    this.options = options
     this.paths = gatewayPaths(options.instance.stateDir)
   }
 
