@@ -1,6 +1,5 @@
-import { NodeRuntime } from "@effect/platform-node"
-import { Layer } from "effect"
+import { launch } from "../../pool/src/launch.ts"
 import { ProductLayer } from "./App.ts"
 
 /** `npm start`: the whole product in one process (see App.ts). */
-Layer.launch(ProductLayer()).pipe(NodeRuntime.runMain)
+launch(ProductLayer())
