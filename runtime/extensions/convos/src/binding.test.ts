@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { type BindingState, decideProvision, decideReset, decideWelcome, idle, isFromSpawner, validateProvisionRequest } from "./binding.ts"
+import { type BindingState, decideProvision, decideReset, decideWelcome, idle, validateProvisionRequest } from "./binding.ts"
 
 const conv = "0123456789abcdef0123456789abcdef"
 const manager = "f".repeat(64)
@@ -44,16 +44,8 @@ describe("decideWelcome", () => {
   it("binds to exactly the expected conversation from the expected adder", () => {
     expect(decideWelcome(expecting, { conversationId: conv, addedBy: manager })).toEqual({
       bind: true,
-      next: { phase: "bound", conversationId: conv, persona, mode: "add", greeted: false, spawnedBy: manager },
+      next: { phase: "bound", conversationId: conv, persona, mode: "add", greeted: false },
     })
-  })
-  it("remembers who added it, so the agent never answers the manager's messages about it", () => {
-    const decision = decideWelcome(expecting, { conversationId: conv, addedBy: manager })
-    if (!decision.bind) throw new Error("expected a bind")
-    expect(isFromSpawner(decision.next, manager.toUpperCase())).toBe(true)
-    expect(isFromSpawner(decision.next, "e".repeat(64))).toBe(false)
-    const created: BindingState = { phase: "bound", conversationId: conv, persona, mode: "create", greeted: true }
-    expect(isFromSpawner(created, manager)).toBe(false)
   })
   it("ignores an add to another conversation, by another adder, or when not expecting one", () => {
     expect(decideWelcome(expecting, { conversationId: "9".repeat(32), addedBy: manager }).bind).toBe(false)

@@ -32,8 +32,6 @@ export type BindingState =
       readonly mode: ProvisionMode
       /** The welcome message was written; never greet twice (e.g. after a restart). */
       readonly greeted: boolean
-      /** Who added us (the manager, in add mode): it talks to people about us, never to us. */
-      readonly spawnedBy?: string
     }
   | { readonly phase: "ended"; readonly conversationId: string; readonly reason: "removed" | "exploded" }
 
@@ -118,20 +116,10 @@ export const decideWelcome = (state: BindingState, welcome: { readonly conversat
     // because the conversation id was given to us by the pool together with the adder.
     if (welcome.addedBy !== null && welcome.addedBy.toLowerCase() !== state.addedBy)
       return { bind: false, reason: "added by someone other than the expected adder" }
-    return {
-      bind: true,
-      next: { phase: "bound", conversationId, persona: state.persona, mode: "add", greeted: false, spawnedBy: state.addedBy },
-    }
+    return { bind: true, next: { phase: "bound", conversationId, persona: state.persona, mode: "add", greeted: false } }
   }
   return { bind: false, reason: `not expecting an add (state ${state.phase})` }
 }
-
-/**
- * Whether a message comes from the member that added us (the manager agent). Its messages are about us, never to us
- * ("Trip Planner is joining…", the list of agents): answering them would only add noise to the group.
- */
-export const isFromSpawner = (state: BindingState, senderInboxId: string): boolean =>
-  state.phase === "bound" && state.spawnedBy !== undefined && state.spawnedBy === senderInboxId.toLowerCase()
 
 /** A create or join finished with a conversation id. */
 export const bindAfterProvision = (state: BindingState, conversationId: string, mode: "create" | "join"): BindingState => {

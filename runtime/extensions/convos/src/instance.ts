@@ -11,7 +11,6 @@ import {
   decideProvision,
   decideReset,
   decideWelcome,
-  isFromSpawner,
   type Persona,
   type ProvisionRequest,
   validateProvisionRequest,
@@ -293,10 +292,6 @@ export class ConvosInstance {
     }
     const binding = this.binding
     if (binding.phase !== "bound") return
-    if (isFromSpawner(binding, action.turn.senderInboxId)) {
-      this.options.log.info(`not answering message ${message.id}: it comes from the member that added us`)
-      return
-    }
     const verdict = decideManners(
       this.manners,
       { senderIsAgent: action.turn.senderIsAgent, text: action.turn.text, now: this.now() },
