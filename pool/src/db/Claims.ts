@@ -26,7 +26,8 @@ export class Claims extends Context.Service<Claims, {
           RETURNING idempotency_key`
         if (inserted.length > 0) return { _tag: "New" as const }
         const existing = yield* sql<{ request: unknown }>`SELECT request FROM claims WHERE idempotency_key = ${key}`
-        if (existing.length === 0) return { _tag: "New" as const, retry: true }
+        // The first claim failed and freed the key between our insert and this read: the caller tries again.
+        if (existing.length === 0) return { _tag: "Existing" as const }
         return JSON.stringify(existing[0]!.request) === JSON.stringify(JSON.parse(fingerprint(request)))
           ? { _tag: "Existing" as const }
           : { _tag: "Mismatch" as const }
