@@ -119,9 +119,17 @@ export const makeRest = (client: HttpClient.HttpClient, options: RestOptions) =>
       })
     })
 
-const backoff = (base: Duration.Input, times: number, retryWhen: (error: RestCallError) => boolean) =>
+/**
+ * Exponential back-off for provider calls, at most `times` retries of the errors `retryWhen` accepts; a server's
+ * `Retry-After` replaces the computed delay when it is longer. Shared by the REST providers and Railway's GraphQL.
+ */
+export const backoff = <E extends { readonly retryAfterMillis?: number | undefined }>(
+  base: Duration.Input,
+  times: number,
+  retryWhen: (error: E) => boolean,
+) =>
   Schedule.exponential(base).pipe(
-    Schedule.setInputType<RestCallError>(),
+    Schedule.setInputType<E>(),
     Schedule.while(({ input }) => retryWhen(input)),
     Schedule.modifyDelay(({ duration, input }) =>
       Effect.succeed(
@@ -134,13 +142,13 @@ const backoff = (base: Duration.Input, times: number, retryWhen: (error: RestCal
   )
 
 /** Safe to repeat (reads, deletes, creates made idempotent by a client id): 429, 5xx and timeouts, four retries. */
-export const transientRetry = (base: Duration.Input) => backoff(base, 4, (error) => error.retryable)
+export const transientRetry = (base: Duration.Input) => backoff<RestCallError>(base, 4, (error) => error.retryable)
 
 /**
  * Not safe to repeat (an order, a message): a 5xx or a timeout may have done the work, so only a 429 (refused before
  * any work) is retried.
  */
-export const rateLimitRetry = (base: Duration.Input) => backoff(base, 4, (error) => error.status === 429)
+export const rateLimitRetry = (base: Duration.Input) => backoff<RestCallError>(base, 4, (error) => error.status === 429)
 
 export const toToolError = (tool: string, operation: string) => (error: RestCallError) =>
   new ToolError({ tool, operation, message: `${error.operation}: ${error.message}`, retryable: error.retryable })

@@ -1,5 +1,6 @@
-import { Duration, Effect, Redacted, Schedule, Schema, Semaphore } from "effect"
+import { Duration, Effect, Redacted, Schema, Semaphore } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
+import { backoff } from "../../resources/providerRest.ts"
 
 /**
  * Railway's public GraphQL API (`POST /graphql/v2`, `Authorization: Bearer <token>`): the operations the provider
@@ -143,18 +144,7 @@ const operationNameOf = (operation: OperationName) => operation.charAt(0).toUppe
  * replaces the computed delay when it is longer.
  */
 const honouringRetryAfter = (base: Duration.Input, times: number, retryWhen: (error: RailwayCallError) => boolean) =>
-  Schedule.exponential(base).pipe(
-    Schedule.setInputType<RailwayCallError>(),
-    Schedule.while(({ input }) => retryWhen(input)),
-    Schedule.modifyDelay(({ duration, input }) =>
-      Effect.succeed(
-        input.retryAfterMillis !== undefined && input.retryAfterMillis > Duration.toMillis(duration)
-          ? Duration.millis(input.retryAfterMillis)
-          : duration,
-      )
-    ),
-    Schedule.upTo({ times }),
-  )
+  backoff<RailwayCallError>(base, times, retryWhen)
 
 /** Calls that are safe to repeat (reads, the environment patch, deletes): retry 429, 5xx and timeouts. */
 export const transientRetry = (base: Duration.Input) => honouringRetryAfter(base, 4, (error) => error.retryable)
