@@ -77,6 +77,17 @@ const MessagePage = Schema.Struct({
   })),
 })
 
+/** The summary AgentMail gives of a message, in our names (a listing and a single message share it). */
+const toInboxMessage = (message: typeof MessagePage.Type["messages"][number]): InboxMessage => ({
+  messageId: message.message_id,
+  threadId: message.thread_id,
+  from: message.from,
+  to: message.to ?? [],
+  subject: message.subject ?? null,
+  preview: message.preview ?? null,
+  timestamp: message.timestamp,
+})
+
 export class AgentMail extends Context.Service<AgentMail, {
   readonly tool: ToolProvider
   /** Sends from one inbox (the caller has checked it is the instance's own). Never retried past a 429. */
@@ -177,15 +188,7 @@ export class AgentMail extends Context.Service<AgentMail, {
           Effect.retry(transientRetry(options.retryBase)),
           Effect.flatMap((response) => decodeBody("listMessages", MessagePage)(response.body)),
         )
-        return page.messages.map((message): InboxMessage => ({
-          messageId: message.message_id,
-          threadId: message.thread_id,
-          from: message.from,
-          to: message.to ?? [],
-          subject: message.subject ?? null,
-          preview: message.preview ?? null,
-          timestamp: message.timestamp,
-        }))
+        return page.messages.map(toInboxMessage)
       }, (effect) => Effect.mapError(effect, toToolError(tool, "listMessages")))
 
       const getMessage = Effect.fn("AgentMail.getMessage")(function*(inboxId: string, messageId: string) {
@@ -197,13 +200,7 @@ export class AgentMail extends Context.Service<AgentMail, {
         if (response.status === 404) return Option.none<EmailMessage>()
         const message = yield* decodeBody("getMessage", FullMessage)(response.body)
         return Option.some<EmailMessage>({
-          messageId: message.message_id,
-          threadId: message.thread_id,
-          from: message.from,
-          to: message.to ?? [],
-          subject: message.subject ?? null,
-          preview: message.preview ?? null,
-          timestamp: message.timestamp,
+          ...toInboxMessage(message),
           // The reply without the quoted history when AgentMail could extract it.
           text: message.extracted_text ?? message.text ?? null,
         })
