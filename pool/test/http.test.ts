@@ -21,7 +21,7 @@ const withApi = <A, E>(
       const pool = yield* Pool
       if (idle > 0) {
         yield* pool.replenish(idle)
-        yield* waitFor(`${idle} idle`, Effect.map(pool.counts, (c) => c.idle === idle ? true : undefined), "60 seconds")
+        yield* waitFor(`${idle} idle`, Effect.map(pool.counts, (c) => c.idle === idle ? true : undefined), "150 seconds")
       }
       return yield* body(api(yield* baseUrl))
     }).pipe(Effect.provide(layer))
