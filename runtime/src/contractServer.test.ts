@@ -46,14 +46,17 @@ describe("contract server", () => {
     expect(await call("/pool/health")).toEqual({ status: 200, body: { ready: false, inboxId: "b".repeat(64), version: "test/1", conversationId: null } })
     expect((await call("/pool/provision", { method: "POST", body: "{}" })).status).toBe(503)
   })
-  it("forwards provision and reset bodies to the plugin and rejects bad JSON with 400", async () => {
+  it("forwards provision, configure and reset bodies to the plugin and rejects bad JSON with 400", async () => {
     const { call, forwarded } = await start()
     expect(await call("/pool/provision", { method: "POST", body: JSON.stringify({ mode: "create" }) })).toEqual({ status: 200, body: { status: "created" } })
+    await call("/pool/configure", { method: "POST", body: JSON.stringify({ agentName: "Tour Guide" }) })
     await call("/pool/reset", { method: "POST", body: "" })
     expect(forwarded).toEqual([
       { action: "provision", body: { mode: "create" } },
+      { action: "configure", body: { agentName: "Tour Guide" } },
       { action: "reset", body: {} },
     ])
+    expect((await call("/pool/configure")).status).toBe(404)
     expect(await call("/pool/provision", { method: "POST", body: "{nope" })).toEqual({ status: 400, body: { error: "body is not valid JSON" } })
     expect((await call("/pool/unknown")).status).toBe(404)
   })

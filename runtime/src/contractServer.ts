@@ -1,6 +1,6 @@
 /**
  * The instance contract (docs/instance-contract.md) on 127.0.0.1:$PORT. Every route needs the instance token;
- * provision and reset are forwarded to the convos plugin inside the gateway.
+ * provision, configure and reset are forwarded to the convos plugin inside the gateway.
  */
 import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
@@ -14,6 +14,15 @@ export interface PluginStatus {
   readonly joinedNotificationPending: boolean
 }
 
+/** The contract routes that the plugin inside the gateway answers. */
+export type ForwardedAction = "provision" | "configure" | "reset"
+
+const FORWARDED: ReadonlyMap<string, ForwardedAction> = new Map([
+  ["/pool/provision", "provision"],
+  ["/pool/configure", "configure"],
+  ["/pool/reset", "reset"],
+])
+
 export interface ContractBackend {
   readonly version: string
   /** True when the gateway is up and answered /readyz; the plugin's own readiness comes from its status. */
@@ -22,7 +31,7 @@ export interface ContractBackend {
   /** The inbox survives gateway restarts: reported from memory while the gateway is down. */
   lastKnownInboxId(): string | null
   /** Forwards to the plugin: status and JSON body as the plugin answered. */
-  forward(action: "provision" | "reset", body: unknown): Promise<{ readonly status: number; readonly body: unknown }>
+  forward(action: ForwardedAction, body: unknown): Promise<{ readonly status: number; readonly body: unknown }>
 }
 
 const digest = (value: string) => createHash("sha256").update(value).digest()
@@ -61,7 +70,8 @@ export const handleContractRequest = async (req: IncomingMessage, res: ServerRes
       conversationId: status?.conversationId ?? null,
     })
   }
-  if (req.method === "POST" && (path === "/pool/provision" || path === "/pool/reset")) {
+  const action = FORWARDED.get(path ?? "")
+  if (req.method === "POST" && action !== undefined) {
     const text = await readBody(req)
     if (text === undefined) return send(res, 400, { error: "body too large or unreadable" })
     let body: unknown = {}
@@ -73,7 +83,7 @@ export const handleContractRequest = async (req: IncomingMessage, res: ServerRes
       }
     }
     if (!backend.gatewayReady()) return send(res, 503, { error: "instance is not ready (gateway starting or restarting)" })
-    const forwarded = await backend.forward(path === "/pool/provision" ? "provision" : "reset", body)
+    const forwarded = await backend.forward(action, body)
     return send(res, forwarded.status, forwarded.body)
   }
   return send(res, 404, { error: `no route ${req.method ?? ""} ${path ?? ""}` })

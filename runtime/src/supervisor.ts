@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto"
 import type { Server } from "node:http"
 import { createServer } from "node:net"
 import { join } from "node:path"
-import type { ContractBackend, PluginStatus } from "./contractServer.ts"
+import type { ContractBackend, ForwardedAction, PluginStatus } from "./contractServer.ts"
 import { startContractServer } from "./contractServer.ts"
 import { buildGatewayEnv } from "./gatewayEnv.ts"
 import { OPENCLAW_VERSION, type RunningGateway, startGateway, waitForOk } from "./gatewayProcess.ts"
@@ -117,7 +117,7 @@ export class Supervisor {
     }
   }
 
-  private async forward(action: "provision" | "reset", body: unknown): Promise<{ status: number; body: unknown }> {
+  private async forward(action: ForwardedAction, body: unknown): Promise<{ status: number; body: unknown }> {
     try {
       const response = await fetch(this.controlUrl(action), {
         method: "POST",

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest"
-import { type BindingState, decideProvision, decideReset, decideWelcome, idle, validateProvisionRequest } from "./binding.ts"
+import {
+  type BindingState,
+  decideConfigure,
+  decideProvision,
+  decideReset,
+  decideWelcome,
+  idle,
+  validateConfigureRequest,
+  validateProvisionRequest,
+} from "./binding.ts"
 
 const conv = "0123456789abcdef0123456789abcdef"
 const manager = "f".repeat(64)
@@ -21,6 +30,55 @@ describe("validateProvisionRequest", () => {
     expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "add", conversationId: "x", addedBy: manager })).toMatchObject({ error: expect.stringContaining("conversationId") })
     expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "add", conversationId: conv })).toMatchObject({ error: expect.stringContaining("addedBy") })
     expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "dance" })).toMatchObject({ error: expect.stringContaining("mode") })
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "create", managerInboxId: "nope" })).toMatchObject({ error: expect.stringContaining("managerInboxId") })
+  })
+  it("keeps the manager's inbox id, lower-cased", () => {
+    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "create", managerInboxId: manager.toUpperCase() })).toEqual({
+      ok: true,
+      value: { agentName: "a", instructions: "", mode: "create", managerInboxId: manager },
+    })
+  })
+})
+
+describe("validateConfigureRequest", () => {
+  it("takes a name, instructions or both, as strictly as a provision", () => {
+    expect(validateConfigureRequest({ agentName: " Tour Guide " })).toEqual({ ok: true, value: { agentName: "Tour Guide" } })
+    expect(validateConfigureRequest({ instructions: "Be brief." })).toEqual({ ok: true, value: { instructions: "Be brief." } })
+    expect(validateConfigureRequest({})).toEqual({ ok: false, error: "give agentName, instructions or both" })
+    expect(validateConfigureRequest([])).toEqual({ ok: false, error: "body must be a JSON object" })
+    expect(validateConfigureRequest({ agentName: "  " })).toMatchObject({ error: expect.stringContaining("agentName") })
+    expect(validateConfigureRequest({ agentName: "x".repeat(101) })).toMatchObject({ error: expect.stringContaining("100") })
+    expect(validateConfigureRequest({ instructions: 3 })).toMatchObject({ error: expect.stringContaining("instructions") })
+  })
+})
+
+describe("decideConfigure", () => {
+  const bound: BindingState = { phase: "bound", conversationId: conv, persona, mode: "add", greeted: true }
+  it("renames a bound agent in its conversation and keeps what was not changed", () => {
+    expect(decideConfigure(bound, { agentName: "Sous Chef" })).toEqual({
+      accept: true,
+      next: { ...bound, persona: { agentName: "Sous Chef", instructions: "cook" } },
+      renameIn: conv,
+    })
+    expect(decideConfigure(bound, { instructions: "bake" })).toEqual({
+      accept: true,
+      next: { ...bound, persona: { agentName: "Chef", instructions: "bake" } },
+      renameIn: null,
+    })
+    expect(decideConfigure(bound, { agentName: "Chef", instructions: "bake" })).toMatchObject({ renameIn: null })
+  })
+  it("updates the persona of a provision still waiting for its conversation, with no profile to write yet", () => {
+    const expecting: BindingState = { phase: "expecting_add", conversationId: conv, addedBy: manager, persona }
+    expect(decideConfigure(expecting, { agentName: "Sous Chef" })).toEqual({
+      accept: true,
+      next: { ...expecting, persona: { agentName: "Sous Chef", instructions: "cook" } },
+      renameIn: null,
+    })
+  })
+  it("refuses with 409 when there is nothing to configure", () => {
+    expect(decideConfigure(idle, { agentName: "x" })).toMatchObject({ accept: false, status: 409 })
+    expect(decideConfigure({ phase: "provisioning", mode: "create", persona }, { agentName: "x" })).toMatchObject({ accept: false, status: 409 })
+    expect(decideConfigure({ phase: "ended", conversationId: conv, reason: "removed" }, { agentName: "x" })).toMatchObject({ accept: false, status: 409 })
   })
 })
 

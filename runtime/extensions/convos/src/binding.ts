@@ -12,6 +12,17 @@ export interface ProvisionRequest {
   readonly joinUrl?: string
   readonly conversationId?: string
   readonly addedBy?: string
+  /**
+   * Inbox id of the manager bot that spawned this agent, when one did. Its messages (confirmations, listings) name
+   * the agent but are never meant for it, so they are never answered.
+   */
+  readonly managerInboxId?: string
+}
+
+/** `POST /pool/configure`: a new display name and/or new instructions for a provisioned agent. */
+export interface ConfigureRequest {
+  readonly agentName?: string
+  readonly instructions?: string
 }
 
 export interface Persona {
@@ -44,15 +55,31 @@ const INBOX_ID = /^[0-9a-f]{64}$/i
 
 const nonEmpty = (value: unknown): value is string => typeof value === "string" && value.trim().length > 0
 
+const agentNameProblem = (value: unknown): string | null => {
+  if (!nonEmpty(value)) return "agentName must be a non-empty string"
+  if (value.length > 100) return "agentName must be at most 100 characters"
+  return null
+}
+
+const instructionsProblem = (value: unknown): string | null => {
+  if (typeof value !== "string") return "instructions must be a string"
+  if (value.length > 20_000) return "instructions must be at most 20000 characters"
+  return null
+}
+
 /** Validates a `POST /pool/provision` body; the error names the field to fix. */
 export const validateProvisionRequest = (body: unknown): Validation<ProvisionRequest> => {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, error: "body must be a JSON object" }
   const b = body as Record<string, unknown>
-  if (!nonEmpty(b.agentName)) return { ok: false, error: "agentName must be a non-empty string" }
-  if (b.agentName.length > 100) return { ok: false, error: "agentName must be at most 100 characters" }
-  if (typeof b.instructions !== "string") return { ok: false, error: "instructions must be a string" }
-  if (b.instructions.length > 20_000) return { ok: false, error: "instructions must be at most 20000 characters" }
-  const base = { agentName: b.agentName.trim(), instructions: b.instructions }
+  const problem = agentNameProblem(b.agentName) ?? instructionsProblem(b.instructions)
+  if (problem !== null) return { ok: false, error: problem }
+  if (b.managerInboxId !== undefined && (typeof b.managerInboxId !== "string" || !INBOX_ID.test(b.managerInboxId)))
+    return { ok: false, error: "managerInboxId must be an inbox id (64 hex characters)" }
+  const base = {
+    agentName: (b.agentName as string).trim(),
+    instructions: b.instructions as string,
+    ...(typeof b.managerInboxId === "string" ? { managerInboxId: b.managerInboxId.toLowerCase() } : {}),
+  }
   switch (b.mode) {
     case "create":
       return { ok: true, value: { ...base, mode: "create" } }
@@ -74,6 +101,57 @@ export const validateProvisionRequest = (body: unknown): Validation<ProvisionReq
     }
     default:
       return { ok: false, error: 'mode must be one of "create", "join", "add"' }
+  }
+}
+
+/** Validates a `POST /pool/configure` body: at least one of the two fields, each as strict as in a provision. */
+export const validateConfigureRequest = (body: unknown): Validation<ConfigureRequest> => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, error: "body must be a JSON object" }
+  const b = body as Record<string, unknown>
+  if (b.agentName === undefined && b.instructions === undefined) return { ok: false, error: "give agentName, instructions or both" }
+  const problem = (b.agentName === undefined ? null : agentNameProblem(b.agentName)) ??
+    (b.instructions === undefined ? null : instructionsProblem(b.instructions))
+  if (problem !== null) return { ok: false, error: problem }
+  return {
+    ok: true,
+    value: {
+      ...(b.agentName === undefined ? {} : { agentName: (b.agentName as string).trim() }),
+      ...(b.instructions === undefined ? {} : { instructions: b.instructions as string }),
+    },
+  }
+}
+
+export type ConfigureDecision =
+  | {
+      readonly accept: true
+      readonly next: BindingState
+      /** The conversation whose profile name must change first (bound, and the name changed), else null. */
+      readonly renameIn: string | null
+    }
+  | { readonly accept: false; readonly status: 409; readonly error: string }
+
+/**
+ * Applies a new name and/or instructions to whatever persona the binding carries. The next turn (and a greeting not
+ * yet written) uses them; there is nothing to configure before a provision, nor after the conversation ended.
+ */
+export const decideConfigure = (state: BindingState, change: ConfigureRequest): ConfigureDecision => {
+  switch (state.phase) {
+    case "idle":
+      return { accept: false, status: 409, error: "instance is not provisioned; nothing to configure" }
+    case "ended":
+      return { accept: false, status: 409, error: `instance has left conversation ${state.conversationId}` }
+    case "provisioning":
+      return { accept: false, status: 409, error: "instance is being provisioned; try again in a moment" }
+    case "joining":
+    case "expecting_add":
+    case "bound": {
+      const persona: Persona = {
+        agentName: change.agentName ?? state.persona.agentName,
+        instructions: change.instructions ?? state.persona.instructions,
+      }
+      const renamed = persona.agentName !== state.persona.agentName
+      return { accept: true, next: { ...state, persona }, renameIn: state.phase === "bound" && renamed ? state.conversationId : null }
+    }
   }
 }
 

@@ -11,9 +11,17 @@ export interface PersistedInstance {
   readonly ownMessageIds: ReadonlyArray<string>
   /** A join that first answered pending_acceptance completed and the pool has not been told yet. */
   readonly joinedNotificationPending: boolean
+  /** The manager bot that provisioned us (never answered), or null. */
+  readonly managerInboxId: string | null
 }
 
-export const emptyPersisted: PersistedInstance = { binding: idle, handledMessageIds: [], ownMessageIds: [], joinedNotificationPending: false }
+export const emptyPersisted: PersistedInstance = {
+  binding: idle,
+  handledMessageIds: [],
+  ownMessageIds: [],
+  joinedNotificationPending: false,
+  managerInboxId: null,
+}
 
 export interface BindingStore {
   load(): PersistedInstance

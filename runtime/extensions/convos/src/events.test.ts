@@ -23,6 +23,17 @@ describe("classifyInbound", () => {
     expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [alice], removedInboxIds: [] }), context).kind).toBe("ignore")
     expect(classifyInbound(message({ kind: "text", text: "x" }), { ...context, boundConversationId: null }).kind).toBe("ignore")
   })
+  it("never turns a message of the manager that spawned us into a turn, even one that names us", () => {
+    const manager = "f".repeat(64)
+    const withManager = { ...context, managerInboxId: manager }
+    expect(classifyInbound(message({ kind: "text", text: "Chef is joining…" }, { senderInboxId: manager.toUpperCase() }), withManager)).toEqual({
+      kind: "ignore",
+      reason: "message from the manager that spawned us",
+    })
+    expect(classifyInbound(message({ kind: "text", text: "Chef, hi" }), withManager).kind).toBe("turn")
+    // The manager removing us still ends the binding.
+    expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [], removedInboxIds: [self] }, { senderInboxId: manager }), withManager).kind).toBe("ended")
+  })
   it("reports that we were removed when a group update removes our inbox", () => {
     expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [], removedInboxIds: [self] }), context)).toEqual({ kind: "ended", reason: "removed" })
   })

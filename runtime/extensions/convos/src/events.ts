@@ -25,6 +25,8 @@ export interface InboundContext {
   readonly boundConversationId: string | null
   /** Ids of messages this agent sent (for reactions to its own messages). */
   readonly ownMessageIds: ReadonlySet<string>
+  /** The manager bot that spawned us, if any: its messages name us but are never meant for us. */
+  readonly managerInboxId?: string | null
 }
 
 const shortInbox = (inboxId: string) => `${inboxId.slice(0, 8)}…`
@@ -41,6 +43,8 @@ export const classifyInbound = (message: TransportMessage, context: InboundConte
     return { kind: "ignore", reason: "group update" }
   }
   if (sender === self) return { kind: "ignore", reason: "own message" }
+  if (context.managerInboxId != null && sender === context.managerInboxId.toLowerCase())
+    return { kind: "ignore", reason: "message from the manager that spawned us" }
   const senderName = message.senderName?.trim() || shortInbox(sender)
   const base = {
     messageId: message.id,

@@ -106,6 +106,70 @@ describe("ConvosInstance", () => {
     expect(turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "b2"])
   })
 
+  it("never answers the manager that spawned it, even after a restart, while humans naming it are answered", async () => {
+    const store = memoryBindingStore()
+    const first = setup({ store })
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
+    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    first.transport.emitMessage(text("b1", "Chef is joining…", { senderInboxId: manager }))
+    first.transport.emitMessage(text("h1", "Chef, hello!"))
+    await first.instance.idle()
+    expect(first.turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "h1"])
+    await first.instance.stop()
+
+    const second = setup({ store })
+    await second.instance.start()
+    second.transport.emitMessage(text("b2", "Agents here: Chef", { senderInboxId: manager }))
+    await second.instance.idle()
+    expect(second.turns).toHaveLength(0)
+  })
+
+  it("configure: renames the agent in its conversation and later turns use the new name and instructions", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "Talk about food.", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    expect(await instance.configure({ agentName: "Pastry Chef", instructions: "Only desserts." })).toEqual({
+      status: 200,
+      body: { status: "configured", agentName: "Pastry Chef" },
+    })
+    expect(transport.profiles).toEqual([
+      { conversationId: conv, name: "Chef" },
+      { conversationId: conv, name: "Pastry Chef" },
+    ])
+    transport.emitMessage(text("m1", "what should I bake?"))
+    await instance.idle()
+    expect(turns.at(-1)?.systemPrompt).toContain('"Pastry Chef"')
+    expect(turns.at(-1)?.systemPrompt).toContain("Only desserts.")
+    expect(turns.at(-1)?.systemPrompt).not.toContain("Talk about food.")
+    // New instructions alone write no profile.
+    await instance.configure({ instructions: "Cakes." })
+    expect(transport.profiles).toHaveLength(2)
+  })
+
+  it("configure: a profile that cannot be written changes nothing; bad bodies and an unprovisioned agent are refused", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    expect(await instance.configure({ agentName: "X" })).toMatchObject({ status: 409 })
+    await instance.provision({ agentName: "Chef", instructions: "Talk about food.", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    expect(await instance.configure({ agentName: "" })).toMatchObject({ status: 400, body: { error: expect.stringContaining("agentName") } })
+    transport.setProfileName = async () => {
+      throw new Error("network down")
+    }
+    expect(await instance.configure({ agentName: "Pastry Chef", instructions: "Only desserts." })).toEqual({
+      status: 500,
+      body: { error: "could not change the profile name: network down" },
+    })
+    transport.emitMessage(text("m1", "hi"))
+    await instance.idle()
+    expect(turns.at(-1)?.systemPrompt).toContain('"Chef"')
+    expect(turns.at(-1)?.systemPrompt).toContain("Talk about food.")
+  })
+
   it("without a model answers one clear line instead of running the agent", async () => {
     const { instance, transport, turns } = setup({ modelConfigured: false })
     await instance.start()

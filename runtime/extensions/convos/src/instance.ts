@@ -8,11 +8,13 @@ import {
   type BindingState,
   bindAfterProvision,
   boundConversationId,
+  decideConfigure,
   decideProvision,
   decideReset,
   decideWelcome,
   type Persona,
   type ProvisionRequest,
+  validateConfigureRequest,
   validateProvisionRequest,
 } from "./binding.ts"
 import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
@@ -80,6 +82,8 @@ export type ProvisionResponse =
   | { readonly status: 200; readonly body: Record<string, unknown> }
   | { readonly status: 400 | 409 | 500 | 503; readonly body: { readonly error: string } }
 
+export type ConfigureResponse = ProvisionResponse
+
 export interface InstanceStatus {
   readonly ready: boolean
   readonly inboxId: string
@@ -111,7 +115,6 @@ export class ConvosInstance {
   constructor(private readonly options: InstanceOptions) {
     this.persisted = options.store.load()
     for (const id of this.persisted.handledMessageIds) this.handledInMemory.add(id)
-    const binding = this.persisted.binding
   }
 
   get binding(): BindingState {
@@ -179,7 +182,7 @@ export class ConvosInstance {
     const request = validation.value
     const decision = decideProvision(this.binding, request)
     if (!decision.accept) return { status: decision.status, body: { error: decision.error } }
-    this.setBinding(decision.next)
+    this.save({ ...this.persisted, binding: decision.next, managerInboxId: request.managerInboxId ?? null })
     try {
       switch (request.mode) {
         case "add":
@@ -203,9 +206,35 @@ export class ConvosInstance {
     if (next.phase === "idle") {
       this.withdrawExpectation?.()
       this.withdrawExpectation = undefined
-    }
-    if (next !== this.binding) this.setBinding(next)
+      this.save({ ...this.persisted, binding: next, managerInboxId: null })
+    } else if (next !== this.binding) this.setBinding(next)
     return { clean }
+  }
+
+  /**
+   * A new display name and/or instructions. The profile name changes first, so a failure leaves the agent exactly
+   * as it was; the instructions take effect from the next turn (the system prompt is built per turn).
+   */
+  async configure(body: unknown): Promise<ConfigureResponse> {
+    const validation = validateConfigureRequest(body)
+    if (!validation.ok) return { status: 400, body: { error: validation.error } }
+    const decision = decideConfigure(this.binding, validation.value)
+    if (!decision.accept) return { status: decision.status, body: { error: decision.error } }
+    const persona = personaOf(decision.next)
+    if (decision.renameIn !== null && persona) {
+      try {
+        await this.options.transport.setProfileName(decision.renameIn, persona.agentName)
+      } catch (error) {
+        this.options.log.error(`rename failed: ${errorMessage(error)}`)
+        return { status: 500, body: { error: `could not change the profile name: ${errorMessage(error)}` } }
+      }
+    }
+    // A turn may have run while the profile was written: apply the change to the binding as it is now.
+    const now = decideConfigure(this.binding, validation.value)
+    if (!now.accept) return { status: now.status, body: { error: now.error } }
+    this.setBinding(now.next)
+    this.options.log.info(`configured: ${Object.keys(validation.value).join(" and ")} changed`)
+    return { status: 200, body: { status: "configured", agentName: personaOf(now.next)?.agentName ?? null } }
   }
 
   private expect(conversationId: string, addedBy: string): void {
@@ -239,6 +268,7 @@ export class ConvosInstance {
         }
         this.bindTo(conversationId, "join")
         this.save({ ...this.persisted, joinedNotificationPending: true })
+        this.renameIfChangedSince(request.agentName)
       },
       (error: unknown) => {
         this.options.log.error(`join was not accepted: ${errorMessage(error)}`)
@@ -258,12 +288,20 @@ export class ConvosInstance {
     if (binding.phase !== "bound") return
     this.options.log.info(`bound to conversation ${binding.conversationId} (${binding.mode})`)
     // create and join already carried the profile; an add is the first time we can write it.
-    if (binding.mode === "add") {
-      this.options.transport.setProfileName(binding.conversationId, binding.persona.agentName).catch((error: unknown) => {
-        this.options.log.warn(`could not set the profile name: ${errorMessage(error)}`)
-      })
-    }
+    if (binding.mode === "add") this.writeProfileName(binding.conversationId, binding.persona.agentName)
     this.enqueueGreeting()
+  }
+
+  /** A pending join carried the name of its time; the agent may have been renamed while it waited. */
+  private renameIfChangedSince(sentName: string): void {
+    const binding = this.binding
+    if (binding.phase === "bound" && binding.persona.agentName !== sentName) this.writeProfileName(binding.conversationId, binding.persona.agentName)
+  }
+
+  private writeProfileName(conversationId: string, name: string): void {
+    this.options.transport.setProfileName(conversationId, name).catch((error: unknown) => {
+      this.options.log.warn(`could not set the profile name: ${errorMessage(error)}`)
+    })
   }
 
   private onWelcome(welcome: TransportWelcome): void {
@@ -283,6 +321,7 @@ export class ConvosInstance {
       selfInboxId: this.options.transport.inboxId,
       boundConversationId: this.binding.phase === "bound" ? this.binding.conversationId : null,
       ownMessageIds: new Set(this.persisted.ownMessageIds),
+      managerInboxId: this.persisted.managerInboxId,
     })
     if (action.kind === "ignore") return
     this.markHandled(message.id)
@@ -303,10 +342,14 @@ export class ConvosInstance {
       this.options.log.info(`not answering agent message ${message.id}: ${verdict.reason}`)
       return
     }
-    this.enqueue(() => this.runInboundTurn(action.turn, binding.persona))
+    this.enqueue(() => this.runInboundTurn(action.turn))
   }
 
-  private async runInboundTurn(turn: InboundTurn, persona: Persona): Promise<void> {
+  private async runInboundTurn(turn: InboundTurn): Promise<void> {
+    // The persona as it is when the turn runs: a rename or new instructions apply to turns already queued.
+    const binding = this.binding
+    if (binding.phase !== "bound") return
+    const persona = binding.persona
     const conversationId = turn.conversationId
     if (!this.options.modelConfigured) {
       await this.send(conversationId, NO_MODEL_REPLY, turn.replyTo)
@@ -430,5 +473,7 @@ export class ConvosInstance {
     return (this.options.now ?? Date.now)()
   }
 }
+
+const personaOf = (state: BindingState): Persona | undefined => ("persona" in state ? state.persona : undefined)
 
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))

@@ -45,7 +45,7 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
   res.end(JSON.stringify(body))
 }
 
-/** Handles `/convos/control/{status,provision,reset,ack-joined}`. */
+/** Handles `/convos/control/{status,provision,configure,reset,ack-joined}`. */
 export const handleControl = async (
   req: IncomingMessage,
   res: ServerResponse,
@@ -79,6 +79,11 @@ export const handleControl = async (
   switch (action) {
     case "provision": {
       const result = await instance.provision(body.value)
+      send(res, result.status, result.body)
+      return true
+    }
+    case "configure": {
+      const result = await instance.configure(body.value)
       send(res, result.status, result.body)
       return true
     }
