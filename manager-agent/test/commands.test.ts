@@ -64,6 +64,7 @@ describe("spawning in a group", () => {
       mode: "add",
       conversationId: "g-spawn",
       addedBy: "manager-inbox",
+      managerInboxId: "manager-inbox",
       agentName: "Trip Planner",
       claimedBy: "alice",
     })
@@ -225,11 +226,9 @@ describe("removing, renaming and re-instructing", () => {
     try {
       await send(message("g-rename-fail", "alice", "rename the chef to Remy"))
       expect(lastReply("g-rename-fail")).toBe("I couldn't update Chef right now; please try again in a moment.")
-      pool.state.failReconfigure = "unsupported"
+      pool.state.failReconfigure = "not_found"
       await send(message("g-rename-fail", "alice", "tell the chef to cook vegan"))
-      expect(lastReply("g-rename-fail")).toBe(
-        "I can't change a running agent yet. Remove Chef and spawn a new one described the way you want.",
-      )
+      expect(lastReply("g-rename-fail")).toBe("I couldn't update Chef right now; please try again in a moment.")
     } finally {
       pool.state.failReconfigure = false
     }

@@ -17,6 +17,12 @@ export interface ProvisionBody {
   readonly joinUrl?: string | undefined
   readonly conversationId?: string | undefined
   readonly addedBy?: string | undefined
+  readonly managerInboxId?: string | undefined
+}
+
+export interface ConfigureBody {
+  readonly agentName?: string | undefined
+  readonly instructions?: string | undefined
 }
 
 export interface ProvisionReply {
@@ -46,11 +52,13 @@ const ProvisionSchema = Schema.Struct({
 })
 
 const ResetSchema = Schema.Struct({ clean: Schema.Boolean })
+const ConfigureSchema = Schema.Struct({ status: Schema.Literal("configured") })
 
 export class InstanceClient extends Context.Service<InstanceClient, {
   health(url: string, token: Redacted.Redacted<string>): Effect.Effect<HealthReport, InstanceCallError>
   provision(url: string, token: Redacted.Redacted<string>, body: ProvisionBody): Effect.Effect<ProvisionReply, InstanceCallError>
   reset(url: string, token: Redacted.Redacted<string>): Effect.Effect<{ readonly clean: boolean }, InstanceCallError>
+  configure(url: string, token: Redacted.Redacted<string>, body: ConfigureBody): Effect.Effect<void, InstanceCallError>
 }>()("pool/InstanceClient") {
   static readonly layer = Layer.effect(
     InstanceClient,
@@ -117,7 +125,13 @@ export class InstanceClient extends Context.Service<InstanceClient, {
       const reset = Effect.fn("InstanceClient.reset")(function*(url: string, token: Redacted.Redacted<string>) {
         return yield* call("reset", "POST", url, token, ResetSchema, healthTimeout, {})
       })
-      return InstanceClient.of({ health, provision, reset })
+      const configure = Effect.fn("InstanceClient.configure")(
+        function*(url: string, token: Redacted.Redacted<string>, body: ConfigureBody) {
+          // A rename writes the agent's profile into its conversation: one XMTP send, so the provision timeout.
+          yield* call("configure", "POST", url, token, ConfigureSchema, provisionTimeout, body)
+        },
+      )
+      return InstanceClient.of({ health, provision, reset, configure })
     }),
   )
 }

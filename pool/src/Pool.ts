@@ -4,13 +4,15 @@ import { randomBytes } from "node:crypto"
 import { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { Claims } from "./db/Claims.ts"
 import { type InstanceRow, Instances, type StatusCounts } from "./db/Instances.ts"
-import type { ClaimRequest, ClaimResult, ClaimStep } from "./domain/Claim.ts"
+import type { ClaimRequest, ClaimResult, ClaimStep, ReconfigureRequest } from "./domain/Claim.ts"
 import {
   type ClaimError,
+  ConfigureFailed,
   Forbidden,
   IdempotencyConflict,
   InstanceNotFound,
   NoIdleInstance,
+  NotConfigurable,
   ProvisionFailed,
   ShuttingDown,
 } from "./domain/errors.ts"
@@ -33,6 +35,11 @@ export class Pool extends Context.Service<Pool, {
   replenish(count?: number): Effect.Effect<ReadonlyArray<string>>
   drain(count: number): Effect.Effect<ReadonlyArray<string>>
   kill(instanceId: string): Effect.Effect<void, InstanceNotFound>
+  /** Renames and/or re-instructs a claimed agent: the instance takes the change first, then the row records it. */
+  reconfigure(
+    instanceId: string,
+    change: ReconfigureRequest,
+  ): Effect.Effect<InstanceRow, InstanceNotFound | NotConfigurable | ConfigureFailed>
   /** An instance asks to be destroyed (removed from its conversation), authenticated by its own token. */
   selfDestruct(instanceId: string, token: string): Effect.Effect<void, Forbidden>
   /** Checks an instance's own token (constant time, against the stored hash); the instance row when it matches. */
@@ -225,6 +232,7 @@ export class Pool extends Context.Service<Pool, {
             joinUrl: request.joinUrl,
             conversationId: request.conversationId,
             addedBy: request.addedBy,
+            managerInboxId: request.managerInboxId,
           }).pipe(
             Effect.catchTag("InstanceCallError", (error) =>
               Effect.gen(function*() {
@@ -334,6 +342,34 @@ export class Pool extends Context.Service<Pool, {
         yield* destroy(instanceId)
       })
 
+      const reconfigure = Effect.fn("Pool.reconfigure")(function*(instanceId: string, change: ReconfigureRequest) {
+        const found = yield* instances.findById(instanceId)
+        if (Option.isNone(found)) return yield* InstanceNotFound.standard()
+        const row = found.value
+        if (row.status !== "claimed" && row.status !== "pending_acceptance") {
+          return yield* new NotConfigurable({
+            error: row.status === "claiming"
+              ? "The agent is still starting. Try again in a moment."
+              : "Only an agent that has been claimed can be renamed or re-instructed.",
+          })
+        }
+        yield* client.configure(row.url ?? "", tokenFor(instanceId), change).pipe(
+          Effect.catchTag("InstanceCallError", (error) =>
+            Effect.gen(function*() {
+              yield* Effect.logWarning(`configure of ${instanceId} failed: ${error.message}`)
+              return yield* new ConfigureFailed({ error: "The agent could not take the change. Please try again." })
+            })),
+        )
+        const updated = yield* instances.setPersona(instanceId, row.status, change)
+        // Destroyed (or its join completed) while the change was on its way: report the row as it is now.
+        if (Option.isNone(updated)) {
+          const now = yield* instances.findById(instanceId)
+          if (Option.isNone(now)) return yield* InstanceNotFound.standard()
+          return (yield* instances.setPersona(instanceId, now.value.status, change)).pipe(Option.getOrElse(() => now.value))
+        }
+        return updated.value
+      })
+
       const authenticate = (instanceId: string, token: string) =>
         Effect.gen(function*() {
           const row = yield* instances.findById(instanceId)
@@ -376,6 +412,7 @@ export class Pool extends Context.Service<Pool, {
         replenish,
         drain,
         kill,
+        reconfigure,
         selfDestruct,
         authenticateInstance: authenticate,
         markJoined,

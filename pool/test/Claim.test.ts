@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { joinUrlProblem, validateClaim } from "../src/domain/Claim.ts"
+import { joinUrlProblem, validateClaim, validateReconfigure } from "../src/domain/Claim.ts"
 
 describe("joinUrlProblem", () => {
   it("accepts Convos invite links of the pool's environment", () => {
@@ -36,5 +36,25 @@ describe("validateClaim", () => {
     expect(validateClaim({ agentName: "" }, "dev").ok).toBe(false)
     expect(validateClaim({ agentName: "x".repeat(65) }, "dev").ok).toBe(false)
     expect(validateClaim({ agentName: "a\nb" }, "dev").ok).toBe(false)
+  })
+})
+
+describe("validateReconfigure", () => {
+  it("trims what it is given and keeps only the fields that change", () => {
+    expect(validateReconfigure({ agentName: " Tour Guide " })).toEqual({ ok: true, request: { agentName: "Tour Guide" } })
+    expect(validateReconfigure({ instructions: " Only Japan. " })).toEqual({ ok: true, request: { instructions: "Only Japan." } })
+  })
+  it("refuses an empty change and the values a claim would refuse", () => {
+    expect(validateReconfigure({})).toEqual({ ok: false, error: "give agentName, instructions or both" })
+    expect(validateReconfigure({ agentName: "two\nlines" })).toEqual({ ok: false, error: "agentName must be a single line of text" })
+    expect(validateReconfigure({ instructions: "  " })).toEqual({ ok: false, error: "instructions must not be empty" })
+  })
+})
+
+describe("validateClaim managerInboxId", () => {
+  it("passes the manager's inbox id through and refuses anything that is not one", () => {
+    const manager = "e".repeat(64)
+    expect(validateClaim({ managerInboxId: manager }, "dev")).toMatchObject({ ok: true, request: { managerInboxId: manager } })
+    expect(validateClaim({ managerInboxId: "manager" }, "dev")).toMatchObject({ ok: false, error: expect.stringContaining("managerInboxId") })
   })
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option } from "effect"
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances } from "../src/db/Instances.ts"
 import type { ClaimRequest } from "../src/domain/Claim.ts"
@@ -152,6 +152,38 @@ describe("Pool", () => {
         assert.isFalse(existsSync(join(dataDir, "instances", claimed.instanceId)))
         assert.isTrue(Option.isNone(yield* (yield* Instances).findById(claimed.instanceId)))
         const unknown = yield* Effect.exit(pool.kill("nope"))
+        assert.include(JSON.stringify(unknown), "InstanceNotFound")
+      })), 60_000)
+
+  it.live("reconfigure: the instance takes the new name and instructions first, then the row records them", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        yield* pool.replenish(2)
+        yield* idleCount(2)
+        const claimed = yield* pool.claim(request({ managerInboxId: "e".repeat(64) }))
+        const binding = () =>
+          JSON.parse(readFileSync(join(dataDir, "instances", claimed.instanceId, "state", "binding.json"), "utf8"))
+        assert.strictEqual(binding().managerInboxId, "e".repeat(64), "the provision carried the manager's inbox")
+
+        const renamed = yield* pool.reconfigure(claimed.instanceId, { agentName: "Tour Guide" })
+        assert.strictEqual(renamed.agent_name, "Tour Guide")
+        assert.strictEqual(renamed.instructions, "Plan trips.", "what was not changed stays")
+        assert.include(binding(), { agentName: "Tour Guide" })
+        yield* pool.reconfigure(claimed.instanceId, { instructions: "Only Japan." })
+        assert.include(binding(), { agentName: "Tour Guide", instructions: "Only Japan." })
+
+        // The instance refuses: nothing changes in the database either.
+        controlInstance(dataDir, claimed.instanceId, { configure: "error" })
+        const failed = yield* Effect.exit(pool.reconfigure(claimed.instanceId, { agentName: "Broken" }))
+        assert.include(JSON.stringify(failed), "ConfigureFailed")
+        const row = yield* (yield* Instances).findById(claimed.instanceId)
+        assert.strictEqual(Option.getOrThrow(row).agent_name, "Tour Guide")
+
+        const idle = (yield* pool.list).find((r) => r.status === "idle")
+        const notClaimed = yield* Effect.exit(pool.reconfigure(idle?.id ?? "", { agentName: "X" }))
+        assert.include(JSON.stringify(notClaimed), "NotConfigurable")
+        const unknown = yield* Effect.exit(pool.reconfigure("nope", { agentName: "X" }))
         assert.include(JSON.stringify(unknown), "InstanceNotFound")
       })), 60_000)
 

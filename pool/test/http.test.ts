@@ -61,6 +61,7 @@ describe("HTTP API", () => {
           ["POST", "/api/pool/drain"],
           ["POST", "/api/pool/reconcile"],
           ["DELETE", "/api/pool/instances/abc"],
+          ["POST", "/api/pool/instances/abc/configure"],
         ]
         for (const [method, path] of routes) {
           for (const key of [null, "wrong-key", `${testApiKey}x`]) {
@@ -128,6 +129,35 @@ describe("HTTP API", () => {
           call("POST", "/api/pool/self-destruct", { key: null, body: { instanceId: "x", token: "y" } })
         )
         assert.strictEqual(selfDestruct.status, 403)
+      })), 60_000)
+
+  it.live("configure renames a claimed agent; a bad body is 400, an unknown instance 404, an idle one 409", () =>
+    withApi(2, (call) =>
+      Effect.gen(function*() {
+        const claimed = yield* Effect.promise(() => call("POST", "/api/pool/claim", { body: { agentName: "Chef" } }))
+        const path = `/api/pool/instances/${claimed.json.instanceId}/configure`
+        const renamed = yield* Effect.promise(() => call("POST", path, { body: { agentName: " Pastry Chef " } }))
+        assert.deepStrictEqual([renamed.status, renamed.json], [200, { instanceId: claimed.json.instanceId, agentName: "Pastry Chef" }])
+        const bad: Array<[unknown, RegExp]> = [
+          [{}, /give agentName, instructions or both/],
+          [{ agentName: "" }, /agentName must not be empty/],
+          [{ instructions: "x".repeat(10_001) }, /instructions must be at most/],
+          [{ agentName: "A", colour: "red" }, /Unknown field: colour/],
+        ]
+        for (const [body, message] of bad) {
+          const r = yield* Effect.promise(() => call("POST", path, { body }))
+          assert.strictEqual(r.status, 400, JSON.stringify(body))
+          assert.match(r.json.error, message)
+        }
+        const unknown = yield* Effect.promise(() => call("POST", "/api/pool/instances/nope/configure", { body: { agentName: "A" } }))
+        assert.deepStrictEqual([unknown.status, unknown.json.error], [404, "Instance not found"])
+        const status = yield* Effect.promise(() => call("GET", "/api/pool/status"))
+        const idle = status.json.instances.find((i: { status: string }) => i.status === "idle")
+        const notClaimed = yield* Effect.promise(() => call("POST", `/api/pool/instances/${idle.id}/configure`, { body: { agentName: "A" } }))
+        assert.strictEqual(notClaimed.status, 409)
+        assert.match(notClaimed.json.error, /Only an agent that has been claimed/)
+        const listed = status.json.instances.find((i: { id: string }) => i.id === claimed.json.instanceId)
+        assert.strictEqual(listed.agentName, "Pastry Chef")
       })), 60_000)
 
   it.live("the same Idempotency-Key over HTTP returns the first claim's instance", () =>

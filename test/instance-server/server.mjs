@@ -1,7 +1,7 @@
 // A small, real implementation of docs/instance-contract.md for the pool's tests: a real process on a real port,
 // without the weight of the agent runtime. Faults are injected per instance through `<STATE_DIR>/../control.json`:
 //   { "readyAfterMs": 0, "health": "ok" | "down", "provision": "ok" | "error" | "hang" | "conflict" | "pending",
-//     "resetClean": true, "provisionDelayMs": 0 }
+//     "resetClean": true, "provisionDelayMs": 0, "configure": "ok" | "error" }
 // Plain JavaScript so that fifty of them start in a moment.
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -78,12 +78,21 @@ createServer(async (req, res) => {
       writeFileSync(bindingFile, JSON.stringify(binding))
       return send(res, 200, { status: "pending_acceptance" })
     }
-    binding = { conversationId, agentName: body.agentName, mode: body.mode }
+    binding = { conversationId, agentName: body.agentName, instructions: body.instructions, mode: body.mode, managerInboxId: body.managerInboxId }
     writeFileSync(bindingFile, JSON.stringify(binding))
     if (body.mode === "create") {
       return send(res, 200, { status: "created", conversationId, inviteUrl: `https://dev.convos.org/v2?i=test-${conversationId}` })
     }
     return send(res, 200, { status: body.mode === "join" ? "joined" : "added", conversationId })
+  }
+  if (req.method === "POST" && req.url === "/pool/configure") {
+    const body = await readBody(req)
+    if (!body || (body.agentName === undefined && body.instructions === undefined)) return send(res, 400, { error: "bad body" })
+    if (!binding) return send(res, 409, { error: "not provisioned" })
+    if (c.configure === "error") return send(res, 500, { error: "configure exploded" })
+    binding = { ...binding, ...body }
+    writeFileSync(bindingFile, JSON.stringify(binding))
+    return send(res, 200, { status: "configured", agentName: binding.agentName })
   }
   if (req.method === "POST" && req.url === "/pool/reset") {
     provisioning = false

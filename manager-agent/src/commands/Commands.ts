@@ -79,6 +79,7 @@ export class Commands extends Context.Service<
             ...(mode === "add" ? { conversationId: message.conversationId, addedBy: chat.selfInboxId } : {}),
             claimedBy: message.senderInboxId,
             idempotencyKey: `manager:${message.messageId}`,
+            managerInboxId: chat.selfInboxId,
           })
           .pipe(Effect.tapError((error) => logPoolError("claim", error)), Effect.result)
         if (claimed._tag === "Failure") {
@@ -123,9 +124,6 @@ export class Commands extends Context.Service<
         yield* reply(message, replies.joining(agent.agentName))
         return { _tag: "Spawned", agent, mode } satisfies Outcome
       })
-
-      const changeFailure = (error: AgentPoolError, name: string) =>
-        error.reason === "unsupported" ? replies.changeUnsupported(name) : replies.changeFailed(name)
 
       /** Gives back an instance the manager could not place: destroyed (never reused), ownership closed. */
       const discard = (agent: AgentRecord) =>
@@ -187,7 +185,7 @@ export class Commands extends Context.Service<
         const changed = yield* pool
           .reconfigure(agent.instanceId, { agentName: newName })
           .pipe(Effect.tapError((e) => logPoolError("rename", e)), Effect.result)
-        if (changed._tag === "Failure") return yield* replied(message, "rename", changeFailure(changed.failure, agent.agentName))
+        if (changed._tag === "Failure") return yield* replied(message, "rename", replies.changeFailed(agent.agentName))
         yield* ownership.rename(agent.instanceId, newName)
         return yield* replied(message, "rename", replies.renamed(agent.agentName, newName))
       })
@@ -198,7 +196,7 @@ export class Commands extends Context.Service<
         const changed = yield* pool
           .reconfigure(agent.instanceId, { instructions })
           .pipe(Effect.tapError((e) => logPoolError("instruct", e)), Effect.result)
-        if (changed._tag === "Failure") return yield* replied(message, "instruct", changeFailure(changed.failure, agent.agentName))
+        if (changed._tag === "Failure") return yield* replied(message, "instruct", replies.changeFailed(agent.agentName))
         yield* ownership.setInstructions(agent.instanceId, instructions)
         return yield* replied(message, "instruct", replies.instructed(agent.agentName))
       })

@@ -41,8 +41,6 @@ export const replies = {
   removeFailed: (name: string) => `I couldn't remove ${name} right now; please try again in a moment.`,
   renamed: (oldName: string, newName: string) => `${oldName} is now called ${newName}.`,
   instructed: (name: string) => `Got it: ${name} has its new instructions.`,
-  changeUnsupported: (name: string) =>
-    `I can't change a running agent yet. Remove ${name} and spawn a new one described the way you want.`,
   changeFailed: (name: string) => `I couldn't update ${name} right now; please try again in a moment.`,
   templates: (templates: ReadonlyArray<TemplateInfo>) =>
     templates.length === 0

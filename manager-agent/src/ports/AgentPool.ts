@@ -16,6 +16,8 @@ export interface SpawnClaim {
   readonly claimedBy?: string
   /** The chat message id: the same message never claims twice. */
   readonly idempotencyKey?: string
+  /** The manager's own inbox id: the agent never answers the manager's messages. */
+  readonly managerInboxId?: string
 }
 
 export interface ClaimedAgent {
@@ -30,7 +32,7 @@ export interface ClaimedAgent {
 
 /** `message` is for logs; chat replies are chosen from `reason` only. */
 export class AgentPoolError extends Schema.TaggedError<AgentPoolError>()("AgentPoolError", {
-  reason: Schema.Literals(["no_idle", "invalid", "provision_failed", "unavailable", "not_found", "unsupported"]),
+  reason: Schema.Literals(["no_idle", "invalid", "provision_failed", "unavailable", "not_found"]),
   message: Schema.String,
 }) {}
 

@@ -3,6 +3,7 @@
  * give the same answers. Pool errors become `AgentPoolError` reasons; their messages go to logs only.
  */
 import { Effect, Layer } from "effect"
+import { validateReconfigure } from "../../../pool/src/domain/Claim.ts"
 import { Pool } from "../../../pool/src/Pool.ts"
 import { AgentPool, AgentPoolError } from "./AgentPool.ts"
 
@@ -32,9 +33,11 @@ export const PoolAgentPoolLayer = Layer.effect(
     return AgentPool.of({
       claim: (request) => pool.claim(request).pipe(Effect.mapError(toAgentPoolError)),
       kill: (instanceId) => pool.kill(instanceId).pipe(Effect.mapError(toAgentPoolError)),
-      // The instance contract has no route to change a bound agent's name or instructions yet.
-      reconfigure: () =>
-        Effect.fail(new AgentPoolError({ reason: "unsupported", message: "the instance contract has no configure route" })),
+      reconfigure: (instanceId, change) => {
+        const checked = validateReconfigure(change)
+        if (!checked.ok) return Effect.fail(new AgentPoolError({ reason: "invalid", message: checked.error }))
+        return pool.reconfigure(instanceId, checked.request).pipe(Effect.asVoid, Effect.mapError(toAgentPoolError))
+      },
     })
   }),
 )

@@ -64,7 +64,7 @@ export interface FakePoolState {
   readonly reconfigured: Array<{ instanceId: string; agentName?: string; instructions?: string }>
   /** Fail the next claims with this reason. */
   failClaimsWith: AgentPoolError["reason"] | undefined
-  failReconfigure: false | "unavailable" | "unsupported"
+  failReconfigure: false | "unavailable" | "not_found"
 }
 
 export const makeFakePool = () => {

@@ -38,6 +38,10 @@ export interface User {
   readonly client: Client<unknown>
   /** Texts received in one conversation, from others. */
   texts(conversationId: string): Array<{ sender: string; text: string; at: number }>
+  /** Texts and replies received in one conversation, from others. */
+  said(conversationId: string): Array<{ sender: string; text: string; at: number; id: string; inReplyTo?: string }>
+  /** The newest Convos profile name `inboxId` announced in the conversation. */
+  profileName(conversationId: string, inboxId: string): string | undefined
   /** When this user saw `inboxId` added to the conversation (the membership commit reached them). */
   addedAt(conversationId: string, inboxId: string): number | undefined
   close(): Promise<void>
@@ -62,6 +66,22 @@ export const makeUser = async (apiUrl: string): Promise<User> => {
       inbox
         .filter(({ message: m }) => m.conversationId === conversationId && m.senderInboxId !== client.inboxId && typeof m.content === "string")
         .map(({ message: m, at }) => ({ sender: m.senderInboxId, text: m.content as string, at })),
+    said: (conversationId) =>
+      inbox.flatMap(({ message: m, at }) => {
+        if (m.conversationId !== conversationId || m.senderInboxId === client.inboxId) return []
+        const kind = m.contentType?.typeId
+        if (kind === "text" && typeof m.content === "string") return [{ sender: m.senderInboxId, text: m.content, at, id: m.id }]
+        const reply = m.content as { content?: unknown; referenceId?: string } | undefined
+        if (kind !== "reply" || typeof reply?.content !== "string") return []
+        return [{ sender: m.senderInboxId, text: reply.content, at, id: m.id, ...(reply.referenceId ? { inReplyTo: reply.referenceId } : {}) }]
+      }),
+    profileName: (conversationId, inboxId) =>
+      inbox
+        .filter(({ message: m }) =>
+          m.conversationId === conversationId && m.senderInboxId === inboxId && m.contentType?.typeId === "profile_update"
+        )
+        .map(({ message: m }) => (m.content as { name?: string } | undefined)?.name)
+        .at(-1),
     addedAt: (conversationId, inboxId) =>
       inbox.find(({ message: m }) => {
         const content = m.content as { addedInboxes?: Array<{ inboxId: string }> } | undefined

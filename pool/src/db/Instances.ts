@@ -70,6 +70,11 @@ export class Instances extends Context.Service<Instances, {
    * live claim already holds the same joinUrl (a unique partial index guarantees there is at most one).
    */
   claimIdle(request: ClaimRequest, owner: string): Effect.Effect<Option.Option<InstanceRow> | "JoinUrlTaken">
+  setPersona(
+    id: string,
+    status: InstanceStatus,
+    change: { readonly agentName?: string | undefined; readonly instructions?: string | undefined },
+  ): Effect.Effect<Option.Option<InstanceRow>>
   findById(id: string): Effect.Effect<Option.Option<InstanceRow>>
   findLiveByJoinUrl(joinUrl: string): Effect.Effect<Option.Option<InstanceRow>>
   list(statuses?: ReadonlyArray<InstanceStatus>): Effect.Effect<ReadonlyArray<InstanceRow>>
@@ -150,6 +155,18 @@ export class Instances extends Context.Service<Instances, {
           RETURNING ${sql.literal(columns)}`.pipe(Effect.map(one))).pipe(
           Effect.catchReason("SqlError", "UniqueViolation", () => Effect.succeed("JoinUrlTaken" as const)),
         )
+      }, Effect.orDie)
+
+      /** Records a claimed agent's new name and/or instructions, only while it is still in `status`. */
+      const setPersona = Effect.fn("Instances.setPersona")(function*(
+        id: string,
+        status: InstanceStatus,
+        change: { readonly agentName?: string | undefined; readonly instructions?: string | undefined },
+      ) {
+        return one(yield* sql<InstanceRow>`UPDATE instances SET
+            agent_name = COALESCE(${change.agentName ?? null}, agent_name),
+            instructions = COALESCE(${change.instructions ?? null}, instructions), updated_at = now()
+          WHERE id = ${id} AND status = ${status} RETURNING ${sql.literal(columns)}`)
       }, Effect.orDie)
 
       const findById = Effect.fn("Instances.findById")(function*(id: string) {
@@ -238,6 +255,7 @@ export class Instances extends Context.Service<Instances, {
         setCompute,
         applyEvent,
         claimIdle,
+        setPersona,
         findById,
         findLiveByJoinUrl,
         list,

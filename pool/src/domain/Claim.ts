@@ -14,6 +14,14 @@ export interface ClaimRequest {
   readonly idempotencyKey?: string | undefined
   /** Who asked (an API client label, or the manager's sender inbox id). */
   readonly claimedBy?: string | undefined
+  /** Inbox id of the manager bot claiming for a chat: the agent never answers its messages. */
+  readonly managerInboxId?: string | undefined
+}
+
+/** A new display name and/or instructions for a claimed agent. */
+export interface ReconfigureRequest {
+  readonly agentName?: string | undefined
+  readonly instructions?: string | undefined
 }
 
 export interface ClaimResult {
@@ -69,6 +77,20 @@ export const joinUrlProblem = (joinUrl: string, env: XmtpEnv): string | null => 
 }
 
 const oneLine = (s: string) => !/[\u0000-\u001f\u007f]/.test(s)
+const INBOX_ID = /^[0-9a-f]{64}$/
+
+const agentNameProblem = (agentName: string): string | null => {
+  if (agentName === "") return "agentName must not be empty"
+  if (agentName.length > limits.agentName) return `agentName must be at most ${limits.agentName} characters`
+  if (!oneLine(agentName)) return "agentName must be a single line of text"
+  return null
+}
+
+const instructionsProblem = (instructions: string): string | null => {
+  if (instructions === "") return "instructions must not be empty"
+  if (instructions.length > limits.instructions) return `instructions must be at most ${limits.instructions} characters`
+  return null
+}
 
 /**
  * Validates and normalises a claim. Pure: the HTTP API and the manager agent both go through it, so both give the
@@ -84,17 +106,16 @@ export const validateClaim = (
     readonly addedBy?: string | undefined
     readonly idempotencyKey?: string | undefined
     readonly claimedBy?: string | undefined
+    readonly managerInboxId?: string | undefined
   },
   env: XmtpEnv,
 ): { readonly ok: true; readonly request: ClaimRequest } | { readonly ok: false; readonly error: string } => {
   const agentName = (input.agentName ?? defaultAgentName).trim()
   const instructions = (input.instructions ?? defaultInstructions).trim()
-  if (agentName === "") return { ok: false, error: "agentName must not be empty" }
-  if (agentName.length > limits.agentName) return { ok: false, error: `agentName must be at most ${limits.agentName} characters` }
-  if (!oneLine(agentName)) return { ok: false, error: "agentName must be a single line of text" }
-  if (instructions === "") return { ok: false, error: "instructions must not be empty" }
-  if (instructions.length > limits.instructions) {
-    return { ok: false, error: `instructions must be at most ${limits.instructions} characters` }
+  const problem = agentNameProblem(agentName) ?? instructionsProblem(instructions)
+  if (problem !== null) return { ok: false, error: problem }
+  if (input.managerInboxId !== undefined && !INBOX_ID.test(input.managerInboxId)) {
+    return { ok: false, error: "managerInboxId must be an inbox id (64 lower-case hex characters)" }
   }
   const mode = input.mode ?? (input.joinUrl !== undefined ? "join" : "create")
   if (mode === "join") {
@@ -122,6 +143,26 @@ export const validateClaim = (
       addedBy: input.addedBy,
       idempotencyKey: input.idempotencyKey,
       claimedBy: input.claimedBy,
+      managerInboxId: input.managerInboxId,
+    },
+  }
+}
+
+/** Validates a change of name and/or instructions with the same rules as a claim. Pure. */
+export const validateReconfigure = (
+  input: ReconfigureRequest,
+): { readonly ok: true; readonly request: ReconfigureRequest } | { readonly ok: false; readonly error: string } => {
+  const agentName = input.agentName?.trim()
+  const instructions = input.instructions?.trim()
+  if (agentName === undefined && instructions === undefined) return { ok: false, error: "give agentName, instructions or both" }
+  const problem = (agentName === undefined ? null : agentNameProblem(agentName)) ??
+    (instructions === undefined ? null : instructionsProblem(instructions))
+  if (problem !== null) return { ok: false, error: problem }
+  return {
+    ok: true,
+    request: {
+      ...(agentName === undefined ? {} : { agentName }),
+      ...(instructions === undefined ? {} : { instructions }),
     },
   }
 }

@@ -28,6 +28,16 @@ export class InstanceNotFound extends Schema.TaggedError<InstanceNotFound>()("In
   static readonly standard = () => new InstanceNotFound({ error: "Instance not found" })
 }
 
+/** The instance did not take a change (unreachable, or it refused). */
+export class ConfigureFailed extends Schema.TaggedError<ConfigureFailed>()("ConfigureFailed", {
+  error: Schema.String,
+}, { httpApiStatus: 502 }) {}
+
+/** The instance is in no state to be changed (not claimed, or being claimed right now). */
+export class NotConfigurable extends Schema.TaggedError<NotConfigurable>()("NotConfigurable", {
+  error: Schema.String,
+}, { httpApiStatus: 409 }) {}
+
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
   error: Schema.String,
 }, { httpApiStatus: 401 }) {}

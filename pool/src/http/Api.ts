@@ -2,11 +2,13 @@ import { Context, Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { InstanceStatuses } from "../domain/InstanceStatus.ts"
 import {
+  ConfigureFailed,
   Forbidden,
   IdempotencyConflict,
   InstanceNotFound,
   InvalidRequest,
   NoIdleInstance,
+  NotConfigurable,
   ProvisionFailed,
   ShuttingDown,
   Unauthorized,
@@ -67,6 +69,12 @@ export const InstanceJson = Schema.Struct({
   lastHealthAt: Schema.NullOr(Schema.String),
   resources: Schema.Array(Schema.Struct({ tool: Schema.String, resourceId: Schema.NullOr(Schema.String), status: Schema.String })),
 })
+
+export const ConfigureBody = Schema.Struct({
+  agentName: Schema.optional(Schema.String),
+  instructions: Schema.optional(Schema.String),
+})
+export const ConfiguredJson = Schema.Struct({ instanceId: Schema.String, agentName: Schema.NullOr(Schema.String) })
 
 export const CountBody = Schema.Struct({ count: Schema.optional(Schema.Int) })
 export const InstanceTokenBody = Schema.Struct({ instanceId: Schema.String, token: Schema.String })
@@ -133,6 +141,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       params: { id: Schema.String },
       success: Ok,
       error: InstanceNotFound,
+    }),
+    HttpApiEndpoint.post("configure", "/api/pool/instances/:id/configure", {
+      params: { id: Schema.String },
+      payload: ConfigureBody,
+      success: ConfiguredJson,
+      error: [InvalidRequest, InstanceNotFound, NotConfigurable, ConfigureFailed],
     }),
   )
   .middleware(ApiKeyAuth)

@@ -5,14 +5,14 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances, type InstanceRow } from "../db/Instances.ts"
-import { type ClaimResult, type ClaimStep, validateClaim } from "../domain/Claim.ts"
+import { type ClaimResult, type ClaimStep, validateClaim, validateReconfigure } from "../domain/Claim.ts"
 import { type Forbidden, InstanceNotFound, InvalidRequest, Unauthorized } from "../domain/errors.ts"
 import { type InstanceTools, ToolProxy, type ToolProxyError, toolProxyHttpStatus } from "../resources/ToolProxy.ts"
 import { findTemplate, templates } from "../domain/templates.ts"
 import { Pool } from "../Pool.ts"
 import { PoolConfig } from "../PoolConfig.ts"
 import { Reconciler } from "../Reconciler.ts"
-import { ApiCaller, ApiKeyAuth, ClaimBody, CountBody, InstanceTokenBody, JoinedBody, PoolApi } from "./Api.ts"
+import { ApiCaller, ApiKeyAuth, ClaimBody, ConfigureBody, CountBody, InstanceTokenBody, JoinedBody, PoolApi } from "./Api.ts"
 import { readJsonBody } from "./body.ts"
 
 export const version = "0.1.0"
@@ -150,6 +150,13 @@ const AdminHandlers = HttpApiBuilder.group(PoolApi, "admin", Effect.fn(function*
       }))
     .handle("reconcile", () => Effect.map(reconciler.tick, (report) => ({ ok: true, ...report })))
     .handle("kill", ({ params }) => Effect.as(pool.kill(params.id), { ok: true }))
+    .handleRaw("configure", ({ request, params }) =>
+      Effect.gen(function*() {
+        const checked = validateReconfigure(yield* readJsonBody(request, ConfigureBody))
+        if (!checked.ok) return yield* new InvalidRequest({ error: checked.error })
+        const row = yield* pool.reconfigure(params.id, checked.request)
+        return { instanceId: row.id, agentName: row.agent_name }
+      }))
 }))
 
 const InstanceHandlers = HttpApiBuilder.group(PoolApi, "instance", Effect.fn(function*(handlers) {
