@@ -1,6 +1,7 @@
 /**
  * Operator CLI over the pool's HTTP API:
  *   npm run pool -- status | replenish N | drain N | kill ID | reconcile
+ *   npm run pool -- configure ID [--name NAME] [--instructions TEXT]
  *   npm run pool -- claim --name "Trip Planner" --instructions "…" [--join-url URL]
  * POOL_URL (default http://127.0.0.1:$PORT or :3001) and POOL_API_KEY (default: DATA_DIR/pool-api-key).
  */
@@ -14,6 +15,8 @@ const usage = `usage: npm run pool -- <command>
   replenish [N]                   create N instances (default: up to the idle target)
   drain [N]                       destroy up to N idle/starting/dead instances (default 1)
   kill ID                         destroy one instance, whatever its status
+  configure ID [--name NAME] [--instructions TEXT]
+                                  rename and/or re-instruct a claimed agent
   reconcile                       run one reconcile tick now
   claim --name NAME --instructions TEXT [--join-url URL]
                                   claim an agent, with live progress`
@@ -97,6 +100,18 @@ const main = async () => {
       if (!argument) return fail("usage: npm run pool -- kill ID")
       await call("DELETE", `/api/pool/instances/${encodeURIComponent(argument)}`)
       console.log(`destroyed ${argument}`)
+      return
+    }
+    case "configure": {
+      if (!argument || (values.name === undefined && values.instructions === undefined)) {
+        return fail("usage: npm run pool -- configure ID [--name NAME] [--instructions TEXT]")
+      }
+      const change = {
+        ...(values.name === undefined ? {} : { agentName: values.name }),
+        ...(values.instructions === undefined ? {} : { instructions: values.instructions }),
+      }
+      const result = await call("POST", `/api/pool/instances/${encodeURIComponent(argument)}/configure`, change)
+      console.log(`${argument} is now ${String(result.agentName)}${values.instructions === undefined ? "" : ", with new instructions"}`)
       return
     }
     case "reconcile": {
