@@ -1,7 +1,8 @@
 /**
  * The environment of the gateway child. Pure. Built from scratch rather than inherited, so the instance token and
  * the pool URL never reach the agent's process; the model key has to (OpenClaw calls the model), and the agent's
- * tool profile keeps it out of reach of the chat.
+ * tool profile keeps it out of reach of the chat. Email and SMS go through the supervisor (CONVOS_TOOLS_URL, see
+ * toolForwarding.ts), which adds the instance token itself.
  */
 import type { InstanceEnv } from "./instanceEnv.ts"
 import { OPENROUTER_BASE_URL } from "./instanceEnv.ts"
@@ -31,10 +32,18 @@ export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-s
 // CONVOS_KEY_ENCRYPTION_KEY: the at-rest key of the XMTP identity file, when the operator sets one.
 const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "CONVOS_KEY_ENCRYPTION_KEY"]
 
+/** How the gateway reaches back to its supervisor. */
+export interface SupervisorLinks {
+  /** Authenticates the supervisor on the plugin's control routes, and the plugin on the supervisor's tool routes. */
+  readonly gatewayToken: string
+  /** The supervisor's loopback tool forwarding server. */
+  readonly toolsUrl: string
+}
+
 export const buildGatewayEnv = (
   instance: InstanceEnv,
   paths: GatewayPaths,
-  gatewayToken: string,
+  links: SupervisorLinks,
   parent: NodeJS.ProcessEnv,
 ): Record<string, string> => {
   const env: Record<string, string> = {}
@@ -57,7 +66,8 @@ export const buildGatewayEnv = (
     OPENCLAW_CONFIG_PATH: `${paths.openclawStateDir}/openclaw.json`,
     OPENCLAW_WORKSPACE_DIR: paths.workspaceDir,
     OPENCLAW_LOG_FILE: paths.logFile,
-    OPENCLAW_GATEWAY_TOKEN: gatewayToken,
+    OPENCLAW_GATEWAY_TOKEN: links.gatewayToken,
+    CONVOS_TOOLS_URL: links.toolsUrl,
     CONVOS_PLUGIN_DIR: paths.pluginDir,
     CONVOS_STATE_DIR: paths.convosStateDir,
     CONVOS_MODULE_PATH: paths.convosModulePath,

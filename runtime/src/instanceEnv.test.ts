@@ -41,8 +41,8 @@ describe("resolveModel", () => {
 
 describe("buildGatewayEnv", () => {
   it("never hands the instance token or pool URL to the gateway, and does not inherit the parent environment", () => {
-    const instance = parseInstanceEnv({ ...base, OPENROUTER_API_KEY: "or-secret" })
-    const env = buildGatewayEnv(instance, paths, "gw-token", { PATH: "/bin", INSTANCE_TOKEN: base.INSTANCE_TOKEN, AWS_SECRET: "x", OPENROUTER_API_KEY: "or-secret" })
+    const instance = parseInstanceEnv({ ...base, OPENROUTER_API_KEY: "or-secret", AGENTMAIL_INBOX_ID: "agent@mail.example" })
+    const env = buildGatewayEnv(instance, paths, { gatewayToken: "gw-token", toolsUrl: "http://127.0.0.1:4555" }, { PATH: "/bin", INSTANCE_TOKEN: base.INSTANCE_TOKEN, AWS_SECRET: "x", OPENROUTER_API_KEY: "or-secret" })
     const values = Object.values(env).join("\n")
     expect(values).not.toContain(base.INSTANCE_TOKEN)
     expect(values).not.toContain("127.0.0.1:9000")
@@ -55,13 +55,17 @@ describe("buildGatewayEnv", () => {
       CONVOS_LLM_API_KEY: "or-secret",
       CONVOS_MODEL_CONFIGURED: "1",
       OPENCLAW_GATEWAY_TOKEN: "gw-token",
+      // Email and SMS go through the supervisor, which holds the instance token.
+      CONVOS_TOOLS_URL: "http://127.0.0.1:4555",
+      // The plugin offers a tool only for a resource the instance has.
+      AGENTMAIL_INBOX_ID: "agent@mail.example",
       OPENCLAW_STATE_DIR: paths.openclawStateDir,
       OPENCLAW_OFFLINE: "1",
       TMPDIR: paths.tmpDir,
     })
   })
   it("marks the model as not configured when there is none", () => {
-    const env = buildGatewayEnv(parseInstanceEnv(base), paths, "gw", {})
+    const env = buildGatewayEnv(parseInstanceEnv(base), paths, { gatewayToken: "gw", toolsUrl: "http://127.0.0.1:4555" }, {})
     expect(env.CONVOS_MODEL_CONFIGURED).toBe("0")
   })
 })

@@ -1,7 +1,7 @@
 /**
  * The instance supervisor: prepares the state dir, runs the gateway (restarting it on crashes with back-off, giving up
- * after repeated quick crashes), serves the instance contract, and tells the pool when a pending join completed or
- * the conversation ended (then stops).
+ * after repeated quick crashes), serves the instance contract, forwards the agent's email and SMS to the pool, and
+ * tells the pool when a pending join completed or the conversation ended (then stops).
  */
 import { randomBytes } from "node:crypto"
 import type { Server } from "node:http"
@@ -14,6 +14,7 @@ import { OPENCLAW_VERSION, type RunningGateway, startGateway, waitForOk } from "
 import type { InstanceEnv } from "./instanceEnv.ts"
 import { gatewayPaths, prepareState, RUNTIME_DIR } from "./prepareState.ts"
 import { decideRestart, defaultRestartPolicy, noCrashes, type RestartPolicy } from "./restartPolicy.ts"
+import { startToolForwardingServer } from "./toolForwarding.ts"
 
 export const RUNTIME_VERSION = `convos-agents-runtime/0.1.0 openclaw/${OPENCLAW_VERSION}`
 
@@ -51,6 +52,8 @@ export class Supervisor {
   private stopping = false
   private lastStatus: PluginStatus | undefined
   private server: Server | undefined
+  private toolServer: Server | undefined
+  private toolsUrl = ""
   private finished: (code: number) => void = () => {}
   /** Settles with the process exit code. */
   readonly done = new Promise<number>((resolve) => (this.finished = resolve))
@@ -70,6 +73,10 @@ export class Supervisor {
   async start(): Promise<void> {
     prepareState(this.paths)
     this.gatewayPort = await freePort()
+    const { instanceId, instanceToken, poolUrl } = this.options.instance
+    const tools = await startToolForwardingServer({ gatewayToken: this.gatewayToken, pool: { poolUrl, instanceId, instanceToken } })
+    this.toolServer = tools.server
+    this.toolsUrl = tools.url
     this.server = await startContractServer(this.options.instance.port, this.options.instance.bindHost, this.options.instance.instanceToken, this.backend())
     this.options.log.info(`instance ${this.options.instance.instanceId} serving the contract on ${this.options.instance.bindHost}:${this.options.instance.port}`)
     void this.runGatewayLoop()
@@ -81,7 +88,9 @@ export class Supervisor {
     this.stopping = true
     this.ready = false
     await this.gateway?.stop().catch(() => undefined)
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    for (const server of [this.server, this.toolServer]) {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+    }
     this.finished(code)
   }
 
@@ -138,7 +147,7 @@ export class Supervisor {
     while (!this.stopping) {
       const gateway = startGateway({
         port: this.gatewayPort,
-        env: buildGatewayEnv(this.options.instance, this.paths, this.gatewayToken, process.env),
+        env: buildGatewayEnv(this.options.instance, this.paths, { gatewayToken: this.gatewayToken, toolsUrl: this.toolsUrl }, process.env),
         cwd: RUNTIME_DIR,
         consoleLogFile: join(this.options.instance.stateDir, "logs", "gateway-console.log"),
       })
