@@ -8,11 +8,11 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
+import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
 import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { agentScript } from "./agentScript.ts"
-import { logPath, type RuntimeInstance, startFakePool, startRuntimeInstance, waitFor } from "./harness.ts"
+import { fakeNetworkEnv, logPath, openRecordingUser, type RuntimeInstance, startFakePool, startRuntimeInstance, textsFrom, waitFor } from "./harness.ts"
 
 const READY_TIMEOUT = 240_000
 
@@ -23,7 +23,7 @@ let pool: Awaited<ReturnType<typeof startFakePool>>
 let instance: RuntimeInstance
 let user: ConvosClient
 let agentInbox: string
-const received: Array<ConvosMessageEvent> = []
+let received: Array<ConvosMessageEvent>
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "runtime-add-e2e-"))
@@ -33,20 +33,13 @@ beforeAll(async () => {
   instance = await startRuntimeInstance({
     stateDir: join(root, "instance"),
     logFile: logPath(root, "runtime"),
-    env: {
-      XMTP_ENV: "local",
-      XMTP_API_URL: node.apiUrl,
-      OPENAI_BASE_URL: model.baseUrl,
-      OPENAI_API_KEY: "sk-local",
-      MODEL: "fake-model",
-      POOL_URL: pool.url,
-      RUNTIME_GATEWAY_START_TIMEOUT_MS: "400000",
-    },
+    env: { ...fakeNetworkEnv(node, model), POOL_URL: pool.url },
   })
   await instance.waitReady(READY_TIMEOUT)
   agentInbox = (await instance.health()).inboxId ?? ""
-  user = await ConvosClient.open({ stateDir: join(root, "user"), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
-  user.onMessage((event) => void received.push(event))
+  const person = await openRecordingUser(join(root, "user"), node.apiUrl)
+  user = person.user
+  received = person.received
 }, READY_TIMEOUT + 30_000)
 
 afterAll(async () => {
@@ -58,8 +51,7 @@ afterAll(async () => {
   if (process.env.KEEP_E2E_LOGS === undefined) await rm(root, { recursive: true, force: true })
 }, 60_000)
 
-const fromAgent = (conversationId: string) =>
-  received.filter((e) => e.conversationId === conversationId && e.senderInboxId === agentInbox && (e.kind === "text" || e.kind === "reply"))
+const fromAgent = (conversationId: string) => textsFrom(received, conversationId, agentInbox)
 
 describe("runtime instance (add)", () => {
   let conversationId: string
@@ -106,7 +98,7 @@ describe("runtime instance (add)", () => {
   it("when removed from the group it tells the pool with its token and stops", async () => {
     await user.removeMembers(conversationId, [agentInbox])
     const call = await waitFor("the self-destruct call", () => pool.calls.find((c) => c.path === "/api/pool/self-destruct"), 60_000)
-    expect(call.body).toEqual({ instanceId: `test-${instance.port}`, token: instance.token })
+    expect(call.body).toEqual({ instanceId: instance.instanceId, token: instance.token })
     expect(await instance.exited).toBe(0)
   }, 120_000)
 })

@@ -6,11 +6,11 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
+import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
 import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { agentScript } from "./agentScript.ts"
-import { logPath, type RuntimeInstance, startRuntimeInstance, waitFor } from "./harness.ts"
+import { fakeNetworkEnv, logPath, openRecordingUser, type RuntimeInstance, startRuntimeInstance, waitFor } from "./harness.ts"
 
 const READY_TIMEOUT = 240_000
 
@@ -19,7 +19,7 @@ let node: FakeXmtpNode
 let model: FakeModel
 let instance: RuntimeInstance
 let user: ConvosClient
-const received: Array<ConvosMessageEvent> = []
+let received: Array<ConvosMessageEvent>
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "runtime-create-e2e-"))
@@ -28,11 +28,12 @@ beforeAll(async () => {
   instance = await startRuntimeInstance({
     stateDir: join(root, "instance"),
     logFile: logPath(root, "runtime"),
-    env: { XMTP_ENV: "local", XMTP_API_URL: node.apiUrl, OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: "sk-local", MODEL: "fake-model", RUNTIME_GATEWAY_START_TIMEOUT_MS: "400000" },
+    env: fakeNetworkEnv(node, model),
   })
   await instance.waitReady(READY_TIMEOUT)
-  user = await ConvosClient.open({ stateDir: join(root, "user"), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
-  user.onMessage((event) => void received.push(event))
+  const person = await openRecordingUser(join(root, "user"), node.apiUrl)
+  user = person.user
+  received = person.received
 }, READY_TIMEOUT + 30_000)
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import { createWriteStream, readFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
 import { killTree, processTree, treeRssBytes } from "../src/processTree.ts"
 import { freePort } from "../src/supervisor.ts"
 
@@ -15,6 +16,7 @@ export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..")
 
 export interface RuntimeInstance {
   readonly port: number
+  readonly instanceId: string
   readonly token: string
   readonly stateDir: string
   readonly process: ChildProcess
@@ -35,16 +37,19 @@ export const startRuntimeInstance = async (options: {
   readonly stateDir: string
   readonly env: Record<string, string>
   readonly logFile: string
+  /** The instance's id and token, when a real pool issued them; made up otherwise. */
+  readonly identity?: { readonly instanceId: string; readonly token: string }
 }): Promise<RuntimeInstance> => {
   const port = await freePort()
-  const token = randomBytes(24).toString("hex")
+  const instanceId = options.identity?.instanceId ?? `test-${port}`
+  const token = options.identity?.token ?? randomBytes(24).toString("hex")
   const log = createWriteStream(options.logFile, { flags: "a" })
   const child = spawn(process.execPath, ["--import", "tsx", "runtime/src/main.ts"], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "/tmp",
-      INSTANCE_ID: `test-${port}`,
+      INSTANCE_ID: instanceId,
       INSTANCE_TOKEN: token,
       PORT: String(port),
       STATE_DIR: options.stateDir,
@@ -61,6 +66,7 @@ export const startRuntimeInstance = async (options: {
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
   const instance: RuntimeInstance = {
     port,
+    instanceId,
     token,
     stateDir: options.stateDir,
     process: child,
@@ -162,3 +168,25 @@ export const waitFor = async <T>(what: string, probe: () => T | undefined | Prom
 }
 
 export const logPath = (dir: string, name: string) => join(dir, `${name}.log`)
+
+/** The environment of an instance on the fake XMTP node with the fake model (start timeout generous for busy CI). */
+export const fakeNetworkEnv = (node: { readonly apiUrl: string }, model: { readonly baseUrl: string }): Record<string, string> => ({
+  XMTP_ENV: "local",
+  XMTP_API_URL: node.apiUrl,
+  OPENAI_BASE_URL: model.baseUrl,
+  OPENAI_API_KEY: "sk-local",
+  MODEL: "fake-model",
+  RUNTIME_GATEWAY_START_TIMEOUT_MS: "400000",
+})
+
+/** A person on the fake XMTP node; `received` holds every message they get, in order. */
+export const openRecordingUser = async (stateDir: string, apiUrl: string) => {
+  const received: Array<ConvosMessageEvent> = []
+  const user = await ConvosClient.open({ stateDir, env: "local", apiUrl, encryptionKey: "", dbPath: null })
+  user.onMessage((event) => void received.push(event))
+  return { user, received }
+}
+
+/** The texts and replies `senderInboxId` wrote in one conversation. */
+export const textsFrom = (received: ReadonlyArray<ConvosMessageEvent>, conversationId: string, senderInboxId: string) =>
+  received.filter((e) => e.conversationId === conversationId && e.senderInboxId === senderInboxId && (e.kind === "text" || e.kind === "reply"))
