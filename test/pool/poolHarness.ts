@@ -1,4 +1,4 @@
-import { Duration, Layer } from "effect"
+import { Duration, Layer, Redacted } from "effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,6 +12,7 @@ import { Pool } from "../../pool/src/Pool.ts"
 import { PoolConfig, type PoolSettings } from "../../pool/src/PoolConfig.ts"
 import { PoolProcess } from "../../pool/src/PoolProcess.ts"
 import { Reconciler } from "../../pool/src/Reconciler.ts"
+import { AgentMail } from "../../pool/src/resources/AgentMail.ts"
 import { type ToolProvider, ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
 import { ToolProxy } from "../../pool/src/resources/ToolProxy.ts"
 
@@ -85,3 +86,15 @@ export const poolLayer = (options: {
   const pool = Pool.layer.pipe(Layer.provideMerge(base))
   return Reconciler.layer.pipe(Layer.provideMerge(pool))
 }
+
+/** The pool's AgentMail against a fake (test/fakes/agentmail.ts), with short timeouts and retries. */
+export const fakeAgentMailLayer = (apiUrl: string, apiKey: string) =>
+  AgentMail.layerWith({
+    apiUrl,
+    apiKey: Redacted.make(apiKey),
+    domain: "mail.convos.test",
+    displayName: "Convos Agent",
+    namePrefix: "convos-agent-",
+    requestTimeout: Duration.seconds(5),
+    retryBase: Duration.millis(5),
+  })

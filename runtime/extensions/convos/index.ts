@@ -1,9 +1,10 @@
-/** Entry of the `convos` channel plugin: the channel plus the supervisor's control routes. */
+/** Entry of the `convos` channel plugin: the channel, the supervisor's control routes and the agent's email/SMS tools. */
 import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core"
 import { channelState, createConvosChannel } from "./src/channel.ts"
 import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
 import { watchSupervisor } from "./src/parentWatch.ts"
 import { readSettings } from "./src/settings.ts"
+import { agentTools } from "./src/tools.ts"
 import { createConvosTransport } from "./src/transportConvos.ts"
 
 export const convosChannel = createConvosChannel({ settings: () => readSettings(), createTransport: createConvosTransport })
@@ -35,5 +36,7 @@ export default defineChannelPluginEntry({
           startupError: () => channelState.startupError,
         }),
     })
+    // Only the tools of the resources this instance has (openclaw.plugin.json declares all of them).
+    for (const tool of agentTools(process.env)) api.registerTool(tool)
   },
 })
