@@ -121,6 +121,21 @@ describe("spawning in a group", () => {
     }
   })
 
+  it("counts spawns asked for at the same instant in several conversations against one quota", async () => {
+    const strict = ManagedRuntime.make(commandsLayer({ agentsPerConversation: 5, spawnsPerSenderPerHour: 2 }).pipe(Layer.provide(dbLayer)))
+    const handle = (m: InboundMessage) => strict.runPromise(Effect.gen(function* () {
+      return yield* (yield* Commands).handle(m)
+    }))
+    try {
+      const outcomes = await Promise.all(
+        ["g-burst-1", "g-burst-2", "g-burst-3", "g-burst-4", "g-burst-5"].map((c) => handle(message(c, "heidi", "add a chef here"))),
+      )
+      expect(outcomes.filter((o) => o._tag === "Spawned")).toHaveLength(2)
+    } finally {
+      await strict.dispose()
+    }
+  })
+
   it("tells the user what to do when it may not add members, without claiming", async () => {
     chat.state.addLocked.add("g-locked")
     const claimsBefore = pool.state.claims.length

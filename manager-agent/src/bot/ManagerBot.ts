@@ -3,7 +3,8 @@
  * handled one at a time, in order (so two quick "spawn" messages cannot both slip under the quota); different
  * conversations run concurrently. A failing message is logged and answered briefly; the loop never dies.
  */
-import { Cause, Effect, FiberSet, Layer, Schedule, Semaphore, Stream } from "effect"
+import { Cause, Effect, FiberSet, Layer, Schedule, Stream } from "effect"
+import { makeKeyedLock } from "../keyedLock.ts"
 import { Commands, type Outcome } from "../commands/Commands.ts"
 import { replies } from "../commands/replies.ts"
 import { Ownership } from "../db/Ownership.ts"
@@ -25,12 +26,7 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
     const ownership = yield* Ownership
     const settings = yield* ManagerSettings
     const fibers = yield* FiberSet.make()
-    const locks = new Map<string, Semaphore.Semaphore>()
-    const lockFor = (conversationId: string) => {
-      let lock = locks.get(conversationId)
-      if (!lock) locks.set(conversationId, (lock = Semaphore.makeUnsafe(1)))
-      return lock
-    }
+    const inConversationOrder = makeKeyedLock()
     const seen = new Set<string>()
 
     const onMessage = (message: InboundMessage) =>
@@ -72,7 +68,7 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
     yield* chat.events.pipe(
       Stream.runForEach((event) => {
         const conversationId = event.conversationId
-        return FiberSet.run(fibers, lockFor(conversationId).withPermits(1)(onEvent(event)))
+        return FiberSet.run(fibers, inConversationOrder(conversationId, onEvent(event)))
       }),
       Effect.tapCause((cause) => Effect.logWarning("chat stream failed; restarting", Cause.pretty(cause))),
       Effect.retry(streamRestart),

@@ -7,6 +7,7 @@ import { Ownership, type OwnershipError } from "../db/Ownership.ts"
 import type { Intent, MessageContext, SpawnIntent } from "../intent/Intent.ts"
 import { IntentParser } from "../intent/IntentParser.ts"
 import { TemplateCatalog } from "../intent/TemplateCatalog.ts"
+import { makeKeyedLock } from "../keyedLock.ts"
 import { ManagerSettings } from "../ManagerSettings.ts"
 import { AgentPool, type AgentPoolError } from "../ports/AgentPool.ts"
 import { Chat, type ChatError, type InboundMessage } from "../ports/Chat.ts"
@@ -39,6 +40,10 @@ export class Commands extends Context.Service<
       const reply = (message: InboundMessage, text: string) => chat.sendText(message.conversationId, text)
       const replied = (message: InboundMessage, intent: Intent["kind"], text: string) =>
         reply(message, text).pipe(Effect.as<Outcome>({ _tag: "Replied", intent }))
+
+      // Messages are handled in order per conversation; one sender's spawns in several conversations at once must
+      // still count against one hourly quota, so a sender's spawns (quota check → claim → record) run one at a time.
+      const oneSpawnPerSender = makeKeyedLock()
 
       const logPoolError = (what: string, error: AgentPoolError) =>
         Effect.logWarning(`${what} failed`, { reason: error.reason, message: error.message })
@@ -235,7 +240,7 @@ export class Commands extends Context.Service<
         const { intent, addressed } = yield* parser.parse(message.text, ctx)
         switch (intent.kind) {
           case "spawn":
-            return yield* spawn(message, intent, here)
+            return yield* oneSpawnPerSender(message.senderInboxId, spawn(message, intent, here))
           case "list":
             return yield* replied(message, "list", replies.list(here.length > 0 ? here : yield* ownership.liveAgents(message.conversationId)))
           case "remove":
