@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import { ComputeError, type ComputeInstance, ComputeProvider, type ComputeState } from "./ComputeProvider.ts"
 
 /**
- * The embedded default: one detached child process per instance on a free loopback port, with its own state dir
+ * The embedded default: one detached child process per instance on its own loopback port, with its own state dir
  * under `DATA_DIR/instances/<id>`. Children outlive a pool restart; the restarted pool re-adopts them from the
  * database, restarts any whose process died (its state dir keeps identity and conversation), and reaps the dirs
  * no instance row names.
@@ -21,19 +21,30 @@ export interface LocalProcessOptions {
   readonly crashWindow: Duration.Duration
   /** Stop the instance processes when the pool stops (they are restarted from their state dirs on the next start). */
   readonly stopOnExit?: boolean
+  /** Where instance ports are allocated (inclusive); default `defaultPortRange`. */
+  readonly portRange?: PortRange
 }
+
+export interface PortRange {
+  readonly from: number
+  readonly to: number
+}
+
+/**
+ * An instance keeps its port for life (the pool stores its URL, and a restart reuses it), so ports come from below
+ * Linux's ephemeral range (32768-60999): a port the kernel hands out for `listen(0)` or an outgoing connection, as
+ * the runtime's own gateway does, can then never land on an instance's port, now or after a restart.
+ */
+export const defaultPortRange: PortRange = { from: 20_000, to: 29_999 }
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
 export const runtimeCommand: ReadonlyArray<string> = [process.execPath, "--import", "tsx", join(repoRoot, "runtime/src/main.ts")]
 
-const freePort = () =>
-  new Promise<number>((resolvePort, reject) => {
+const canBind = (port: number) =>
+  new Promise<boolean>((resolveBind) => {
     const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")))
-    })
+    server.once("error", () => resolveBind(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolveBind(true)))
   })
 
 /** True if `pid` is alive and is the process of this instance (guards against pid reuse). */
@@ -65,6 +76,33 @@ export const makeLocalProcess = (
   const root = resolve(options.dataDir, "instances")
   const dirOf = (id: string) => join(root, id)
   const restarts = new Map<string, Array<number>>()
+  const range = options.portRange ?? defaultPortRange
+
+  /** Ports of the instances on disk, plus those being created right now (claimed before anything is awaited). */
+  const reservedPorts = new Set<number>()
+  const portsOnDisk = () => {
+    if (!existsSync(root)) return []
+    return readdirSync(root).flatMap((id) => {
+      try {
+        return [Number(readEnv(id).PORT)]
+      } catch {
+        return []
+      }
+    })
+  }
+  const allocatePort = async (): Promise<number> => {
+    const taken = new Set([...portsOnDisk(), ...reservedPorts])
+    const size = range.to - range.from + 1
+    const start = Math.floor(Math.random() * size)
+    for (let i = 0; i < size; i++) {
+      const port = range.from + ((start + i) % size)
+      if (taken.has(port)) continue
+      reservedPorts.add(port)
+      if (await canBind(port)) return port
+      reservedPorts.delete(port)
+    }
+    throw new Error(`no free port left in ${range.from}-${range.to} for a new instance`)
+  }
 
   const launch = (id: string, env: Record<string, string>) => {
     const dir = dirOf(id)
@@ -100,12 +138,17 @@ export const makeLocalProcess = (
       try: async () => {
         const dir = dirOf(spec.instanceId)
         mkdirSync(join(dir, "tmp"), { recursive: true })
-        const port = await freePort()
-        const env = { ...spec.env, PORT: String(port), STATE_DIR: join(dir, "state") }
-        // The environment holds the instance's own secrets; keep it readable by this user only.
-        writeFileSync(join(dir, "env.json"), JSON.stringify(env), { mode: 0o600 })
-        const pid = launch(spec.instanceId, env)
-        return { ref: { pid: String(pid), port: String(port), dir }, url: `http://127.0.0.1:${port}` }
+        const port = await allocatePort()
+        try {
+          const env = { ...spec.env, PORT: String(port), STATE_DIR: join(dir, "state") }
+          // The environment holds the instance's own secrets; keep it readable by this user only.
+          writeFileSync(join(dir, "env.json"), JSON.stringify(env), { mode: 0o600 })
+          const pid = launch(spec.instanceId, env)
+          return { ref: { pid: String(pid), port: String(port), dir }, url: `http://127.0.0.1:${port}` }
+        } finally {
+          // From here on env.json names the port (or the create failed and it is free again).
+          reservedPorts.delete(port)
+        }
       },
       catch: fail("create"),
     })

@@ -1,0 +1,82 @@
+import { Duration, Effect } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer, type Server } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { makeLocalProcess, type PortRange } from "../src/compute/LocalProcess.ts"
+
+/** An instance program that only waits: these tests are about where instances live, not what they serve. */
+const idleCommand = [process.execPath, "-e", "setTimeout(() => {}, 120_000)"]
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+const provider = (portRange: PortRange) => {
+  const dataDir = mkdtempSync(join(tmpdir(), "local-process-"))
+  const local = makeLocalProcess({ dataDir, command: idleCommand, maxRestarts: 1, crashWindow: Duration.minutes(1), portRange })
+  cleanups.push(async () => {
+    await local.stopAll()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  return local
+}
+
+const occupy = (port: number) =>
+  new Promise<Server>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => resolve(server))
+  })
+
+const portOf = (url: string) => Number(new URL(url).port)
+/** A range of `size` ports somewhere in the instance range, different for each run. */
+const someRange = (size: number): PortRange => {
+  const from = 20_000 + Math.floor(Math.random() * 9_000)
+  return { from, to: from + size - 1 }
+}
+
+describe("LocalProcess ports", () => {
+  it("gives instances created at the same moment distinct ports inside the range", async () => {
+    const range = someRange(8)
+    const local = provider(range)
+    const created = await Effect.runPromise(
+      Effect.all(Array.from({ length: 8 }, (_, i) => local.create({ instanceId: `inst-${i}`, env: { INSTANCE_ID: `inst-${i}` } })), {
+        concurrency: "unbounded",
+      }),
+    )
+    const ports = created.map((c) => portOf(c.url))
+    expect(new Set(ports).size).toBe(8)
+    for (const port of ports) expect(port).toBeGreaterThanOrEqual(range.from), expect(port).toBeLessThanOrEqual(range.to)
+  })
+
+  it("skips a port something else holds and says so when the range is full", async () => {
+    const range = someRange(3)
+    const blocker = await occupy(range.from + 1)
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
+    const local = provider(range)
+    const first = await Effect.runPromise(local.create({ instanceId: "a", env: { INSTANCE_ID: "a" } }))
+    const second = await Effect.runPromise(local.create({ instanceId: "b", env: { INSTANCE_ID: "b" } }))
+    expect([portOf(first.url), portOf(second.url)].sort()).toEqual([range.from, range.to])
+    const third = await Effect.runPromise(Effect.flip(local.create({ instanceId: "c", env: { INSTANCE_ID: "c" } })))
+    expect(third.message).toBe(`no free port left in ${range.from}-${range.to} for a new instance`)
+  })
+
+  it("keeps the ports of instances already on disk when a new provider (a restarted pool) allocates", async () => {
+    const range = someRange(2)
+    const dataDir = mkdtempSync(join(tmpdir(), "local-process-"))
+    const options = { dataDir, command: idleCommand, maxRestarts: 1, crashWindow: Duration.minutes(1), portRange: range }
+    const before = makeLocalProcess(options)
+    const after = makeLocalProcess(options)
+    cleanups.push(async () => {
+      await before.stopAll()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    const old = await Effect.runPromise(before.create({ instanceId: "old", env: { INSTANCE_ID: "old" } }))
+    // The old instance's process is not listening (it only waits), so only env.json can tell its port is taken.
+    const fresh = await Effect.runPromise(after.create({ instanceId: "new", env: { INSTANCE_ID: "new" } }))
+    expect(portOf(fresh.url)).not.toBe(portOf(old.url))
+  })
+})
