@@ -2,8 +2,8 @@
  * The instance contract (docs/instance-contract.md) on 127.0.0.1:$PORT. Every route needs the instance token;
  * provision, configure and reset are forwarded to the convos plugin inside the gateway.
  */
-import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { bearerMatches, readBody, sendJson as send } from "./jsonHttp.ts"
 
 export interface PluginStatus {
   readonly ready: boolean
@@ -34,30 +34,6 @@ export interface ContractBackend {
   forward(action: ForwardedAction, body: unknown): Promise<{ readonly status: number; readonly body: unknown }>
 }
 
-const digest = (value: string) => createHash("sha256").update(value).digest()
-
-export const bearerMatches = (header: string | undefined, token: string): boolean =>
-  header !== undefined && header.startsWith("Bearer ") && timingSafeEqual(digest(header.slice(7)), digest(token))
-
-const MAX_BODY = 64 * 1024
-
-const readBody = (req: IncomingMessage): Promise<string | undefined> =>
-  new Promise((resolve) => {
-    const parts: Array<Buffer> = []
-    let size = 0
-    req.on("data", (part: Buffer) => {
-      size += part.length
-      if (size <= MAX_BODY) parts.push(part)
-    })
-    req.on("end", () => resolve(size > MAX_BODY ? undefined : Buffer.concat(parts).toString("utf8")))
-    req.on("error", () => resolve(undefined))
-  })
-
-const send = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
-  res.end(JSON.stringify(body))
-}
-
 export const handleContractRequest = async (req: IncomingMessage, res: ServerResponse, token: string, backend: ContractBackend): Promise<void> => {
   if (!bearerMatches(req.headers.authorization, token)) return send(res, 401, { error: "missing or wrong instance token" })
   const path = (req.url ?? "").split("?")[0]
@@ -72,12 +48,12 @@ export const handleContractRequest = async (req: IncomingMessage, res: ServerRes
   }
   const action = FORWARDED.get(path ?? "")
   if (req.method === "POST" && action !== undefined) {
-    const text = await readBody(req)
-    if (text === undefined) return send(res, 400, { error: "body too large or unreadable" })
+    const read = await readBody(req)
+    if ("error" in read) return send(res, read.status, { error: read.error })
     let body: unknown = {}
-    if (text.trim() !== "") {
+    if (read.text.trim() !== "") {
       try {
-        body = JSON.parse(text)
+        body = JSON.parse(read.text)
       } catch {
         return send(res, 400, { error: "body is not valid JSON" })
       }

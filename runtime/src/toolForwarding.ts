@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { bearerMatches } from "./contractServer.ts"
+import { bearerMatches, readBody, sendJson as send } from "./jsonHttp.ts"
 
 /** What the supervisor forwards with: the pool and this instance's credentials. */
 export interface PoolCredentials {
@@ -37,9 +37,6 @@ export interface RouteRefusal {
 }
 
 export const TOOL_FORWARDING_TIMEOUT_MS = 30_000
-
-/** As the pool's own limit on request bodies. */
-const MAX_BODY = 64 * 1024
 
 const POST_ROUTES: Readonly<Record<string, string>> = {
   "/tools/email/send": "/api/tools/email/send",
@@ -78,19 +75,6 @@ export const poolRequestFor = (method: string | undefined, url: string | undefin
 }
 
 export const isRefusal = (value: PoolToolRequest | RouteRefusal): value is RouteRefusal => "error" in value
-
-const readBody = (req: IncomingMessage): Promise<{ readonly text: string } | RouteRefusal> =>
-  new Promise((resolve) => {
-    const parts: Array<Buffer> = []
-    let size = 0
-    req.on("data", (part: Buffer) => {
-      size += part.length
-      if (size <= MAX_BODY) parts.push(part)
-    })
-    req.on("end", () =>
-      resolve(size > MAX_BODY ? { status: 413, error: `body larger than ${MAX_BODY} bytes` } : { text: Buffer.concat(parts).toString("utf8") }))
-    req.on("error", () => resolve({ status: 400, error: "could not read the body" }))
-  })
 
 const isJson = (text: string): boolean => {
   try {
@@ -137,11 +121,6 @@ export const forwardToPool = async (
   }
   if (response.ok) return { status: response.status, body: answer }
   return { status: response.status, body: { error: errorOf(answer) ?? `the pool answered ${response.status}` } }
-}
-
-const send = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
-  res.end(JSON.stringify(body))
 }
 
 export const handleToolRequest = async (req: IncomingMessage, res: ServerResponse, options: ToolForwardingOptions): Promise<void> => {
