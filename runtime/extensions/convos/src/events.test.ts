@@ -20,7 +20,6 @@ describe("classifyInbound", () => {
   it("ignores other conversations, own messages and plain group updates, and nothing when unbound", () => {
     expect(classifyInbound(message({ kind: "text", text: "x" }, { conversationId: "d".repeat(32) }), context).kind).toBe("ignore")
     expect(classifyInbound(message({ kind: "text", text: "x" }, { senderInboxId: self }), context).kind).toBe("ignore")
-    expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [alice], removedInboxIds: [] }), context).kind).toBe("ignore")
     expect(classifyInbound(message({ kind: "text", text: "x" }), { ...context, boundConversationId: null }).kind).toBe("ignore")
   })
   it("never turns a message of the manager that spawned us into a turn, even one that names us", () => {
@@ -33,6 +32,13 @@ describe("classifyInbound", () => {
     expect(classifyInbound(message({ kind: "text", text: "Chef, hi" }), withManager).kind).toBe("turn")
     // The manager removing us still ends the binding.
     expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [], removedInboxIds: [self] }, { senderInboxId: manager }), withManager).kind).toBe("ended")
+  })
+  it("reports members other than us joining, and nothing when only we were added", () => {
+    expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [alice.toUpperCase(), self], removedInboxIds: [] }), context)).toEqual({
+      kind: "members_added",
+      inboxIds: [alice],
+    })
+    expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [self], removedInboxIds: [] }), context).kind).toBe("ignore")
   })
   it("reports that we were removed when a group update removes our inbox", () => {
     expect(classifyInbound(message({ kind: "group_updated", addedInboxIds: [], removedInboxIds: [self] }), context)).toEqual({ kind: "ended", reason: "removed" })

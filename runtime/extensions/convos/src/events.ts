@@ -19,6 +19,8 @@ export type InboundAction =
   | { readonly kind: "ignore"; readonly reason: string }
   | { readonly kind: "turn"; readonly turn: InboundTurn }
   | { readonly kind: "ended"; readonly reason: "removed" }
+  /** Someone other than us joined the conversation (a created conversation greets its first joiner). */
+  | { readonly kind: "members_added"; readonly inboxIds: ReadonlyArray<string> }
 
 export interface InboundContext {
   readonly selfInboxId: string
@@ -40,6 +42,8 @@ export const classifyInbound = (message: TransportMessage, context: InboundConte
   const content = message.content
   if (content.kind === "group_updated") {
     if (content.removedInboxIds.some((id) => id.toLowerCase() === self)) return { kind: "ended", reason: "removed" }
+    const others = content.addedInboxIds.map((id) => id.toLowerCase()).filter((id) => id !== self)
+    if (others.length > 0) return { kind: "members_added", inboxIds: others }
     return { kind: "ignore", reason: "group update" }
   }
   if (sender === self) return { kind: "ignore", reason: "own message" }

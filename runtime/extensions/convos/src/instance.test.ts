@@ -37,7 +37,7 @@ describe("ConvosInstance", () => {
     expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })).toMatchObject({ status: 503 })
   })
 
-  it("create: binds to the new conversation, sets the profile name, greets through the agent, then answers messages with a reply reference", async () => {
+  it("create: binds to the new conversation, greets its first joiner through the agent, then answers messages with a reply reference", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()
     const response = await instance.provision({ agentName: "Chef", instructions: "Talk about food.", mode: "create" })
@@ -45,6 +45,13 @@ describe("ConvosInstance", () => {
     const created = transport.created[0]
     expect(response.body).toEqual({ status: "created", conversationId: created, inviteUrl: `https://popup.convos.org/v2?i=invite-${created}` })
     await instance.idle()
+    // Nobody is there yet: a greeting now would never be read.
+    expect(turns).toHaveLength(0)
+    transport.emitMembersJoined(created ?? "", [alice])
+    // Someone else added by a member arrives as a message; still one greeting.
+    transport.emitMessage({ ...text("j2", ""), conversationId: created ?? "", senderInboxId: alice, content: { kind: "group_updated", addedInboxIds: ["2".repeat(64)], removedInboxIds: [] } })
+    await instance.idle()
+    expect(turns).toHaveLength(1)
     expect(turns[0]?.text).toContain('added to this group conversation as "Chef"')
     expect(turns[0]?.systemPrompt).toContain("Talk about food.")
     expect(transport.sent[0]).toMatchObject({ conversationId: created, text: expect.stringContaining("reply to: [System") })
@@ -168,6 +175,27 @@ describe("ConvosInstance", () => {
     await instance.idle()
     expect(turns.at(-1)?.systemPrompt).toContain('"Chef"')
     expect(turns.at(-1)?.systemPrompt).toContain("Talk about food.")
+  })
+
+  it("create: after a restart, greets a conversation someone joined while it was down, and not an empty one", async () => {
+    const store = memoryBindingStore()
+    const first = setup({ store })
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+    const created = first.transport.created[0] ?? ""
+    await first.instance.stop()
+
+    const empty = setup({ store })
+    await empty.instance.start()
+    await empty.instance.idle()
+    expect(empty.turns).toHaveLength(0)
+    await empty.instance.stop()
+
+    const joinedMeanwhile = setup({ store })
+    joinedMeanwhile.transport.populated.add(created)
+    await joinedMeanwhile.instance.start()
+    await joinedMeanwhile.instance.idle()
+    expect(joinedMeanwhile.turns.map((t) => t.messageId)).toEqual([`greeting-${created}`])
   })
 
   it("without a model answers one clear line instead of running the agent", async () => {

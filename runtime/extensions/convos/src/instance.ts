@@ -130,13 +130,22 @@ export class ConvosInstance {
       onConversationEnded: (event) => {
         if (event.conversationId.toLowerCase() === boundConversationId(this.binding)) this.end(event.reason)
       },
+      onMembersJoined: (event) => this.onMembersJoined(event.conversationId),
     })
     this.streaming = true
     const binding = this.binding
     if (binding.phase === "expecting_add") this.expect(binding.conversationId, binding.addedBy)
     // A provision that was mid-flight when we stopped cannot be resumed safely: report it as not clean.
     if (binding.phase === "provisioning") this.options.log.warn("a create/join was interrupted by a restart; the pool should reset or replace this instance")
-    if (binding.phase === "bound" && !binding.greeted) this.enqueueGreeting()
+    if (binding.phase === "bound" && !binding.greeted) {
+      if (binding.mode !== "create") this.enqueueGreeting()
+      // A created conversation is greeted once someone is in it, which may have happened while we were down.
+      else
+        await this.options.transport.hasOtherMembers(binding.conversationId).then(
+          (populated) => populated && this.enqueueGreeting(),
+          (error: unknown) => this.options.log.warn(`could not read the members of our conversation: ${errorMessage(error)}`),
+        )
+    }
     if (this.options.modelConfigured && this.options.warmUp) {
       const started = Date.now()
       try {
@@ -289,7 +298,9 @@ export class ConvosInstance {
     this.options.log.info(`bound to conversation ${binding.conversationId} (${binding.mode})`)
     // create and join already carried the profile; an add is the first time we can write it.
     if (binding.mode === "add") this.writeProfileName(binding.conversationId, binding.persona.agentName)
-    this.enqueueGreeting()
+    // A conversation we just created has nobody in it yet (a joiner cannot read what was sent before they came):
+    // it is greeted when its first member joins.
+    if (binding.mode !== "create") this.enqueueGreeting()
   }
 
   /** A pending join carried the name of its time; the agent may have been renamed while it waited. */
@@ -315,6 +326,12 @@ export class ConvosInstance {
     this.afterBind()
   }
 
+  /** Someone is now in our conversation: greet, once (a created conversation waits for its first member). */
+  private onMembersJoined(conversationId: string): void {
+    const binding = this.binding
+    if (binding.phase === "bound" && binding.conversationId === conversationId.toLowerCase() && !binding.greeted) this.enqueueGreeting()
+  }
+
   private onMessage(message: TransportMessage): void {
     if (this.handledInMemory.has(message.id)) return
     const action = classifyInbound(message, {
@@ -331,6 +348,10 @@ export class ConvosInstance {
     }
     const binding = this.binding
     if (binding.phase !== "bound") return
+    if (action.kind === "members_added") {
+      this.onMembersJoined(binding.conversationId)
+      return
+    }
     const verdict = decideManners(
       this.manners,
       { senderIsAgent: action.turn.senderIsAgent, text: action.turn.text, now: this.now() },

@@ -44,6 +44,11 @@ export interface TransportHandlers {
   onWelcome(welcome: TransportWelcome): void
   /** The conversation ended for us: we were removed, or it was exploded. */
   onConversationEnded(event: { readonly conversationId: string; readonly reason: "removed" | "exploded" }): void
+  /**
+   * People joined a conversation we created through one of our invites (we accepted their join requests). Our own
+   * membership commits never come back as messages, so this is how the creator learns its first member arrived.
+   */
+  onMembersJoined(event: { readonly conversationId: string; readonly inboxIds: ReadonlyArray<string> }): void
 }
 
 export type JoinOutcome =
@@ -68,6 +73,8 @@ export interface ConvosTransport {
   expectAdd(conversationId: string, addedBy: string): () => void
   joinByInvite(inviteUrl: string, input: { readonly profileName: string; readonly waitMs: number }): Promise<JoinOutcome>
   setProfileName(conversationId: string, name: string): Promise<void>
+  /** Whether anyone but us is a member (a restart cannot know whether a join was accepted while it was down). */
+  hasOtherMembers(conversationId: string): Promise<boolean>
   sendText(conversationId: string, text: string, options?: { readonly replyTo?: string }): Promise<{ readonly messageId: string }>
   react(conversationId: string, messageId: string, emoji: string, action: "added" | "removed"): Promise<void>
 }

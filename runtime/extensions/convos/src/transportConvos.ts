@@ -137,6 +137,10 @@ export const createConvosTransport = async (settings: ConvosSettings): Promise<C
           const message = await toMessage(event)
           if (message) handlers.onMessage(message)
         }),
+        client.onJoinRequest((event) => {
+          if (event.verdict.kind === "accept")
+            handlers.onMembersJoined({ conversationId: event.verdict.conversationId, inboxIds: [event.verdict.joinerInboxId] })
+        }),
         client.onConversation((event) => {
           if (event.type === "joined" && event.via === "added") {
             handlers.onWelcome({ conversationId: event.conversationId, addedBy: event.addedByInboxId ?? null })
@@ -171,6 +175,10 @@ export const createConvosTransport = async (settings: ConvosSettings): Promise<C
     },
     async setProfileName(conversationId, name) {
       await client.setProfile(conversationId, { name, isAgent: true })
+    },
+    async hasOtherMembers(conversationId) {
+      const info = await client.groupInfo(conversationId)
+      return info.members.some((member) => member.inboxId.toLowerCase() !== client.inboxId.toLowerCase())
     },
     async sendText(conversationId, text, options) {
       const messageId = await client.sendText(conversationId, text, options?.replyTo !== undefined ? { replyTo: options.replyTo } : {})

@@ -35,6 +35,9 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     emitMessage(message: TransportMessage): void
     emitWelcome(welcome: TransportWelcome): void
     emitEnded(conversationId: string, reason: "removed" | "exploded"): void
+    emitMembersJoined(conversationId: string, inboxIds: ReadonlyArray<string>): void
+    /** Conversations where someone besides us is a member. */
+    populated: Set<string>
   } = {
     inboxId: SELF_INBOX,
     installationId: "b".repeat(64),
@@ -68,6 +71,14 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     },
     async setProfileName(conversationId, name) {
       profiles.push({ conversationId, name })
+    },
+    populated: new Set<string>(),
+    async hasOtherMembers(conversationId) {
+      return transport.populated.has(conversationId)
+    },
+    emitMembersJoined(conversationId, inboxIds) {
+      transport.populated.add(conversationId)
+      handlers?.onMembersJoined({ conversationId, inboxIds })
     },
     async sendText(conversationId, text, opts) {
       const messageId = `sent-${++counter}`
