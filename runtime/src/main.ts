@@ -1,6 +1,7 @@
 /**
- * Entry point of an agent instance, launched by the pool as `node --import tsx runtime/src/main.ts` with the
- * environment of docs/instance-contract.md. Exits non-zero when it cannot run (bad env, repeated gateway crashes).
+ * Entry point of an agent instance, launched by the pool as `node runtime/src/main.ts` with the environment of
+ * docs/instance-contract.md. Node 24 strips the types itself: keep the supervisor to erasable TypeScript and built-ins.
+ * Exits non-zero when it cannot run (bad env, repeated gateway crashes).
  */
 import { InstanceEnvError, parseInstanceEnv } from "./instanceEnv.ts"
 import { Supervisor } from "./supervisor.ts"

@@ -44,7 +44,7 @@ export const startRuntimeInstance = async (options: {
   const instanceId = options.identity?.instanceId ?? `test-${port}`
   const token = options.identity?.token ?? randomBytes(24).toString("hex")
   const log = createWriteStream(options.logFile, { flags: "a" })
-  const child = spawn(process.execPath, ["--import", "tsx", "runtime/src/main.ts"], {
+  const child = spawn(process.execPath, ["runtime/src/main.ts"], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",
