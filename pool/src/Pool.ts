@@ -224,6 +224,7 @@ export class Pool extends Context.Service<Pool, {
       const provisionClaimed = (row: InstanceRow, request: ClaimRequest, step: (s: ClaimStep) => void) =>
         Effect.gen(function*() {
           const token = tokenFor(row.id)
+          const started = Date.now()
           step({ step: "provision", status: "active", message: `Starting ${request.agentName}` })
           const reply = yield* client.provision(row.url ?? "", token, {
             agentName: request.agentName,
@@ -253,6 +254,7 @@ export class Pool extends Context.Service<Pool, {
               })),
           )
           step({ step: "provision", status: "ok", message: `${request.agentName} is ready` })
+          yield* Effect.logInfo(`claimed ${row.id} (${request.mode}): ${reply.status} in ${Date.now() - started} ms`)
           const pending = reply.status === "pending_acceptance"
           const updated = yield* instances.applyEvent(row.id, "claiming", { _tag: "Provisioned", pendingAcceptance: pending }, {
             conversationId: reply.conversationId ?? row.conversation_id,

@@ -3,7 +3,7 @@
  * handled one at a time, in order (so two quick "spawn" messages cannot both slip under the quota); different
  * conversations run concurrently. A failing message is logged and answered briefly; the loop never dies.
  */
-import { Cause, Effect, FiberSet, Layer, Schedule, Stream } from "effect"
+import { Cause, Duration, Effect, FiberSet, Layer, Schedule, Stream } from "effect"
 import { makeKeyedLock } from "../keyedLock.ts"
 import { Commands, type Outcome } from "../commands/Commands.ts"
 import { replies } from "../commands/replies.ts"
@@ -31,6 +31,17 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
 
     const onMessage = (message: InboundMessage) =>
       commands.handle(message).pipe(
+        Effect.timed,
+        Effect.tap(([took, outcome]) =>
+          outcome._tag === "Ignored"
+            ? Effect.void
+            : Effect.logInfo("handled a message", {
+                outcome: outcome._tag,
+                ...(outcome._tag === "Replied" ? { intent: outcome.intent } : {}),
+                ms: Math.round(Duration.toMillis(took)),
+              }),
+        ),
+        Effect.map(([, outcome]) => outcome),
         Effect.tap((outcome) => Effect.sync(() => hooks.onOutcome?.(message, outcome))),
         Effect.catchCause((cause) =>
           Effect.logError("handling a message failed", Cause.pretty(cause)).pipe(
