@@ -254,6 +254,28 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(agent.boundGroupIds()).toEqual([first.conversationId])
   })
 
+  it("a message the live stream lost is still delivered by the periodic catch-up sweep, once", async () => {
+    const manager = await openClient({ welcomePolicy: "accept_all" })
+    const sweeping = await openClient({ catchUpEveryMs: 200 })
+    const streamOnly = await openClient({ catchUpEveryMs: 0 })
+    const swept = collect<ConvosMessageEvent>((h) => sweeping.onMessage(h))
+    const unswept = collect<ConvosMessageEvent>((h) => streamOnly.onMessage(h))
+    const { conversationId } = await manager.createConversation({ name: "Lossy", permissions: "all_members" })
+    const added = [sweeping.expectAdd({ conversationId, timeoutMs: 10_000 }), streamOnly.expectAdd({ conversationId, timeoutMs: 10_000 })]
+    await manager.addMembers(conversationId, [sweeping.inboxId, streamOnly.inboxId])
+    await Promise.all(added)
+
+    node.dropNextLiveMessages(1)
+    const lost = await manager.sendText(conversationId, "the stream never pushes this one")
+    const marker = await manager.sendText(conversationId, "but it pushes this one")
+    expect(await swept.next((e) => e.id === lost)).toMatchObject({ text: "the stream never pushes this one" })
+    await unswept.next((e) => e.id === marker)
+    // Without the sweep the loss is real (this is what the sweep is for).
+    expect(unswept.events.some((e) => e.id === lost)).toBe(false)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(swept.events.filter((e) => e.id === lost)).toHaveLength(1)
+  })
+
   it("keeps its installation across restarts and accepts, on restart, a join request sent while it was offline", async () => {
     const stateDir = join(root, "persistent-creator")
     const persistent = { stateDir, dbPath: join(stateDir, "xmtp.db3") }

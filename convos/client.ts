@@ -58,6 +58,7 @@ const ReactionSchema = { Unicode: 1 } as const
 
 const LOCAL_CHECK_MS = 100
 const CATCH_UP_MARGIN_NS = 5_000_000_000n
+const DEFAULT_CATCH_UP_EVERY_MS = 15_000
 
 type XmtpClient = Client<unknown>
 type XmtpGroup = Group<unknown>
@@ -107,6 +108,11 @@ export interface ConvosClientOptions {
   /** Where background failures go (stream restarts, handler errors). Default: console.error without payloads. */
   onError?: (error: unknown, context: string) => void
   streamBackoff?: BackoffPolicy
+  /**
+   * Every this many ms, read what the message stream may have missed (XMTP's stream can drop a message under load,
+   * libxmtp#2351): messages since the previous sweep, through the same dedupe. Default 15 s; 0 turns it off.
+   */
+  catchUpEveryMs?: number
 }
 
 export type ConversationEvent =
@@ -600,6 +606,8 @@ export class ConvosClient {
     if (this.closed) return
     this.closed = true
     clearInterval(this.localCheckTimer)
+    clearInterval(this.sweepTimer)
+    await this.sweeping
     await Promise.all(this.streams.map((s) => s.stop()))
     const closedError = () => new ConvosClientError("closed", "client closed while waiting")
     for (const set of this.expectations.values()) for (const e of [...set]) e.pending.fail(closedError())
@@ -758,7 +766,34 @@ export class ConvosClient {
     })
     this.streams = [welcomes, messages]
     this.messagesSeenUntilNs = BigInt(Date.now()) * 1_000_000n
+    this.sweptUntilNs = this.messagesSeenUntilNs
     await Promise.all([welcomes.ready, messages.ready])
+    const every = this.options.catchUpEveryMs ?? DEFAULT_CATCH_UP_EVERY_MS
+    if (every > 0) {
+      this.sweepTimer = setInterval(() => {
+        if (this.closed || this.sweepRunning) return
+        this.sweepRunning = true
+        this.sweeping = this.sweepMissedMessages()
+          .catch((error: unknown) => this.reportError(error, "catch-up sweep"))
+          .finally(() => {
+            this.sweepRunning = false
+          })
+      }, every)
+      this.sweepTimer.unref()
+    }
+  }
+
+  private sweepTimer: ReturnType<typeof setInterval> | undefined
+  private sweepRunning = false
+  private sweeping: Promise<void> = Promise.resolve()
+  /** Start of the previous sweep: the next one reads everything sent since (minus the skew margin). */
+  private sweptUntilNs = 0n
+
+  /** Messages the live stream skipped since the previous sweep (a later message does not hide an earlier gap). */
+  private async sweepMissedMessages(): Promise<void> {
+    const startedNs = BigInt(Date.now()) * 1_000_000n
+    await this.readMessagesSince(this.sweptUntilNs - CATCH_UP_MARGIN_NS)
+    this.sweptUntilNs = startedNs
   }
 
   /** Newest message seen, or the time the message stream first opened: where a catch-up starts. */
@@ -769,11 +804,15 @@ export class ConvosClient {
    * sync, so it never yields them), through the same dedupe. The margin absorbs clock skew between senders.
    */
   private async catchUpMessages(): Promise<void> {
-    const since = this.messagesSeenUntilNs - CATCH_UP_MARGIN_NS
+    await this.readMessagesSince(this.messagesSeenUntilNs - CATCH_UP_MARGIN_NS)
+  }
+
+  private async readMessagesSince(sinceNs: bigint): Promise<void> {
     await this.xmtp.conversations.syncAll()
     for (const conversation of await this.xmtp.conversations.list()) {
+      if (this.closed) return
       if (this.consentOf(conversation) === Consent.Denied) continue
-      for (const message of await conversation.messages({ sentAfterNs: since })) await this.onStreamedMessage(message)
+      for (const message of await conversation.messages({ sentAfterNs: sinceNs })) await this.onStreamedMessage(message)
     }
   }
 

@@ -136,6 +136,11 @@ export interface FakeXmtpNode {
   rpcCounts: Record<string, number>
   /** Cuts every client connection (as a node restart or network blip would); the server keeps its state. */
   dropConnections(): void
+  /**
+   * The next `count` application messages are stored but never pushed to live subscribers, as XMTP streams
+   * sometimes lose one (libxmtp#2351): only a sync or a query finds them.
+   */
+  dropNextLiveMessages(count: number): void
   stop(): Promise<void>
 }
 
@@ -155,6 +160,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
   const groupMessages: StoredGroupMessage[] = []
   const welcomes: StoredWelcome[] = []
   const groupSubs = new Set<Subscriber<StoredGroupMessage>>()
+  let liveDropsLeft = 0
   const welcomeSubs = new Set<Subscriber<StoredWelcome>>()
 
   const page = <T extends { id: LongValue }>(all: T[], pagingInfo: any): { items: T[]; pagingInfo: unknown } => {
@@ -256,6 +262,10 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
             isCommit,
           }
           groupMessages.push(stored)
+          if (!isCommit && liveDropsLeft > 0) {
+            liveDropsLeft -= 1
+            continue
+          }
           for (const sub of groupSubs) if (sub.topics.has(hex(groupId))) sub.send(stored)
         }
         return {}
@@ -482,6 +492,9 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
         rpcCounts,
         dropConnections: () => {
           for (const session of sessions) session.destroy()
+        },
+        dropNextLiveMessages: (count) => {
+          liveDropsLeft = count
         },
         stop: () =>
           new Promise<void>((done) => {
