@@ -166,7 +166,7 @@ export const runDemo = async (options: {
         ? (content as { content: string }).content
         : undefined
     const textsFrom = (sender: string, groupId: string) =>
-      received.flatMap(({ message: m }) => {
+      [...received].sort((a, b) => (a.message.sentAtNs < b.message.sentAtNs ? -1 : 1)).flatMap(({ message: m }) => {
         const kind = m.contentType?.typeId
         const text = m.conversationId === groupId && m.senderInboxId === sender && (kind === "text" || kind === "reply")
           ? textOf(m.content)
@@ -174,8 +174,22 @@ export const runDemo = async (options: {
         return text === undefined ? [] : [text]
       })
     const show = (sender: string, text: string) => say(`${names.get(sender) ?? "?"}: ${text}`)
+    // XMTP's live stream can lose a message (libxmtp#2351), as a real app's would: about once a second, read the
+    // group itself and add what the stream missed.
+    let lastSync = 0
+    const syncMissed = async (groupId: string) => {
+      if (Date.now() - lastSync < 1_000) return
+      lastSync = Date.now()
+      const conversation = await user!.conversations.getConversationById(groupId)
+      if (!conversation) return
+      await conversation.sync()
+      const known = new Set(received.map(({ message }) => message.id))
+      for (const message of await conversation.messages()) {
+        if (!known.has(message.id)) received.push({ message: message as DecodedMessage<unknown>, at: Date.now() })
+      }
+    }
     const nextText = async (sender: string, groupId: string, after: number, timeoutMs: number) => {
-      const text = await waitFor(() => textsFrom(sender, groupId)[after], timeoutMs)
+      const text = await waitFor(async () => textsFrom(sender, groupId)[after] ?? (await syncMissed(groupId)), timeoutMs)
       if (text !== undefined) show(sender, text)
       return text
     }
@@ -211,7 +225,10 @@ export const runDemo = async (options: {
     await send(group, "Trip Planner, what should we see in Lisbon?")
     // The agent may also chime in on the manager's messages (which name it): wait for the answer itself.
     const before = textsFrom(agentInbox!, group.id).length
-    const answer = await waitFor(() => textsFrom(agentInbox!, group.id).slice(before).find((t) => /alfama/i.test(t)), 120_000)
+    const answer = await waitFor(
+      async () => textsFrom(agentInbox!, group.id).slice(before).find((t) => /alfama/i.test(t)) ?? (await syncMissed(group.id)),
+      120_000,
+    )
     if (answer !== undefined) show(agentInbox!, answer)
     if (!step("Trip Planner answered the question", answer !== undefined && /alfama/i.test(answer))) {
       if (process.env.DEMO_DEBUG) {
