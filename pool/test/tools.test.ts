@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { Pool } from "../src/Pool.ts"
 import { AgentMail } from "../src/resources/AgentMail.ts"
 import { InstanceTokens } from "../src/InstanceTokens.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { startFakeAgentMail } from "../../test/fakes/agentmail.ts"
 import { api, baseUrl, serveApi } from "../../test/pool/httpHarness.ts"
-import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { fakeAgentMailLayer, makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
 import { waitFor } from "../../test/pool/waitFor.ts"
 
 const masterKey = "am-master-key-for-tools-test"
@@ -20,15 +20,7 @@ describe("instance tool routes", () => {
       )
       const { dir, cleanup } = makeDataDir()
       yield* Effect.addFinalizer(() => Effect.sync(cleanup))
-      const agentMailLayer = AgentMail.layerWith({
-        apiUrl: fake.apiUrl,
-        apiKey: Redacted.make(masterKey),
-        domain: "mail.convos.test",
-        displayName: "Convos Agent",
-        namePrefix: "convos-agent-",
-        requestTimeout: Duration.seconds(5),
-        retryBase: Duration.millis(5),
-      })
+      const agentMailLayer = fakeAgentMailLayer(fake.apiUrl, masterKey)
       const agentMail = yield* Effect.provide(AgentMail, agentMailLayer)
       const layer = serveApi(
         poolLayer({ dataDir: dir, tools: [agentMail.tool], toolServices: agentMailLayer }).pipe(
