@@ -809,6 +809,11 @@ export class ConvosClient {
 
   private async readMessagesSince(sinceNs: bigint): Promise<void> {
     await this.xmtp.conversations.syncAll()
+    // The sync may have taken in a welcome before the conversation stream saw it: treat each as the stream would.
+    for (const conversation of await this.xmtp.conversations.list()) {
+      if (this.closed) return
+      await this.onNewConversation(conversation)
+    }
     for (const conversation of await this.xmtp.conversations.list()) {
       if (this.closed) return
       if (this.consentOf(conversation) === Consent.Denied) continue
