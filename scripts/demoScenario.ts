@@ -1,7 +1,7 @@
 /**
  * The offline demo, as a function: a fake XMTP node, a fake model, the whole product (ProductLayer: pool, HTTP API,
  * reconciler, manager, real agent runtimes as local processes), and a scripted user who creates a group, adds the
- * manager, asks for a trip planner, talks with it, lists and removes it. Used by `npm run demo` and by the e2e test.
+ * manager, asks for a trip planner, talks with it, lists, renames and removes it. Used by `npm run demo` and by the e2e test.
  */
 import { Client, type DecodedMessage, type Group, type Signer } from "@xmtp/node-sdk"
 import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
@@ -241,13 +241,28 @@ export const runDemo = async (options: {
     const list = await nextText(managerInbox, group.id, managerSeen++, 60_000)
     if (!step("the manager listed the agents", list !== undefined && /trip planner/i.test(list))) return { ok: false, steps, transcript }
 
-    await send(group, "remove the trip planner")
+    await send(group, "rename the trip planner to Lisbon Guide")
+    const renamed = await nextText(managerInbox, group.id, managerSeen++, 60_000)
+    const profileName = await waitFor(
+      async () =>
+        received
+          .filter(({ message: m }) => m.conversationId === group.id && m.senderInboxId === agentInbox && m.contentType?.typeId === "profile_update")
+          .map(({ message: m }) => (m.content as { name?: string } | undefined)?.name)
+          .includes("Lisbon Guide") || (await syncMissed(group.id)),
+      60_000,
+    )
+    if (profileName) names.set(agentInbox!, "Lisbon Guide")
+    if (!step("the manager renamed it, and the agent took the name in the group", renamed !== undefined && /Lisbon Guide/.test(renamed) && profileName === true)) {
+      return { ok: false, steps, transcript }
+    }
+
+    await send(group, "remove Lisbon Guide")
     const removed = await nextText(managerInbox, group.id, managerSeen++, 60_000)
     const gone = await waitFor(async () => {
       await group.sync()
       return !(await group.members()).some((m) => m.inboxId === agentInbox)
     }, 60_000)
-    step("the manager removed Trip Planner from the group", removed !== undefined && gone === true)
+    step("the manager removed Lisbon Guide from the group", removed !== undefined && gone === true)
     const destroyed = await waitFor(async () => ((await counts()).claimed ?? 0) === 0, 60_000)
     step("its instance was destroyed in the pool", destroyed === true)
     await stream.end()

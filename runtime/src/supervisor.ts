@@ -87,10 +87,13 @@ export class Supervisor {
     if (this.stopping) return
     this.stopping = true
     this.ready = false
+    const started = Date.now()
     await this.gateway?.stop().catch(() => undefined)
+    const gatewayStopped = Date.now()
     for (const server of [this.server, this.toolServer]) {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
     }
+    this.options.log.info(`stopped: gateway in ${gatewayStopped - started} ms, servers in ${Date.now() - gatewayStopped} ms`)
     this.finished(code)
   }
 
