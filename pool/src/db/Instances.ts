@@ -215,6 +215,7 @@ export class Instances extends Context.Service<Instances, {
 
       const deleteInstance = Effect.fn("Instances.delete")(function*(id: string) {
         yield* sql`DELETE FROM instances WHERE id = ${id}`
+        yield* sql`DELETE FROM tool_sends WHERE instance_id = ${id}`
       }, Effect.orDie)
 
       const recordResourceIntent = Effect.fn("Instances.recordResourceIntent")(function*(instanceId: string, tool: string) {

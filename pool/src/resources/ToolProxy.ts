@@ -1,4 +1,5 @@
-import { Clock, Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
 import { AgentMail, type EmailMessage, type InboxMessage, type SentEmail } from "./AgentMail.ts"
 import { type SentSms, Telnyx } from "./Telnyx.ts"
 import type { ToolError } from "./ToolProvider.ts"
@@ -121,17 +122,32 @@ export class ToolProxy extends Context.Service<ToolProxy, {
     Effect.gen(function*() {
       const agentMail = yield* Effect.serviceOption(AgentMail)
       const telnyx = yield* Effect.serviceOption(Telnyx)
-      // Per pool process: a restart forgets recent sends, which errs on the side of letting mail through.
-      const recentSends = new Map<string, ReadonlyArray<number>>()
+      const sql = yield* SqlClient.SqlClient
       const hour = 3_600_000
+
+      /**
+       * The sends of the last hour live in the database, so every pool process counts the same ones. One instance's
+       * sends queue on a transaction lock (even across processes), so concurrent sends cannot both take the last slot.
+       */
+      const takeSlotInDatabase = (kind: "email" | "sms", instanceId: string, limit: number) =>
+        sql.withTransaction(Effect.gen(function*() {
+          yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`tool-send:${kind}:${instanceId}`}))`
+          yield* sql`DELETE FROM tool_sends WHERE instance_id = ${instanceId} AND kind = ${kind}
+            AND sent_at <= now() - make_interval(secs => ${hour / 1000})`
+          const rows = yield* sql<{ readonly sentAt: number; readonly now: number }>`
+            SELECT (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt", (extract(epoch FROM now()) * 1000)::float8 AS now
+            FROM tool_sends WHERE instance_id = ${instanceId} AND kind = ${kind}`
+          const now = rows[0]?.now ?? Date.now()
+          const slot = takeSendSlot(rows.map((r) => r.sentAt), now, limit, hour)
+          if (slot.allowed) yield* sql`INSERT INTO tool_sends (instance_id, kind) VALUES (${instanceId}, ${kind})`
+          return slot.allowed
+        })).pipe(Effect.orDie)
 
       const takeSlot = (kind: "email" | "sms", instanceId: string) =>
         Effect.gen(function*() {
-          const key = `${kind}:${instanceId}`
           const limit = kind === "email" ? limits.emailsPerHour : limits.smsPerHour
-          const slot = takeSendSlot(recentSends.get(key) ?? [], yield* Clock.currentTimeMillis, limit, hour)
-          recentSends.set(key, slot.recent)
-          if (!slot.allowed) {
+          const allowed = yield* takeSlotInDatabase(kind, instanceId, limit)
+          if (!allowed) {
             return yield* new ToolProxyError({
               reason: "RateLimited",
               message: `instance ${instanceId} may send at most ${limit} ${kind === "email" ? "emails" : "texts"} per hour`,

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option, Redacted } from "effect"
 import { afterAll, beforeAll, beforeEach } from "vitest"
+import { TestDatabaseLayer } from "../../../test/db/testDatabase.ts"
 import { type FakeAgentMail, startFakeAgentMail } from "../../../test/fakes/agentmail.ts"
 import { AgentMail, type AgentMailOptions } from "../../src/resources/AgentMail.ts"
 import { takeSendSlot, ToolProxy, toolProxyHttpStatus } from "../../src/resources/ToolProxy.ts"
@@ -18,6 +19,25 @@ beforeEach(() => {
   fake.settings.pageSize = 100
 })
 
+describe("the send quota", () => {
+  it.live("is one count in the database: two pool processes sending at once for one instance share it exactly", () =>
+    Effect.gen(function*() {
+      const { tool } = yield* AgentMail
+      const inbox = yield* tool.create("busy")
+      // Each provide builds its own ToolProxy, as two pool processes would have.
+      const proxyOf = () => Effect.provide(Effect.service(ToolProxy), ToolProxy.layerWith({ emailsPerHour: 3, smsPerHour: 3 }))
+      const processes = [yield* proxyOf(), yield* proxyOf()]
+      const mail = { to: "a@example.com", subject: "s", text: "t" }
+      const results = yield* Effect.all(
+        Array.from({ length: 8 }, (_, i) =>
+          Effect.result(processes[i % 2]!.sendEmail({ instanceId: "busy", agentmailInboxId: inbox.resourceId }, mail))),
+        { concurrency: "unbounded" },
+      )
+      assert.strictEqual(results.filter((r) => r._tag === "Success").length, 3)
+      assert.strictEqual(fake.inboxes.get(inbox.resourceId)!.messages.length, 3)
+    }).pipe(Effect.provide(AgentMail.layerWith(options())), Effect.provide(TestDatabaseLayer())), 30_000)
+})
+
 const options = (): AgentMailOptions => ({
   apiUrl: fake.apiUrl,
   apiKey: Redacted.make(apiKey),
@@ -31,7 +51,7 @@ const options = (): AgentMailOptions => ({
 const withAgentMail = <A, E>(body: (agentMail: typeof AgentMail.Service, proxy: typeof ToolProxy.Service) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     return yield* body(yield* AgentMail, yield* ToolProxy)
-  }).pipe(Effect.provide(ToolProxy.layer), Effect.provide(AgentMail.layerWith(options())))
+  }).pipe(Effect.provide(ToolProxy.layer), Effect.provide(AgentMail.layerWith(options())), Effect.provide(TestDatabaseLayer()))
 
 describe("AgentMail inboxes against the fake v0 API", () => {
   it.live("create makes one inbox with the instance's client id; release deletes it, twice safely", () =>
@@ -201,5 +221,6 @@ describe("ToolProxy send quota", () => {
     }).pipe(
       Effect.provide(ToolProxy.layerWith({ emailsPerHour: 2, smsPerHour: 2 })),
       Effect.provide(AgentMail.layerWith(options())),
+      Effect.provide(TestDatabaseLayer()),
     ))
 })
