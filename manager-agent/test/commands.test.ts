@@ -235,6 +235,17 @@ describe("removing, renaming and re-instructing", () => {
     expect(lastReply("g-rename")).toBe("Agents here: Remy.")
   })
 
+  it("refuses a rename to the agent's own name or to another agent's name here, without calling the pool", async () => {
+    await send(message("g-rename-taken", "alice", "add a chef here"))
+    await send(message("g-rename-taken", "alice", "add a poet here"))
+    const calls = pool.state.reconfigured.length
+    await send(message("g-rename-taken", "alice", "rename the chef to Poet"))
+    expect(lastReply("g-rename-taken")).toBe("Another agent here is already called Poet; pick a different name.")
+    await send(message("g-rename-taken", "alice", "rename the chef to chef"))
+    expect(lastReply("g-rename-taken")).toBe("Chef is already called that.")
+    expect(pool.state.reconfigured.length).toBe(calls)
+  })
+
   it("keeps the old name when the pool cannot apply a rename", async () => {
     await send(message("g-rename-fail", "alice", "add a chef here"))
     pool.state.failReconfigure = "unavailable"

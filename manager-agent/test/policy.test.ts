@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { checkSpawnQuota, classifySender, defaultLimits, mayManage, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
+import { checkSpawnQuota, classifySender, defaultLimits, mayManage, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
 
 const agent = (agentName: string, spawnedBy = "alice", instanceId = agentName): AgentRecord => ({
   instanceId,
@@ -95,6 +95,16 @@ describe("resolving an agent by what the user wrote", () => {
   it("reports an unknown agent", () => {
     expect(resolveAgent("sommelier", agents)).toEqual({ kind: "not_found" })
     expect(resolveAgent("the", agents)).toEqual({ kind: "not_found" })
+  })
+})
+
+describe("rename conflicts", () => {
+  it("refuses the agent's own name and another agent's name here, in any case, and allows a new one", () => {
+    const chef = agent("Chef")
+    const poet = agent("Poet", "a", "2")
+    expect(renameConflict("the chef", chef, [chef, poet])).toBe("unchanged")
+    expect(renameConflict("POET", chef, [chef, poet])).toBe("taken")
+    expect(renameConflict("Remy", chef, [chef, poet])).toBeNull()
   })
 })
 

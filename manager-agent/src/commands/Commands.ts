@@ -11,7 +11,7 @@ import { makeKeyedLock } from "../keyedLock.ts"
 import { ManagerSettings } from "../ManagerSettings.ts"
 import { AgentPool, type AgentPoolError } from "../ports/AgentPool.ts"
 import { Chat, type ChatError, type InboundMessage } from "../ports/Chat.ts"
-import { checkSpawnQuota, classifySender, mayManage, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
+import { checkSpawnQuota, classifySender, mayManage, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
 import { replies } from "./replies.ts"
 
 /** What the manager did with a message: for tests, logs and the benchmark. */
@@ -187,6 +187,10 @@ export class Commands extends Context.Service<
       const rename = Effect.fn("Commands.rename")(function* (message: InboundMessage, ref: string, newName: string) {
         const agent = yield* target(message, ref)
         if (!agent) return { _tag: "Replied", intent: "rename" } satisfies Outcome
+        const conflict = renameConflict(newName, agent, yield* ownership.liveAgents(message.conversationId))
+        if (conflict !== null) {
+          return yield* replied(message, "rename", conflict === "unchanged" ? replies.alreadyCalled(agent.agentName) : replies.nameTaken(newName))
+        }
         const changed = yield* pool
           .reconfigure(agent.instanceId, { agentName: newName })
           .pipe(Effect.tapError((e) => logPoolError("rename", e)), Effect.result)

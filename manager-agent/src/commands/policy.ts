@@ -113,6 +113,19 @@ export const resolveAgent = (ref: string, agents: ReadonlyArray<AgentRecord>): A
 }
 
 /** A name not already used by another agent here: "Chef", then "Chef 2", … */
+/**
+ * Why a rename cannot go ahead: the agent already has that name, or another agent here does (two agents of one
+ * name could no longer be told apart in chat). Null when the rename is fine.
+ */
+export const renameConflict = (
+  newName: string,
+  agent: AgentRecord,
+  agents: ReadonlyArray<AgentRecord>,
+): "unchanged" | "taken" | null => {
+  if (simplify(newName) === simplify(agent.agentName)) return "unchanged"
+  return agents.some((other) => other.instanceId !== agent.instanceId && simplify(other.agentName) === simplify(newName)) ? "taken" : null
+}
+
 export const uniqueName = (wanted: string, agents: ReadonlyArray<AgentRecord>): string => {
   const taken = new Set(agents.map((a) => simplify(a.agentName)))
   if (!taken.has(simplify(wanted))) return wanted

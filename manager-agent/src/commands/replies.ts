@@ -40,6 +40,8 @@ export const replies = {
     `${name} is shut down. I'm not allowed to remove members here, so a group admin can remove it from the member list.`,
   removeFailed: (name: string) => `I couldn't remove ${name} right now; please try again in a moment.`,
   renamed: (oldName: string, newName: string) => `${oldName} is now called ${newName}.`,
+  alreadyCalled: (name: string) => `${name} is already called that.`,
+  nameTaken: (name: string) => `Another agent here is already called ${name}; pick a different name.`,
   instructed: (name: string) => `Got it: ${name} has its new instructions.`,
   changeFailed: (name: string) => `I couldn't update ${name} right now; please try again in a moment.`,
   templates: (templates: ReadonlyArray<TemplateInfo>) =>
