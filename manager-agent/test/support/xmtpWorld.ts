@@ -56,10 +56,31 @@ export const makeUser = async (apiUrl: string): Promise<User> => {
     codecs: convosCodecs() as never,
   })) as Client<unknown>
   const inbox: Array<{ message: DecodedMessage<unknown>; at: number }> = []
+  const seen = new Set<string>()
+  const receive = (message: DecodedMessage<unknown>) => {
+    if (seen.has(message.id)) return
+    seen.add(message.id)
+    inbox.push({ message, at: Date.now() })
+  }
   const stream = await client.conversations.streamAllMessages()
   void (async () => {
-    for await (const message of stream) if (message) inbox.push({ message: message as DecodedMessage<unknown>, at: Date.now() })
+    for await (const message of stream) if (message) receive(message as DecodedMessage<unknown>)
   })()
+  // XMTP's live stream can lose a message (libxmtp#2351); a real app re-reads its conversations, and so does this user.
+  const startedNs = BigInt(Date.now() - 5_000) * 1_000_000n
+  let sweeping = false
+  const sweep = setInterval(() => {
+    if (sweeping) return
+    sweeping = true
+    void (async () => {
+      await client.conversations.syncAll()
+      for (const conversation of await client.conversations.list()) {
+        for (const message of await conversation.messages({ sentAfterNs: startedNs })) receive(message as DecodedMessage<unknown>)
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => (sweeping = false))
+  }, 1_000)
   return {
     client,
     texts: (conversationId) =>
@@ -88,6 +109,7 @@ export const makeUser = async (apiUrl: string): Promise<User> => {
         return m.conversationId === conversationId && (content?.addedInboxes ?? []).some((a) => a.inboxId === inboxId)
       })?.at,
     close: async () => {
+      clearInterval(sweep)
       await stream.end()
       await client.close()
     },
