@@ -7,7 +7,7 @@
  * database it drops afterwards.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -115,7 +115,8 @@ const program = Effect.gen(function*() {
   yield* databaseBench(first.url)
   const second = yield* scopedDatabase
   yield* httpBench(second.url)
-}).pipe(Effect.scoped)
+  // The pool logs every claim; thousands of lines would drown the figures (and cost time of their own).
+}).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Warn"))
 
 Effect.runPromise(program).then(() => process.exit(0), (e) => {
   console.error(e)
