@@ -2,7 +2,7 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import type { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
-import { Commands } from "../src/commands/Commands.ts"
+import { Commands, type Outcome } from "../src/commands/Commands.ts"
 import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
@@ -56,6 +56,21 @@ const send = (m: InboundMessage) => runtime.runPromise(Effect.gen(function* () {
 }))
 const lastReply = (conversationId: string) => chat.state.sent.filter((s) => s.conversationId === conversationId).at(-1)?.text
 
+/** A second manager over the same database (other limits, or a restart): `body` gets its message handler. */
+const withManager = async <A>(
+  limits: Parameters<typeof commandsLayer>[0],
+  body: (handle: (m: InboundMessage) => Promise<Outcome>) => Promise<A>,
+): Promise<A> => {
+  const manager = ManagedRuntime.make(commandsLayer(limits).pipe(Layer.provide(dbLayer)))
+  try {
+    return await body((m) => manager.runPromise(Effect.gen(function* () {
+      return yield* (yield* Commands).handle(m)
+    })))
+  } finally {
+    await manager.dispose()
+  }
+}
+
 describe("spawning in a group", () => {
   it("claims in add mode for this conversation, adds the agent, confirms in one line, and records ownership", async () => {
     const outcome = await send(message("g-spawn", "alice", "spawn a trip planner here"))
@@ -101,11 +116,7 @@ describe("spawning in a group", () => {
   })
 
   it("enforces spawns per sender per hour across conversations", async () => {
-    const strict = ManagedRuntime.make(commandsLayer({ agentsPerConversation: 2, spawnsPerSenderPerHour: 4 }).pipe(Layer.provide(dbLayer)))
-    const handle = (m: InboundMessage) => strict.runPromise(Effect.gen(function* () {
-      return yield* (yield* Commands).handle(m)
-    }))
-    try {
+    await withManager({ agentsPerConversation: 2, spawnsPerSenderPerHour: 4 }, async (handle) => {
       for (const conversation of ["g-rate-1", "g-rate-2"]) {
         expect((await handle(message(conversation, "frank", "add a chef here")))._tag).toBe("Spawned")
         expect((await handle(message(conversation, "frank", "add a tutor here")))._tag).toBe("Spawned")
@@ -116,24 +127,16 @@ describe("spawning in a group", () => {
       expect(lastReply("g-rate-3")).toMatch(/^You've asked for 4 agents in the last hour, the limit\. Try again in about \d+ min\.$/)
       // Someone else is not affected by frank's quota.
       expect((await handle(message("g-rate-3", "grace", "add a poet here")))._tag).toBe("Spawned")
-    } finally {
-      await strict.dispose()
-    }
+    })
   })
 
   it("counts spawns asked for at the same instant in several conversations against one quota", async () => {
-    const strict = ManagedRuntime.make(commandsLayer({ agentsPerConversation: 5, spawnsPerSenderPerHour: 2 }).pipe(Layer.provide(dbLayer)))
-    const handle = (m: InboundMessage) => strict.runPromise(Effect.gen(function* () {
-      return yield* (yield* Commands).handle(m)
-    }))
-    try {
+    await withManager({ agentsPerConversation: 5, spawnsPerSenderPerHour: 2 }, async (handle) => {
       const outcomes = await Promise.all(
         ["g-burst-1", "g-burst-2", "g-burst-3", "g-burst-4", "g-burst-5"].map((c) => handle(message(c, "heidi", "add a chef here"))),
       )
       expect(outcomes.filter((o) => o._tag === "Spawned")).toHaveLength(2)
-    } finally {
-      await strict.dispose()
-    }
+    })
   })
 
   it("tells the user what to do when it may not add members, without claiming", async () => {
@@ -330,17 +333,10 @@ describe("ownership records", () => {
 describe("ownership survives a manager restart", () => {
   it("a second manager over the same database knows the agents and who spawned them", async () => {
     await send(message("g-restart", "alice", "add a chef here"))
-    const second = ManagedRuntime.make(commandsLayer().pipe(Layer.provide(dbLayer)))
-    try {
-      const handle = (m: InboundMessage) => second.runPromise(Effect.gen(function* () {
-  const commands = yield* Commands
-  return yield* commands.handle(m)
-}))
+    await withManager(undefined, async (handle) => {
       await handle(message("g-restart", "bob", "remove the chef"))
       expect(lastReply("g-restart")).toBe("Sorry, only whoever added Chef, or a group admin, can do that.")
       expect((await handle(message("g-restart", "alice", "remove the chef")))._tag).toBe("Removed")
-    } finally {
-      await second.dispose()
-    }
+    })
   })
 })

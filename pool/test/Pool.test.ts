@@ -24,6 +24,15 @@ const idleCount = (n: number) =>
     return counts.idle === n && counts.starting === 0 ? counts : undefined
   }))
 
+/** The pool, with `n` instances warmed up and idle. */
+const warmPool = (n: number) =>
+  Effect.gen(function*() {
+    const pool = yield* Pool
+    yield* pool.replenish(n)
+    yield* idleCount(n)
+    return pool
+  })
+
 /** Runs `body` against a fresh database and data dir, with a pool whose tools are two fakes. */
 const withPool = <A, E>(
   body: (ctx: { dataDir: string; llm: ReturnType<typeof makeFakeTool>; mail: ReturnType<typeof makeFakeTool> }) => Effect.Effect<A, E, Pool | Instances | Reconciler>,
@@ -66,9 +75,7 @@ describe("Pool", () => {
   it.live("the same idempotency key twice gives one instance", () =>
     withPool(() =>
       Effect.gen(function*() {
-        const pool = yield* Pool
-        yield* pool.replenish(2)
-        yield* idleCount(2)
+        const pool = yield* warmPool(2)
         const [a, b] = yield* Effect.all([
           pool.claim(request({ idempotencyKey: "key-1" })),
           pool.claim(request({ idempotencyKey: "key-1" })),
@@ -84,9 +91,7 @@ describe("Pool", () => {
   it.live("two claims for the same joinUrl get the same instance", () =>
     withPool(() =>
       Effect.gen(function*() {
-        const pool = yield* Pool
-        yield* pool.replenish(2)
-        yield* idleCount(2)
+        const pool = yield* warmPool(2)
         const joinUrl = "https://dev.convos.org/v2?i=abc123"
         const [a, b] = yield* Effect.all([
           pool.claim(request({ mode: "join", joinUrl })),
@@ -143,9 +148,7 @@ describe("Pool", () => {
   it.live("kill destroys a claimed instance's process and releases its resources", () =>
     withPool(({ dataDir, llm }) =>
       Effect.gen(function*() {
-        const pool = yield* Pool
-        yield* pool.replenish(1)
-        yield* idleCount(1)
+        const pool = yield* warmPool(1)
         const claimed = yield* pool.claim(request())
         yield* pool.kill(claimed.instanceId)
         assert.strictEqual(llm.live.size, 0)
@@ -158,9 +161,7 @@ describe("Pool", () => {
   it.live("reconfigure: the instance takes the new name and instructions first, then the row records them", () =>
     withPool(({ dataDir }) =>
       Effect.gen(function*() {
-        const pool = yield* Pool
-        yield* pool.replenish(2)
-        yield* idleCount(2)
+        const pool = yield* warmPool(2)
         const claimed = yield* pool.claim(request({ managerInboxId: "e".repeat(64) }))
         const binding = () =>
           JSON.parse(readFileSync(join(dataDir, "instances", claimed.instanceId, "state", "binding.json"), "utf8"))
@@ -190,9 +191,7 @@ describe("Pool", () => {
   it.live("drain removes only idle, starting or dead instances", () =>
     withPool(() =>
       Effect.gen(function*() {
-        const pool = yield* Pool
-        yield* pool.replenish(3)
-        yield* idleCount(3)
+        const pool = yield* warmPool(3)
         const claimed = yield* pool.claim(request())
         const drained = yield* pool.drain(10)
         assert.strictEqual(drained.length, 2)
