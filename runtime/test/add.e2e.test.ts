@@ -4,52 +4,26 @@
  * the same conversation with the same inbox; removing the agent → it tells the pool and stops.
  * One runtime instance (one gateway at a time) for the file.
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
-import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
-import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
-import { agentScript } from "./agentScript.ts"
-import { fakeNetworkEnv, logPath, openRecordingUser, type RuntimeInstance, startFakePool, startRuntimeInstance, textsFrom, waitFor } from "./harness.ts"
+import type { FakeModel } from "../../test/fakes/fakeModel.ts"
+import { type RuntimeInstance, RUNTIME_READY_TIMEOUT, type RuntimeWorld, startRuntimeWorld, textsFrom, waitFor } from "./harness.ts"
 
-const READY_TIMEOUT = 240_000
-
-let root: string
-let node: FakeXmtpNode
+let world: RuntimeWorld
 let model: FakeModel
-let pool: Awaited<ReturnType<typeof startFakePool>>
+let pool: NonNullable<RuntimeWorld["pool"]>
 let instance: RuntimeInstance
 let user: ConvosClient
 let agentInbox: string
 let received: Array<ConvosMessageEvent>
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "runtime-add-e2e-"))
-  node = await startFakeXmtpNode()
-  model = await startFakeModel(agentScript)
-  pool = await startFakePool()
-  instance = await startRuntimeInstance({
-    stateDir: join(root, "instance"),
-    logFile: logPath(root, "runtime"),
-    env: { ...fakeNetworkEnv(node, model), POOL_URL: pool.url },
-  })
-  await instance.waitReady(READY_TIMEOUT)
-  agentInbox = (await instance.health()).inboxId ?? ""
-  const person = await openRecordingUser(join(root, "user"), node.apiUrl)
-  user = person.user
-  received = person.received
-}, READY_TIMEOUT + 30_000)
+  world = await startRuntimeWorld("add", { fakePool: true })
+  ;({ model, instance, user, agentInbox, received } = world)
+  pool = world.pool!
+}, RUNTIME_READY_TIMEOUT + 30_000)
 
-afterAll(async () => {
-  await user?.close()
-  await instance?.stop()
-  await pool?.stop()
-  await model?.stop()
-  await node?.stop()
-  if (process.env.KEEP_E2E_LOGS === undefined) await rm(root, { recursive: true, force: true })
-}, 60_000)
+afterAll(() => world?.stop(), 60_000)
 
 const fromAgent = (conversationId: string) => textsFrom(received, conversationId, agentInbox)
 
@@ -84,7 +58,7 @@ describe("runtime instance (add)", () => {
     expect(gatewayPid).toBeDefined()
     process.kill(gatewayPid ?? 0, "SIGKILL")
     await waitFor("the gateway to go down", async () => ((await instance.health()).ready ? undefined : true), 30_000)
-    await instance.waitReady(READY_TIMEOUT)
+    await instance.waitReady(RUNTIME_READY_TIMEOUT)
     expect(instance.gatewayPid()).not.toBe(gatewayPid)
     const after = await instance.health()
     expect(after).toMatchObject({ ready: true, inboxId: before.inboxId, conversationId })
@@ -93,7 +67,7 @@ describe("runtime instance (add)", () => {
     await waitFor("the reply after the restart", () => fromAgent(conversationId).find((e) => e.text === "PONG-after"), 60_000)
     // Greeted once only, restart or not.
     expect(fromAgent(conversationId).filter((e) => e.text?.includes("Hello everyone"))).toHaveLength(1)
-  }, READY_TIMEOUT + 120_000)
+  }, RUNTIME_READY_TIMEOUT + 120_000)
 
   it("when removed from the group it tells the pool with its token and stops", async () => {
     await user.removeMembers(conversationId, [agentInbox])

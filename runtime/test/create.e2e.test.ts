@@ -2,47 +2,23 @@
  * End to end with the real OpenClaw gateway: provision `create`, a user joins by the invite, gets the greeting,
  * says hi and gets the model's reply. One runtime instance (one gateway) for the file.
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
-import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
-import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
-import { agentScript } from "./agentScript.ts"
-import { fakeNetworkEnv, logPath, openRecordingUser, type RuntimeInstance, startRuntimeInstance, waitFor } from "./harness.ts"
+import type { FakeModel } from "../../test/fakes/fakeModel.ts"
+import { type RuntimeInstance, RUNTIME_READY_TIMEOUT, type RuntimeWorld, startRuntimeWorld, waitFor } from "./harness.ts"
 
-const READY_TIMEOUT = 240_000
-
-let root: string
-let node: FakeXmtpNode
+let world: RuntimeWorld
 let model: FakeModel
 let instance: RuntimeInstance
 let user: ConvosClient
 let received: Array<ConvosMessageEvent>
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "runtime-create-e2e-"))
-  node = await startFakeXmtpNode()
-  model = await startFakeModel(agentScript)
-  instance = await startRuntimeInstance({
-    stateDir: join(root, "instance"),
-    logFile: logPath(root, "runtime"),
-    env: fakeNetworkEnv(node, model),
-  })
-  await instance.waitReady(READY_TIMEOUT)
-  const person = await openRecordingUser(join(root, "user"), node.apiUrl)
-  user = person.user
-  received = person.received
-}, READY_TIMEOUT + 30_000)
+  world = await startRuntimeWorld("create")
+  ;({ model, instance, user, received } = world)
+}, RUNTIME_READY_TIMEOUT + 30_000)
 
-afterAll(async () => {
-  await user?.close()
-  await instance?.stop()
-  await model?.stop()
-  await node?.stop()
-  if (process.env.KEEP_E2E_LOGS === undefined) await rm(root, { recursive: true, force: true })
-}, 60_000)
+afterAll(() => world?.stop(), 60_000)
 
 describe("runtime instance (create)", () => {
   it("is ready only after the warm-up turn, reports its inbox and no conversation, and refuses a wrong token", async () => {

@@ -5,12 +5,17 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { createWriteStream, readFileSync } from "node:fs"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import { createServer, type Server } from "node:http"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
+import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
+import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { killTree, processTree, treeRssBytes } from "../src/processTree.ts"
 import { freePort } from "../src/supervisor.ts"
+import { agentScript } from "./agentScript.ts"
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..")
 
@@ -190,3 +195,47 @@ export const openRecordingUser = async (stateDir: string, apiUrl: string) => {
 /** The texts and replies `senderInboxId` wrote in one conversation. */
 export const textsFrom = (received: ReadonlyArray<ConvosMessageEvent>, conversationId: string, senderInboxId: string) =>
   received.filter((e) => e.conversationId === conversationId && e.senderInboxId === senderInboxId && (e.kind === "text" || e.kind === "reply"))
+
+/** Generous: a gateway start takes seconds alone and much longer on a busy 2-core CI machine. */
+export const RUNTIME_READY_TIMEOUT = 240_000
+
+/** One runtime e2e file's world: the fake network, one ready instance, one recording user; `stop` undoes it all. */
+export interface RuntimeWorld {
+  readonly root: string
+  readonly node: FakeXmtpNode
+  readonly model: FakeModel
+  /** The stand-in for the pool's instance callbacks, when asked for. */
+  readonly pool: Awaited<ReturnType<typeof startFakePool>> | undefined
+  readonly instance: RuntimeInstance
+  readonly agentInbox: string
+  readonly user: ConvosClient
+  readonly received: Array<ConvosMessageEvent>
+  stop(): Promise<void>
+}
+
+export const startRuntimeWorld = async (name: string, options: { readonly fakePool?: boolean } = {}): Promise<RuntimeWorld> => {
+  const root = await mkdtemp(join(tmpdir(), `runtime-${name}-e2e-`))
+  const node = await startFakeXmtpNode()
+  const model = await startFakeModel(agentScript)
+  const pool = options.fakePool ? await startFakePool() : undefined
+  const instance = await startRuntimeInstance({
+    stateDir: join(root, "instance"),
+    logFile: logPath(root, "runtime"),
+    env: { ...fakeNetworkEnv(node, model), ...(pool ? { POOL_URL: pool.url } : {}) },
+  })
+  await instance.waitReady(RUNTIME_READY_TIMEOUT)
+  const agentInbox = (await instance.health()).inboxId ?? ""
+  const { user, received } = await openRecordingUser(join(root, "user"), node.apiUrl)
+  return {
+    root, node, model, pool, instance, agentInbox, user, received,
+    async stop() {
+      await user.close()
+      await instance.stop()
+      await pool?.stop()
+      await model.stop()
+      await node.stop()
+      if (process.env.KEEP_E2E_LOGS === undefined) await rm(root, { recursive: true, force: true })
+      else process.stderr.write(`e2e logs kept in ${root}\n`)
+    },
+  }
+}
