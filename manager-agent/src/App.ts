@@ -10,8 +10,10 @@ import { HttpServerFromConfig } from "../../pool/src/http/Server.ts"
 import { Pool } from "../../pool/src/Pool.ts"
 import { PoolLive } from "../../pool/src/PoolLive.ts"
 import { Reconciler } from "../../pool/src/Reconciler.ts"
-import { ManagerLobby } from "./bot/XmtpChat.ts"
+import { ManagerLobby, XmtpChatConfig } from "./bot/XmtpChat.ts"
+import { ModelConfig } from "./intent/IntentParser.ts"
 import { ManagerAgentLayer } from "./ManagerAgent.ts"
+import { ManagerSettingsConfig } from "./ManagerSettings.ts"
 
 /** The first line of an error chain: what to tell an operator, without a stack. */
 const reasonOf = (cause: Cause.Cause<unknown>) => {
@@ -36,6 +38,9 @@ const ManagerWhenReachable = (onReady: (lobby: ManagerLobby["Service"]) => void)
     Effect.gen(function*() {
       const enabled = yield* Config.Boolean("MANAGER_ENABLED").pipe(Config.withDefault(true))
       if (!enabled) return yield* Effect.logInfo("manager agent disabled (MANAGER_ENABLED=false)")
+      // A bad manager setting is a mistake to fix, not a network to wait for: fail start-up with it now, before the
+      // retry loop below (which waits for the network) could swallow it.
+      yield* Effect.all([XmtpChatConfig, ManagerSettingsConfig, ModelConfig])
       const xmtpEnv = yield* Config.String("XMTP_ENV").pipe(Config.withDefault("dev"))
       const context = yield* Effect.context<Pool | SqlClient.SqlClient>()
       const runManager = Effect.scoped(Effect.gen(function*() {

@@ -21,6 +21,11 @@ export interface XmtpChatOptions {
   readonly name: string
   /** How long `joinByInvite` waits for the creator to accept before answering `pending`. */
   readonly joinWait?: Duration.Duration
+  /**
+   * How often to re-read every conversation for messages the live stream lost. Each sweep syncs every group the
+   * manager is in, so it is slower than an agent's (one conversation) to stay clear of the network's rate limits.
+   */
+  readonly catchUpEvery?: Duration.Duration
 }
 
 export const XmtpChatConfig = Config.all({
@@ -28,6 +33,7 @@ export const XmtpChatConfig = Config.all({
   env: Config.Literals(["dev", "production", "local"], "XMTP_ENV").pipe(Config.withDefault("dev" as const)),
   apiUrl: Config.option(Config.String("XMTP_API_URL")),
   name: Config.String("MANAGER_NAME").pipe(Config.withDefault("Manager")),
+  catchUpEvery: Config.Duration("MANAGER_CATCH_UP_EVERY").pipe(Config.withDefault(Duration.minutes(1))),
 }).pipe(Config.map(({ apiUrl, ...rest }): XmtpChatOptions => ({ ...rest, apiUrl: Option.getOrUndefined(apiUrl) })))
 
 /** The lobby: the manager's own conversation, whose invite it prints at start. */
@@ -93,6 +99,7 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
             ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
             // People add the manager to their groups: every group it is added to is one it serves.
             welcomePolicy: "accept_all",
+            catchUpEveryMs: Duration.toMillis(options.catchUpEvery ?? Duration.minutes(1)),
             onError: (error, context) =>
               Effect.runFork(Effect.logWarning(`convos: ${context}`, error instanceof Error ? error.message : String(error))),
           }),
