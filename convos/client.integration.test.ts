@@ -1,12 +1,11 @@
 /**
  * ConvosClient end to end: real @xmtp/node-sdk clients (MLS, SQLCipher) against the in-process fake XMTP node.
  */
-import { Client, type Signer } from "@xmtp/node-sdk"
+import { Client } from "@xmtp/node-sdk"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { toBytes } from "viem"
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
+import { generatePrivateKey } from "viem/accounts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../test/xmtp/fakeNode.ts"
 import { ConvosClient, type ConversationEvent, type ConvosClientOptions, type JoinRequestEvent } from "./client.ts"
@@ -14,6 +13,7 @@ import { JoinRequestCodec } from "./contentTypes.ts"
 import type { ConvosMessageEvent } from "./events.ts"
 import { createInvite, inviteToSlug, parseInvite } from "./invite.ts"
 import { ProtoMessage, ProtoWriter } from "./protobuf.ts"
+import { randomSigner } from "../test/xmtp/randomSigner.ts"
 
 let node: FakeXmtpNode
 let root: string
@@ -46,15 +46,6 @@ async function openClient(options: Partial<ConvosClientOptions> = {}): Promise<C
   })
   opened.push(client)
   return client
-}
-
-function randomSigner(): Signer {
-  const account = privateKeyToAccount(generatePrivateKey())
-  return {
-    type: "EOA",
-    getIdentifier: () => ({ identifier: account.address.toLowerCase(), identifierKind: 0 }),
-    signMessage: async (message: string) => toBytes(await account.signMessage({ message })),
-  }
 }
 
 async function rawClient(): Promise<Client> {

@@ -3,20 +3,19 @@
  * reconciler, manager, real agent runtimes as local processes), and a scripted user who creates a group, adds the
  * manager, asks for a trip planner, talks with it, lists, renames and removes it. Used by `npm run demo` and by the e2e test.
  */
-import { Client, type DecodedMessage, type Group, type Signer } from "@xmtp/node-sdk"
+import { Client, type DecodedMessage, type Group } from "@xmtp/node-sdk"
 import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { toBytes } from "viem"
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
 import { convosCodecs } from "../convos/contentTypes.ts"
 import { ProductLayer } from "../manager-agent/src/App.ts"
 import type { ManagerLobby } from "../manager-agent/src/bot/XmtpChat.ts"
 import { killInstanceProcesses } from "../test/pool/poolHarness.ts"
 import { type FakeModelRequest, startFakeModel } from "../test/fakes/fakeModel.ts"
 import { startFakeXmtpNode } from "../test/xmtp/fakeNode.ts"
+import { randomSigner } from "../test/xmtp/randomSigner.ts"
 
 export interface DemoStep {
   readonly name: string
@@ -55,15 +54,6 @@ const freePort = () =>
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
     })
   })
-
-const randomSigner = (): Signer => {
-  const account = privateKeyToAccount(generatePrivateKey())
-  return {
-    type: "EOA",
-    getIdentifier: () => ({ identifier: account.address.toLowerCase(), identifierKind: 0 }),
-    signMessage: async (message: string) => toBytes(await account.signMessage({ message })),
-  }
-}
 
 const waitFor = async <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T | undefined> => {
   const deadline = Date.now() + timeoutMs

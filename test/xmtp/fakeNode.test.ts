@@ -1,17 +1,7 @@
-import { Client, type Signer } from "@xmtp/node-sdk"
-import { toBytes } from "viem"
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
+import { Client } from "@xmtp/node-sdk"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startFakeXmtpNode, type FakeXmtpNode } from "./fakeNode.ts"
-
-function randomSigner(): Signer {
-  const account = privateKeyToAccount(generatePrivateKey())
-  return {
-    type: "EOA",
-    getIdentifier: () => ({ identifier: account.address.toLowerCase(), identifierKind: 0 }),
-    signMessage: async (message: string) => toBytes(await account.signMessage({ message })),
-  }
-}
+import { randomSigner } from "./randomSigner.ts"
 
 describe("fake XMTP node", () => {
   let node: FakeXmtpNode

@@ -3,25 +3,15 @@
  * pool whose "agents" are real `ConvosClient`s (pre-warmed) that behave like the runtime's side of the instance
  * contract: `add` → wait for exactly that welcome, then greet; `create` → a new conversation with an invite.
  */
-import { Client, type DecodedMessage, type Signer } from "@xmtp/node-sdk"
+import { Client, type DecodedMessage } from "@xmtp/node-sdk"
 import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { toBytes } from "viem"
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
 import { ConvosClient } from "../../../convos/client.ts"
 import { convosCodecs } from "../../../convos/contentTypes.ts"
 import { AgentPool, AgentPoolError, type ClaimedAgent, type SpawnClaim } from "../../src/ports/AgentPool.ts"
-
-export const randomSigner = (): Signer => {
-  const account = privateKeyToAccount(generatePrivateKey())
-  return {
-    type: "EOA",
-    getIdentifier: () => ({ identifier: account.address.toLowerCase(), identifierKind: 0 }),
-    signMessage: async (message: string) => toBytes(await account.signMessage({ message })),
-  }
-}
+import { randomSigner } from "../../../test/xmtp/randomSigner.ts"
 
 export const waitFor = async <T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> => {
   const deadline = Date.now() + timeoutMs
