@@ -54,31 +54,25 @@ const InboxPage = Schema.Struct({
   next_page_token: Schema.optional(Schema.NullOr(Schema.String)),
 })
 const Sent = Schema.Struct({ message_id: Schema.String, thread_id: Schema.String })
-const FullMessage = Schema.Struct({
+/** A message as listings show it; a single message adds its text. */
+const MessageSummary = Schema.Struct({
   message_id: Schema.String,
   thread_id: Schema.String,
   from: Schema.String,
   to: Schema.optional(Schema.Array(Schema.String)),
   subject: Schema.optional(Schema.NullOr(Schema.String)),
   preview: Schema.optional(Schema.NullOr(Schema.String)),
-  text: Schema.optional(Schema.NullOr(Schema.String)),
-  extracted_text: Schema.optional(Schema.NullOr(Schema.String)),
   timestamp: Schema.String,
 })
-const MessagePage = Schema.Struct({
-  messages: Schema.Array(Schema.Struct({
-    message_id: Schema.String,
-    thread_id: Schema.String,
-    from: Schema.String,
-    to: Schema.optional(Schema.Array(Schema.String)),
-    subject: Schema.optional(Schema.NullOr(Schema.String)),
-    preview: Schema.optional(Schema.NullOr(Schema.String)),
-    timestamp: Schema.String,
-  })),
+const FullMessage = Schema.Struct({
+  ...MessageSummary.fields,
+  text: Schema.optional(Schema.NullOr(Schema.String)),
+  extracted_text: Schema.optional(Schema.NullOr(Schema.String)),
 })
+const MessagePage = Schema.Struct({ messages: Schema.Array(MessageSummary) })
 
 /** The summary AgentMail gives of a message, in our names (a listing and a single message share it). */
-const toInboxMessage = (message: typeof MessagePage.Type["messages"][number]): InboxMessage => ({
+const toInboxMessage = (message: typeof MessageSummary.Type): InboxMessage => ({
   messageId: message.message_id,
   threadId: message.thread_id,
   from: message.from,
