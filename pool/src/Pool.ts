@@ -16,7 +16,7 @@ import {
   ProvisionFailed,
   ShuttingDown,
 } from "./domain/errors.ts"
-import { drainable, live } from "./domain/InstanceStatus.ts"
+import { configurable, drainable, live } from "./domain/InstanceStatus.ts"
 import { replenishCount } from "./domain/reconcile.ts"
 import { InstanceClient } from "./InstanceClient.ts"
 import { InstanceTokens } from "./InstanceTokens.ts"
@@ -348,7 +348,7 @@ export class Pool extends Context.Service<Pool, {
         const found = yield* instances.findById(instanceId)
         if (Option.isNone(found)) return yield* InstanceNotFound.standard()
         const row = found.value
-        if (row.status !== "claimed" && row.status !== "pending_acceptance") {
+        if (!configurable.includes(row.status)) {
           return yield* new NotConfigurable({
             error: row.status === "claiming"
               ? "The agent is still starting. Try again in a moment."
@@ -362,14 +362,12 @@ export class Pool extends Context.Service<Pool, {
               return yield* new ConfigureFailed({ error: "The agent could not take the change. Please try again." })
             })),
         )
-        const updated = yield* instances.setPersona(instanceId, row.status, change)
-        // Destroyed (or its join completed) while the change was on its way: report the row as it is now.
-        if (Option.isNone(updated)) {
-          const now = yield* instances.findById(instanceId)
-          if (Option.isNone(now)) return yield* InstanceNotFound.standard()
-          return (yield* instances.setPersona(instanceId, now.value.status, change)).pipe(Option.getOrElse(() => now.value))
-        }
-        return updated.value
+        const updated = yield* instances.setPersona(instanceId, change)
+        if (Option.isSome(updated)) return updated.value
+        // Destroyed or dead while the change was on its way: report the row as it is now.
+        const now = yield* instances.findById(instanceId)
+        if (Option.isNone(now)) return yield* InstanceNotFound.standard()
+        return now.value
       })
 
       const authenticate = (instanceId: string, token: string) =>

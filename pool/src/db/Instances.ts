@@ -2,7 +2,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { ComputeRef } from "../compute/ComputeProvider.ts"
 import type { ClaimRequest } from "../domain/Claim.ts"
-import { type InstanceEvent, type InstanceStatus, InstanceStatuses, transition } from "../domain/InstanceStatus.ts"
+import { configurable, type InstanceEvent, type InstanceStatus, InstanceStatuses, transition } from "../domain/InstanceStatus.ts"
 
 /** One row of `instances`, as the pool uses it internally (the API exposes a filtered view: see http/). */
 export interface InstanceRow {
@@ -72,7 +72,6 @@ export class Instances extends Context.Service<Instances, {
   claimIdle(request: ClaimRequest, owner: string): Effect.Effect<Option.Option<InstanceRow> | "JoinUrlTaken">
   setPersona(
     id: string,
-    status: InstanceStatus,
     change: { readonly agentName?: string | undefined; readonly instructions?: string | undefined },
   ): Effect.Effect<Option.Option<InstanceRow>>
   findById(id: string): Effect.Effect<Option.Option<InstanceRow>>
@@ -157,16 +156,15 @@ export class Instances extends Context.Service<Instances, {
         )
       }, Effect.orDie)
 
-      /** Records a claimed agent's new name and/or instructions, only while it is still in `status`. */
+      /** Records a claimed agent's new name and/or instructions, only while it is still handed out. */
       const setPersona = Effect.fn("Instances.setPersona")(function*(
         id: string,
-        status: InstanceStatus,
         change: { readonly agentName?: string | undefined; readonly instructions?: string | undefined },
       ) {
         return one(yield* sql<InstanceRow>`UPDATE instances SET
             agent_name = COALESCE(${change.agentName ?? null}, agent_name),
             instructions = COALESCE(${change.instructions ?? null}, instructions), updated_at = now()
-          WHERE id = ${id} AND status = ${status} RETURNING ${sql.literal(columns)}`)
+          WHERE id = ${id} AND ${sql.in("status", configurable)} RETURNING ${sql.literal(columns)}`)
       }, Effect.orDie)
 
       const findById = Effect.fn("Instances.findById")(function*(id: string) {

@@ -85,5 +85,7 @@ export const transition = (from: InstanceStatus, event: InstanceEvent): Transiti
 
 /** Statuses an operator may drain (never holding a conversation). */
 export const drainable: ReadonlyArray<InstanceStatus> = ["idle", "starting", "dead"]
+/** Statuses of an agent handed out to someone, whose name and instructions may change. */
+export const configurable: ReadonlyArray<InstanceStatus> = ["claimed", "pending_acceptance"]
 /** Statuses that count toward the pool's total. */
 export const live: ReadonlyArray<InstanceStatus> = ["starting", "idle", "claiming", "pending_acceptance", "claimed"]
