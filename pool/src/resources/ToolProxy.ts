@@ -84,19 +84,6 @@ export const toolProxyHttpStatus = (error: ToolProxyError): number => {
   }
 }
 
-/**
- * Sliding-window quota: an instance talked into spamming cannot send more than `limit` messages per window. Returns
- * the sends still inside the window, with `now` added when allowed.
- */
-export const takeSendSlot = (
-  recent: ReadonlyArray<number>,
-  now: number,
-  limit: number,
-  windowMillis: number,
-): { readonly allowed: boolean; readonly recent: ReadonlyArray<number> } => {
-  const inWindow = recent.filter((sentAt) => now - sentAt < windowMillis)
-  return inWindow.length < limit ? { allowed: true, recent: [...inWindow, now] } : { allowed: false, recent: inWindow }
-}
 
 export interface ToolProxyLimits {
   readonly emailsPerHour: number
@@ -123,24 +110,24 @@ export class ToolProxy extends Context.Service<ToolProxy, {
       const agentMail = yield* Effect.serviceOption(AgentMail)
       const telnyx = yield* Effect.serviceOption(Telnyx)
       const sql = yield* SqlClient.SqlClient
-      const hour = 3_600_000
+      const windowSeconds = 3_600
 
       /**
-       * The sends of the last hour live in the database, so every pool process counts the same ones. One instance's
-       * sends queue on a transaction lock (even across processes), so concurrent sends cannot both take the last slot.
+       * Sliding-window quota: an instance talked into spamming cannot send more than `limit` messages an hour. The
+       * sends of the last hour live in the database, so every pool process counts the same ones; older ones are
+       * deleted first, so what is left is the count. One instance's sends queue on a transaction lock (even across
+       * processes), so concurrent sends cannot both take the last slot.
        */
       const takeSlotInDatabase = (kind: "email" | "sms", instanceId: string, limit: number) =>
         sql.withTransaction(Effect.gen(function*() {
           yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`tool-send:${kind}:${instanceId}`}))`
           yield* sql`DELETE FROM tool_sends WHERE instance_id = ${instanceId} AND kind = ${kind}
-            AND sent_at <= now() - make_interval(secs => ${hour / 1000})`
-          const rows = yield* sql<{ readonly sentAt: number; readonly now: number }>`
-            SELECT (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt", (extract(epoch FROM now()) * 1000)::float8 AS now
-            FROM tool_sends WHERE instance_id = ${instanceId} AND kind = ${kind}`
-          const now = rows[0]?.now ?? Date.now()
-          const slot = takeSendSlot(rows.map((r) => r.sentAt), now, limit, hour)
-          if (slot.allowed) yield* sql`INSERT INTO tool_sends (instance_id, kind) VALUES (${instanceId}, ${kind})`
-          return slot.allowed
+            AND sent_at <= now() - make_interval(secs => ${windowSeconds})`
+          const [recent] = yield* sql<{ readonly n: number }>`
+            SELECT count(*)::int AS n FROM tool_sends WHERE instance_id = ${instanceId} AND kind = ${kind}`
+          if ((recent?.n ?? 0) >= limit) return false
+          yield* sql`INSERT INTO tool_sends (instance_id, kind) VALUES (${instanceId}, ${kind})`
+          return true
         })).pipe(Effect.orDie)
 
       const takeSlot = (kind: "email" | "sms", instanceId: string) =>

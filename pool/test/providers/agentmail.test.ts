@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { TestDatabaseLayer } from "../../../test/db/testDatabase.ts"
 import { type FakeAgentMail, startFakeAgentMail } from "../../../test/fakes/agentmail.ts"
 import { AgentMail, type AgentMailOptions } from "../../src/resources/AgentMail.ts"
-import { takeSendSlot, ToolProxy, toolProxyHttpStatus } from "../../src/resources/ToolProxy.ts"
+import { ToolProxy, toolProxyHttpStatus } from "../../src/resources/ToolProxy.ts"
 
 const apiKey = "am-master-key-456"
 let fake: FakeAgentMail
@@ -193,15 +194,27 @@ describe("ToolProxy email on behalf of an instance", () => {
 })
 
 describe("ToolProxy send quota", () => {
-  it("takeSendSlot allows up to the limit inside the window and forgets sends older than it", () => {
-    const first = takeSendSlot([], 1_000, 2, 60_000)
-    const second = takeSendSlot(first.recent, 2_000, 2, 60_000)
-    const third = takeSendSlot(second.recent, 3_000, 2, 60_000)
-    assert.deepStrictEqual([first.allowed, second.allowed, third.allowed], [true, true, false])
-    assert.deepStrictEqual(third.recent, [1_000, 2_000])
-    const later = takeSendSlot(third.recent, 61_500, 2, 60_000)
-    assert.deepStrictEqual(later, { allowed: true, recent: [2_000, 61_500] })
-  })
+  it.live("forgets sends older than the hour, keeps counting the ones inside it", () =>
+    Effect.gen(function*() {
+      const { tool } = yield* AgentMail
+      const proxy = yield* ToolProxy
+      const sql = yield* SqlClient.SqlClient
+      const inbox = yield* tool.create("steady")
+      // Two sends 61 minutes ago (out of the window) and one 59 minutes ago (in it), against a quota of 2.
+      yield* sql`INSERT INTO tool_sends (instance_id, kind, sent_at) VALUES
+        ('steady', 'email', now() - interval '61 minutes'), ('steady', 'email', now() - interval '61 minutes'),
+        ('steady', 'email', now() - interval '59 minutes')`
+      const mail = { to: "a@example.com", subject: "s", text: "t" }
+      yield* proxy.sendEmail({ instanceId: "steady", agentmailInboxId: inbox.resourceId }, mail)
+      const limited = yield* Effect.flip(proxy.sendEmail({ instanceId: "steady", agentmailInboxId: inbox.resourceId }, mail))
+      assert.strictEqual(limited.reason, "RateLimited")
+      const [left] = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM tool_sends WHERE instance_id = 'steady'`
+      assert.strictEqual(left?.n, 2, "the old sends were deleted; the one inside the hour and the new one remain")
+    }).pipe(
+      Effect.provide(ToolProxy.layerWith({ emailsPerHour: 2, smsPerHour: 2 })),
+      Effect.provide(AgentMail.layerWith(options())),
+      Effect.provide(TestDatabaseLayer()),
+    ))
 
   it.live("an instance over its hourly email quota gets a 429 and nothing is sent; others are unaffected", () =>
     Effect.gen(function*() {
