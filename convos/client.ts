@@ -809,13 +809,10 @@ export class ConvosClient {
 
   private async readMessagesSince(sinceNs: bigint): Promise<void> {
     await this.xmtp.conversations.syncAll()
-    // The sync may have taken in a welcome before the conversation stream saw it: treat each as the stream would.
     for (const conversation of await this.xmtp.conversations.list()) {
       if (this.closed) return
+      // The sync may have taken in a welcome before the conversation stream saw it: treat it as the stream would.
       await this.onNewConversation(conversation)
-    }
-    for (const conversation of await this.xmtp.conversations.list()) {
-      if (this.closed) return
       if (this.consentOf(conversation) === Consent.Denied) continue
       for (const message of await conversation.messages({ sentAfterNs: sinceNs })) await this.onStreamedMessage(message)
     }
