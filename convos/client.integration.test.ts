@@ -267,6 +267,18 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(swept.events.filter((e) => e.id === lost)).toHaveLength(1)
   })
 
+  it("a group whose welcome the live stream lost is still announced within seconds, with no message sweep", async () => {
+    const adder = await openClient()
+    const added = await openClient({ welcomePolicy: "accept_all", catchUpEveryMs: 0 })
+    const joined = collect<ConversationEvent>((h) => added.onConversation(h))
+    const { conversationId } = await adder.createConversation({ name: "Quiet add", permissions: "all_members" })
+    node.dropNextLiveWelcomes(1)
+    await adder.addMembers(conversationId, [added.inboxId])
+    // An add carries no message for the added member: without the undecided-group check nothing would ever tell it.
+    expect(await joined.next((e) => e.type === "joined" && e.conversationId === conversationId, 10_000)).toMatchObject({ via: "added" })
+    expect(added.boundGroupIds()).toContain(conversationId)
+  })
+
   it("keeps its installation across restarts and accepts, on restart, a join request sent while it was offline", async () => {
     const stateDir = join(root, "persistent-creator")
     const persistent = { stateDir, dbPath: join(stateDir, "xmtp.db3") }

@@ -57,6 +57,8 @@ const ReactionAction = { Added: 1, Removed: 2 } as const
 const ReactionSchema = { Unicode: 1 } as const
 
 const LOCAL_CHECK_MS = 100
+const UNDECIDED_CHECK_MS = 1_000
+const WELCOME_SYNC_EVERY_TICKS = 5
 const CATCH_UP_MARGIN_NS = 5_000_000_000n
 const DEFAULT_CATCH_UP_EVERY_MS = 15_000
 
@@ -351,8 +353,10 @@ export class ConvosClient {
       // Tag and our profile go in at creation: one commit fewer than writing appData afterwards.
       appData: encodeAppData({ tag, profiles }),
     } as never)
+    // The undecided-group check may have bound it while createGroup was running; it announced it then.
+    const announced = this.consent.get(group.id) === Consent.Allowed
     this.setConsent(group, Consent.Allowed)
-    this.emitConversation({ type: "joined", conversationId: group.id, via: "created" })
+    if (!announced) this.emitConversation({ type: "joined", conversationId: group.id, via: "created" })
     if (options.profile) await this.sendProfileUpdate(group, options.profile)
     const invite = await this.inviteFor(group, tag, {
       name: options.name,
@@ -606,6 +610,7 @@ export class ConvosClient {
     if (this.closed) return
     this.closed = true
     clearInterval(this.localCheckTimer)
+    clearInterval(this.undecidedTimer)
     clearInterval(this.sweepTimer)
     await this.sweeping
     await Promise.all(this.streams.map((s) => s.stop()))
@@ -704,6 +709,43 @@ export class ConvosClient {
     this.localCheckTimer.unref()
   }
 
+  private undecidedTimer: NodeJS.Timeout | undefined
+  private welcomeSyncFailing = false
+
+  /** While the network is down this fails every few seconds: only the first failure of a run is reported. */
+  private async syncWelcomesQuietly(): Promise<void> {
+    try {
+      await this.xmtp.conversations.sync()
+      this.welcomeSyncFailing = false
+    } catch (error) {
+      if (!this.welcomeSyncFailing) this.reportError(error, "welcome sync")
+      this.welcomeSyncFailing = true
+    }
+  }
+
+  /**
+   * The same race without anyone waiting: a group we were added to whose welcome only the message stream took is
+   * in the local database, undecided, and nothing announces it (an add carries no message for the added member).
+   * Undecided groups are few (every group seen is decided at once), so a local query each second finds it; every
+   * few seconds a welcome sync first fetches what the live stream lost altogether.
+   */
+  private watchUndecidedGroups(): void {
+    let running = false
+    let ticks = 0
+    this.undecidedTimer = setInterval(() => {
+      if (running || this.closed) return
+      running = true
+      void (async () => {
+        // A welcome the live stream lost entirely is only on the network: fetch welcomes (one request) now and then.
+        if (++ticks % WELCOME_SYNC_EVERY_TICKS === 0) await this.syncWelcomesQuietly()
+        for (const group of this.xmtp.conversations.listGroups({ consentStates: [Consent.Unknown as never] })) await this.bindGroup(group)
+      })()
+        .catch((error: unknown) => this.reportError(error, "undecided group check"))
+        .finally(() => (running = false))
+    }, UNDECIDED_CHECK_MS)
+    this.undecidedTimer.unref()
+  }
+
   /**
    * Decides, once, whether a group is ours: called from both streams because a group's first message can arrive
    * before its welcome is seen on the welcome stream.
@@ -768,6 +810,7 @@ export class ConvosClient {
     this.messagesSeenUntilNs = BigInt(Date.now()) * 1_000_000n
     this.sweptUntilNs = this.messagesSeenUntilNs
     await Promise.all([welcomes.ready, messages.ready])
+    this.watchUndecidedGroups()
     const every = this.options.catchUpEveryMs ?? DEFAULT_CATCH_UP_EVERY_MS
     if (every > 0) {
       this.sweepTimer = setInterval(() => {

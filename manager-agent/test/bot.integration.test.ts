@@ -88,7 +88,7 @@ describe("the manager in a group", () => {
     group = (await alice.client.conversations.createGroup([lobby.inboxId, bob.client.inboxId])) as Group
     // Removing members takes an admin in XMTP's default policy: the creator makes the manager one.
     await group.addAdmin(lobby.inboxId)
-    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction")
+    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction", 15_000)
     expect(fromManager(alice, group.id)[0]!.text).toMatch(/^Hi, I'm Manager\./)
   })
 
@@ -138,7 +138,7 @@ describe("the manager in a group", () => {
 describe("an agent removed by a member directly", () => {
   it("is no longer listed", async () => {
     const group = (await alice.client.conversations.createGroup([lobby.inboxId, bob.client.inboxId])) as Group
-    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction")
+    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction", 15_000)
     await group.sendText("add a chef here")
     await waitFor(() => fromManager(alice, group.id).some((m) => m.text === "Chef is joining…"), "the confirmation")
     const chef = pool.state.claimedInboxes.at(-1)!
@@ -210,7 +210,7 @@ describe("the manager in a DM", () => {
 describe("a manager restart", () => {
   it("keeps its identity, its lobby and what it knows about the agents it spawned", async () => {
     const group = (await alice.client.conversations.createGroup([lobby.inboxId, bob.client.inboxId])) as Group
-    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction")
+    await waitFor(() => fromManager(alice, group.id).length > 0, "the manager's introduction", 15_000)
     await group.sendText("add a tutor here")
     await waitFor(() => fromManager(alice, group.id).some((m) => m.text === "Tutor is joining…"), "the confirmation")
 

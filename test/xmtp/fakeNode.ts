@@ -141,6 +141,8 @@ export interface FakeXmtpNode {
    * sometimes lose one (libxmtp#2351): only a sync or a query finds them.
    */
   dropNextLiveMessages(count: number): void
+  /** The next `count` welcomes are stored but never pushed to live subscribers: only a welcome sync finds them. */
+  dropNextLiveWelcomes(count: number): void
   stop(): Promise<void>
 }
 
@@ -161,6 +163,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
   const welcomes: StoredWelcome[] = []
   const groupSubs = new Set<Subscriber<StoredGroupMessage>>()
   let liveDropsLeft = 0
+  let liveWelcomeDropsLeft = 0
   const welcomeSubs = new Set<Subscriber<StoredWelcome>>()
 
   const page = <T extends { id: LongValue }>(all: T[], pagingInfo: any): { items: T[]; pagingInfo: unknown } => {
@@ -286,6 +289,10 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
                 msg: { welcomePointer: { ...m.welcomePointer, id, createdNs } },
               }
           welcomes.push(welcome)
+          if (liveWelcomeDropsLeft > 0) {
+            liveWelcomeDropsLeft -= 1
+            continue
+          }
           for (const sub of welcomeSubs) if (sub.topics.has(welcome.key)) sub.send(welcome)
         }
         return {}
@@ -495,6 +502,9 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
         },
         dropNextLiveMessages: (count) => {
           liveDropsLeft = count
+        },
+        dropNextLiveWelcomes: (count) => {
+          liveWelcomeDropsLeft = count
         },
         stop: () =>
           new Promise<void>((done) => {
