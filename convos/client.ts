@@ -727,7 +727,8 @@ export class ConvosClient {
    * The same race without anyone waiting: a group we were added to whose welcome only the message stream took is
    * in the local database, undecided, and nothing announces it (an add carries no message for the added member).
    * Undecided groups are few (every group seen is decided at once), so a local query each second finds it; every
-   * few seconds a welcome sync first fetches what the live stream lost altogether.
+   * few seconds a welcome sync first fetches what the live stream lost altogether. It only ever accepts: a group
+   * synced in at start may be one the owner is about to expect again (a restart while waiting for an add).
    */
   private watchUndecidedGroups(): void {
     let running = false
@@ -738,7 +739,8 @@ export class ConvosClient {
       void (async () => {
         // A welcome the live stream lost entirely is only on the network: fetch welcomes (one request) now and then.
         if (++ticks % WELCOME_SYNC_EVERY_TICKS === 0) await this.syncWelcomesQuietly()
-        for (const group of this.xmtp.conversations.listGroups({ consentStates: [Consent.Unknown as never] })) await this.bindGroup(group)
+        for (const group of this.xmtp.conversations.listGroups({ consentStates: [Consent.Unknown as never] }))
+          await this.bindGroup(group, { acceptOnly: true })
       })()
         .catch((error: unknown) => this.reportError(error, "undecided group check"))
         .finally(() => (running = false))
@@ -750,7 +752,7 @@ export class ConvosClient {
    * Decides, once, whether a group is ours: called from both streams because a group's first message can arrive
    * before its welcome is seen on the welcome stream.
    */
-  private async bindGroup(group: XmtpGroup): Promise<boolean> {
+  private async bindGroup(group: XmtpGroup, options: { acceptOnly?: boolean } = {}): Promise<boolean> {
     const state = this.consentOf(group)
     const addedBy = group.addedByInboxId
     const expectations = [...(this.expectations.get(group.id) ?? [])]
@@ -765,7 +767,7 @@ export class ConvosClient {
     else if (state === Consent.Unknown && this.options.welcomePolicy === "accept_all") via = "added"
 
     if (!wasBound && via === undefined) {
-      if (state === Consent.Unknown) {
+      if (state === Consent.Unknown && !options.acceptOnly) {
         this.setConsent(group, Consent.Denied)
         this.emitConversation({ type: "ignored", conversationId: group.id, addedByInboxId: addedBy })
       }
