@@ -114,6 +114,8 @@ export const runDemo = async (options: {
       POOL_RECONCILE_INTERVAL: "2 seconds",
       POOL_START_TIMEOUT: "5 minutes",
       MANAGER_NAME: "Manager",
+      // One short scenario: a message the manager's live stream loses is picked up in seconds, not in a minute.
+      MANAGER_CATCH_UP_EVERY: "5 seconds",
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     })
     await Effect.runPromise(

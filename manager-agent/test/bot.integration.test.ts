@@ -3,7 +3,7 @@
  * pre-warmed XMTP agents), real Postgres for ownership.
  */
 import { Dm, Group } from "@xmtp/node-sdk"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Duration, Effect, Layer, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -33,7 +33,8 @@ const database = ManagedRuntime.make(TestDatabaseLayer({ maxConnections: 4 }))
 const startManager = async () => {
   const sql = Layer.succeedContext(await database.context())
   const deps = Layer.mergeAll(
-    XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager" }),
+    // A live stream can lose a message (libxmtp#2351): a sweep every 2 s keeps that from failing a 10 s wait.
+    XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) }),
     pool.layer,
     Ownership.layer,
     IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),

@@ -82,7 +82,8 @@ beforeAll(async () => {
   const poolWithLoop = Reconciler.loop.pipe(Layer.provideMerge(poolLayer))
   // The manager exactly as the product wires it, with an empty environment (rules, default quotas).
   const manager = ManagerAgentLayer({
-    chat: { stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager" },
+    // A sweep every 2 s: a message the live stream loses (libxmtp#2351) must not fail a wait.
+    chat: { stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) },
   }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({}))))
   runtime = ManagedRuntime.make(
     manager.pipe(Layer.provideMerge(poolWithLoop), Layer.provide(TestDatabaseLayer({ maxConnections: 6 }))),
