@@ -248,15 +248,16 @@ describe("ConvosClient on the fake XMTP node", () => {
   })
 
   it("a message the live stream lost is still delivered by the periodic catch-up sweep, once", async () => {
+    // No control client without a sweep: libxmtp sometimes re-reads a group on its own (a stream restart, a gap it
+    // notices), so whether such a client gets the lost message is not deterministic. Checked by hand: with
+    // `catchUpEveryMs: 0` this client usually never sees it.
     const manager = await openClient({ welcomePolicy: "accept_all" })
     const sweeping = await openClient({ catchUpEveryMs: 200 })
-    const streamOnly = await openClient({ catchUpEveryMs: 0 })
     const swept = collect<ConvosMessageEvent>((h) => sweeping.onMessage(h))
-    const unswept = collect<ConvosMessageEvent>((h) => streamOnly.onMessage(h))
     const { conversationId } = await manager.createConversation({ name: "Lossy", permissions: "all_members" })
-    const added = [sweeping.expectAdd({ conversationId, timeoutMs: 10_000 }), streamOnly.expectAdd({ conversationId, timeoutMs: 10_000 })]
-    await manager.addMembers(conversationId, [sweeping.inboxId, streamOnly.inboxId])
-    await Promise.all(added)
+    const added = sweeping.expectAdd({ conversationId, timeoutMs: 10_000 })
+    await manager.addMembers(conversationId, [sweeping.inboxId])
+    await added
 
     node.dropNextLiveMessages(1)
     const lost = await manager.sendText(conversationId, "the stream never pushes this one")
@@ -265,9 +266,6 @@ describe("ConvosClient on the fake XMTP node", () => {
     await swept.next((e) => e.id === marker)
     await new Promise((r) => setTimeout(r, 500))
     expect(swept.events.filter((e) => e.id === lost)).toHaveLength(1)
-    // Without the sweep the loss is real (this is what the sweep is for). The marker is not awaited here: the real
-    // live stream may lose it too, and nothing would bring it back to this client.
-    expect(unswept.events.some((e) => e.id === lost)).toBe(false)
   })
 
   it("a group whose welcome the live stream lost is still announced within seconds, with no message sweep", async () => {
