@@ -27,7 +27,22 @@ const withApi = <A, E>(
     }).pipe(Effect.provide(layer))
   }).pipe(Effect.scoped)
 
-const secretLike = /token|secret|hash|compute_ref|OPENROUTER_API_KEY|test-secret|secret-llm/i
+/**
+ * No field that names a secret, and no secret value (the fake LLM keys are `secret-llm-…`, the token secret is
+ * `test-secret`). Field names and values are checked apart: a random invite or id may well contain "hash".
+ */
+const assertNoSecret = (json: unknown, where = "$"): void => {
+  if (typeof json === "string") {
+    assert.notMatch(json, /secret-llm|test-secret|OPENROUTER_API_KEY/, `${where} holds a secret value`)
+  } else if (Array.isArray(json)) {
+    json.forEach((item, i) => assertNoSecret(item, `${where}[${i}]`))
+  } else if (json !== null && typeof json === "object") {
+    for (const [key, value] of Object.entries(json)) {
+      assert.notMatch(key, /token|secret|hash|compute_?ref|api_?key/i, `${where} has a secret field`)
+      assertNoSecret(value, `${where}.${key}`)
+    }
+  }
+}
 
 describe("HTTP API", () => {
   it.live("200 concurrent claims against 50 idle instances: exactly 50 succeed on 50 distinct instances, 150 clean 503s", () =>
@@ -45,7 +60,7 @@ describe("HTTP API", () => {
         for (const r of unavailable) {
           assert.strictEqual(r.json.error, "No idle instances available. Try again in a few minutes.")
         }
-        for (const r of ok) assert.notMatch(r.text, secretLike)
+        for (const r of ok) assertNoSecret(r.json)
         const counts = yield* Effect.promise(() => call("GET", "/api/pool/counts", { key: null }))
         assert.strictEqual(counts.json.claimed, 50)
       })), 180_000)
@@ -92,7 +107,7 @@ describe("HTTP API", () => {
           assert.notProperty(instance, "tokenHash")
           assert.notProperty(instance, "token_hash")
           assert.notProperty(instance, "computeRef")
-          assert.notMatch(JSON.stringify(instance), secretLike)
+          assertNoSecret(instance)
         }
       })), 60_000)
 
