@@ -58,7 +58,7 @@ const ReactionSchema = { Unicode: 1 } as const
 
 const LOCAL_CHECK_MS = 100
 const UNDECIDED_CHECK_MS = 1_000
-const WELCOME_SYNC_EVERY_TICKS = 5
+const WELCOME_SYNC_EVERY_MS = 5_000
 const CATCH_UP_MARGIN_NS = 5_000_000_000n
 const DEFAULT_CATCH_UP_EVERY_MS = 15_000
 
@@ -353,7 +353,7 @@ export class ConvosClient {
       // Tag and our profile go in at creation: one commit fewer than writing appData afterwards.
       appData: encodeAppData({ tag, profiles }),
     } as never)
-    // The undecided-group check may have bound it while createGroup was running; it announced it then.
+    // The local welcome check may have bound it while createGroup was running; it announced it then.
     const announced = this.consent.get(group.id) === Consent.Allowed
     this.setConsent(group, Consent.Allowed)
     if (!announced) this.emitConversation({ type: "joined", conversationId: group.id, via: "created" })
@@ -463,7 +463,7 @@ export class ConvosClient {
       () => pending.waiters.delete(waiter),
     )
     pending.waiters.add(waiter)
-    this.watchLocalStore()
+    this.scheduleLocalCheck()
     return waiter.promise
   }
 
@@ -489,7 +489,7 @@ export class ConvosClient {
     const set = this.expectations.get(conversationId) ?? new Set()
     set.add(expectation)
     this.expectations.set(conversationId, set)
-    this.watchLocalStore()
+    this.scheduleLocalCheck()
     try {
       const existing = await this.xmtp.conversations.getConversationById(conversationId)
       if (existing instanceof Group) await this.bindGroup(existing)
@@ -609,10 +609,9 @@ export class ConvosClient {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    clearInterval(this.localCheckTimer)
-    clearInterval(this.undecidedTimer)
+    clearTimeout(this.localCheckTimer)
     clearInterval(this.sweepTimer)
-    await this.sweeping
+    await Promise.all([this.sweeping, this.localCheck])
     await Promise.all(this.streams.map((s) => s.stop()))
     const closedError = () => new ConvosClientError("closed", "client closed while waiting")
     for (const set of this.expectations.values()) for (const e of [...set]) e.pending.fail(closedError())
@@ -676,41 +675,50 @@ export class ConvosClient {
     conversation.updateConsentState(state as never)
   }
 
+  private welcomeSyncFailing = false
+  private lastWelcomeSyncAt = Date.now()
+  private localCheckRunning = false
+  private localCheck: Promise<void> = Promise.resolve()
+
   /**
-   * Safety net while someone waits for a welcome. libxmtp processes each welcome on two subscriptions (the
+   * Safety net for welcomes the streams do not announce. libxmtp processes each welcome on two subscriptions (the
    * conversation stream and the message stream's own); when the message stream wins, the conversation stream never
-   * yields that group (seen here in about 1 of 40 adds). So while an expectation or a join is pending, the local
-   * database (no network) is checked every LOCAL_CHECK_MS for the awaited group.
+   * yields that group (seen here in about 1 of 40 adds), and the live stream can lose one altogether. Being added
+   * carries no message for the one added, so nothing else would tell us. The local database (no network) is checked
+   * for undecided groups every LOCAL_CHECK_MS while an expectation or a join waits, else every UNDECIDED_CHECK_MS;
+   * undecided groups are few, as every group seen is decided at once. Every WELCOME_SYNC_EVERY_MS a welcome sync
+   * (one read) first fetches what the live stream lost. The check only ever accepts: a group synced in at start may
+   * be one the owner is about to expect again (a restart while waiting for an add); refusing stays with the streams.
    */
-  private watchLocalStore(): void {
-    if (this.localCheckTimer || this.closed) return
-    let running = false
-    this.localCheckTimer = setInterval(() => {
-      if (running) return
-      const waitingTags = new Set([...this.pendingJoins.values()].filter((p) => !p.joined && p.waiters.size > 0).map((p) => p.tag))
-      if (this.expectations.size === 0 && waitingTags.size === 0) {
-        clearInterval(this.localCheckTimer)
-        this.localCheckTimer = undefined
-        return
-      }
-      running = true
-      void (async () => {
-        for (const conversationId of [...this.expectations.keys()]) {
-          const group = await this.xmtp.conversations.getConversationById(conversationId)
-          if (group instanceof Group) await this.bindGroup(group)
-        }
-        if (waitingTags.size > 0)
-          for (const group of this.xmtp.conversations.listGroups())
-            if (waitingTags.has(readAppData(group.appData).tag)) await this.bindGroup(group)
-      })()
-        .catch((error: unknown) => this.reportError(error, "local welcome check"))
-        .finally(() => (running = false))
-    }, LOCAL_CHECK_MS)
+  private scheduleLocalCheck(): void {
+    if (this.closed || this.localCheckRunning) return // the running check reschedules itself when done
+    const someoneWaits = this.expectations.size > 0 || [...this.pendingJoins.values()].some((p) => !p.joined && p.waiters.size > 0)
+    clearTimeout(this.localCheckTimer)
+    this.localCheckTimer = setTimeout(() => (this.localCheck = this.runLocalCheck()), someoneWaits ? LOCAL_CHECK_MS : UNDECIDED_CHECK_MS)
     this.localCheckTimer.unref()
   }
 
-  private undecidedTimer: NodeJS.Timeout | undefined
-  private welcomeSyncFailing = false
+  private async runLocalCheck(): Promise<void> {
+    this.localCheckRunning = true
+    try {
+      if (Date.now() - this.lastWelcomeSyncAt >= WELCOME_SYNC_EVERY_MS) {
+        this.lastWelcomeSyncAt = Date.now()
+        await this.syncWelcomesQuietly()
+      }
+      // An expected group is bound whatever its consent: the expectation is what makes it ours.
+      for (const conversationId of [...this.expectations.keys()]) {
+        const group = await this.xmtp.conversations.getConversationById(conversationId)
+        if (group instanceof Group) await this.bindGroup(group)
+      }
+      for (const group of this.xmtp.conversations.listGroups({ consentStates: [Consent.Unknown as never] }))
+        await this.bindGroup(group, { acceptOnly: true })
+    } catch (error) {
+      if (!this.closed) this.reportError(error, "local welcome check")
+    } finally {
+      this.localCheckRunning = false
+      this.scheduleLocalCheck()
+    }
+  }
 
   /** While the network is down this fails every few seconds: only the first failure of a run is reported. */
   private async syncWelcomesQuietly(): Promise<void> {
@@ -721,31 +729,6 @@ export class ConvosClient {
       if (!this.welcomeSyncFailing) this.reportError(error, "welcome sync")
       this.welcomeSyncFailing = true
     }
-  }
-
-  /**
-   * The same race without anyone waiting: a group we were added to whose welcome only the message stream took is
-   * in the local database, undecided, and nothing announces it (an add carries no message for the added member).
-   * Undecided groups are few (every group seen is decided at once), so a local query each second finds it; every
-   * few seconds a welcome sync first fetches what the live stream lost altogether. It only ever accepts: a group
-   * synced in at start may be one the owner is about to expect again (a restart while waiting for an add).
-   */
-  private watchUndecidedGroups(): void {
-    let running = false
-    let ticks = 0
-    this.undecidedTimer = setInterval(() => {
-      if (running || this.closed) return
-      running = true
-      void (async () => {
-        // A welcome the live stream lost entirely is only on the network: fetch welcomes (one request) now and then.
-        if (++ticks % WELCOME_SYNC_EVERY_TICKS === 0) await this.syncWelcomesQuietly()
-        for (const group of this.xmtp.conversations.listGroups({ consentStates: [Consent.Unknown as never] }))
-          await this.bindGroup(group, { acceptOnly: true })
-      })()
-        .catch((error: unknown) => this.reportError(error, "undecided group check"))
-        .finally(() => (running = false))
-    }, UNDECIDED_CHECK_MS)
-    this.undecidedTimer.unref()
   }
 
   /**
@@ -812,7 +795,7 @@ export class ConvosClient {
     this.messagesSeenUntilNs = BigInt(Date.now()) * 1_000_000n
     this.sweptUntilNs = this.messagesSeenUntilNs
     await Promise.all([welcomes.ready, messages.ready])
-    this.watchUndecidedGroups()
+    this.scheduleLocalCheck()
     const every = this.options.catchUpEveryMs ?? DEFAULT_CATCH_UP_EVERY_MS
     if (every > 0) {
       this.sweepTimer = setInterval(() => {

@@ -116,11 +116,14 @@ interface StoredGroupMessage {
   senderHmac: Uint8Array
   shouldPush: boolean
   isCommit: boolean
+  /** Lost by the streams: never pushed, not even in a new subscription's replay. */
+  hiddenFromStreams?: boolean
 }
 interface StoredWelcome {
   key: string
   id: LongValue
   msg: unknown
+  hiddenFromStreams?: boolean
 }
 interface Subscriber<T> {
   topics: Set<string>
@@ -137,12 +140,15 @@ export interface FakeXmtpNode {
   /** Cuts every client connection (as a node restart or network blip would); the server keeps its state. */
   dropConnections(): void
   /**
-   * The next `count` application messages are stored but never pushed to live subscribers, as XMTP streams
-   * sometimes lose one (libxmtp#2351): only a sync or a query finds them.
+   * The next `count` application messages are stored but never pushed to subscribers (live, or in the replay a new
+   * subscription gets), as XMTP streams sometimes lose one (libxmtp#2351): only a sync or a query finds them.
    */
   dropNextLiveMessages(count: number): void
-  /** The next `count` welcomes are stored but never pushed to live subscribers: only a welcome sync finds them. */
-  dropNextLiveWelcomes(count: number): void
+  /**
+   * Likewise for every welcome to this installation from now on (libxmtp may send one add's welcome more than
+   * once): only a welcome sync finds them.
+   */
+  hideWelcomesFromStreams(installationId: string): void
   stop(): Promise<void>
 }
 
@@ -163,7 +169,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
   const welcomes: StoredWelcome[] = []
   const groupSubs = new Set<Subscriber<StoredGroupMessage>>()
   let liveDropsLeft = 0
-  let liveWelcomeDropsLeft = 0
+  const welcomesHiddenFor = new Set<string>()
   const welcomeSubs = new Set<Subscriber<StoredWelcome>>()
 
   const page = <T extends { id: LongValue }>(all: T[], pagingInfo: any): { items: T[]; pagingInfo: unknown } => {
@@ -267,6 +273,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
           groupMessages.push(stored)
           if (!isCommit && liveDropsLeft > 0) {
             liveDropsLeft -= 1
+            stored.hiddenFromStreams = true
             continue
           }
           for (const sub of groupSubs) if (sub.topics.has(hex(groupId))) sub.send(stored)
@@ -289,8 +296,8 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
                 msg: { welcomePointer: { ...m.welcomePointer, id, createdNs } },
               }
           welcomes.push(welcome)
-          if (liveWelcomeDropsLeft > 0) {
-            liveWelcomeDropsLeft -= 1
+          if (welcomesHiddenFor.has(welcome.key)) {
+            welcome.hiddenFromStreams = true
             continue
           }
           for (const sub of welcomeSubs) if (sub.topics.has(welcome.key)) sub.send(welcome)
@@ -358,7 +365,7 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
    * Like xmtp-node-go, replay stored items with id > the filter's cursor before live ones, deduped per topic by a
    * high-water mark (a live item may race the replay).
    */
-  function subscribe<T extends { id: LongValue }>(
+  function subscribe<T extends { id: LongValue; hiddenFromStreams?: boolean }>(
     subs: Set<Subscriber<T>>,
     filters: { topic: string; cursor: LongValue }[],
     stored: T[],
@@ -373,7 +380,8 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
       highWater.set(topic, item.id)
       write(item)
     }
-    for (const { topic, cursor } of filters) for (const item of stored) if (topicOf(item) === topic && item.id.gt(cursor)) send(item)
+    for (const { topic, cursor } of filters)
+      for (const item of stored) if (topicOf(item) === topic && item.id.gt(cursor) && !item.hiddenFromStreams) send(item)
     const sub: Subscriber<T> = { topics: new Set(filters.map((f) => f.topic)), send }
     subs.add(sub)
     return () => subs.delete(sub)
@@ -503,8 +511,8 @@ export function startFakeXmtpNode(options: FakeXmtpNodeOptions = {}): Promise<Fa
         dropNextLiveMessages: (count) => {
           liveDropsLeft = count
         },
-        dropNextLiveWelcomes: (count) => {
-          liveWelcomeDropsLeft = count
+        hideWelcomesFromStreams: (installationId) => {
+          welcomesHiddenFor.add(installationId.toLowerCase())
         },
         stop: () =>
           new Promise<void>((done) => {
