@@ -275,7 +275,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     const { conversationId } = await adder.createConversation({ name: "Quiet add", permissions: "all_members" })
     node.hideWelcomesFromStreams(added.installationId)
     await adder.addMembers(conversationId, [added.inboxId])
-    // An add carries no message for the added member: without the undecided-group check nothing would ever tell it.
+    // An add carries no message for the added member: without the local welcome check nothing would ever tell it.
     expect(await joined.next((e) => e.type === "joined" && e.conversationId === conversationId, 10_000)).toMatchObject({ via: "added" })
     expect(added.boundGroupIds()).toContain(conversationId)
   })
