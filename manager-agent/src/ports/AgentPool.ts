@@ -39,7 +39,14 @@ export class AgentPoolError extends Schema.TaggedError<AgentPoolError>()("AgentP
 export class AgentPool extends Context.Service<
   AgentPool,
   {
-    claim(request: SpawnClaim): Effect.Effect<ClaimedAgent, AgentPoolError>
+    /**
+     * `onWaiting` is called when no warm agent was free and one is being made ready for this claim (a hot-added slot
+     * or a new host), with the pool's estimate of how long that takes, so the chat can be told instead of refused.
+     */
+    claim(
+      request: SpawnClaim,
+      onWaiting?: (etaSeconds: number) => Effect.Effect<void>,
+    ): Effect.Effect<ClaimedAgent, AgentPoolError>
     /** Destroys the instance and releases its resources. */
     kill(instanceId: string): Effect.Effect<void, AgentPoolError>
     /** Changes a claimed agent's display name and/or instructions. */

@@ -3,7 +3,7 @@
  * give the same answers. Pool errors become `AgentPoolError` reasons; their messages go to logs only.
  */
 import { Effect, Layer } from "effect"
-import { validateReconfigure } from "../../../pool/src/domain/Claim.ts"
+import { type ClaimStep, validateReconfigure } from "../../../pool/src/domain/Claim.ts"
 import { Pool } from "../../../pool/src/Pool.ts"
 import { AgentPool, AgentPoolError } from "./AgentPool.ts"
 
@@ -31,7 +31,17 @@ export const PoolAgentPoolLayer = Layer.effect(
   Effect.gen(function* () {
     const pool = yield* Pool
     return AgentPool.of({
-      claim: (request) => pool.claim(request).pipe(Effect.mapError(toAgentPoolError)),
+      claim: (request, onWaiting) =>
+        Effect.gen(function* () {
+          const context = yield* Effect.context<never>()
+          // The pool reports steps synchronously from inside the claim; the chat notice runs on its own fiber.
+          const onStep = onWaiting === undefined
+            ? undefined
+            : (step: ClaimStep) => {
+              if (step.step === "capacity") Effect.runForkWith(context)(onWaiting(step.etaSeconds))
+            }
+          return yield* pool.claim(request, onStep)
+        }).pipe(Effect.mapError(toAgentPoolError)),
       kill: (instanceId) => pool.kill(instanceId).pipe(Effect.mapError(toAgentPoolError)),
       reconfigure: (instanceId, change) => {
         const checked = validateReconfigure(change)

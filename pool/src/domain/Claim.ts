@@ -39,6 +39,8 @@ export type ClaimStep =
   | { readonly step: "claim"; readonly status: "active" | "ok" | "fail"; readonly message: string }
   | { readonly step: "provision"; readonly status: "active" | "ok" | "fail"; readonly message: string }
   | { readonly step: "convo"; readonly status: "ok" | "skip" | "pending"; readonly message: string }
+  /** No warm agent was free, but a host has room: one is being made ready for this claim, in about `etaSeconds`. */
+  | { readonly step: "capacity"; readonly status: "waiting"; readonly message: string; readonly etaSeconds: number }
 
 export const defaultAgentName = "Assistant"
 export const defaultInstructions = "You are a helpful AI assistant."
