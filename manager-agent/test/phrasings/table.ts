@@ -129,14 +129,15 @@ export const score = (rows: ReadonlyArray<Row>, parse: (text: string, ctx: Messa
 
 const pct = (n: number, d: number) => (d === 0 ? "-" : `${((100 * n) / d).toFixed(1)} %`)
 
-export const report = (title: string, s: Score, showFailures: boolean): string =>
+/** `showRows: false` prints figures only (the held-out set is not for tuning). */
+export const report = (title: string, s: Score, showRows: boolean): string =>
   [
     `${title}: ${s.correct}/${s.total} = ${pct(s.correct, s.total)}`,
     ...[...s.byKind.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([kind, k]) => `  ${kind.padEnd(10)} ${String(k.correct).padStart(3)}/${String(k.total).padEnd(3)} ${pct(k.correct, k.total)}`),
     `  actions understood: ${s.actionsPredicted}, false actions: ${s.falseActions.length}, wrong targets: ${s.wrongTargets.length}`,
-    ...s.falseActions.map((line) => `    false action ${line}`),
-    ...s.wrongTargets.map((line) => `    wrong target ${line}`),
-    ...(showFailures ? s.failures.map((line) => `    miss ${line}`) : []),
+    ...(showRows ? s.falseActions.map((line) => `    false action ${line}`) : []),
+    ...(showRows ? s.wrongTargets.map((line) => `    wrong target ${line}`) : []),
+    ...(showRows ? s.failures.map((line) => `    miss ${line}`) : []),
   ].join("\n")
