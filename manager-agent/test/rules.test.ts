@@ -105,7 +105,9 @@ const table: ReadonlyArray<readonly [string, MessageContext, Expected]> = [
   ["kick the ball", group, { kind: "none" }],
   ["remove Bob", group, { kind: "none" }],
   ["tell John to bring snacks", group, { kind: "none" }],
-  ["help", group, { kind: "none" }],
+  // A bare "help" is answered wherever the manager is (issue 13); "help me …" in a group stays chatter.
+  ["help", group, { kind: "help" }],
+  ["help me with the dishes", group, { kind: "none" }],
   ["what can you do?", group, { kind: "none" }],
   ["I need a vacation", group, { kind: "none" }],
   ["make me a sandwich", group, { kind: "none" }],
