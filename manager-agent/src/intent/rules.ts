@@ -336,6 +336,13 @@ const parseRename = (command: string, addressed: boolean, ctx: MessageContext, t
 const STANDING_CUE =
   /^(?:from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|always|never|only|no\s+more|stop\s+\w+ing|don'?t|do\s+not|please\s+(?:always|never|only|stop\s+\w+ing|don'?t))\b/i
 const FROM_NOW_ON = /^(?:from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|starting\s+(?:now|today))[\s,]+/i
+/** Words that make a statement about an agent a standing rule for it. */
+const LASTING = /\b(?:always|never|only|from\s+now\s+on|going\s+forward|any\s*more|no\s+more|no\s+longer|in\s+(?:the\s+)?future|stop\s+\w+ing)\b/i
+/** "should be more concise" instructs; "should be here by now" does not. */
+const BE_MANNER =
+  /^be\s+(?:more|less|extra|very|super|nicer|kinder|brief|briefer|shorter|concise|funnier|friendlier|polite|patient|strict|stricter|gentle|gentler|sarcastic|formal|informal|casual|careful|honest|direct)\b/i
+/** After "always"/"never"/"only": a verb with an -s ("always suggests") or a determiner ("only one …"). */
+const DESCRIBES = /^(?:always|never|only|usually)\s+(?:[a-z]+[^s\s]s|one|a|an|the|two|some|this|that)\b/i
 const LEAVING = /^(?:leave|go|go\s+away|get\s+out|be\s+removed|leave\s+(?:the\s+)?(?:group|chat))(?:\s+now)?$/i
 
 const instructions = (text: string) => {
@@ -344,7 +351,13 @@ const instructions = (text: string) => {
   return sentence.length > 1 ? clip(sentence, MAX_INSTRUCTIONS) : undefined
 }
 
-const parseInstruct = (command: string, addressed: boolean, ctx: MessageContext, templates: ReadonlyArray<TemplateInfo>): Intent | undefined => {
+const parseInstruct = (
+  command: string,
+  addressed: boolean,
+  asked: boolean,
+  ctx: MessageContext,
+  templates: ReadonlyArray<TemplateInfo>,
+): Intent | undefined => {
   const instruct = (agent: string, text: string): Intent | undefined => {
     const body = instructions(text)
     return body && isUsableRef(agent) ? { kind: "instruct", agent: stripArticle(agent), instructions: body } : undefined
@@ -398,7 +411,9 @@ const parseInstruct = (command: string, addressed: boolean, ctx: MessageContext,
     return r && to && trusted(r, addressed, true) && !LEAVING.test(to[1]!) ? instruct(r.ref, to[1]!) : undefined
   }
 
-  // Reference first: possessive, modal and vocative forms. Addressed to nobody, only for an agent of this group.
+  // Reference first: possessive, modal and vocative forms. Addressed to nobody, only for an agent of this group, and
+  // never a question ("Remy should be here by now, no?"): those talk about the agent rather than to the manager.
+  if (asked) return undefined
   const standing = FROM_NOW_ON.test(command)
   const r = ref(command.replace(FROM_NOW_ON, ""))
   if (!r || !trusted(r, addressed, true)) return undefined
@@ -407,13 +422,20 @@ const parseInstruct = (command: string, addressed: boolean, ctx: MessageContext,
   if (duty) return instruct(r.ref, duty[1]!.toLowerCase() === "role" ? `Your role is now: ${duty[2]!}` : duty[2]!)
   const brief = /^'s\s+(?:new\s+)?(?:instructions|persona|prompt|brief|orders)\s*(?:are|is)?\s*:?\s*(.+)$/i.exec(rest)
   if (brief) return instruct(r.ref, brief[1]!)
-  const modal = /^(?:should|shall|needs\s+to|need\s+to|has\s+to|have\s+to|must|is\s+to|will)\s+(?:now\s+)?(.+)$/i.exec(rest)
+  // "Remy should always include calories" is a rule; "Remy must be tired", "should have told us" describe the agent.
+  const lasting = standing || LASTING.test(rest)
+  const modal = /^(?:should|shall|needs\s+to|need\s+to|has\s+to|have\s+to|must|is\s+to)\s+(?:now\s+)?(.+)$/i.exec(rest)
   if (modal) {
-    if (LEAVING.test(modal[1]!) || /^be\s+(?:called|named|renamed)\b/i.test(modal[1]!)) return undefined
-    return instruct(r.ref, modal[1]!)
+    const verbPhrase = modal[1]!
+    if (LEAVING.test(verbPhrase) || /^be\s+(?:called|named|renamed)\b/i.test(verbPhrase)) return undefined
+    if (/^have\s/i.test(verbPhrase) || (/^be\s/i.test(verbPhrase) && !BE_MANNER.test(verbPhrase))) return undefined
+    return addressed || lasting ? instruct(r.ref, verbPhrase) : undefined
   }
   const vocative = /^[,:-]?\s*(.+)$/.exec(rest)?.[1] ?? ""
-  if (STANDING_CUE.test(vocative) || (standing && /^[,:-]/.test(rest))) {
+  // "Remy always suggests pasta", "Remy, only one question: …": a description or a question, not an order.
+  if (DESCRIBES.test(vocative)) return undefined
+  const endsLasting = standing || /[\s,]+(?:from\s+now\s+on|going\s+forward)$/i.test(vocative)
+  if (STANDING_CUE.test(vocative) || (endsLasting && /^[,:-]/.test(rest))) {
     if (/^stop$/i.test(vocative) || vocative.split(" ").length < 2) return undefined
     return instruct(r.ref, vocative)
   }
@@ -516,7 +538,7 @@ export const parseByRules = (
   const action = command.replace(ACTION_FRAME, "")
   return (
     parseRename(action, addressed, ctx, templates) ??
-    parseInstruct(command, addressed, ctx, templates) ??
+    parseInstruct(command, addressed, /\?[\s!?.]*$/.test(unmentioned), ctx, templates) ??
     parseRemove(action, addressed, ctx, templates) ??
     parseSpawn(command, addressed, ctx, templates) ??
     { kind: "none" }
