@@ -4,17 +4,20 @@
  */
 import { describe, expect, it } from "vitest"
 import { templates } from "../../pool/src/domain/templates.ts"
-import { Intent } from "../src/intent/Intent.ts"
+import { Intent, type MessageContext } from "../src/intent/Intent.ts"
 import { parseByRules } from "../src/intent/rules.ts"
 import { heldOut } from "./phrasings/heldout.ts"
 import { mainTable } from "./phrasings/main.ts"
 import { probe } from "./phrasings/probe.ts"
 import { contexts, report, score } from "./phrasings/table.ts"
 
-const parse = (text: string, ctx: (typeof contexts)[keyof typeof contexts]) => parseByRules(text, ctx, templates)
+const parse = (text: string, ctx: MessageContext) => parseByRules(text, ctx, templates)
 
-/** Set once the rules were grown, from the main table only (the target is 90 %). */
-const MAIN_FLOOR = 0
+/**
+ * Set once the rules were grown, from the main table only (the issue's target is 90 %): measured 100 %, floor a
+ * little below so a new row the rules miss can be added and reported rather than tuned away the same day.
+ */
+const MAIN_FLOOR = 98
 
 describe("phrasing table (rule-based understanding)", () => {
   it("has at least 300 main rows written across all kinds, a generous share of them chatter", () => {
@@ -37,6 +40,8 @@ describe("phrasing table (rule-based understanding)", () => {
     const main = score(mainTable, parse)
     console.log(report("main table", main, true))
     expect((100 * main.correct) / main.total).toBeGreaterThanOrEqual(MAIN_FLOOR)
+    expect(main.falseActions).toEqual([])
+    expect(main.wrongTargets).toEqual([])
   })
 
   it("reports the probe written after the rules (its first run found 8 false actions, since fixed)", () => {

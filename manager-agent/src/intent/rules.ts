@@ -52,7 +52,7 @@ const EMBEDDED_NAME = /\s+(?:called|named)\s+"?((?:[A-Z][\w'-]*)(?:\s+[A-Z][\w'-
 
 /** Where the role ends and the details start: "trip planner | for Tokyo in March, budget-minded". */
 const DETAIL_SPLIT =
-  /\s+(?:for|who|that|which|to|with|about|from|in|on|at|specializing|specialising|focused|focusing|good)\b|\s*[,;:(]|\s+-\s+/i
+  /\s+(?:for|who|that|which|to|with|about|from|in|on|at|specializing|specialising|focused|focusing|good|we|we're|i|i'm|you|they|he|she|it's|because|since|so)\b|\s*[,;:(]|\s+-\s+/i
 
 /** A verb inside the "role" means the words were a sentence, not a role: "spawn point is behind the tower". */
 const FINITE_VERB = /\b(?:is|are|was|were|am|been|has|had|will|would|can|could|should|did|does|do|gonna)\b/i
@@ -106,7 +106,10 @@ const SPAWN_VERBS: ReadonlyArray<readonly [RegExp, SpawnStrength]> = [
  * Trusted only when the manager is addressed, or the object says outright that it is a bot or an agent.
  */
 const REQUEST_FRAME =
-  /^(?:(?:i|we)\s+(?:really\s+|also\s+|still\s+)?(?:want|need|wanna|would\s+(?:like|love)|could\s+use|'d\s+(?:like|love)|'ll\s+take)|i'?d\s+(?:like|love)|we'?d\s+(?:like|love)|(?:can|could|may)\s+(?:i|we|u)\s+(?:please\s+)?(?:get|have)|let'?s\s+(?:get|have)|let'?s|how\s+about|what\s+about|(?:i'?m\s+|we'?re\s+)?looking\s+for|new\s+(?:agent|bot)\s*[:,-]?|(?:one|another)\s+more)(?:\b|(?<=[:,-]))\s*/i
+  /^(?:(?:i|we)\s+(?:really\s+|also\s+|still\s+)?(?:want|need|wanna|would\s+(?:like|love)|could\s+use|'d\s+(?:like|love)|'ll\s+take)|i'?d\s+(?:like|love)|we'?d\s+(?:like|love)|(?:can|could|may)\s+(?:i|we|u)\s+(?:please\s+)?(?:get|have)|let'?s\s+(?:get|have)|let'?s|how\s+about|what\s+about|(?:i'?m\s+|we'?re\s+)?(?:looking\s+for|after)|new\s+(?:agent|bot)\s*[:,-]?|(?:one|another)\s+more)(?:\b|(?<=[:,-]))\s*/i
+
+const PRAISE =
+  /^(?:thanks?|thank\s+you|ty|good|bad|great|nice|best|worst|stupid|dumb|silly|cute|lovely|dear|poor|bye|goodbye|love|awesome|amazing|cool|well\s+done|job|my|our)\b/i
 
 /** "someone to settle our arguments": a request described by what it should do, not by a role noun. */
 const GENERIC_AGENT = /^(?:someone|somebody|something|an?\s+(?:agent|bot|assistant|ai))\b/i
@@ -162,7 +165,8 @@ const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, te
     object = stripLocation(object.replace(embedded[0], "").trim())
   }
   const description = object.replace(/[\s,;.]+$/, "")
-  let role = stripArticle(description.split(DETAIL_SPLIT)[0] ?? "").trim()
+  // "the chef one" (picking from a list the manager showed) is the chef.
+  let role = stripArticle(description.split(DETAIL_SPLIT)[0] ?? "").replace(/\s+one$/i, "").trim()
   if (GENERIC_AGENT.test(role) && (addressed || strength === "strong")) {
     // "someone to settle our arguments", "an agent that tracks expenses": the details are the persona.
     const noun = /\b(agent|bot|assistant|ai)\b/i.exec(role)?.[1]?.toLowerCase()
@@ -171,8 +175,10 @@ const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, te
   if (!isUsableRef(role) || FINITE_VERB.test(role)) return undefined
   const template = matchTemplate(role, templates)
   const agentish = looksLikeAgent(role, ctx, saysHere) || template !== undefined
-  // A bare phrase is a request only when it names a role ("trip planner", "a chef please"), never "good night".
-  if (bare && (!agentish || role.split(" ").length > 4)) return undefined
+  // A bare phrase is a request only when it names a role ("trip planner", "a chef please"), never "good night",
+  // "thanks chef", "good bot" or "my trainer" (praise, or talk about someone already there).
+  if (bare && (!agentish || role.split(" ").length > 4 || PRAISE.test(role))) return undefined
+  if (bare && /^(?:the|my|our|your|this|that)\b/i.test(request.object) && !/\s+one$/i.test(description)) return undefined
   if (!addressed && !slash) {
     // "add milk to the list", "create a plan", "spawn camping is annoying": not agents unless addressed to us.
     if (!agentish && strength !== "strong") return undefined
@@ -211,7 +217,7 @@ const LIST_ANYWHERE = [
 const LIST_ADDRESSED = [
   /^(?:list|show)(?:\s+(?:them|all|everyone|everybody))?$/i,
   new RegExp(String.raw`^(?:my|our|the|your)?\s*${AGENTS}$`, "i"),
-  new RegExp(String.raw`^who(?:'s|\s+is|\s+are)\s+(?:${HERE}|there)(?:\s+now)?$`, "i"),
+  new RegExp(String.raw`^who(?:'s|\s+is|\s+are)\s+(?:still\s+)?(?:${HERE}|there)(?:\s+now)?$`, "i"),
   /^who\s+(?:have\s+you|did\s+you|you'?ve)\s+(?:spawned|spawn|added|add|brought(?:\s+in)?|bring(?:\s+in)?|made|make|created|create)\b/i,
   /^(?:list|show)\s+(?:me\s+)?(?:everyone|everybody|all)\s+(?:you'?ve|you\s+have)\b/i,
   new RegExp(String.raw`^(?:list|show|which|what|how\s+many|remind\s+me\s+(?:which|what)|tell\s+me\s+(?:which|what))\b.*\b${AGENTS}\b`, "i"),
@@ -228,9 +234,12 @@ const TEMPLATES_ANYWHERE = [
   /^what\s+templates\s+(?:are\s+there|do\s+you\s+have)$/i,
 ]
 
+/** "can we get an agent to …" asks for one; "what agents can you make?" asks what there is. */
+const ASKS_WHAT = /^(?:what|which|any|show|list|are\s+there|is\s+there|do\s+you\s+have|tell\s+me)\b/i
+
 const isCatalogQuestion = (command: string) =>
   /\b(?:templates?|catalog(?:ue)?)\b/i.test(command) ||
-  (CATALOG_CUE.test(command) && new RegExp(String.raw`\b(?:${AGENTS}|agent|bot|ones)\b`, "i").test(command)) ||
+  (ASKS_WHAT.test(command) && CATALOG_CUE.test(command) && new RegExp(String.raw`\b(?:${AGENTS}|agent|bot|ones)\b`, "i").test(command)) ||
   /^what\s+(?:else\s+)?can\s+you\s+(?:spawn|summon|make|add|create)(?:\s+for\s+(?:me|us))?$/i.test(command)
 
 /** A bare "help", "/help" or "?": answered wherever the manager is, addressed or not. */
@@ -247,6 +256,7 @@ const HELP_ADDRESSED = [
   /^what\s+commands\s+(?:are\s+there|do\s+you\s+(?:have|know|support|take))$/i,
   /^what\s+are\s+(?:your|the)\s+commands$/i,
   /^who\s+are\s+you$/i,
+  /^what\s+(?:should|do|can)\s+i\s+(?:say|ask|type|write)(?:\s+(?:to\s+)?you)?$/i,
   /^i'?m\s+(?:lost|confused)$/i,
 ]
 
@@ -254,7 +264,7 @@ const HELP_ADDRESSED = [
 
 /** "I want to rename …", "let's call …", "please kick …": the frame before an action verb carries nothing. */
 const ACTION_FRAME =
-  /^(?:(?:i|we)\s+(?:want|wanna|need|would\s+like|'d\s+like)\s+(?:you\s+)?to\s+|i'?d\s+like\s+(?:you\s+)?to\s+|let'?s\s+|(?:can|could)\s+(?:we|i)\s+)/i
+  /^(?:(?:i|we)\s+(?:want|wanna|need|would\s+(?:like|prefer)|'d\s+(?:like|prefer))\s+(?:you\s+)?to\s+|i'?d\s+(?:like|prefer)\s+(?:you\s+)?to\s+|let'?s\s+|(?:can|could)\s+(?:we|i)\s+)/i
 
 /** A reference is trusted when it is addressed to us, names an agent here, or (after a command verb) reads as one. */
 const trusted = (ref: LeadingRef, addressed: boolean, strictUnaddressed: boolean) =>
@@ -291,7 +301,8 @@ const parseRename = (command: string, addressed: boolean, ctx: MessageContext, t
   if (verb) {
     const r = ref(verb[2]!)
     if (r && trusted(r, addressed, false)) {
-      const tail = RENAME_TO.exec(r.rest) ?? (verb[1] ? /^/.exec(r.rest) : null)
+      // "/rename Remy Gusteau", "rename the study buddy Sage": without "to", the new name must look like one.
+      const tail = RENAME_TO.exec(r.rest) ?? (verb[1] || /^["']?[A-Z]/.test(r.rest) ? /^/.exec(r.rest) : null)
       if (tail) return rename(r, r.rest.slice(tail[0].length))
     }
     const loose = /^(.+?)\s+(?:to|as|into|->|→|=>)\s+(.+)$/i.exec(verb[2]!)
@@ -310,7 +321,9 @@ const parseRename = (command: string, addressed: boolean, ctx: MessageContext, t
   const call = /^call\s+(.+)$/i.exec(command)
   if (call) {
     const r = ref(call[1]!)
-    if (r && trusted(r, addressed, false) && /^["']?[A-Z]/.test(r.rest)) return rename(r, r.rest)
+    // Addressed to nobody, "call Remy Bob" may be a phone call: only a lasting wording counts.
+    const lasting = addressed || /\s(?:from\s+now\s+on|going\s+forward|instead)$/i.test(r?.rest ?? "")
+    if (r && lasting && trusted(r, addressed, false) && /^["']?[A-Z]/.test(r.rest)) return rename(r, r.rest)
     return undefined
   }
   const give = /^give\s+(.+)$/i.exec(command)
@@ -328,13 +341,14 @@ const parseRename = (command: string, addressed: boolean, ctx: MessageContext, t
     /^(?:should|shall|will|can|could|must)\s+(?:now\s+)?be\s+(?:called|named|renamed(?:\s+to)?)\s+(.+)$/i.exec(r.rest) ??
     /^(?:is|'s)\s+(?:now\s+)?(?:called|named)\s+(.+)$/i.exec(r.rest) ??
     /^'s\s+(?:new\s+)?name\s+(?:is|should\s+be|will\s+be|=)?\s*:?\s*(.+)$/i.exec(r.rest) ??
-    /^(?:be\s+called|be\s+named)\s+(.+)$/i.exec(r.rest)
+    /^(?:be\s+called|be\s+named)\s+(.+)$/i.exec(r.rest) ??
+    (addressed ? /^(?:->|→|=>)\s*(.+)$/.exec(r.rest) : null)
   return tail ? rename(r, tail[1]!) : undefined
 }
 
 /** Words that make an address to an agent a lasting instruction rather than a question to it. */
 const STANDING_CUE =
-  /^(?:from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|always|never|only|no\s+more|stop\s+\w+ing|don'?t|do\s+not|please\s+(?:always|never|only|stop\s+\w+ing|don'?t))\b/i
+  /^(?:from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|always|never|only|no\s+more|stop\s+\w+ing|please\s+(?:always|never|only|stop\s+\w+ing))\b|^(?:don'?t|do\s+not)\b.*\b(?:any\s*more|ever|again|from\s+now\s+on)\b/i
 const FROM_NOW_ON = /^(?:from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|starting\s+(?:now|today))[\s,]+/i
 /** Words that make a statement about an agent a standing rule for it. */
 const LASTING = /\b(?:always|never|only|from\s+now\s+on|going\s+forward|any\s*more|no\s+more|no\s+longer|in\s+(?:the\s+)?future|stop\s+\w+ing)\b/i
@@ -342,7 +356,8 @@ const LASTING = /\b(?:always|never|only|from\s+now\s+on|going\s+forward|any\s*mo
 const BE_MANNER =
   /^be\s+(?:more|less|extra|very|super|nicer|kinder|brief|briefer|shorter|concise|funnier|friendlier|polite|patient|strict|stricter|gentle|gentler|sarcastic|formal|informal|casual|careful|honest|direct)\b/i
 /** After "always"/"never"/"only": a verb with an -s ("always suggests") or a determiner ("only one …"). */
-const DESCRIBES = /^(?:always|never|only|usually)\s+(?:[a-z]+[^s\s]s|one|a|an|the|two|some|this|that)\b/i
+const DESCRIBES =
+  /^(?:(?:always|never|only|usually)\s+(?:[a-z]+[^s\s]s|one|a|an|the|two|some|this|that|if|when|because|just|mind)|don'?t\s+(?:worry|bother|mind)|do\s+not\s+(?:worry|bother))\b/i
 const LEAVING = /^(?:leave|go|go\s+away|get\s+out|be\s+removed|leave\s+(?:the\s+)?(?:group|chat))(?:\s+now)?$/i
 
 const instructions = (text: string) => {
@@ -375,13 +390,15 @@ const parseInstruct = (
         const know = /^know\s+(?:that\s+)?(.+)$/i.exec(rest)
         return know ? instruct(r.ref, know[1]!) : undefined
       }
-      if (verb === "make" || verb === "have") {
-        if (LEAVING.test(rest)) return undefined
-        return /^[a-z]/i.test(rest) && !/^(?:a|an|the|some)\b/i.test(rest) ? instruct(r.ref, rest) : undefined
-      }
-      if (verb === "get") {
-        const to = /^to\s+(.+)$/i.exec(rest)
-        return to && !LEAVING.test(to[1]!) ? instruct(r.ref, to[1]!) : undefined
+      // "make Remy answer in French", "have the chef focus on breakfast", "get Remy to stop …": said to the manager,
+      // or worded as a lasting rule ("have Remy over for dinner", "make the planner happy" are not).
+      if (verb === "make" || verb === "have" || verb === "get") {
+        const phrase = verb === "get" ? /^to\s+(.+)$/i.exec(rest)?.[1] : rest
+        if (phrase === undefined || LEAVING.test(phrase) || !(addressed || LASTING.test(phrase))) return undefined
+        if (phrase.split(" ").length < 2 || /^(?:a|an|the|some|over|for|in|on|at|to|with|from|back|up|down|out|off|around|here|there)\b/i.test(phrase)) {
+          return undefined
+        }
+        return instruct(r.ref, phrase)
       }
       if (verb === "update") {
         const colon = /^(?:[:,-]|with|so\s+that|so)\s*(.+)$/i.exec(rest)
@@ -452,7 +469,7 @@ const LEGACY_REMOVE =
   /^\/?(?:remove|kick(?:\s+out)?|boot|fire|dismiss|delete|destroy|kill|get\s+rid\s+of|send\s+away|say\s+goodbye\s+to|shut\s+down|turn\s+off|stop)\s+(.+?)(?:\s+(?:out|away))?(?:\s+(?:from|out\s+of)\s+(?:here|this\s+(?:group|chat|conversation)|the\s+(?:group|chat|conversation)))?$/i
 /** The agent itself told to go, or said to be done: "Remy, please leave", "Remy can go now", "you're fired". */
 const SENT_AWAY =
-  /^[,:-]?\s*(?:please\s+)?(?:leave|go\s+away|get\s+out|you'?re\s+fired|you\s+are\s+fired|you\s+can\s+(?:go|leave)|can\s+(?:go|leave)|has\s+to\s+go|must\s+go|should\s+(?:go|leave)|needs\s+to\s+go|is\s+fired|is\s+no\s+longer\s+needed)(?:\s+now)?(?:\s+(?:the\s+)?(?:group|chat))?(?:$|[?.!,;]\s*.*$)/i
+  /^[,:-]?\s*(?:please\s+)?(?:leave|go\s+away|get\s+out|you'?re\s+fired|you\s+are\s+fired|you\s+can\s+(?:go|leave)|can\s+(?:go|leave)|has\s+to\s+go|must\s+go|should\s+(?:go|leave)|needs\s+to\s+go|is\s+fired|is\s+no\s+longer\s+needed|be\s+removed)(?:\s+now)?(?:\s+(?:the\s+)?(?:group|chat))?(?:$|[?.!,;]\s*.*$)/i
 
 const parseRemove = (command: string, addressed: boolean, ctx: MessageContext, templates: ReadonlyArray<TemplateInfo>): Intent | undefined => {
   const remove = (agent: string): Intent => ({ kind: "remove", agent: stripArticle(agent) })
@@ -466,7 +483,7 @@ const parseRemove = (command: string, addressed: boolean, ctx: MessageContext, t
     return undefined
   }
   // "send Remy away", "kick Remy out", "get the trip planner out of here", "make Remy leave".
-  const around = /^(send|kick|get|make|have)\s+(.+)$/i.exec(command)
+  const around = /^(send|kick|get|make|have|take)\s+(.+)$/i.exec(command)
   if (around) {
     const r = ref(around[2]!)
     const away = r && /^(?:away|out|out\s+of\s+here|out\s+of\s+(?:the|this)\s+(?:group|chat)|leave|go)(?:\s+(?:the\s+)?(?:group|chat))?(?:\s+now)?$/i.exec(r.rest)
@@ -493,7 +510,7 @@ const parseRemove = (command: string, addressed: boolean, ctx: MessageContext, t
     if (r && trusted(r, addressed, true) && /^(?:removed|gone|out)(?:\s+(?:from\s+)?(?:here|the\s+(?:group|chat)))?$/i.test(r.rest)) return remove(r.ref)
     return undefined
   }
-  const r = ref(command)
+  const r = ref(command.replace(/^(?:can|could|should)\s+/i, ""))
   if (r && trusted(r, addressed, true) && SENT_AWAY.test(r.rest)) return remove(r.ref)
   return undefined
 }
