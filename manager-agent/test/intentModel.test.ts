@@ -128,6 +128,13 @@ describe("model intent path (fake OpenAI-compatible server)", () => {
     expect(requests).toHaveLength(0)
   })
 
+  it.each(["help", "/help", "?"])("answers a bare %j in a group with help, without asking the model", async (text) => {
+    model.setScript(() => ({ toolCalls: [{ name: "ignore_message", arguments: {} }] }))
+    const { result, requests } = await requestsDuring(() => parseWith(text, group))
+    expect(result).toEqual({ source: "rules", addressed: false, intent: { kind: "help" } })
+    expect(requests).toHaveLength(0)
+  })
+
   it("asks the model about a group message that mentions the manager", async () => {
     model.setScript(() => ({ toolCalls: [{ name: "list_templates", arguments: {} }] }))
     const { result, requests } = await requestsDuring(() => parseWith("@Manager what could you add for a book club?", group))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { Intent, type MessageContext, type TemplateInfo } from "../src/intent/Intent.ts"
+import { fixVerbTypo, leadingRef } from "../src/intent/lexicon.ts"
 import { isAddressed, parseByRules, stripMention } from "../src/intent/rules.ts"
 
 const group: MessageContext = { conversation: "group", managerName: "Manager" }
@@ -170,5 +171,37 @@ describe("addressing", () => {
     expect(stripMention("@Manager spawn a chef", "Manager")).toEqual({ text: "spawn a chef", mentioned: true })
     expect(stripMention("list the agents, manager", "Manager")).toEqual({ text: "list the agents", mentioned: true })
     expect(stripMention("spawn a chef", "Manager")).toEqual({ text: "spawn a chef", mentioned: false })
+  })
+})
+
+describe("reading agent references and verbs", () => {
+  const crew: MessageContext = { ...group, knownAgents: ["Remy", "Trip Planner"] }
+
+  it("reads a known agent, a determiner and a role, or a template's name at the start of a phrase", () => {
+    expect(leadingRef("Remy's job is now to cook", crew, false, templates)).toEqual({ ref: "Remy", rest: "'s job is now to cook", known: true })
+    expect(leadingRef("the trip planner should only look at trains", crew, false, templates)).toMatchObject({ ref: "Trip Planner", known: true })
+    expect(leadingRef("the study buddy can go", crew, false, templates)).toEqual({ ref: "study buddy", rest: "can go", known: false })
+    expect(leadingRef("chef, answer in French", group, false, templates)).toMatchObject({ ref: "chef" })
+  })
+
+  it("does not read chatter as a reference: a person, a role inside a longer phrase, a bare role to nobody", () => {
+    expect(leadingRef("Sam to bring the tent", crew, false, templates)).toBeUndefined()
+    expect(leadingRef("the garlic from the chef", crew, false, templates)).toBeUndefined()
+    expect(leadingRef("coach says rest", group, false, templates)).toBeUndefined()
+    // Addressed to the manager, a capitalised name is a reference ("make Jarvis talk like a butler").
+    expect(leadingRef("Jarvis talk like a butler", dm, true, templates)).toMatchObject({ ref: "Jarvis" })
+  })
+
+  it("forgives one slip in a command verb and nothing else", () => {
+    expect(fixVerbTypo("spwan a chef")).toBe("spawn a chef")
+    expect(fixVerbTypo("remvoe Remy")).toBe("remove Remy")
+    expect(fixVerbTypo("spain is lovely")).toBe("spain is lovely")
+    expect(fixVerbTypo("spawn a chef")).toBe("spawn a chef")
+  })
+
+  it("never reads a question or a description of an agent as an instruction", () => {
+    expect(parseByRules("Remy should be here by now, no?", crew)).toEqual({ kind: "none" })
+    expect(parseByRules("Remy always suggests pasta haha", crew)).toEqual({ kind: "none" })
+    expect(parseByRules("Remy should always include calories", crew)).toMatchObject({ kind: "instruct", agent: "Remy" })
   })
 })

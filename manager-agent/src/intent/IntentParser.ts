@@ -5,7 +5,7 @@
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { Intent, MessageContext } from "./Intent.ts"
 import { makeModelClient, type ModelSettings } from "./model.ts"
-import { isAddressed, parseByRules } from "./rules.ts"
+import { isAddressed, isBareHelp, parseByRules } from "./rules.ts"
 import { TemplateCatalog } from "./TemplateCatalog.ts"
 
 export interface ParsedIntent {
@@ -92,7 +92,11 @@ export class IntentParser extends Context.Service<
       const rules = parseByRules(text, ctx, catalog.templates)
       if (Option.isNone(ask)) return { intent: rules, source: "rules", addressed } satisfies ParsedIntent
       // Ordinary group chatter never goes to the model: only messages addressed to us or that look like commands.
-      if (!addressed && rules.kind === "none") return { intent: rules, source: "rules", addressed } satisfies ParsedIntent
+      // Nor does a bare "help" / "/help" / "?": it is answered wherever we are, which a model told to ignore
+      // unaddressed group messages would not do.
+      if ((!addressed && rules.kind === "none") || isBareHelp(text, ctx)) {
+        return { intent: rules, source: "rules", addressed } satisfies ParsedIntent
+      }
       return yield* viaModel(ask.value, text, ctx, addressed).pipe(
         Effect.map((intent): ParsedIntent => ({ intent, source: "model", addressed })),
         Effect.catch((error) =>

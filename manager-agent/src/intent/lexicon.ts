@@ -176,17 +176,22 @@ export const leadingRef = (
   const words = afterDeterminer.split(" ")
   for (let n = 1; n <= Math.min(4, words.length); n++) {
     const phrase = words.slice(0, n).join(" ")
-    const bare = phrase.replace(/'s$/i, "")
+    // A comma or colon ends the phrase: "trip planner, stop …" is about the trip planner.
+    const punctuated = /[,.:;!?]$/.test(phrase)
+    const bare = phrase.replace(/[,.:;!?]+$/, "").replace(/'s$/i, "")
     const lastWord = bare.split(" ").at(-1)!.toLowerCase()
     if (!/^[a-z][a-z-]*(?:\s+[a-z][a-z-]*)*$/i.test(bare) || PRONOUNS.has(lastWord) || FUNCTION_WORDS.has(lastWord)) break
     const last = bare.split(" ").at(-1)!
     const isTemplate = templates.some((t) => t.name.toLowerCase() === bare.toLowerCase())
     if (isTemplate || AGENT_NOUN.test(last)) {
-      const trusted = determiner !== null || isTemplate || addressed
+      // "the agent", "the bot" alone name no one in particular ("fire the agent, he never calls back").
+      const generic = /^(?:agent|bot|assistant|ai|helper|manager)s?$/i.test(bare)
+      const trusted = addressed || (!generic && (determiner !== null || isTemplate))
       if (!trusted) return undefined
       const rest = afterDeterminer.slice(bare.length).trim()
       return { ref: bare, rest, known: false }
     }
+    if (punctuated) break
   }
   if (addressed && !determiner) {
     const name = /^([A-Z][\w-]*)(?=$|[\s,.:;!?'"])/.exec(text)

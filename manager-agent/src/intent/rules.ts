@@ -245,6 +245,9 @@ const isCatalogQuestion = (command: string) =>
 /** A bare "help", "/help" or "?": answered wherever the manager is, addressed or not. */
 const BARE_HELP = /^(?:\/?help[!?.]*|\/start|\/commands|\?)$/i
 
+/** Whether a message is a bare call for help: it has one meaning, so no model is asked about it. */
+export const isBareHelp = (text: string, ctx: MessageContext) => BARE_HELP.test(stripMention(normalize(text), ctx.managerName).text)
+
 const HELP_ADDRESSED = [
   /^(?:help|help\s+(?:me|us|pls|please)|\?+|commands|usage|menu|info|instructions|start)$/i,
   /^(?:what|which)\s+(?:else\s+)?(?:can|could|do)\s+(?:you|u|i|we)\s+(?:do|ask(?:\s+you)?|say|use\s+(?:you|this)(?:\s+for)?)(?:\s+here)?$/i,
