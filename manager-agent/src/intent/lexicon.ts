@@ -45,7 +45,7 @@ export const stripMention = (text: string, managerName: string): { readonly text
  * "would you mind", "do you think you could", "I think", "yes,", "ok then".
  */
 const LEADING_FILLER =
-  /^(?:(?:please|pls|plz|kindly|ok|okay|so|now|and|also|oh|um|uh|hey|hi|hello|yo|yes|yeah|yep|sure|great|cool|then|alright|actually|btw|i'?m\s+(?:lost|confused|new(?:\s+here)?))\b[\s,!.:;-]*|(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+|maybe\s+)?|would\s+you\s+mind\s+|do\s+you\s+think\s+you\s+could\s+|is\s+it\s+possible\s+(?:for\s+you\s+)?to\s+|go\s+ahead\s+and\s+|i\s+think\s+|maybe\s+)/i
+  /^(?:(?:please|pls|plz|kindly|ok|okay|so|now|and|also|oh|um|uh|hey|hi|hello|yo|yes|yeah|yep|sure|great|cool|then|alright|actually|btw|i'?m\s+(?:lost|confused|new(?:\s+here)?))\b[\s,!.:;-]*|would\s+you\s+mind\s+|do\s+you\s+think\s+you\s+could\s+|(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+|maybe\s+)?|is\s+it\s+possible\s+(?:for\s+you\s+)?to\s+|go\s+ahead\s+and\s+|i\s+think\s+|maybe\s+)/i
 const TRAILING_NOISE =
   /(?:[\s,.!?]+(?:please|pls|plz|thanks|thank\s+you|thx|ty|now|asap|lol|haha|again|thanks\s+a\s+lot))+[\s!.?]*$|[\s!.?,;:]+$/i
 

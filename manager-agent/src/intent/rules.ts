@@ -106,7 +106,7 @@ const SPAWN_VERBS: ReadonlyArray<readonly [RegExp, SpawnStrength]> = [
  * Trusted only when the manager is addressed, or the object says outright that it is a bot or an agent.
  */
 const REQUEST_FRAME =
-  /^(?:(?:i|we)\s+(?:really\s+|also\s+|still\s+)?(?:want|need|wanna|would\s+(?:like|love)|could\s+use|'d\s+(?:like|love)|'ll\s+take)|i'?d\s+(?:like|love)|we'?d\s+(?:like|love)|(?:can|could|may)\s+(?:i|we|u)\s+(?:please\s+)?(?:get|have)|let'?s\s+(?:get|have)|let'?s|how\s+about|what\s+about|(?:i'?m\s+|we'?re\s+)?(?:looking\s+for|after)|new\s+(?:agent|bot)\s*[:,-]?|(?:one|another)\s+more)(?:\b|(?<=[:,-]))\s*/i
+  /^(?:(?:(?:i|we)\s+)?(?:really\s+|also\s+|still\s+)?(?:want|need|wanna|would\s+(?:like|love)|could\s+use)|(?:i|we)\s+(?:'d\s+(?:like|love)|'ll\s+take)|i'?d\s+(?:like|love)|we'?d\s+(?:like|love)|(?:can|could|may)\s+(?:i|we|u)\s+(?:please\s+)?(?:get|have)|let'?s\s+(?:get|have)|let'?s|how\s+about|what\s+about|(?:i'?m\s+|we'?re\s+)?(?:looking\s+for|after)|new\s+(?:agent|bot)\s*[:,-]?|(?:one|another)\s+more)(?:\b|(?<=[:,-]))\s*/i
 
 const PRAISE =
   /^(?:thanks?|thank\s+you|ty|good|bad|great|nice|best|worst|stupid|dumb|silly|cute|lovely|dear|poor|bye|goodbye|love|awesome|amazing|cool|well\s+done|job|my|our)\b/i
@@ -119,6 +119,8 @@ interface SpawnRequest {
   readonly strength: SpawnStrength
   /** The object came without a verb (a bare role in a DM, "a chef please" in a reply). */
   readonly bare: boolean
+  /** The object came in an indirect frame ("I want …", "we need …"): it must name a role, even in a DM. */
+  readonly framed: boolean
   readonly slash: boolean
 }
 
@@ -126,24 +128,29 @@ const spawnRequest = (command: string, addressed: boolean): SpawnRequest | undef
   let rest = command
   let framed = false
   const frame = REQUEST_FRAME.exec(rest)
+  let wantsTo = false
   if (frame) {
     framed = true
-    rest = rest.slice(frame[0].length).replace(/^to\s+/i, "")
+    rest = rest.slice(frame[0].length)
+    wantsTo = /^to\s+/i.test(rest)
+    rest = rest.replace(/^to\s+/i, "")
   }
   for (const [verb, strength] of SPAWN_VERBS) {
     const match = verb.exec(rest)
     if (!match) continue
     const object = rest.slice(match[0].length).replace(/^(?:me|us)\s+/i, "").trim()
-    return { object, strength: framed && strength !== "strong" ? "addressed-only" : strength, bare: false, slash: rest.startsWith("/") }
+    return { object, strength: framed && strength !== "strong" ? "addressed-only" : strength, bare: false, framed, slash: rest.startsWith("/") }
   }
-  if (framed) return { object: rest, strength: "addressed-only", bare: false, slash: false }
-  return addressed ? { object: rest, strength: "addressed-only", bare: true, slash: false } : undefined
+  // "I want to grab lunch", "we need to talk": wanting to do something else.
+  if (wantsTo) return undefined
+  if (framed) return { object: rest, strength: "addressed-only", bare: false, framed: true, slash: false }
+  return addressed ? { object: rest, strength: "addressed-only", bare: true, framed: false, slash: false } : undefined
 }
 
 const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, templates: ReadonlyArray<TemplateInfo>): Intent | undefined => {
   const request = spawnRequest(command, addressed)
   if (!request) return undefined
-  const { strength, bare, slash } = request
+  const { strength, bare, framed, slash } = request
   if (strength === "addressed-only" && !addressed && !/\b(?:bot|agent|assistant)\b/i.test(request.object)) return undefined
   const hadArticle = /^(?:a|an|the|some|another|one more|one|new|a\s+second)\b/i.test(request.object)
   let object = stripArticle(request.object.replace(/^a\s+second\s+/i, "second "))
@@ -178,6 +185,10 @@ const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, te
   // A bare phrase is a request only when it names a role ("trip planner", "a chef please"), never "good night",
   // "thanks chef", "good bot" or "my trainer" (praise, or talk about someone already there).
   if (bare && (!agentish || role.split(" ").length > 4 || PRAISE.test(role))) return undefined
+  // "I want pizza", "we need a plan": an indirect request names a role (or a bot) even when said to us.
+  if (framed && !agentish && !looksLikeAgent(role, ctx, true)) return undefined
+  // Addressed to nobody, "need a bot for this lol" is a remark; "we need a recipe bot here" names one.
+  if (framed && !addressed && /^(?:bot|agent|assistant|ai)s?$/i.test(role)) return undefined
   if (bare && /^(?:the|my|our|your|this|that)\b/i.test(request.object) && !/\s+one$/i.test(description)) return undefined
   if (!addressed && !slash) {
     // "add milk to the list", "create a plan", "spawn camping is annoying": not agents unless addressed to us.

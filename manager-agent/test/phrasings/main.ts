@@ -398,4 +398,13 @@ export const mainTable: ReadonlyArray<Row> = [
   ["group", "our guide should only speak english", { kind: "none" }],
   ["crew", "Remy, don't suggest meat anymore", { kind: "instruct", agent: "Remy", instructions: "meat" }],
   ["crew", "call Remy Gusteau from now on", { kind: "rename", agent: "Remy", newName: "Gusteau" }],
+  // indirect frames in a DM that want something other than an agent (added after the held-out run, so tuned on)
+  ["dm", "I want to grab lunch", { kind: "none" }],
+  ["dm", "we need to talk", { kind: "none" }],
+  ["dm", "I want pizza", { kind: "none" }],
+  ["dm", "i need a hug", { kind: "none" }],
+  ["dm", "let's go", { kind: "none" }],
+  ["crew", "need a bot for this lol", { kind: "none" }],
+  ["dm", "want a chess coach", { kind: "spawn", role: "chess coach" }],
+  ["dm", "would you mind creating a packing list helper", { kind: "spawn", role: "packing list helper" }],
 ]
