@@ -47,7 +47,7 @@ export const stripMention = (text: string, managerName: string): { readonly text
 const LEADING_FILLER =
   /^(?:(?:please|pls|plz|kindly|ok|okay|so|now|and|also|oh|um|uh|hey|hi|hello|yo|yes|yeah|yep|sure|great|cool|then|alright|actually|btw|i'?m\s+(?:lost|confused|new(?:\s+here)?))\b[\s,!.:;-]*|would\s+you\s+mind\s+|do\s+you\s+think\s+you\s+could\s+|(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+|maybe\s+)?|is\s+it\s+possible\s+(?:for\s+you\s+)?to\s+|go\s+ahead\s+and\s+|i\s+think\s+|maybe\s+)/i
 const TRAILING_NOISE =
-  /(?:[\s,.!?]+(?:please|pls|plz|thanks|thank\s+you|thx|ty|now|asap|lol|haha|again|thanks\s+a\s+lot))+[\s!.?]*$|[\s!.?,;:]+$/i
+  /(?:[\s,.!?]+(?:please|pls|plz|thanks|thank\s+you|thx|ty|now|then|asap|lol|haha|again|thanks\s+a\s+lot))+[\s!.?]*$|[\s!.?,;:]+$/i
 
 /** The message without its polite wrapping: "hi! could you please add a chef? thanks" → "add a chef". */
 export const cleanCommand = (text: string) => {

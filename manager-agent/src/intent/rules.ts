@@ -52,7 +52,7 @@ const EMBEDDED_NAME = /\s+(?:called|named)\s+"?((?:[A-Z][\w'-]*)(?:\s+[A-Z][\w'-
 
 /** Where the role ends and the details start: "trip planner | for Tokyo in March, budget-minded". */
 const DETAIL_SPLIT =
-  /\s+(?:for|who|that|which|to|with|about|from|in|on|at|specializing|specialising|focused|focusing|good|we|we're|i|i'm|you|they|he|she|it's|because|since|so)\b|\s*[,;:(]|\s+-\s+/i
+  /\s+(?:for|who|that|which|to|with|about|from|in|on|at|specializing|specialising|focused|focusing|good|we|we're|i|i'm|you|they|he|she|it's|because|since|so)\b|\s*[,;:(?!]|\s+-\s+/i
 
 /** A verb inside the "role" means the words were a sentence, not a role: "spawn point is behind the tower". */
 const FINITE_VERB = /\b(?:is|are|was|were|am|been|has|had|will|would|can|could|should|did|does|do|gonna)\b/i
@@ -98,7 +98,7 @@ const SPAWN_VERBS: ReadonlyArray<readonly [RegExp, SpawnStrength]> = [
     /^(?:add(?:ing)?|create|creating|bring(?:ing)?(?:\s+(?:in|over|along|on))?|invite|hire|launch|deploy|set(?:ting)?\s+up|setup|spin(?:ning)?\s+up|build|recruit|put|get\s+(?:me|us)|set\s+(?:me|us)\s+up\s+with)\b\s*/i,
     "ordinary",
   ],
-  [/^(?:make|making|give|get(?:ting)?|start|generate)\b\s*/i, "addressed-only"],
+  [/^(?:make|making|give|gimme|get(?:ting)?|start|generate)\b\s*/i, "addressed-only"],
 ]
 
 /**
@@ -106,7 +106,7 @@ const SPAWN_VERBS: ReadonlyArray<readonly [RegExp, SpawnStrength]> = [
  * Trusted only when the manager is addressed, or the object says outright that it is a bot or an agent.
  */
 const REQUEST_FRAME =
-  /^(?:(?:(?:i|we)\s+)?(?:really\s+|also\s+|still\s+)?(?:want|need|wanna|would\s+(?:like|love)|could\s+use)|(?:i|we)\s+(?:'d\s+(?:like|love)|'ll\s+take)|i'?d\s+(?:like|love)|we'?d\s+(?:like|love)|(?:can|could|may)\s+(?:i|we|u)\s+(?:please\s+)?(?:get|have)|let'?s\s+(?:get|have)|let'?s|how\s+about|what\s+about|(?:i'?m\s+|we'?re\s+)?(?:looking\s+for|after)|new\s+(?:agent|bot)\s*[:,-]?|(?:one|another)\s+more)(?:\b|(?<=[:,-]))\s*/i
+  /^(?:(?:(?:i|we)\s+)?(?:really\s+|also\s+|still\s+)?(?:want|need|wanna|would\s+(?:like|love)|could\s+use)|(?:i|we)\s+(?:'d\s+(?:like|love)|'ll\s+take)|(?:i|we)'?d\s+(?:really\s+)?(?:like|love)|(?:can|could|may)\s+(?:i|we|u)\s+(?:please\s+)?(?:get|have)|let'?s\s+(?:get|have)|let'?s|how\s+about|what\s+about|(?:i'?m\s+|we'?re\s+)?(?:looking\s+for|after)|new\s+(?:agent|bot)\s*[:,-]?|(?:one|another)\s+more)(?:\b|(?<=[:,-]))\s*/i
 
 const PRAISE =
   /^(?:thanks?|thank\s+you|ty|good|bad|great|nice|best|worst|stupid|dumb|silly|cute|lovely|dear|poor|bye|goodbye|love|awesome|amazing|cool|well\s+done|job|my|our)\b/i
@@ -229,6 +229,7 @@ const LIST_ADDRESSED = [
   /^(?:list|show)(?:\s+(?:them|all|everyone|everybody))?$/i,
   new RegExp(String.raw`^(?:my|our|the|your)?\s*${AGENTS}$`, "i"),
   new RegExp(String.raw`^who(?:'s|\s+is|\s+are)\s+(?:still\s+)?(?:${HERE}|there)(?:\s+now)?$`, "i"),
+  /^who\s+(?:have\s+we\s+got|do\s+we\s+have)(?:\s+here)?$/i,
   /^who\s+(?:have\s+you|did\s+you|you'?ve)\s+(?:spawned|spawn|added|add|brought(?:\s+in)?|bring(?:\s+in)?|made|make|created|create)\b/i,
   /^(?:list|show)\s+(?:me\s+)?(?:everyone|everybody|all)\s+(?:you'?ve|you\s+have)\b/i,
   new RegExp(String.raw`^(?:list|show|which|what|how\s+many|remind\s+me\s+(?:which|what)|tell\s+me\s+(?:which|what))\b.*\b${AGENTS}\b`, "i"),
@@ -261,7 +262,7 @@ export const isBareHelp = (text: string, ctx: MessageContext) => BARE_HELP.test(
 
 const HELP_ADDRESSED = [
   /^(?:help|help\s+(?:me|us|pls|please)|\?+|commands|usage|menu|info|instructions|start)$/i,
-  /^(?:what|which)\s+(?:else\s+)?(?:can|could|do)\s+(?:you|u|i|we)\s+(?:do|ask(?:\s+you)?|say|use\s+(?:you|this)(?:\s+for)?)(?:\s+here)?$/i,
+  /^(?:what|which)\s+(?:else\s+)?(?:can|could|do)\s+(?:you|u|i|we)\s+(?:do|ask(?:\s+you)?|say|use\s+(?:you|this)(?:\s+for)?)(?:\s+here)?(?:\s+exactly)?$/i,
   /^what\s+(?:are|r)\s+(?:you|u)(?:\s+(?:for|capable\s+of|able\s+to\s+do|good\s+for))?$/i,
   /^what(?:'s|\s+is)\s+(?:this|that|this\s+(?:bot|thing)|your\s+(?:deal|purpose|job))$/i,
   /^how\s+(?:does|do)\s+(?:this|it|you|this\s+(?:bot|thing))\s+work$/i,
@@ -449,7 +450,7 @@ const parseInstruct = (
   const r = ref(command.replace(FROM_NOW_ON, ""))
   if (!r || !trusted(r, addressed, true)) return undefined
   const rest = r.rest
-  const duty = /^'s\s+(?:new\s+)?(job|role|task|purpose|focus|goal|mission|thing)\s+(?:is|will\s+be)\s+(?:now\s+)?(?:to\s+)?(.+)$/i.exec(rest)
+  const duty = /^'s\s+(?:new\s+)?(job|role|task|purpose|focus|goal|mission|thing)\s*(?:is|will\s+be|:)\s*(?:now\s+)?(?:to\s+)?(.+)$/i.exec(rest)
   if (duty) return instruct(r.ref, duty[1]!.toLowerCase() === "role" ? `Your role is now: ${duty[2]!}` : duty[2]!)
   const brief = /^'s\s+(?:new\s+)?(?:instructions|persona|prompt|brief|orders)\s*(?:are|is)?\s*:?\s*(.+)$/i.exec(rest)
   if (brief) return instruct(r.ref, brief[1]!)
@@ -464,7 +465,7 @@ const parseInstruct = (
   }
   const vocative = /^[,:-]?\s*(.+)$/.exec(rest)?.[1] ?? ""
   // "Remy always suggests pasta", "Remy, only one question: …": a description or a question, not an order.
-  if (DESCRIBES.test(vocative)) return undefined
+  if (DESCRIBES.test(vocative) && !standing) return undefined
   const endsLasting = standing || /[\s,]+(?:from\s+now\s+on|going\s+forward)$/i.test(vocative)
   if (STANDING_CUE.test(vocative) || (endsLasting && /^[,:-]/.test(rest))) {
     if (/^stop$/i.test(vocative) || vocative.split(" ").length < 2) return undefined

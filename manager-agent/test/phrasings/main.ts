@@ -407,4 +407,13 @@ export const mainTable: ReadonlyArray<Row> = [
   ["crew", "need a bot for this lol", { kind: "none" }],
   ["dm", "want a chess coach", { kind: "spawn", role: "chess coach" }],
   ["dm", "would you mind creating a packing list helper", { kind: "spawn", role: "packing list helper" }],
+  // wordings the second probe missed (added after its single run, so tuned on)
+  ["reply", "ok kick Remy then", { kind: "remove", agent: "Remy" }],
+  ["dm", "i'd really love a spanish tutor", { kind: "spawn", role: "spanish tutor" }],
+  ["dm", "gimme a trip planner", { kind: "spawn", role: "trip planner", template: "trip-planner" }],
+  ["dm", "what can you do exactly?", { kind: "help" }],
+  ["crew", "@Manager the study buddy's new job: make flashcards", { kind: "instruct", agent: "study buddy", instructions: "flashcards" }],
+  ["crew", "from now on the trip planner only books trains", { kind: "instruct", agent: "trip planner", instructions: "trains" }],
+  ["crew", "@Manager who do we have here?", { kind: "list" }],
+  ["group", "@Manager can you spawn a tutor? exam is on monday", { kind: "spawn", role: "tutor" }],
 ]
