@@ -47,7 +47,10 @@ const table: ReadonlyArray<readonly [string, MessageContext, Expected]> = [
   ["i want a personal stylist", dm, { kind: "spawn", name: "Personal Stylist" }],
   ["give me a standup comedian", dm, { kind: "spawn", name: "Standup Comedian" }],
   ["can I get a spanish teacher?", dm, { kind: "spawn", name: "Spanish Teacher" }],
-  ["create a plan", dm, { kind: "spawn", name: "Plan" }],
+  // Said to the manager, a command verb still needs a role: "create a plan" is not an agent (issue 13: a false
+  // spawn is worse than none).
+  ["create a plan", dm, { kind: "none" }],
+  ["create a haiku machine", dm, { kind: "spawn", name: "Haiku Machine" }],
   ["make us a garden guru", { ...group, repliesToManager: true }, { kind: "spawn", name: "Garden Guru" }],
   // list
   ["who's here", group, { kind: "list" }],

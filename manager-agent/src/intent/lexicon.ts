@@ -93,9 +93,9 @@ export const PRONOUNS = new Set([
 
 /** Nouns that name a role an agent can play: what makes "add a chef here" a command and "add milk" chatter. */
 const AGENT_NOUN =
-  /(?:bot|agent|assistant|helper|coach|guide|buddy|expert|chef|cook|tutor|teacher|mentor|advisor|adviser|planner|organi[sz]er|writer|editor|translator|researcher|analyst|consultant|concierge|sommelier|trainer|therapist|librarian|scheduler|summari[sz]er|moderator|bartender|critic|poet|designer|developer|engineer|manager|reviewer|tracker|scout|keeper|master|guru|companion|specialist|nutritionist|navigator|butler|secretary|clerk|banker|accountant|lawyer|doctor|nurse|coder|narrator|storyteller|comedian|historian|genie|wizard|oracle|pirate|buff|nerd|geek|whisperer|ninja|captain|referee|recommender|checker|partner|counsell?or|instructor|stylist|dj|^host|^pal|^sage|^ai)s?$/i
+  /(?:bot|agent|assistant|helper|coach|guide|buddy|expert|chef|cook|tutor|teacher|mentor|advisor|adviser|planner|organi[sz]er|writer|editor|translator|researcher|analyst|consultant|concierge|sommelier|trainer|therapist|librarian|scheduler|summari[sz]er|moderator|bartender|critic|poet|designer|developer|engineer|manager|reviewer|tracker|scout|keeper|master|guru|companion|specialist|nutritionist|navigator|butler|secretary|clerk|banker|accountant|lawyer|doctor|nurse|coder|narrator|storyteller|comedian|historian|genie|wizard|oracle|pirate|buff|nerd|geek|whisperer|ninja|captain|referee|recommender|checker|partner|machine|generator|friend|counsell?or|instructor|stylist|dj|^host|^pal|^sage|^ai)s?$/i
 /** Looser: any -er/-or/-ist/-ian role word, trusted only with an explicit "here" ("add a copywriter here"). */
-const ROLE_SUFFIX = /[a-z]{2,}(?:er|or|ist|ian)s?$/i
+const ROLE_SUFFIX = /[a-z]{3,}(?:er|or|ist|ian)s?$/i
 
 const ARTICLES = /^(?:(?:the|a|an|our|my|your|this|that|some|another|one\s+more|one|new)\s+)+/i
 export const stripArticle = (phrase: string) => phrase.replace(ARTICLES, "").trim()

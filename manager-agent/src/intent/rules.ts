@@ -111,6 +111,9 @@ const REQUEST_FRAME =
 const PRAISE =
   /^(?:thanks?|thank\s+you|ty|good|bad|great|nice|best|worst|stupid|dumb|silly|cute|lovely|dear|poor|bye|goodbye|love|awesome|amazing|cool|well\s+done|job|my|our)\b/i
 
+/** Greetings and thanks to pass on: "tell Remy I said hi" is a message, not an instruction. */
+const PASSING_WORD = /^(?:i\s+said|we\s+said|hi|hello|hey|thanks|thank|good\s*(?:night|morning|bye|job)|congrats|happy|sorry|bye|i\s+love|we\s+love|i\s+miss|we\s+miss)\b/i
+
 /** "someone to settle our arguments": a request described by what it should do, not by a role noun. */
 const GENERIC_AGENT = /^(?:someone|somebody|something|an?\s+(?:agent|bot|assistant|ai))\b/i
 
@@ -174,6 +177,8 @@ const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, te
   const description = object.replace(/[\s,;.]+$/, "")
   // "the chef one" (picking from a list the manager showed) is the chef.
   let role = stripArticle(description.split(DETAIL_SPLIT)[0] ?? "").replace(/\s+one$/i, "").trim()
+  // "we need someone" says nothing of what the agent should do.
+  if (GENERIC_AGENT.test(role) && stripArticle(description).split(" ").length <= 1) return undefined
   if (GENERIC_AGENT.test(role) && (addressed || strength === "strong")) {
     // "someone to settle our arguments", "an agent that tracks expenses": the details are the persona.
     const noun = /\b(agent|bot|assistant|ai)\b/i.exec(role)?.[1]?.toLowerCase()
@@ -190,6 +195,9 @@ const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, te
   // Addressed to nobody, "need a bot for this lol" is a remark; "we need a recipe bot here" names one.
   if (framed && !addressed && /^(?:bot|agent|assistant|ai)s?$/i.test(role)) return undefined
   if (bare && /^(?:the|my|our|your|this|that)\b/i.test(request.object) && !/\s+one$/i.test(description)) return undefined
+  // Said to us, a direct verb still needs a role: "make a joke", "get me a beer", "create a grocery list" are not
+  // agents ("create a haiku machine", "add a copywriter" are).
+  if (addressed && !bare && !framed && strength !== "strong" && !slash && !agentish && !looksLikeAgent(role, ctx, true)) return undefined
   if (!addressed && !slash) {
     // "add milk to the list", "create a plan", "spawn camping is annoying": not agents unless addressed to us.
     if (!agentish && strength !== "strong") return undefined
@@ -403,7 +411,7 @@ const parseInstruct = (
       const rest = r.rest
       if (verb === "let") {
         const know = /^know\s+(?:that\s+)?(.+)$/i.exec(rest)
-        return know ? instruct(r.ref, know[1]!) : undefined
+        return know && !PASSING_WORD.test(know[1]!) ? instruct(r.ref, know[1]!) : undefined
       }
       // "make Remy answer in French", "have the chef focus on breakfast", "get Remy to stop …": said to the manager,
       // or worded as a lasting rule ("have Remy over for dinner", "make the planner happy" are not).
@@ -421,8 +429,10 @@ const parseInstruct = (
       }
       const to = /^(?:to|that)\s+(.+)$/i.exec(rest)
       if (to) return instruct(r.ref, to[1]!)
-      // "tell the trip planner we have a budget of 1500" (not "ask Remy, he'll know").
-      if ((verb === "tell" || verb === "instruct") && /^[a-z]/i.test(rest) && rest.split(" ").length >= 2) return instruct(r.ref, rest)
+      // "tell the trip planner we have a budget of 1500", said to us (not "ask Remy, he'll know", "tell Remy I said hi").
+      if ((verb === "tell" || verb === "instruct") && addressed && /^[a-z]/i.test(rest) && rest.split(" ").length >= 2 && !PASSING_WORD.test(rest)) {
+        return instruct(r.ref, rest)
+      }
       if (tell[0].startsWith("/") && rest.length > 0) return instruct(r.ref, rest)
       return undefined
     }
@@ -460,7 +470,8 @@ const parseInstruct = (
   if (modal) {
     const verbPhrase = modal[1]!
     if (LEAVING.test(verbPhrase) || /^be\s+(?:called|named|renamed)\b/i.test(verbPhrase)) return undefined
-    if (/^have\s/i.test(verbPhrase) || (/^be\s/i.test(verbPhrase) && !BE_MANNER.test(verbPhrase))) return undefined
+    const verbOnly = verbPhrase.replace(/^(?:(?:never|always|only|not|really|probably|definitely|maybe)\s+)+/i, "")
+    if (/^have\s/i.test(verbOnly) || (/^be\s/i.test(verbOnly) && !BE_MANNER.test(verbOnly))) return undefined
     return addressed || lasting ? instruct(r.ref, verbPhrase) : undefined
   }
   const vocative = /^[,:-]?\s*(.+)$/.exec(rest)?.[1] ?? ""

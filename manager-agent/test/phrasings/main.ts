@@ -416,4 +416,13 @@ export const mainTable: ReadonlyArray<Row> = [
   ["crew", "from now on the trip planner only books trains", { kind: "instruct", agent: "trip planner", instructions: "trains" }],
   ["crew", "@Manager who do we have here?", { kind: "list" }],
   ["group", "@Manager can you spawn a tutor? exam is on monday", { kind: "spawn", role: "tutor" }],
+  // found by trying the rules on more sentences at the end (tuned on)
+  ["crew", "tell Remy I said hi", { kind: "none" }],
+  ["crew", "tell Remy thanks for the recipe", { kind: "none" }],
+  ["crew", "remy should never have said that", { kind: "none" }],
+  ["crew", "let Remy know I love him", { kind: "none" }],
+  ["dm", "make a joke", { kind: "none" }],
+  ["dm", "get me a beer", { kind: "none" }],
+  ["dm", "create a grocery list", { kind: "none" }],
+  ["dm", "we need someone", { kind: "none" }],
 ]
