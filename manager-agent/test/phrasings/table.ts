@@ -10,6 +10,7 @@
  * - join: `inviteUrl` exactly.
  */
 import type { Intent, IntentKind, MessageContext } from "../../src/intent/Intent.ts"
+import { stripArticle } from "../../src/intent/lexicon.ts"
 
 const base = { managerName: "Manager" } as const
 
@@ -38,13 +39,8 @@ export type Expected =
 
 export type Row = readonly [ContextKey, string, Expected]
 
-const simplify = (text: string) =>
-  text
-    .toLowerCase()
-    .replace(/^(?:(?:the|a|an|our|my|your|this|that)\s+)+/, "")
-    .replace(/\s+(?:agent|bot)$/, "")
-    .replace(/[^\p{L}\p{N}]+/gu, " ")
-    .trim()
+/** Names compared as the bot's exact match does: no case, article, punctuation or trailing "bot"/"agent". */
+const simplify = (text: string) => stripArticle(text.toLowerCase()).replace(/\s+(?:agent|bot)$/, "").replace(/[^\p{L}\p{N}]+/gu, " ").trim()
 
 /** Why `actual` does not meet `expected`, or undefined when it does. */
 export const mismatch = (expected: Expected, actual: Intent): string | undefined => {
