@@ -150,10 +150,50 @@ const spawnRequest = (command: string, addressed: boolean): SpawnRequest | undef
   return addressed ? { object: rest, strength: "addressed-only", bare: true, framed: false, slash: false } : undefined
 }
 
+/**
+ * Whether a spawn request names something an agent can be, given how it was asked. A false spawn is worse than a
+ * `none`, so each way of asking has its own bar; the stricter ones apply to group messages addressed to nobody.
+ */
+const plausibleSpawn = (facts: {
+  readonly request: SpawnRequest
+  readonly role: string
+  readonly description: string
+  readonly template: TemplateInfo | undefined
+  readonly hadArticle: boolean
+  readonly saysHere: boolean
+  readonly addressed: boolean
+  readonly ctx: MessageContext
+}): boolean => {
+  const { request, role, description, template, hadArticle, saysHere, addressed, ctx } = facts
+  const { strength, bare, framed, slash } = request
+  // A role noun ("trip planner"), or any -er/-or/-ist word when "here" says where it goes.
+  const agentish = looksLikeAgent(role, ctx, saysHere) || template !== undefined
+  // Looser, for requests said to us: "a copywriter", "a haiku machine".
+  const roleLike = agentish || looksLikeAgent(role, ctx, true)
+  // A bare phrase names a role ("trip planner", "a chef please"), never "good night", "thanks chef", "good bot" or
+  // "my trainer" (praise, or talk about someone already there; "the chef one" picks from a list).
+  if (bare) {
+    if (!agentish || role.split(" ").length > 4 || PRAISE.test(role)) return false
+    if (/^(?:the|my|our|your|this|that)\b/i.test(request.object) && !/\s+one$/i.test(description)) return false
+  }
+  // "I want pizza", "we need a plan": an indirect request names a role even when said to us; addressed to nobody,
+  // "need a bot for this lol" is a remark where "we need a recipe bot here" names one.
+  if (framed && (!roleLike || (!addressed && /^(?:bot|agent|assistant|ai)s?$/i.test(role)))) return false
+  // Said to us, a command verb still needs a role: "make a joke", "get me a beer", "create a grocery list".
+  if (addressed && !bare && !framed && strength !== "strong" && !slash && !roleLike) return false
+  if (!addressed && !slash) {
+    // "add milk to the list", "create a plan", "spawn camping is annoying": not agents unless addressed to us.
+    if (strength === "strong") return hadArticle || template !== undefined || isAgentNoun(role.split(" ").at(-1)!)
+    if (!agentish) return false
+    if (!hadArticle && !isKnownAgent(role, ctx) && !saysHere && !/\b(?:bot|agent|assistant)$/i.test(role)) return false
+  }
+  return true
+}
+
 const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, templates: ReadonlyArray<TemplateInfo>): Intent | undefined => {
   const request = spawnRequest(command, addressed)
   if (!request) return undefined
-  const { strength, bare, framed, slash } = request
+  const { strength } = request
   if (strength === "addressed-only" && !addressed && !/\b(?:bot|agent|assistant)\b/i.test(request.object)) return undefined
   const hadArticle = /^(?:a|an|the|some|another|one more|one|new|a\s+second)\b/i.test(request.object)
   let object = stripArticle(request.object.replace(/^a\s+second\s+/i, "second "))
@@ -186,24 +226,7 @@ const parseSpawn = (command: string, addressed: boolean, ctx: MessageContext, te
   }
   if (!isUsableRef(role) || FINITE_VERB.test(role)) return undefined
   const template = matchTemplate(role, templates)
-  const agentish = looksLikeAgent(role, ctx, saysHere) || template !== undefined
-  // A bare phrase is a request only when it names a role ("trip planner", "a chef please"), never "good night",
-  // "thanks chef", "good bot" or "my trainer" (praise, or talk about someone already there).
-  if (bare && (!agentish || role.split(" ").length > 4 || PRAISE.test(role))) return undefined
-  // "I want pizza", "we need a plan": an indirect request names a role (or a bot) even when said to us.
-  if (framed && !agentish && !looksLikeAgent(role, ctx, true)) return undefined
-  // Addressed to nobody, "need a bot for this lol" is a remark; "we need a recipe bot here" names one.
-  if (framed && !addressed && /^(?:bot|agent|assistant|ai)s?$/i.test(role)) return undefined
-  if (bare && /^(?:the|my|our|your|this|that)\b/i.test(request.object) && !/\s+one$/i.test(description)) return undefined
-  // Said to us, a direct verb still needs a role: "make a joke", "get me a beer", "create a grocery list" are not
-  // agents ("create a haiku machine", "add a copywriter" are).
-  if (addressed && !bare && !framed && strength !== "strong" && !slash && !agentish && !looksLikeAgent(role, ctx, true)) return undefined
-  if (!addressed && !slash) {
-    // "add milk to the list", "create a plan", "spawn camping is annoying": not agents unless addressed to us.
-    if (!agentish && strength !== "strong") return undefined
-    if (!hadArticle && !isKnownAgent(role, ctx) && !saysHere && !/\b(?:bot|agent|assistant)$/i.test(role) && strength !== "strong") return undefined
-    if (strength === "strong" && !hadArticle && !template && !isAgentNoun(role.split(" ").at(-1)!)) return undefined
-  }
+  if (!plausibleSpawn({ request, role, description, template, hadArticle, saysHere, addressed, ctx })) return undefined
 
   const roleWords = role.split(" ")
   const derivedName = template?.name ?? titleCase(roleWords.length > 3 ? roleWords.slice(-2).join(" ") : role)
