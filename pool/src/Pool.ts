@@ -302,6 +302,7 @@ export class Pool extends Context.Service<Pool, {
       /** Inserts host rows and slot rows for `count` new slots (inside the placement lock). */
       const placeNew = (count: number, reservedBy: string | null) =>
         Effect.gen(function*() {
+          if (count === 0) return { slots: [], newHostIds: [], hosts: [] }
           const hosts = yield* hostsRepo.list
           const { placements, newHosts } = placeSlots(hosts.map(loadOf), count, config.agentsPerHost)
           const newHostIds = Array.from({ length: newHosts }, () => newHostId())

@@ -148,7 +148,7 @@ export const make = (options: RailwayOptions) =>
         })
       }
       // The host keeps its slots (identities, conversations) on the volume, so a restart brings them all back.
-      const env = { STATE_DIR: options.volumeMountPath, ...spec.env }
+      const env: Record<string, string> = { STATE_DIR: options.volumeMountPath, ...spec.env }
       const name = projectName(options.projectPrefix, spec.hostId)
       // Set once the project exists; rollback deletes it. `undefined` after an ambiguous failure: look it up by name.
       let projectId: string | undefined
