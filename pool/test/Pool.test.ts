@@ -1,14 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option } from "effect"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances } from "../src/db/Instances.ts"
-import type { ClaimRequest } from "../src/domain/Claim.ts"
+import type { ClaimRequest, ClaimStep } from "../src/domain/Claim.ts"
 import { Pool } from "../src/Pool.ts"
+import { InstanceTokens } from "../src/InstanceTokens.ts"
+import type { PoolSettings } from "../src/PoolConfig.ts"
 import { Reconciler } from "../src/Reconciler.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
-import { controlInstance, makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { controlInstance, hostPid, makeDataDir, poolLayer, slotDir } from "../../test/pool/poolHarness.ts"
 import { waitFor } from "../../test/pool/waitFor.ts"
 
 const request = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
@@ -35,7 +37,8 @@ const warmPool = (n: number) =>
 
 /** Runs `body` against a fresh database and data dir, with a pool whose tools are two fakes. */
 const withPool = <A, E>(
-  body: (ctx: { dataDir: string; llm: ReturnType<typeof makeFakeTool>; mail: ReturnType<typeof makeFakeTool> }) => Effect.Effect<A, E, Pool | Instances | Reconciler>,
+  body: (ctx: { dataDir: string; llm: ReturnType<typeof makeFakeTool>; mail: ReturnType<typeof makeFakeTool> }) => Effect.Effect<A, E, Pool | Instances | Reconciler | InstanceTokens>,
+  settings: Partial<PoolSettings> = {},
 ) =>
   Effect.gen(function*() {
     const { dir, cleanup } = makeDataDir()
@@ -43,34 +46,103 @@ const withPool = <A, E>(
     const llm = makeFakeTool("llm", "OPENROUTER_API_KEY")
     const mail = makeFakeTool("mail", "AGENTMAIL_INBOX_ID")
     return yield* body({ dataDir: dir, llm, mail }).pipe(
-      Effect.provide(poolLayer({ dataDir: dir, tools: [llm.provider, mail.provider] }).pipe(Layer.provide(TestDatabaseLayer()))),
+      Effect.provide(poolLayer({ dataDir: dir, settings, tools: [llm.provider, mail.provider] }).pipe(Layer.provide(TestDatabaseLayer()))),
     )
   }).pipe(Effect.scoped)
 
 describe("Pool", () => {
-  it.live("warms instances as real processes until they report ready, then claims hand out distinct ones", () =>
-    withPool(({ llm, mail }) =>
+  it.live("warms 8 slots on one host process, claims hand out distinct ones, and at the total a claim gets no capacity", () =>
+    withPool(({ dataDir, llm, mail }) =>
       Effect.gen(function*() {
         const pool = yield* Pool
-        const created = yield* pool.replenish(3)
-        assert.strictEqual(created.length, 3)
-        yield* idleCount(3)
-        assert.strictEqual(llm.live.size, 3, "one LLM key per instance")
-        assert.strictEqual(mail.live.size, 3, "one inbox per instance")
-        const results = yield* Effect.all([pool.claim(request()), pool.claim(request()), pool.claim(request())], {
-          concurrency: "unbounded",
-        })
-        assert.strictEqual(new Set(results.map((r) => r.instanceId)).size, 3)
+        const created = yield* pool.replenish(8)
+        assert.strictEqual(created.length, 8)
+        yield* idleCount(8)
+        const hosts = yield* pool.hosts
+        assert.strictEqual(hosts.length, 1, "8 slots fit one host")
+        assert.deepStrictEqual(readdirSync(join(dataDir, "hosts")), [hosts[0]!.id], "one host process, one host dir")
+        assert.include(hosts[0]!, { status: "ready", capacity: 8, slots: 8, idle: 8 })
+        assert.strictEqual(llm.live.size, 8, "one LLM key per slot")
+        assert.strictEqual(mail.live.size, 8, "one inbox per slot")
+        const results = yield* Effect.all(Array.from({ length: 8 }, () => pool.claim(request())), { concurrency: "unbounded" })
+        assert.strictEqual(new Set(results.map((r) => r.instanceId)).size, 8)
         for (const r of results) {
           assert.strictEqual(r.status, "claimed")
           assert.match(r.inviteUrl ?? "", /^https:\/\/dev\.convos\.org\/v2\?i=/)
           assert.isFalse(r.joined)
           assert.isNotEmpty(r.inboxId)
         }
-        const none = yield* Effect.exit(pool.claim(request()))
+        // The host is full and the pool is at POOL_MAX_TOTAL: an honest "no capacity", without waiting.
+        const steps: Array<ClaimStep> = []
+        const none = yield* Effect.exit(pool.claim(request(), (s) => steps.push(s)))
         assert.isTrue(Exit.isFailure(none))
         assert.include(JSON.stringify(none), "NoIdleInstance")
+        assert.isFalse(steps.some((s) => s.step === "capacity"), "no wait is announced when there is no room")
+      }), { maxTotal: 8 }), 60_000)
+
+  it.live("claims pack the oldest host; new slots go to the fullest host with room, and a new host only when none has", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const instances = yield* Instances
+        yield* pool.replenish(4)
+        yield* idleCount(4)
+        const hosts = yield* pool.hosts
+        assert.deepStrictEqual(hosts.map((h) => h.slots), [2, 2], "two hosts of two")
+        const hostOf = (id: string) => Effect.map(instances.findById(id), (r) => Option.getOrThrow(r).host_id)
+        const first = yield* pool.claim(request())
+        const second = yield* pool.claim(request())
+        assert.strictEqual(yield* hostOf(first.instanceId), hosts[0]!.id, "the oldest host first")
+        assert.strictEqual(yield* hostOf(second.instanceId), hosts[0]!.id, "until it is full")
+        // Free places so that the newer host is the fuller one: a new slot goes there (fullest first, not oldest).
+        const idleOn = (hostId: string) =>
+          Effect.map(pool.list, (rows) => rows.filter((r) => r.host_id === hostId && r.status === "idle").map((r) => r.id))
+        yield* pool.kill(first.instanceId)
+        yield* pool.kill(second.instanceId)
+        yield* pool.kill((yield* idleOn(hosts[1]!.id))[0]!)
+        assert.deepStrictEqual((yield* pool.hosts).map((h) => h.slots), [0, 1])
+        const [placed] = yield* pool.replenish(1)
+        assert.strictEqual(yield* hostOf(placed!), hosts[1]!.id, "the fuller host")
+        // Then the one with room; a new host only once no host has room.
+        const more = yield* pool.replenish(3)
+        assert.deepStrictEqual(yield* Effect.forEach(more.slice(0, 2), hostOf), [hosts[0]!.id, hosts[0]!.id])
+        const after = yield* pool.hosts
+        assert.strictEqual(after.length, 3)
+        assert.deepStrictEqual(after.map((h) => h.slots), [2, 2, 1])
+      }), { agentsPerHost: 2 }), 60_000)
+
+  it.live("a claim with no warm slot but room waits for a hot-added slot, reporting the capacity step with an ETA", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(1)
+        const first = yield* pool.claim(request())
+        const steps: Array<ClaimStep> = []
+        const second = yield* pool.claim(request({ agentName: "Chef" }), (s) => steps.push(s))
+        assert.strictEqual(second.status, "claimed")
+        assert.notStrictEqual(second.instanceId, first.instanceId)
+        const capacity = steps.find((s) => s.step === "capacity")
+        assert.isDefined(capacity, "the claim said it was waiting")
+        assert.include(capacity!, { status: "waiting" })
+        // The host measured its first warm-up (a test host is ready at once), so the estimate is short, not the default.
+        assert.isAtLeast(capacity!.step === "capacity" ? capacity!.etaSeconds : 0, 1)
+        assert.isAtMost(capacity!.step === "capacity" ? capacity!.etaSeconds : 99, 5)
+        assert.strictEqual((yield* pool.hosts).length, 1, "the slot was hot-added on the host with room")
+        assert.strictEqual(steps.at(-1)?.step, "convo")
       })), 60_000)
+
+  it.live("when every host is full, a claim under the total starts a new host for itself and waits for it", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(1)
+        yield* pool.claim(request())
+        const steps: Array<ClaimStep> = []
+        const second = yield* pool.claim(request(), (s) => steps.push(s))
+        assert.strictEqual(second.status, "claimed")
+        assert.isTrue(steps.some((s) => s.step === "capacity"))
+        assert.strictEqual((yield* pool.hosts).length, 2, "one agent per host: a second host")
+        const third = yield* Effect.exit(pool.claim(request()))
+        assert.include(JSON.stringify(third), "NoIdleInstance", "every host full and POOL_MAX_TOTAL reached")
+      }), { agentsPerHost: 1, maxTotal: 2 }), 60_000)
 
   it.live("the same idempotency key twice gives one instance", () =>
     withPool(() =>
