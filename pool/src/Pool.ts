@@ -217,7 +217,10 @@ export class Pool extends Context.Service<Pool, {
         const host = hostId === null ? Option.none<HostRow>() : yield* hostsRepo.findById(hostId)
         if (Option.isSome(host) && host.value.url !== null && host.value.status !== "retiring") {
           const removed = yield* Effect.exit(hostClient.deleteSlot(host.value.url, hostToken(host.value.id), instanceId))
-          if (Exit.isFailure(removed)) {
+          // A slot whose put was never confirmed (or whose row is gone already) is removed on a best-effort basis:
+          // if it did land, the reconciler finds it on its host as an orphan.
+          const confirmed = Option.isSome(row) && Object.keys(row.value.compute_ref).length > 0
+          if (Exit.isFailure(removed) && confirmed) {
             yield* Effect.logWarning(`could not remove slot ${instanceId} from host ${host.value.id}; the reconciler retries`)
             return
           }

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option } from "effect"
+import { Effect, Exit, Layer, Option, Redacted } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances } from "../src/db/Instances.ts"
@@ -194,7 +194,7 @@ describe("Pool", () => {
         assert.strictEqual(Option.getOrThrow(yield* instances.findById(id!)).status, "crashed")
       })), 60_000)
 
-  it.live("a warm-up whose provider fails rolls back: no resource, no row, no process", () =>
+  it.live("a warm-up whose provider fails rolls back: no resource, no row, no slot; the empty host is retired", () =>
     withPool(({ dataDir, llm, mail }) =>
       Effect.gen(function*() {
         const pool = yield* Pool
@@ -204,7 +204,13 @@ describe("Pool", () => {
         assert.strictEqual(llm.live.size, 0, "the LLM key created before the failure was released")
         assert.strictEqual(mail.live.size, 0)
         assert.isTrue(Option.isNone(yield* (yield* Instances).findById(id!)))
-        assert.isFalse(existsSync(join(dataDir, "instances", id!)))
+        assert.isUndefined(slotDir(dataDir, id!), "no slot was put on the host")
+        yield* waitFor("the host started for it", Effect.map(pool.hosts, (hs) => hs[0]?.status === "ready" ? true : undefined))
+        // The host started for it has no slot left: the next tick retires it (process and state dir).
+        const report = yield* (yield* Reconciler).tick
+        assert.strictEqual(report.retired, 1)
+        assert.deepStrictEqual(yield* pool.hosts, [])
+        assert.deepStrictEqual(readdirSync(join(dataDir, "hosts")), [])
       })), 60_000)
 
   it.live("a resource whose create answer was lost is found by its instance id and released", () =>
@@ -217,26 +223,38 @@ describe("Pool", () => {
         assert.strictEqual(mail.live.size, 0, "the inbox the pool never heard about was deleted")
       })), 60_000)
 
-  it.live("kill destroys a claimed instance's process and releases its resources", () =>
+  it.live("kill removes the slot from its host (which keeps running) and releases its resources; a fresh slot replaces it", () =>
     withPool(({ dataDir, llm }) =>
       Effect.gen(function*() {
-        const pool = yield* warmPool(1)
+        const pool = yield* warmPool(2)
+        const [host] = yield* pool.hosts
+        const pid = hostPid(dataDir, host!.id)
         const claimed = yield* pool.claim(request())
+        const dir = slotDir(dataDir, claimed.instanceId)!
+        const resource = [...llm.live].find(([, owner]) => owner === claimed.instanceId)
         yield* pool.kill(claimed.instanceId)
-        assert.strictEqual(llm.live.size, 0)
-        assert.isFalse(existsSync(join(dataDir, "instances", claimed.instanceId)))
+        assert.isFalse(existsSync(dir), "DELETE /host/slots/:id removed the slot and its state")
+        assert.isFalse(llm.live.has(resource![0]), "its LLM key was released")
         assert.isTrue(Option.isNone(yield* (yield* Instances).findById(claimed.instanceId)))
+        const left = readFileSync(join(dataDir, "hosts", host!.id, "state", "left.log"), "utf8")
+        assert.include(left, `${claimed.instanceId} ${claimed.conversationId}`, "the agent left its conversation first")
+        // The freed place is hot-added again on the same host (the pool keeps 2 idle), whose process never stopped.
+        yield* idleCount(2)
+        const after = yield* pool.hosts
+        assert.strictEqual(after.length, 1)
+        assert.strictEqual(after[0]!.slots, 2)
+        assert.strictEqual(hostPid(dataDir, host!.id), pid)
+        process.kill(pid, 0) // still alive
         const unknown = yield* Effect.exit(pool.kill("nope"))
         assert.include(JSON.stringify(unknown), "InstanceNotFound")
-      })), 60_000)
+      }), { targetIdle: 2 }), 60_000)
 
   it.live("reconfigure: the instance takes the new name and instructions first, then the row records them", () =>
     withPool(({ dataDir }) =>
       Effect.gen(function*() {
         const pool = yield* warmPool(2)
         const claimed = yield* pool.claim(request({ managerInboxId: "e".repeat(64) }))
-        const binding = () =>
-          JSON.parse(readFileSync(join(dataDir, "instances", claimed.instanceId, "state", "binding.json"), "utf8"))
+        const binding = () => JSON.parse(readFileSync(join(slotDir(dataDir, claimed.instanceId)!, "binding.json"), "utf8"))
         assert.strictEqual(binding().managerInboxId, "e".repeat(64), "the provision carried the manager's inbox")
 
         const renamed = yield* pool.reconfigure(claimed.instanceId, { agentName: "Tour Guide" })
@@ -273,38 +291,123 @@ describe("Pool", () => {
         assert.strictEqual(counts.idle, 0)
       })), 60_000)
 
-  it.live("a crashed instance process is restarted with its state, and compute no row names is reaped", () =>
+  it.live("draining a host: no new slots there, its idle slots go, its claimed agent stays; once empty it is destroyed", () =>
     withPool(({ dataDir }) =>
       Effect.gen(function*() {
-        const pool = yield* Pool
-        const instances = yield* Instances
-        const [id] = yield* pool.replenish(1)
-        yield* idleCount(1)
-        const before = Option.getOrThrow(yield* instances.findById(id!))
-        process.kill(-Number(before.compute_ref.pid), "SIGKILL")
-        yield* Effect.sleep("200 millis")
-        yield* (yield* Reconciler).tick // the provider sees the dead process and starts it again
-        // Ticks are seconds apart in production; a few spaced ticks let the restarted process come up.
-        yield* waitFor("the restarted instance to answer", Effect.gen(function*() {
-          yield* Effect.sleep("700 millis")
-          yield* (yield* Reconciler).tick
-          const row = Option.getOrThrow(yield* instances.findById(id!))
-          return row.health_failures === 0 && row.last_health_at !== null &&
-              row.last_health_at.getTime() > Date.now() - 1_000
-            ? row
-            : undefined
-        }))
-        const after = Option.getOrThrow(yield* instances.findById(id!))
-        assert.strictEqual(after.status, "idle")
-        assert.strictEqual(after.inbox_id, before.inbox_id, "same identity after the restart")
-        assert.notStrictEqual(after.compute_ref.pid, undefined)
+        const pool = yield* warmPool(4)
+        const [a, b] = yield* pool.hosts
+        const claimed = yield* pool.claim(request())
+        assert.strictEqual(Option.getOrThrow(yield* (yield* Instances).findById(claimed.instanceId)).host_id, a!.id)
+        const drained = yield* pool.drainHost(a!.id)
+        assert.strictEqual(drained.length, 1, "its one idle slot")
+        assert.notInclude(drained, claimed.instanceId)
+        assert.strictEqual(Option.getOrThrow(yield* (yield* Instances).findById(claimed.instanceId)).status, "claimed")
+        const draining = (yield* pool.hosts).find((h) => h.id === a!.id)!
+        assert.include(draining, { draining: true, slots: 1 })
+        // New slots go elsewhere (the other host is full: a new one), never to the draining host.
+        const [placed] = yield* pool.replenish(1)
+        const placedOn = Option.getOrThrow(yield* (yield* Instances).findById(placed!)).host_id
+        assert.notStrictEqual(placedOn, a!.id)
+        assert.notStrictEqual(placedOn, b!.id)
+        // An idle slot on a draining host is never handed out: the claim takes the other host's.
+        const other = yield* pool.claim(request())
+        assert.notStrictEqual(Option.getOrThrow(yield* (yield* Instances).findById(other.instanceId)).host_id, a!.id)
+        // Its agent is removed: the host is empty and goes.
+        yield* pool.kill(claimed.instanceId)
+        yield* (yield* Reconciler).tick
+        assert.isFalse((yield* pool.hosts).some((h) => h.id === a!.id))
+        assert.isFalse(existsSync(join(dataDir, "hosts", a!.id)), "its process and state dir are gone")
+        const unknown = yield* Effect.exit(pool.drainHost("nohost123"))
+        assert.include(JSON.stringify(unknown), "HostNotFound")
+      }), { agentsPerHost: 2 }), 60_000)
 
-        // An instance directory no row names (a pool that died between its two deletes) is removed.
-        const orphan = join(dataDir, "instances", "orphan123456")
+  it.live("a host crash: every claimed agent on it comes back claimed, with its inbox and conversation; idle ones wait", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(3)
+        const instances = yield* Instances
+        const reconciler = yield* Reconciler
+        const [host] = yield* pool.hosts
+        const claims = yield* Effect.all([pool.claim(request()), pool.claim(request({ agentName: "Chef" }))])
+        const before = yield* Effect.forEach(claims, (c) => Effect.map(instances.findById(c.instanceId), Option.getOrThrow))
+        process.kill(-hostPid(dataDir, host!.id), "SIGKILL")
+        yield* waitFor("the host process to be gone", Effect.sync(() => {
+          try {
+            process.kill(hostPid(dataDir, host!.id), 0)
+            return undefined
+          } catch {
+            return true
+          }
+        }))
+        yield* reconciler.tick // the provider sees the dead process and restarts it from its state dir
+        const down = (yield* pool.hosts)[0]!
+        assert.strictEqual(down.status, "down")
+        for (const b of before) {
+          assert.strictEqual(Option.getOrThrow(yield* instances.findById(b.id)).status, "claimed", "not destroyed, not crashed")
+        }
+        // While the host is down its idle slot is not handed out (and the pool is at its total: no new slot either).
+        const meanwhile = yield* Effect.exit(pool.claim(request()))
+        assert.include(JSON.stringify(meanwhile), "NoIdleInstance")
+        yield* waitFor("the host to be back", Effect.gen(function*() {
+          yield* reconciler.tick
+          return (yield* pool.hosts)[0]?.status === "ready" ? true : undefined
+        }))
+        for (const b of before) {
+          const after = Option.getOrThrow(yield* instances.findById(b.id))
+          assert.strictEqual(after.status, "claimed")
+          assert.strictEqual(after.inbox_id, b.inbox_id, "same identity")
+          assert.strictEqual(after.conversation_id, b.conversation_id, "same conversation")
+        }
+        const binding = JSON.parse(readFileSync(join(slotDir(dataDir, before[0]!.id)!, "binding.json"), "utf8"))
+        assert.strictEqual(binding.conversationId, before[0]!.conversation_id, "the slot came back bound to its conversation")
+        const again = yield* pool.claim(request())
+        assert.strictEqual(again.status, "claimed", "the idle slot is handed out again once its host is ready")
+
+        // A host directory no row names (a pool that died between its two deletes) is removed.
+        const orphan = join(dataDir, "hosts", "orphan123456")
         mkdirSync(orphan, { recursive: true })
         writeFileSync(join(orphan, "env.json"), "{}")
-        const report = yield* (yield* Reconciler).tick
+        const report = yield* reconciler.tick
         assert.isAtLeast(report.orphans, 1)
         assert.isFalse(existsSync(orphan))
+      }), { maxTotal: 3 }), 60_000)
+
+  it.live("a slot's token opens only its own slot, and never the host routes", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(2)
+        const tokens = yield* InstanceTokens
+        const [a, b] = yield* pool.list
+        const url = a!.url!
+        const get = (path: string, token: string) =>
+          Effect.promise(() => fetch(url + path, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status))
+        const tokenA = Redacted.value(tokens.tokenFor(a!.id))
+        assert.strictEqual(yield* get(`/slots/${a!.id}/health`, tokenA), 200)
+        assert.strictEqual(yield* get(`/slots/${b!.id}/health`, tokenA), 401, "another slot's token")
+        assert.strictEqual(yield* get(`/slots/zzzzzzzz/health`, tokenA), 404, "an unknown slot")
+        assert.strictEqual(yield* get(`/host/health`, tokenA), 401, "a slot token is not the host token")
+        assert.strictEqual(yield* get(`/host/health`, Redacted.value(tokens.hostTokenFor(a!.host_id!))), 200)
+      })), 60_000)
+
+  it.live("a host's environment holds no model key and no slot token; each slot gets exactly its own key", () =>
+    withPool(({ dataDir, llm }) =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(2)
+        const tokens = yield* InstanceTokens
+        const [host] = yield* pool.hosts
+        const env: Record<string, string> = JSON.parse(readFileSync(join(dataDir, "hosts", host!.id, "env.json"), "utf8"))
+        assert.sameMembers(Object.keys(env), ["HOST_ID", "HOST_TOKEN", "HOST_CAPACITY", "POOL_URL", "XMTP_ENV", "PORT", "STATE_DIR"])
+        const secrets = [
+          ...[...llm.live.keys()].map((resourceId) => `secret-${resourceId}`),
+          ...(yield* pool.list).map((r) => Redacted.value(tokens.tokenFor(r.id))),
+        ]
+        for (const secret of secrets) assert.notInclude(JSON.stringify(env), secret)
+        for (const row of yield* pool.list) {
+          const spec = JSON.parse(readFileSync(join(slotDir(dataDir, row.id)!, "spec.json"), "utf8"))
+          const own = [...llm.live].find(([, owner]) => owner === row.id)![0]
+          assert.deepStrictEqual(spec.model, { kind: "openrouter", apiKey: `secret-${own}`, model: "anthropic/claude-sonnet-4.5" })
+          assert.deepStrictEqual(Object.keys(spec.tools), ["AGENTMAIL_INBOX_ID"], "tool variables, no model key")
+          assert.strictEqual(spec.token, Redacted.value(tokens.tokenFor(row.id)))
+        }
       })), 60_000)
 })
