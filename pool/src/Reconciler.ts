@@ -3,7 +3,7 @@ import { ComputeProvider, type ComputeState } from "./compute/ComputeProvider.ts
 import { Hosts } from "./db/Hosts.ts"
 import { Instances } from "./db/Instances.ts"
 import { nextHostStatus } from "./domain/placement.ts"
-import { decide, type Observation } from "./domain/reconcile.ts"
+import { decide, type Observation, slotCompute } from "./domain/reconcile.ts"
 import { HostClient } from "./HostClient.ts"
 import { InstanceClient } from "./InstanceClient.ts"
 import { InstanceTokens } from "./InstanceTokens.ts"
@@ -19,19 +19,6 @@ export interface TickReport {
   readonly orphans: number
   readonly created: number
   readonly retired: number
-}
-
-/** What a slot's compute is, seen through its host (a slot lives and dies with its host). */
-export const slotCompute = (input: {
-  readonly putOnHost: boolean
-  readonly host: { readonly compute: ComputeState; readonly answered: boolean; readonly gatewayReady: boolean } | undefined
-  readonly listed: boolean
-}): ComputeState => {
-  if (!input.putOnHost || input.host === undefined || input.host.compute === "gone") return "gone"
-  // A crashed, restarting or silent host: its slots come back with it (same state dir, same conversations), so
-  // they are kept; none is handed out meanwhile (the host is not ready).
-  if (input.host.compute !== "running" || !input.host.answered || !input.host.gatewayReady) return "deploying"
-  return input.listed ? "running" : "gone"
 }
 
 /**
