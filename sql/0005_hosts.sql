@@ -36,3 +36,6 @@ CREATE INDEX instances_host_idx ON instances (host_id);
 -- The claim walks idle, unreserved slots oldest host first (packing), then oldest slot.
 DROP INDEX instances_idle_idx;
 CREATE INDEX instances_idle_idx ON instances (host_id, created_at) WHERE status = 'idle' AND reserved_by IS NULL;
+
+-- The reconciler frees reservations of dead pool processes: only the few reserved rows are read.
+CREATE INDEX instances_reserved_idx ON instances (reserved_by) WHERE reserved_by IS NOT NULL;

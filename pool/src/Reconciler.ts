@@ -71,25 +71,21 @@ export class Reconciler extends Context.Service<Reconciler, {
             const state: ComputeState = !hasCompute ? "gone" : states?.get(host.id) ?? "running"
             const ask = host.url !== null && state !== "gone" && state !== "failed" && host.status !== "retiring"
             const health = ask ? yield* Effect.option(hostClient.health(host.url!, tokens.hostTokenFor(host.id))) : Option.none()
-            if (host.status !== "retiring" && hasCompute) {
-              if (state === "gone") {
-                // The provider lost the host: nothing is left to call; its slots are gone with it.
-                yield* hosts.forget(host.id)
-              } else {
-                const next = nextHostStatus(host.status, {
-                  answered: Option.isSome(health),
-                  gatewayReady: Option.isSome(health) && health.value.gatewayReady,
-                })
-                if (next !== host.status) yield* Effect.logInfo(`host ${host.id}: ${host.status} → ${next}`)
-                yield* hosts.setStatus(host.id, next, {
-                  ok: Option.isSome(health),
-                  version: Option.getOrUndefined(health)?.version,
-                })
-              }
-            }
+            // The provider lost the host: nothing is left to call; its slots are gone with it.
+            if (host.status !== "retiring" && hasCompute && state === "gone") yield* hosts.forget(host.id)
             return [host.id, { host, state, health }] as const
           }), { concurrency: 16 })
         const hostById = new Map(observedHosts)
+        const hostResults = observedHosts.flatMap(([id, { host, state, health }]) => {
+          if (host.status === "retiring" || Object.keys(host.compute_ref).length === 0 || state === "gone") return []
+          const next = nextHostStatus(host.status, {
+            answered: Option.isSome(health),
+            gatewayReady: Option.isSome(health) && health.value.gatewayReady,
+          })
+          return [{ id, status: next, ok: Option.isSome(health), version: Option.getOrNull(health)?.version ?? null, was: host.status }]
+        })
+        for (const r of hostResults) if (r.status !== r.was) yield* Effect.logInfo(`host ${r.id}: ${r.was} → ${r.status}`)
+        yield* hosts.recordHealthBatch(hostResults)
 
         // 2. Slots, seen through their host's one health answer.
         const observed = rows.map((row) => {

@@ -148,7 +148,7 @@ const main = async () => {
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const event = JSON.parse(buffer.slice(0, end).replace(/^data: /, "")) as Record<string, unknown>
           buffer = buffer.slice(end + 2)
-          if (event.type === "step") console.log(`  ${event.status === "fail" ? "✗" : event.status === "active" ? "…" : "✓"} ${event.message}`)
+          if (event.type === "step") console.log(`  ${event.status === "fail" ? "✗" : event.status === "active" || event.status === "waiting" ? "…" : "✓"} ${event.message}`)
           else if (event.ok) {
             console.log(`${event.agentName} (${event.instanceId}) is ${event.status === "pending_acceptance" ? "waiting to be accepted" : "ready"}`)
             if (event.inviteUrl) console.log(`invite: ${event.inviteUrl}`)

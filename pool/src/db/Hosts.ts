@@ -38,6 +38,13 @@ const fromHosts = `hosts h CROSS JOIN LATERAL (SELECT count(*)::int AS slots,
     count(*) FILTER (WHERE i.status IN ('claiming', 'pending_acceptance', 'claimed'))::int AS used
   FROM instances i WHERE i.host_id = h.id) c`
 
+export interface HostHealthResult {
+  readonly id: string
+  readonly status: HostStatus
+  readonly ok: boolean
+  readonly version: string | null
+}
+
 export const loadOf = (h: HostRow): HostLoad => ({
   id: h.id,
   status: h.status,
@@ -57,6 +64,8 @@ export class Hosts extends Context.Service<Hosts, {
   findById(id: string): Effect.Effect<Option.Option<HostRow>>
   readonly list: Effect.Effect<ReadonlyArray<HostRow>>
   setStatus(id: string, status: HostStatus, health: { readonly ok: boolean; readonly version?: string | undefined }): Effect.Effect<void>
+  /** Every host's status and health result of a reconcile tick in one statement. */
+  recordHealthBatch(results: ReadonlyArray<HostHealthResult>): Effect.Effect<void>
   recordStart(id: string, ms: number): Effect.Effect<void>
   recordSlotReady(id: string, ms: number): Effect.Effect<void>
   /** The provider lost the host's compute: no URL to call any more (its slots are destroyed without a call). */
@@ -115,6 +124,16 @@ export class Hosts extends Context.Service<Hosts, {
               WHERE id = ${id} AND status <> 'retiring'`
       }, Effect.orDie)
 
+      const recordHealthBatch = Effect.fn("Hosts.recordHealthBatch")(function*(results: ReadonlyArray<HostHealthResult>) {
+        if (results.length === 0) return
+        yield* sql`UPDATE hosts h SET status = v.status,
+            health_failures = CASE WHEN v.ok THEN 0 ELSE h.health_failures + 1 END,
+            last_health_at = CASE WHEN v.ok THEN now() ELSE h.last_health_at END,
+            version = COALESCE(v.version, h.version), updated_at = now()
+          FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS v(id text, status text, ok boolean, version text)
+          WHERE h.id = v.id AND h.status <> 'retiring'`
+      }, Effect.orDie)
+
       const average = (column: "start_ms" | "slot_ready_ms") =>
         Effect.fn(`Hosts.record.${column}`)(function*(id: string, ms: number) {
           const rows = yield* sql<{ v: number | null }>`SELECT ${sql(column)} AS v FROM hosts WHERE id = ${id}`
@@ -148,6 +167,7 @@ export class Hosts extends Context.Service<Hosts, {
         findById,
         list,
         setStatus,
+        recordHealthBatch,
         recordStart: average("start_ms"),
         recordSlotReady: average("slot_ready_ms"),
         forget,
