@@ -420,7 +420,12 @@ export class Pool extends Context.Service<Pool, {
           const deadline = Date.now() + startTimeoutMs
           while (Date.now() < deadline) {
             const claimed = yield* instances.claimReserved(id, request, processInfo.id)
-            if (claimed === "JoinUrlTaken" || Option.isSome(claimed)) return claimed
+            if (claimed !== "JoinUrlTaken" && Option.isSome(claimed)) return claimed
+            if (claimed === "JoinUrlTaken") {
+              // Another claim for the same invite won meanwhile: this slot goes back to the idle pool.
+              yield* instances.unreserve(id, processInfo.id)
+              return claimed
+            }
             const row = yield* instances.findById(id)
             if (Option.isNone(row) || (row.value.status !== "starting" && row.value.status !== "idle")) break
             yield* Effect.sleep(Duration.millis(100))
