@@ -106,7 +106,13 @@ export class Reconciler extends Context.Service<Reconciler, {
         // Record every health result in one statement (a restarting host's silence is not a failure).
         yield* instances.recordHealthBatch(observed.flatMap((o) =>
           o.counted && o.row.status !== "dead" && o.row.status !== "crashed"
-            ? [{ id: o.row.id, healthy: o.slot !== undefined, inboxId: o.slot?.inboxId ?? null }]
+            // An idle slot must be ready to count as healthy; a handed-out one is bound, so "ready" (for a
+            // provision) says nothing about it.
+            ? [{
+              id: o.row.id,
+              healthy: o.slot !== undefined && (o.slot.ready || o.row.status !== "idle"),
+              inboxId: o.slot?.inboxId ?? null,
+            }]
             : []
         ))
 

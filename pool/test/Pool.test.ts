@@ -372,6 +372,23 @@ describe("Pool", () => {
         assert.isFalse(existsSync(orphan))
       }), { maxTotal: 3 }), 60_000)
 
+  it.live("an idle slot its host reports not ready is taken out after POOL_UNHEALTHY_AFTER ticks; its host keeps running", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(2)
+        const reconciler = yield* Reconciler
+        const [sick, well] = yield* pool.list
+        controlInstance(dataDir, sick!.id, { health: "down" })
+        yield* reconciler.tick
+        yield* reconciler.tick
+        assert.strictEqual(Option.getOrThrow(yield* (yield* Instances).findById(sick!.id)).status, "idle", "not yet")
+        yield* reconciler.tick
+        assert.isTrue(Option.isNone(yield* (yield* Instances).findById(sick!.id)), "dead, then reaped")
+        assert.isUndefined(slotDir(dataDir, sick!.id), "and removed from its host")
+        assert.strictEqual(Option.getOrThrow(yield* (yield* Instances).findById(well!.id)).status, "idle")
+        process.kill(hostPid(dataDir, well!.host_id!), 0) // the host process is still alive
+      })), 60_000)
+
   it.live("a slot's token opens only its own slot, and never the host routes", () =>
     withPool(() =>
       Effect.gen(function*() {
