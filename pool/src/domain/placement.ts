@@ -50,10 +50,6 @@ export const placeSlots = (
   return { placements, newHosts }
 }
 
-/** Whether any host could take one more slot now, or a new host would be started for it. */
-export const hasRoom = (hosts: ReadonlyArray<HostLoad>) =>
-  hosts.some((h) => (h.status === "starting" || h.status === "ready") && !h.draining && h.slots < h.capacity)
-
 /**
  * Hosts to destroy: those with no slot left. Replenish runs before this in the same tick and places new slots
  * fullest first, so a host that is still empty after it is not needed; a draining host goes once its last slot
