@@ -10,7 +10,7 @@ import type { PoolSettings } from "../src/PoolConfig.ts"
 import { Reconciler } from "../src/Reconciler.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
-import { controlInstance, hostPid, makeDataDir, poolLayer, slotDir } from "../../test/pool/poolHarness.ts"
+import { controlInstance, defaultControl, hostPid, makeDataDir, poolLayer, slotDir } from "../../test/pool/poolHarness.ts"
 import { waitFor } from "../../test/pool/waitFor.ts"
 
 const request = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
@@ -128,6 +128,19 @@ describe("Pool", () => {
         assert.isAtMost(capacity!.step === "capacity" ? capacity!.etaSeconds : 99, 5)
         assert.strictEqual((yield* pool.hosts).length, 1, "the slot was hot-added on the host with room")
         assert.strictEqual(steps.at(-1)?.step, "convo")
+      })), 60_000)
+
+  it.live("a claim that finds a slot still warming waits for that one instead of adding another", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        defaultControl(dataDir, { readyAfterMs: 1_500 })
+        const [warming] = yield* pool.replenish(1)
+        const steps: Array<ClaimStep> = []
+        const claimed = yield* pool.claim(request(), (s) => steps.push(s))
+        assert.strictEqual(claimed.instanceId, warming, "it took the slot that was warming")
+        assert.isTrue(steps.some((s) => s.step === "capacity"))
+        assert.strictEqual((yield* pool.list).length, 1, "no second slot was added")
       })), 60_000)
 
   it.live("when every host is full, a claim under the total starts a new host for itself and waits for it", () =>
