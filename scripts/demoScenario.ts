@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { convosCodecs } from "../convos/contentTypes.ts"
 import { ProductLayer } from "../manager-agent/src/App.ts"
 import type { ManagerLobby } from "../manager-agent/src/bot/XmtpChat.ts"
-import { killInstanceProcesses } from "../test/pool/poolHarness.ts"
+import { killHostProcesses } from "../test/pool/poolHarness.ts"
 import { type FakeModelRequest, startFakeModel } from "../test/fakes/fakeModel.ts"
 import { startFakeXmtpNode } from "../test/xmtp/fakeNode.ts"
 import { randomSigner } from "../test/xmtp/randomSigner.ts"
@@ -266,7 +266,7 @@ export const runDemo = async (options: {
     await user?.close().catch(() => {})
     await friend?.close().catch(() => {})
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    killInstanceProcesses(join(root, "data"))
+    killHostProcesses(join(root, "data"))
     await model.stop()
     await node.stop()
     rmSync(root, { recursive: true, force: true })

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { LocalProcessLayer, runtimeCommand } from "../../pool/src/compute/LocalProcess.ts"
 import { Claims } from "../../pool/src/db/Claims.ts"
 import { Instances } from "../../pool/src/db/Instances.ts"
+import { Hosts } from "../../pool/src/db/Hosts.ts"
+import { HostClient } from "../../pool/src/HostClient.ts"
 import { InstanceClient } from "../../pool/src/InstanceClient.ts"
 import { InstanceTokens } from "../../pool/src/InstanceTokens.ts"
 import { Pool } from "../../pool/src/Pool.ts"
@@ -21,7 +23,7 @@ import { PoolProcess } from "../../pool/src/PoolProcess.ts"
 import { Reconciler } from "../../pool/src/Reconciler.ts"
 import { ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
-import { killInstanceProcesses } from "../../test/pool/poolHarness.ts"
+import { killHostProcesses } from "../../test/pool/poolHarness.ts"
 import { startFakeModel, type FakeModel } from "../../test/fakes/fakeModel.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { ManagerLobby } from "../src/bot/XmtpChat.ts"
@@ -60,9 +62,11 @@ beforeAll(async () => {
     Layer.provideMerge(
       Layer.mergeAll(
         Instances.layer,
+        Hosts.layer,
         Claims.layer,
         LocalProcessLayer({ dataDir: join(root, "pool"), command: runtimeCommand, maxRestarts: 1, crashWindow: Duration.minutes(5) }),
         InstanceClient.layer,
+        HostClient.layer,
         InstanceTokens.layerSecret("e2e-secret"),
         PoolConfig.layerWith({
           targetIdle: 1,
@@ -71,7 +75,8 @@ beforeAll(async () => {
           xmtpEnv: "local",
           reconcileInterval: Duration.seconds(1),
           startTimeout: Duration.millis(READY_TIMEOUT),
-          instanceEnv: { XMTP_API_URL: node.apiUrl, OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: "sk-local", MODEL: "fake-model" },
+          xmtpApiUrl: node.apiUrl,
+          sharedModel: { kind: "openai-compatible", baseUrl: model.baseUrl, apiKey: "sk-local", model: "fake-model" },
         }),
         PoolProcess.layerAdvisory,
         Layer.succeed(ToolProviders, ToolProviders.of([])),
@@ -106,7 +111,7 @@ afterAll(async () => {
   await Promise.allSettled([alice?.close(), bob?.close()])
   await runtime?.dispose()
   // Instance processes are detached (they outlive a pool restart): stop the ones this file started.
-  if (root) killInstanceProcesses(join(root, "pool"))
+  if (root) killHostProcesses(join(root, "pool"))
   await model?.stop()
   await node?.stop()
   if (process.env.KEEP_E2E_LOGS === undefined) rmSync(root, { recursive: true, force: true })

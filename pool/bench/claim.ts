@@ -1,8 +1,9 @@
 /**
  * bench:claim — prints
  *  1. database claims per second with 32 concurrent clients (the one-statement SKIP LOCKED claim), and double claims;
- *  2. HTTP claim latency p50/p99 through the real API and pool, with instances that provision instantly (so the
- *     figure excludes instance provision time), and double claims.
+ *  2. HTTP claim latency p50/p99 through the real API and pool, with slots that provision instantly (so the
+ *     figure excludes provision time), and double claims.
+ * Slots sit 8 per ready host, as the pool places them.
  * Uses the local PostgreSQL (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres) in a scratch
  * database it drops afterwards.
  */
@@ -20,24 +21,29 @@ import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 
 let seeded = 0
+/** `n` idle slots, 8 per host, on ready hosts at `url` (a claim takes the oldest host's first). */
 const seedIdle = (n: number, url: string | null) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const from = seeded + 1
     seeded += n
-    yield* sql`INSERT INTO instances (id, status, compute_kind, token_hash, url, inbox_id, created_at)
-      SELECT 'bench-' || g, 'idle', 'local', 'x', ${url}, 'inbox-' || g, now() - (g || ' seconds')::interval
+    yield* sql`INSERT INTO hosts (id, status, compute_kind, url, token_hash, capacity)
+      SELECT DISTINCT 'hbench' || lpad((g / 8)::text, 6, '0'), 'ready', 'local', ${url}, 'x', 8
+      FROM generate_series(${from}::int, ${seeded}::int) g ON CONFLICT (id) DO NOTHING`
+    yield* sql`INSERT INTO instances (id, host_id, status, compute_kind, token_hash, url, inbox_id, created_at)
+      SELECT 'bench' || g, 'hbench' || lpad((g / 8)::text, 6, '0'), 'idle', 'local', 'x', ${url}, 'inbox-' || g,
+        now() - (g || ' seconds')::interval
       FROM generate_series(${from}::int, ${seeded}::int) g`
   })
 
-/** One HTTP server standing in for every instance: provision answers at once. */
+/** One HTTP server standing in for every host: a slot's provision answers at once. */
 const instantInstance = () =>
   new Promise<{ url: string; close: () => void }>((resolve) => {
     const server = createServer((req, res) => {
       req.resume()
       req.on("end", () => {
         res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify({ status: "created", conversationId: "c", inviteUrl: "https://dev.convos.org/v2?i=bench" }))
+        res.end(JSON.stringify({ status: "created", conversationId: "c".repeat(32), inviteUrl: "https://dev.convos.org/v2?i=bench" }))
       })
     })
     server.listen(0, "127.0.0.1", () =>
@@ -105,7 +111,7 @@ const httpBench = (url: string) =>
           `${Math.round(ids.length / seconds)} claims/s; latency p50 ${percentile(latencies, 0.5).toFixed(1)} ms, ` +
           `p99 ${percentile(latencies, 0.99).toFixed(1)} ms (target p50 ≤ 20 ms; instances provision instantly); ` +
           `double claims: ${ids.length - new Set(ids).size}`)
-        yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) => sql`DELETE FROM instances`))
+        yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) => Effect.andThen(sql`DELETE FROM instances`, sql`DELETE FROM hosts`)))
       }
     }).pipe(Effect.provide(layer))
   }).pipe(Effect.scoped)

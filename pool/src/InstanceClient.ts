@@ -1,64 +1,36 @@
-import { Config, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
-import type { ProvisionMode } from "./domain/Claim.ts"
+import { Config, Context, Duration, Effect, Layer, type Redacted } from "effect"
+import {
+  ConfigureReply,
+  type ConfigureRequest,
+  paths,
+  ProvisionReply,
+  type ProvisionRequest,
+  ResetReply,
+  SlotHealth,
+} from "../../contract/index.ts"
+import { contractCall, InstanceCallError } from "./contractHttp.ts"
 
-/** The pool's side of docs/instance-contract.md: plain HTTP with the instance's own bearer token. */
+export { InstanceCallError }
 
-export interface HealthReport {
-  readonly ready: boolean
-  readonly inboxId: string | null
-  readonly version: string
-  readonly conversationId: string | null
-}
-
-export interface ProvisionBody {
-  readonly agentName: string
-  readonly instructions: string
-  readonly mode: ProvisionMode
-  readonly joinUrl?: string | undefined
-  readonly conversationId?: string | undefined
-  readonly addedBy?: string | undefined
-  readonly managerInboxId?: string | undefined
-}
-
-export interface ConfigureBody {
-  readonly agentName?: string | undefined
-  readonly instructions?: string | undefined
-}
-
-export interface ProvisionReply {
-  readonly status: "created" | "joined" | "pending_acceptance" | "added"
-  readonly conversationId: string | null
-  readonly inviteUrl: string | null
-}
-
-export class InstanceCallError extends Schema.TaggedError<InstanceCallError>()("InstanceCallError", {
-  operation: Schema.String,
-  /** HTTP status when the instance answered, else absent (refused, timed out). */
-  status: Schema.optional(Schema.Number),
-  message: Schema.String,
-}) {}
-
-const HealthSchema = Schema.Struct({
-  ready: Schema.Boolean,
-  inboxId: Schema.NullOr(Schema.String),
-  version: Schema.String,
-  conversationId: Schema.optional(Schema.NullOr(Schema.String)),
-})
-
-const ProvisionSchema = Schema.Struct({
-  status: Schema.Literals(["created", "joined", "pending_acceptance", "added"]),
-  conversationId: Schema.optional(Schema.NullOr(Schema.String)),
-  inviteUrl: Schema.optional(Schema.NullOr(Schema.String)),
-})
-
-const ResetSchema = Schema.Struct({ clean: Schema.Boolean })
-const ConfigureSchema = Schema.Struct({ status: Schema.Literal("configured") })
-
+/**
+ * The pool's side of the slot routes (contract/index.ts): one agent slot on its host, with the slot's own token.
+ * `url` is the host's base URL; every request and answer is encoded and decoded with the contract's schemas.
+ */
 export class InstanceClient extends Context.Service<InstanceClient, {
-  health(url: string, token: Redacted.Redacted<string>): Effect.Effect<HealthReport, InstanceCallError>
-  provision(url: string, token: Redacted.Redacted<string>, body: ProvisionBody): Effect.Effect<ProvisionReply, InstanceCallError>
-  reset(url: string, token: Redacted.Redacted<string>): Effect.Effect<{ readonly clean: boolean }, InstanceCallError>
-  configure(url: string, token: Redacted.Redacted<string>, body: ConfigureBody): Effect.Effect<void, InstanceCallError>
+  health(url: string, slotId: string, token: Redacted.Redacted<string>): Effect.Effect<SlotHealth, InstanceCallError>
+  provision(
+    url: string,
+    slotId: string,
+    token: Redacted.Redacted<string>,
+    body: ProvisionRequest,
+  ): Effect.Effect<ProvisionReply, InstanceCallError>
+  reset(url: string, slotId: string, token: Redacted.Redacted<string>): Effect.Effect<ResetReply, InstanceCallError>
+  configure(
+    url: string,
+    slotId: string,
+    token: Redacted.Redacted<string>,
+    body: ConfigureRequest,
+  ): Effect.Effect<ConfigureReply, InstanceCallError>
 }>()("pool/InstanceClient") {
   static readonly layer = Layer.effect(
     InstanceClient,
@@ -67,83 +39,38 @@ export class InstanceClient extends Context.Service<InstanceClient, {
       const provisionTimeout = yield* Config.Duration("POOL_PROVISION_TIMEOUT").pipe(
         Config.withDefault(Duration.seconds(60)),
       )
-
-      const call = <S extends Schema.Top>(
-        operation: string,
-        method: "GET" | "POST",
-        url: string,
-        token: Redacted.Redacted<string>,
-        schema: S,
-        timeout: Duration.Duration,
-        body?: unknown,
-      ) =>
-        Effect.tryPromise({
-          try: async (signal) => {
-            const response = await fetch(`${url}/pool/${operation}`, {
-              method,
-              headers: {
-                authorization: `Bearer ${Redacted.value(token)}`,
-                ...(body === undefined ? {} : { "content-type": "application/json" }),
-              },
-              ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-              signal: AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(timeout))]),
-            })
-            const text = await response.text()
-            return { status: response.status, text }
-          },
-          catch: (cause) =>
-            new InstanceCallError({
-              operation,
-              message: cause instanceof Error && cause.name === "TimeoutError"
-                ? `timed out after ${Duration.format(timeout)}`
-                : `unreachable: ${cause instanceof Error ? cause.message : String(cause)}`,
-            }),
-        }).pipe(
-          Effect.flatMap(({ status, text }) => {
-            if (status < 200 || status > 299) {
-              const message = parseError(text) ?? `HTTP ${status}`
-              return Effect.fail(new InstanceCallError({ operation, status, message }))
-            }
-            return Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text).pipe(
-              Effect.mapError(() =>
-                new InstanceCallError({ operation, status, message: "the instance answered with an unexpected body" })
-              ),
-            )
-          }),
-        )
-
-      const health = Effect.fn("InstanceClient.health")(function*(url: string, token: Redacted.Redacted<string>) {
-        const report = yield* call("health", "GET", url, token, HealthSchema, healthTimeout)
-        return { ...report, conversationId: report.conversationId ?? null }
-      })
-      const provision = Effect.fn("InstanceClient.provision")(
-        function*(url: string, token: Redacted.Redacted<string>, body: ProvisionBody) {
-          const reply = yield* call("provision", "POST", url, token, ProvisionSchema, provisionTimeout, body)
-          return { status: reply.status, conversationId: reply.conversationId ?? null, inviteUrl: reply.inviteUrl ?? null }
+      const health = Effect.fn("InstanceClient.health")(
+        function*(url: string, slotId: string, token: Redacted.Redacted<string>) {
+          return yield* contractCall({
+            operation: "health", method: "GET", url: url + paths.slotHealth(slotId), token, answer: SlotHealth,
+            timeout: healthTimeout,
+          })
         },
       )
-      const reset = Effect.fn("InstanceClient.reset")(function*(url: string, token: Redacted.Redacted<string>) {
-        return yield* call("reset", "POST", url, token, ResetSchema, healthTimeout, {})
+      const provision = Effect.fn("InstanceClient.provision")(
+        function*(url: string, slotId: string, token: Redacted.Redacted<string>, body: ProvisionRequest) {
+          return yield* contractCall({
+            operation: "provision", method: "POST", url: url + paths.slotProvision(slotId), token, answer: ProvisionReply,
+            timeout: provisionTimeout, body,
+          })
+        },
+      )
+      const reset = Effect.fn("InstanceClient.reset")(function*(url: string, slotId: string, token: Redacted.Redacted<string>) {
+        return yield* contractCall({
+          operation: "reset", method: "POST", url: url + paths.slotReset(slotId), token, answer: ResetReply,
+          timeout: healthTimeout, body: {},
+        })
       })
       const configure = Effect.fn("InstanceClient.configure")(
-        function*(url: string, token: Redacted.Redacted<string>, body: ConfigureBody) {
+        function*(url: string, slotId: string, token: Redacted.Redacted<string>, body: ConfigureRequest) {
           // A rename writes the agent's profile into its conversation: one XMTP send, so the provision timeout.
-          yield* call("configure", "POST", url, token, ConfigureSchema, provisionTimeout, body)
+          return yield* contractCall({
+            operation: "configure", method: "POST", url: url + paths.slotConfigure(slotId), token, answer: ConfigureReply,
+            timeout: provisionTimeout, body,
+          })
         },
       )
       return InstanceClient.of({ health, provision, reset, configure })
     }),
   )
-}
-
-const parseError = (text: string): string | undefined => {
-  try {
-    const body: unknown = JSON.parse(text)
-    if (typeof body === "object" && body !== null && "error" in body && typeof body.error === "string") {
-      return body.error.slice(0, 300)
-    }
-  } catch {
-    // not JSON: fall back to the status line
-  }
-  return undefined
 }

@@ -4,12 +4,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path"
 
 /**
- * Per-instance tokens. A token is HMAC(secret, instance id): the pool can always recompute the token it must send
+ * Per-slot and per-host tokens. A token is HMAC(secret, slot or host id): the pool can always recompute the token it must send
  * to an instance, yet stores only the token's SHA-256 hash, so a database leak gives no one an instance's token.
  * The secret comes from `INSTANCE_TOKEN_SECRET`, or is generated once into `DATA_DIR/instance-token-secret` (0600).
  */
 export class InstanceTokens extends Context.Service<InstanceTokens, {
   tokenFor(instanceId: string): Redacted.Redacted<string>
+  /** A host's token (another HMAC namespace: a slot token never opens a host, and back). */
+  hostTokenFor(hostId: string): Redacted.Redacted<string>
   hash(token: string): string
   /** Constant-time check of a presented token against the stored hash. */
   verify(presented: string, storedHash: string): boolean
@@ -31,6 +33,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 const make = (secret: string): InstanceTokens["Service"] => ({
   tokenFor: (instanceId) => Redacted.make(createHmac("sha256", secret).update(`instance:${instanceId}`).digest("hex")),
+  hostTokenFor: (hostId) => Redacted.make(createHmac("sha256", secret).update(`host:${hostId}`).digest("hex")),
   hash: sha256,
   verify: (presented, storedHash) => {
     const a = Buffer.from(sha256(presented), "hex")

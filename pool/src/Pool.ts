@@ -1,14 +1,17 @@
 import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
+import type { HostEnv, ProvisionRequest } from "../../contract/index.ts"
 import { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { Claims } from "./db/Claims.ts"
+import { type HostRow, Hosts, loadOf } from "./db/Hosts.ts"
 import { type InstanceRow, Instances, type StatusCounts } from "./db/Instances.ts"
 import type { ClaimRequest, ClaimResult, ClaimStep, ReconfigureRequest } from "./domain/Claim.ts"
 import {
   type ClaimError,
   ConfigureFailed,
   Forbidden,
+  HostNotFound,
   IdempotencyConflict,
   InstanceNotFound,
   NoIdleInstance,
@@ -17,7 +20,17 @@ import {
   ShuttingDown,
 } from "./domain/errors.ts"
 import { configurable, drainable, live } from "./domain/InstanceStatus.ts"
+import {
+  etaSeconds,
+  hostsToRetire,
+  newHostId,
+  nextHostStatus,
+  placeSlots,
+  slotModelOf,
+  slotToolsOf,
+} from "./domain/placement.ts"
 import { replenishCount } from "./domain/reconcile.ts"
+import { HostClient } from "./HostClient.ts"
 import { InstanceClient } from "./InstanceClient.ts"
 import { InstanceTokens } from "./InstanceTokens.ts"
 import { PoolConfig } from "./PoolConfig.ts"
@@ -25,15 +38,20 @@ import { PoolProcess } from "./PoolProcess.ts"
 import { ToolProviders } from "./resources/ToolProvider.ts"
 
 /**
- * The pool: warm instances, atomic claims, replenish, drain, kill. Every status change goes through
- * `Instances.applyEvent` (the pure transition function); compute and provider resources are created only after the
- * rows that name them exist, and destroyed by `destroy`, which deletes each row only once its thing is gone.
+ * The pool: hosts holding warm agent slots, atomic claims, replenish, drain, kill. An instance is one slot on one
+ * host. Every instance status change goes through `Instances.applyEvent` (the pure transition function); hosts,
+ * slots and provider resources are created only after the rows that name them exist, and destroyed by `destroy` /
+ * `retireHost`, which delete each row only once its thing is gone.
  */
 export class Pool extends Context.Service<Pool, {
   claim(request: ClaimRequest, onStep?: (step: ClaimStep) => void): Effect.Effect<ClaimResult, ClaimError>
   /** Creates instances: `count` more, or (no count) up to the idle target; both capped by the total. */
   replenish(count?: number): Effect.Effect<ReadonlyArray<string>>
   drain(count: number): Effect.Effect<ReadonlyArray<string>>
+  /** Drains one host: no new slots, its idle slots go now, claimed ones stay until removed; destroyed once empty. */
+  drainHost(hostId: string): Effect.Effect<ReadonlyArray<string>, HostNotFound>
+  /** Destroys the hosts with no slot left (the reconciler, after its replenish). */
+  readonly retireEmptyHosts: Effect.Effect<number>
   kill(instanceId: string): Effect.Effect<void, InstanceNotFound>
   /** Renames and/or re-instructs a claimed agent: the instance takes the change first, then the row records it. */
   reconfigure(
@@ -46,10 +64,11 @@ export class Pool extends Context.Service<Pool, {
   authenticateInstance(instanceId: string, token: string): Effect.Effect<InstanceRow, Forbidden>
   /** An instance reports that its pending join was accepted. */
   markJoined(instanceId: string, token: string, conversationId: string): Effect.Effect<void, Forbidden>
-  /** Releases resources and compute of an instance whose row is already gone or dead (used by the reconciler). */
-  destroy(instanceId: string): Effect.Effect<void>
+  /** Releases resources and the slot of an instance, then deletes its row (also for a row already gone). */
+  destroy(instanceId: string, knownHostId?: string | null): Effect.Effect<void>
   readonly counts: Effect.Effect<StatusCounts>
   readonly list: Effect.Effect<ReadonlyArray<InstanceRow>>
+  readonly hosts: Effect.Effect<ReadonlyArray<HostRow>>
   /** Stops taking claims and waits (bounded) for the ones in flight. */
   readonly shutdown: Effect.Effect<void>
 }>()("pool/Pool") {
@@ -62,6 +81,8 @@ export class Pool extends Context.Service<Pool, {
       const compute = yield* ComputeProvider
       const tools = yield* ToolProviders
       const client = yield* InstanceClient
+      const hostClient = yield* HostClient
+      const hostsRepo = yield* Hosts
       const tokens = yield* InstanceTokens
       const config = yield* PoolConfig
       const processInfo = yield* PoolProcess
@@ -72,10 +93,104 @@ export class Pool extends Context.Service<Pool, {
       let shuttingDown = false
 
       const tokenFor = (id: string) => tokens.tokenFor(id)
+      const hostToken = (hostId: string) => tokens.hostTokenFor(hostId)
+      const startTimeoutMs = Duration.toMillis(config.startTimeout)
+
+      // ---------------------------------------------------------------- hosts
+
+      /** The environment a new host gets (`HostEnv` of the contract, less PORT and STATE_DIR, which compute picks). */
+      const hostEnvOf = (hostId: string): Record<string, string> => {
+        const env = {
+          HOST_ID: hostId,
+          HOST_TOKEN: Redacted.value(hostToken(hostId)),
+          HOST_CAPACITY: String(config.agentsPerHost),
+          POOL_URL: config.publicUrl,
+          XMTP_ENV: config.xmtpEnv,
+        } satisfies Omit<typeof HostEnv.Encoded, "PORT" | "STATE_DIR">
+        return config.xmtpApiUrl === undefined ? env : { ...env, XMTP_API_URL: config.xmtpApiUrl }
+      }
+
+      /**
+       * Creates a host's compute and records it. On failure the host is marked down without a URL, so the slots
+       * waiting for it give up (and roll back), and the reconciler retires it once it is empty.
+       */
+      const startHost = Effect.fn("Pool.startHost")(function*(hostId: string) {
+        const started = Date.now()
+        const created = yield* Effect.exit(compute.create({ hostId, env: hostEnvOf(hostId) }))
+        if (Exit.isFailure(created)) {
+          yield* Effect.logWarning(`host ${hostId} could not be created`, created.cause)
+          yield* hostsRepo.setStatus(hostId, "down", { ok: false })
+          return
+        }
+        const handle = created.value
+        if (!(yield* hostsRepo.setCompute(hostId, handle.ref, handle.url))) {
+          // Retired while its compute was being made: remove what was made.
+          yield* compute.destroy({ hostId, ref: handle.ref }).pipe(Effect.ignore)
+          return
+        }
+        yield* Effect.logInfo(`host ${hostId} created (${compute.kind}); waiting for it to answer`)
+        const url = yield* Effect.exit(awaitHost(hostId))
+        if (Exit.isSuccess(url)) yield* hostsRepo.recordStart(hostId, Date.now() - started)
+      })
+
+      /** Waits until a host has a URL and answers its health route; the host's URL. */
+      const awaitHost = (hostId: string) =>
+        Effect.gen(function*() {
+          const deadline = Date.now() + startTimeoutMs
+          while (Date.now() < deadline) {
+            const host = yield* hostsRepo.findById(hostId)
+            if (Option.isNone(host) || host.value.status === "retiring") break
+            const { url, status } = host.value
+            if (url === null && status !== "starting") break // its compute could not be created
+            if (url !== null) {
+              const health = yield* Effect.option(hostClient.health(url, hostToken(hostId)))
+              if (Option.isSome(health)) {
+                yield* hostsRepo.setStatus(hostId, nextHostStatus(status, {
+                  answered: true,
+                  gatewayReady: health.value.gatewayReady,
+                }), { ok: true, version: health.value.version })
+                return url
+              }
+            }
+            yield* Effect.sleep(Duration.millis(200))
+          }
+          return yield* Effect.fail(new Error(`host ${hostId} did not come up`))
+        })
+
+      /** Destroys an empty host: marked retiring first (under the replenish lock), then compute, then the row. */
+      const retireHost = Effect.fn("Pool.retireHost")(function*(hostId: string) {
+        const marked = yield* withPlacementLock(hostsRepo.markRetiring(hostId))
+        if (!marked) return false
+        const host = yield* hostsRepo.findById(hostId)
+        const ref = Option.isSome(host) ? host.value.compute_ref : {}
+        const destroyed = yield* Effect.exit(compute.destroy({ hostId, ref }))
+        if (Exit.isFailure(destroyed)) {
+          yield* Effect.logWarning(`could not destroy host ${hostId}; the reconciler retries`)
+          return false
+        }
+        yield* hostsRepo.delete(hostId)
+        yield* Effect.logInfo(`host ${hostId} retired`)
+        return true
+      })
+
+      /** Retires every host with no slot left (after the replenish of the same tick placed what it needed). */
+      const retireEmptyHosts = Effect.gen(function*() {
+        const hosts = yield* hostsRepo.list
+        const retired = yield* Effect.forEach(hostsToRetire(hosts.map(loadOf)), retireHost, { concurrency: 4 })
+        // A host left `retiring` by a failed destroy is tried again.
+        const stuck = hosts.filter((h) => h.status === "retiring" && h.slots === 0)
+        yield* Effect.forEach(stuck, (h) =>
+          compute.destroy({ hostId: h.id, ref: h.compute_ref }).pipe(
+            Effect.andThen(hostsRepo.delete(h.id)),
+            Effect.catch(() => Effect.logWarning(`host ${h.id} not destroyed yet`)),
+          ), { discard: true })
+        return retired.filter(Boolean).length
+      })
 
       // ---------------------------------------------------------------- destroy
 
-      const destroy = Effect.fn("Pool.destroy")(function*(instanceId: string) {
+      /** Releases a slot's resources, removes the slot from its host, then deletes its row (each only once done). */
+      const destroy = Effect.fn("Pool.destroy")(function*(instanceId: string, knownHostId?: string | null) {
         const row = yield* instances.findById(instanceId)
         for (const resource of yield* instances.resourcesOf(instanceId)) {
           const provider = tools.find((t) => t.tool === resource.tool)
@@ -97,96 +212,227 @@ export class Pool extends Context.Service<Pool, {
           }
           yield* instances.deleteResource(instanceId, resource.tool)
         }
-        const ref = Option.isSome(row) ? row.value.compute_ref : undefined
-        const destroyed = yield* Effect.exit(
-          compute.destroy({ instanceId, ref: ref ?? {} }),
-        )
-        if (Exit.isFailure(destroyed)) {
-          yield* Effect.logWarning(`could not destroy compute of ${instanceId}; the reconciler retries`)
-          return
+        // A drained slot's row is already gone: its caller says where it was.
+        const hostId = Option.isSome(row) ? row.value.host_id : knownHostId ?? null
+        const host = hostId === null ? Option.none<HostRow>() : yield* hostsRepo.findById(hostId)
+        if (Option.isSome(host) && host.value.url !== null && host.value.status !== "retiring") {
+          const removed = yield* Effect.exit(hostClient.deleteSlot(host.value.url, hostToken(host.value.id), instanceId))
+          // A slot whose put was never confirmed (or whose row is gone already) is removed on a best-effort basis:
+          // if it did land, the reconciler finds it on its host as an orphan.
+          const confirmed = Option.isSome(row) && Object.keys(row.value.compute_ref).length > 0
+          if (Exit.isFailure(removed) && confirmed) {
+            yield* Effect.logWarning(`could not remove slot ${instanceId} from host ${host.value.id}; the reconciler retries`)
+            return
+          }
         }
         yield* instances.delete(instanceId)
+        // The slot's place on its host is free: replenish hot-adds a fresh one if the pool wants it.
+        yield* Queue.offer(replenishWanted, undefined)
       })
 
       // ---------------------------------------------------------------- warm-up
 
-      /** Provider resources, then compute. Any failure rolls back what was created and leaves no row behind. */
-      const warm = Effect.fn("Pool.warm")(function*(id: string) {
-        const token = tokenFor(id)
-        const env: Record<string, string> = {
-          ...config.instanceEnv,
-          INSTANCE_ID: id,
-          INSTANCE_TOKEN: Redacted.value(token),
-          POOL_URL: config.publicUrl,
-          XMTP_ENV: config.xmtpEnv,
-        }
+      /**
+       * Provider resources, then the slot on its host (`PUT /host/slots/:id` with its token, its one model key and its
+       * tool variables), then its readiness. Any failure before the slot is up rolls back what was created and leaves
+       * no row behind; a slot that does not get ready in time is left to the reconciler (start timeout).
+       */
+      const warm = Effect.fn("Pool.warm")(function*(id: string, hostId: string) {
+        const started = Date.now()
+        const resourceEnv: Record<string, string> = {}
         for (const tool of tools) {
           yield* instances.recordResourceIntent(id, tool.tool)
           const created = yield* tool.create(id)
           yield* instances.activateResource(id, tool.tool, created.resourceId, Object.keys(created.env), created.meta)
-          for (const [key, value] of Object.entries(created.env)) env[key] = Redacted.value(value)
+          for (const [key, value] of Object.entries(created.env)) resourceEnv[key] = Redacted.value(value)
         }
-        const handle = yield* compute.create({ instanceId: id, env })
-        yield* instances.setCompute(id, handle.ref, handle.url)
-        yield* FiberSet.run(background, awaitReady(id, handle.url))
+        const url = yield* awaitHost(hostId)
+        yield* hostClient.putSlot(url, hostToken(hostId), id, {
+          token: Redacted.value(tokenFor(id)),
+          model: slotModelOf(resourceEnv, config.sharedModel, config.openRouterModel),
+          tools: slotToolsOf(resourceEnv),
+        })
+        yield* instances.setCompute(id, { hostId }, url)
+        return yield* awaitReady(id, hostId, url, started)
       }, (effect, id) =>
         effect.pipe(
           Effect.catchCause((cause) =>
             Effect.logWarning(`warm-up of ${id} failed; rolling back`, cause).pipe(
               Effect.andThen(destroy(id)),
+              Effect.as(false),
             )
           ),
         ))
 
-      /** Polls a new instance until it reports ready, so it joins the idle pool in well under a reconcile tick. */
-      const awaitReady = (id: string, url: string) =>
+      /**
+       * Polls the slot's host until the slot reports ready (one host health answer also keeps the host's status
+       * current), so the slot joins the idle pool in well under a reconcile tick. True once idle.
+       */
+      const awaitReady = (id: string, hostId: string, url: string, started: number) =>
         Effect.gen(function*() {
-          const deadline = Date.now() + Duration.toMillis(config.startTimeout)
+          const deadline = started + startTimeoutMs
           while (Date.now() < deadline) {
-            const health = yield* Effect.option(client.health(url, tokenFor(id)))
-            if (Option.isSome(health) && health.value.ready) {
-              yield* instances.recordHealth(id, true, health.value.inboxId)
-              yield* instances.applyEvent(id, "starting", { _tag: "BecameReady" }, { inboxId: health.value.inboxId })
-              return
+            const health = yield* Effect.option(hostClient.health(url, hostToken(hostId)))
+            const slot = Option.isSome(health) ? health.value.slots.find((s) => s.slotId === id) : undefined
+            if (Option.isSome(health) && slot?.ready && health.value.gatewayReady) {
+              const host = yield* hostsRepo.findById(hostId)
+              if (Option.isSome(host) && host.value.status !== "ready") {
+                yield* hostsRepo.setStatus(hostId, nextHostStatus(host.value.status, {
+                  answered: true,
+                  gatewayReady: true,
+                }), { ok: true, version: health.value.version })
+              }
+              yield* instances.recordHealth(id, true, slot.inboxId)
+              const moved = yield* instances.applyEvent(id, "starting", { _tag: "BecameReady" }, { inboxId: slot.inboxId })
+              if (Option.isSome(moved)) yield* hostsRepo.recordSlotReady(hostId, Date.now() - started)
+              return Option.isSome(moved)
             }
             const current = yield* instances.findById(id)
-            if (Option.isNone(current) || current.value.status !== "starting") return
-            yield* Effect.sleep(Duration.millis(200))
+            if (Option.isNone(current) || current.value.status !== "starting") return false
+            yield* Effect.sleep(Duration.millis(250))
           }
+          return false
+        })
+
+      // ---------------------------------------------------------------- placement
+
+      /** One placer at a time across all pool processes, so two cannot both fill the same room on a host. */
+      const withPlacementLock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        replenishLock.withPermit(
+          sql.withTransaction(Effect.andThen(sql`SELECT pg_advisory_xact_lock(4242002)`, effect)).pipe(Effect.orDie),
+        )
+
+      /** Inserts host rows and slot rows for `count` new slots (inside the placement lock). */
+      const placeNew = (count: number, reservedBy: string | null) =>
+        Effect.gen(function*() {
+          if (count === 0) return { slots: [], newHostIds: [], hosts: [] }
+          const hosts = yield* hostsRepo.list
+          const { placements, newHosts } = placeSlots(hosts.map(loadOf), count, config.agentsPerHost)
+          const newHostIds = Array.from({ length: newHosts }, () => newHostId())
+          for (const hostId of newHostIds) {
+            yield* hostsRepo.insert({
+              id: hostId,
+              computeKind: compute.kind,
+              tokenHash: tokens.hash(Redacted.value(hostToken(hostId))),
+              capacity: config.agentsPerHost,
+              owner: processInfo.id,
+            })
+          }
+          const urls = new Map(hosts.map((h) => [h.id, h.url]))
+          const slots = placements.map((placement) => ({
+            id: newInstanceId(),
+            hostId: placement._tag === "Existing" ? placement.hostId : newHostIds[placement.index]!,
+          }))
+          for (const slot of slots) {
+            yield* instances.insertStarting({
+              id: slot.id,
+              hostId: slot.hostId,
+              url: urls.get(slot.hostId) ?? null,
+              reservedBy,
+              computeKind: compute.kind,
+              tokenHash: tokens.hash(Redacted.value(tokenFor(slot.id))),
+              owner: processInfo.id,
+            })
+          }
+          return { slots, newHostIds, hosts }
+        })
+
+      /** Starts the new hosts and warms the new slots in the background. */
+      const launch = (placed: { readonly slots: ReadonlyArray<{ id: string; hostId: string }>; readonly newHostIds: ReadonlyArray<string> }) =>
+        Effect.gen(function*() {
+          for (const hostId of placed.newHostIds) yield* FiberSet.run(background, startHost(hostId))
+          yield* FiberSet.run(
+            background,
+            Effect.forEach(placed.slots, (s) => warm(s.id, s.hostId), { concurrency: config.createConcurrency, discard: true }),
+          )
         })
 
       const replenish = Effect.fn("Pool.replenish")(function*(count?: number) {
         if (shuttingDown) return []
-        const ids = yield* replenishLock.withPermit(
-          sql.withTransaction(Effect.gen(function*() {
-            // One replenisher at a time across all pool processes, so two cannot both fill the same gap.
-            yield* sql`SELECT pg_advisory_xact_lock(4242002)`
-            const settings = yield* settingsNow
-            const counts = yield* instances.counts
-            const n = replenishCount({
-              targetIdle: settings.target_idle,
-              maxTotal: settings.max_total,
-              idle: counts.idle,
-              starting: counts.starting,
-              live: live.reduce((sum, s) => sum + counts[s], 0),
-              requested: count,
-            })
-            const ids = Array.from({ length: n }, newInstanceId)
-            for (const id of ids) {
-              yield* instances.insertStarting({
-                id,
-                computeKind: compute.kind,
-                tokenHash: tokens.hash(Redacted.value(tokenFor(id))),
-                owner: processInfo.id,
-              })
-            }
-            return ids
-          })).pipe(Effect.orDie),
-        )
-        if (ids.length > 0) yield* Effect.logInfo(`warming ${ids.length} instance(s)`)
-        yield* FiberSet.run(background, Effect.forEach(ids, warm, { concurrency: config.createConcurrency, discard: true }))
-        return ids
+        const placed = yield* withPlacementLock(Effect.gen(function*() {
+          const settings = yield* settingsNow
+          const counts = yield* instances.counts
+          // Idle means can be handed out now: on a ready, non-draining host, and not kept for a waiting claim.
+          const [available] = yield* sql<{ idle: number; starting: number }>`SELECT
+              count(*) FILTER (WHERE i.status = 'idle' AND h.status = 'ready' AND NOT h.draining)::int AS idle,
+              count(*) FILTER (WHERE i.status = 'starting')::int AS starting
+            FROM instances i JOIN hosts h ON h.id = i.host_id WHERE i.reserved_by IS NULL`
+          const n = replenishCount({
+            targetIdle: settings.target_idle,
+            maxTotal: settings.max_total,
+            idle: available?.idle ?? 0,
+            starting: available?.starting ?? 0,
+            live: live.reduce((sum, s) => sum + counts[s], 0),
+            requested: count,
+          })
+          return yield* placeNew(n, null)
+        }))
+        if (placed.slots.length > 0) {
+          yield* Effect.logInfo(
+            `warming ${placed.slots.length} slot(s)` +
+              (placed.newHostIds.length > 0 ? ` on ${placed.newHostIds.length} new host(s)` : ""),
+          )
+        }
+        yield* launch(placed)
+        return placed.slots.map((s) => s.id)
       })
+
+      /**
+       * A slot for a claim that found none idle: one already warming, else a new one on a host with room (or a new
+       * host), unless the pool is at its total. With the ETA the claim reports while it waits.
+       */
+      const reserveSlot = Effect.gen(function*() {
+        const warming = yield* instances.reserveStarting(processInfo.id)
+        if (Option.isSome(warming) && warming.value.host_id !== null) {
+          const host = yield* hostsRepo.findById(warming.value.host_id)
+          const elapsed = Date.now() - warming.value.created_at.getTime()
+          const eta = etaSeconds({
+            slotReadyMs: Option.isSome(host) ? host.value.slot_ready_ms : null,
+            hostStartMs: Option.isSome(host) ? host.value.start_ms : null,
+            newHost: Option.isSome(host) && host.value.status === "starting",
+          })
+          return Option.some({ id: warming.value.id, etaSeconds: Math.max(1, eta - Math.floor(elapsed / 1000)) })
+        }
+        const placed = yield* withPlacementLock(Effect.gen(function*() {
+          const settings = yield* settingsNow
+          const counts = yield* instances.counts
+          if (live.reduce((sum, s) => sum + counts[s], 0) >= settings.max_total) return undefined
+          return yield* placeNew(1, processInfo.id)
+        }))
+        if (placed === undefined) return Option.none<{ id: string; etaSeconds: number }>()
+        const slot = placed.slots[0]!
+        const host = placed.hosts.find((h) => h.id === slot.hostId)
+        // A new host's ETA borrows what the others measured for their start and warm-ups.
+        const measured = (pick: (h: HostRow) => number | null) =>
+          host !== undefined ? pick(host) : placed.hosts.map(pick).find((v) => v !== null) ?? null
+        const etaSecondsNow = etaSeconds({
+          slotReadyMs: measured((h) => h.slot_ready_ms),
+          hostStartMs: measured((h) => h.start_ms),
+          newHost: host === undefined || host.status === "starting",
+        })
+        yield* launch(placed)
+        return Option.some({ id: slot.id, etaSeconds: etaSecondsNow })
+      })
+
+      /** Waits (bounded) for the reserved slot to be idle, then claims it; None if it never got ready. */
+      const claimWhenReady = (id: string, request: ClaimRequest) =>
+        Effect.gen(function*() {
+          const deadline = Date.now() + startTimeoutMs
+          while (Date.now() < deadline) {
+            const claimed = yield* instances.claimReserved(id, request, processInfo.id)
+            if (claimed !== "JoinUrlTaken" && Option.isSome(claimed)) return claimed
+            if (claimed === "JoinUrlTaken") {
+              // Another claim for the same invite won meanwhile: this slot goes back to the idle pool.
+              yield* instances.unreserve(id, processInfo.id)
+              return claimed
+            }
+            const row = yield* instances.findById(id)
+            if (Option.isNone(row) || (row.value.status !== "starting" && row.value.status !== "idle")) break
+            yield* Effect.sleep(Duration.millis(100))
+          }
+          yield* instances.unreserve(id, processInfo.id)
+          return Option.none<InstanceRow>()
+        })
 
       const settingsNow = sql<{ target_idle: number; max_total: number }>`
         SELECT target_idle, max_total FROM pool_settings WHERE id`.pipe(
@@ -226,21 +472,13 @@ export class Pool extends Context.Service<Pool, {
           const token = tokenFor(row.id)
           const started = Date.now()
           step({ step: "provision", status: "active", message: `Starting ${request.agentName}` })
-          const reply = yield* client.provision(row.url ?? "", token, {
-            agentName: request.agentName,
-            instructions: request.instructions,
-            mode: request.mode,
-            joinUrl: request.joinUrl,
-            conversationId: request.conversationId,
-            addedBy: request.addedBy,
-            managerInboxId: request.managerInboxId,
-          }).pipe(
+          const reply = yield* client.provision(row.url ?? "", row.id, token, provisionRequestOf(request)).pipe(
             Effect.catchTag("InstanceCallError", (error) =>
               Effect.gen(function*() {
                 step({ step: "provision", status: "fail", message: "The agent could not be started" })
                 const clean = error.status === 409
                   ? false // it says it is already bound: never hand it out again
-                  : yield* client.reset(row.url ?? "", token).pipe(
+                  : yield* client.reset(row.url ?? "", row.id, token).pipe(
                     Effect.map((r) => r.clean),
                     Effect.orElseSucceed(() => false),
                   )
@@ -277,7 +515,20 @@ export class Pool extends Context.Service<Pool, {
             if (Option.isSome(existing)) return yield* outcomeOf(existing.value.id)
           }
           step({ step: "claim", status: "active", message: "Finding an available agent" })
-          const claimed = yield* instances.claimIdle(request, processInfo.id)
+          let claimed = yield* instances.claimIdle(request, processInfo.id)
+          if (claimed !== "JoinUrlTaken" && Option.isNone(claimed)) {
+            // No warm slot is free: make one ready for this claim if there is room, and say how long it takes.
+            const reserved = yield* reserveSlot
+            if (Option.isSome(reserved)) {
+              step({
+                step: "capacity",
+                status: "waiting",
+                message: `${request.agentName} is getting ready, about ${reserved.value.etaSeconds} s`,
+                etaSeconds: reserved.value.etaSeconds,
+              })
+              claimed = yield* claimWhenReady(reserved.value.id, request)
+            }
+          }
           if (claimed === "JoinUrlTaken") {
             const existing = yield* instances.findLiveByJoinUrl(request.joinUrl ?? "")
             if (Option.isSome(existing)) return yield* outcomeOf(existing.value.id)
@@ -326,16 +577,34 @@ export class Pool extends Context.Service<Pool, {
 
       // ---------------------------------------------------------------- operator actions
 
+      /** Removes drainable slots (never one holding a conversation); the rows go first, so nobody can claim them. */
+      const drainWhere = (count: number, hostId: string | null) =>
+        Effect.gen(function*() {
+          const taken = yield* sql<{ id: string; host_id: string | null }>`DELETE FROM instances WHERE id IN (
+              SELECT id FROM instances WHERE ${sql.in("status", drainable)} AND reserved_by IS NULL
+                AND (${hostId}::text IS NULL OR host_id = ${hostId})
+              -- Dead first, then starting; newest hosts first, so the older, fuller hosts keep their slots.
+              ORDER BY CASE status WHEN 'dead' THEN 0 WHEN 'starting' THEN 1 ELSE 2 END, host_id DESC, created_at DESC
+              LIMIT ${count} FOR UPDATE SKIP LOCKED)
+            RETURNING id, host_id`.pipe(Effect.orDie)
+          // A crash here leaves resource rows and slots that the reconciler finds as orphans.
+          yield* Effect.forEach(taken, (r) => destroy(r.id, r.host_id), { concurrency: 4, discard: true })
+          return taken.map((r) => r.id)
+        })
+
       const drain = Effect.fn("Pool.drain")(function*(count: number) {
-        const taken = yield* sql<{ id: string }>`DELETE FROM instances WHERE id IN (
-            SELECT id FROM instances WHERE ${sql.in("status", drainable)}
-            ORDER BY CASE status WHEN 'dead' THEN 0 WHEN 'starting' THEN 1 ELSE 2 END, created_at DESC
-            LIMIT ${count} FOR UPDATE SKIP LOCKED)
-          RETURNING id`.pipe(Effect.orDie)
-        // The rows are gone first, so nobody can claim a draining instance; destroy then releases what they named
-        // (a crash here leaves resource rows and compute that the reconciler finds as orphans).
-        yield* Effect.forEach(taken, (r) => destroy(r.id), { concurrency: 4, discard: true })
-        return taken.map((r) => r.id)
+        return yield* drainWhere(count, null)
+      })
+
+      /** A draining host gets no new slots; its idle slots go now, claimed ones when removed; then the host goes. */
+      const drainHost = Effect.fn("Pool.drainHost")(function*(hostId: string) {
+        const host = yield* hostsRepo.setDraining(hostId, true)
+        if (Option.isNone(host)) return yield* HostNotFound.standard()
+        const drained = yield* drainWhere(host.value.capacity, hostId)
+        yield* retireHost(hostId)
+        // Its idle slots are replaced on other hosts if the pool wants them.
+        yield* Queue.offer(replenishWanted, undefined)
+        return drained
       })
 
       const kill = Effect.fn("Pool.kill")(function*(instanceId: string) {
@@ -355,7 +624,7 @@ export class Pool extends Context.Service<Pool, {
               : "Only an agent that has been claimed can be renamed or re-instructed.",
           })
         }
-        yield* client.configure(row.url ?? "", tokenFor(instanceId), change).pipe(
+        yield* client.configure(row.url ?? "", instanceId, tokenFor(instanceId), change).pipe(
           Effect.catchTag("InstanceCallError", (error) =>
             Effect.gen(function*() {
               yield* Effect.logWarning(`configure of ${instanceId} failed: ${error.message}`)
@@ -411,6 +680,8 @@ export class Pool extends Context.Service<Pool, {
         claim,
         replenish,
         drain,
+        drainHost,
+        retireEmptyHosts,
         kill,
         reconfigure,
         selfDestruct,
@@ -419,10 +690,28 @@ export class Pool extends Context.Service<Pool, {
         destroy,
         counts: instances.counts,
         list: instances.list(),
+        hosts: hostsRepo.list,
         shutdown,
       })
     }),
   )
+}
+
+/** The slot's provision, as the contract words it (one shape per mode). */
+const provisionRequestOf = (r: ClaimRequest): ProvisionRequest => {
+  const persona = {
+    agentName: r.agentName,
+    instructions: r.instructions,
+    ...(r.managerInboxId === undefined ? {} : { managerInboxId: r.managerInboxId }),
+  }
+  switch (r.mode) {
+    case "create":
+      return { mode: "create", ...persona }
+    case "join":
+      return { mode: "join", joinUrl: r.joinUrl ?? "", ...persona }
+    case "add":
+      return { mode: "add", conversationId: r.conversationId ?? "", addedBy: r.addedBy ?? "", ...persona }
+  }
 }
 
 const newInstanceId = () => randomBytes(9).toString("base64url").replace(/[-_]/g, "x").slice(0, 12).toLowerCase()

@@ -1,13 +1,17 @@
-import { Config, Context, Duration, Effect, Layer, Option } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { limits, type SlotModel } from "../../contract/index.ts"
 import type { XmtpEnv } from "./domain/Claim.ts"
 
 /** The pool's settings, read once from the environment (every variable is listed in .env.example and docs/). */
 export interface PoolSettings {
   readonly targetIdle: number
+  /** Agents (slots) at most, over all hosts. */
   readonly maxTotal: number
+  /** Slots per host (`POOL_AGENTS_PER_HOST`, default 8; 1 = one agent per gateway, the strictest isolation). */
+  readonly agentsPerHost: number
   readonly createConcurrency: number
   readonly xmtpEnv: XmtpEnv
-  /** Base URL instances use to call the pool back. */
+  /** Base URL hosts use to call the pool back. */
   readonly publicUrl: string
   readonly startTimeout: Duration.Duration
   readonly reconcileInterval: Duration.Duration
@@ -15,8 +19,12 @@ export interface PoolSettings {
   readonly unhealthyAfter: number
   /** How long shutdown waits for claims in flight. */
   readonly shutdownGrace: Duration.Duration
-  /** Extra environment every instance gets (XMTP API URL, shared model settings). Never a provider master key. */
-  readonly instanceEnv: Readonly<Record<string, string>>
+  /** `XMTP_API_URL` for every host (a local or private XMTP node), when set. */
+  readonly xmtpApiUrl: string | undefined
+  /** The shared model settings a slot gets when it has no OpenRouter key of its own (`kind: "none"` without them). */
+  readonly sharedModel: SlotModel
+  /** The model a slot with its own OpenRouter key calls. */
+  readonly openRouterModel: string
 }
 
 export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("pool/PoolConfig") {
@@ -24,23 +32,22 @@ export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("poo
     PoolConfig,
     Effect.gen(function*() {
       const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
-      const optional = (name: string) => Config.option(Config.String(name))
-      // Pool variable → the instance variable it becomes (docs/instance-contract.md). AGENT_MODEL_API_KEY is a
-      // shared model key for deployments without per-agent OpenRouter keys; with them, each agent gets its own.
-      const passThrough: ReadonlyArray<readonly [string, string]> = [
-        ["XMTP_API_URL", "XMTP_API_URL"],
-        ["AGENT_MODEL_BASE_URL", "OPENAI_BASE_URL"],
-        ["AGENT_MODEL_API_KEY", "OPENAI_API_KEY"],
-        ["AGENT_MODEL", "MODEL"],
-      ]
-      const extra: Record<string, string> = {}
-      for (const [name, instanceName] of passThrough) {
-        const value = yield* optional(name)
-        if (Option.isSome(value) && value.value !== "") extra[instanceName] = value.value
-      }
+      const optional = (name: string) =>
+        Config.option(Config.String(name)).pipe(Config.map((v) => Option.getOrUndefined(Option.filter(v, (s) => s !== ""))))
+      // The shared model (AGENT_MODEL_*), for deployments without per-agent OpenRouter keys; with them, each slot
+      // gets its own key instead (exactly one key per slot either way).
+      const baseUrl = yield* optional("AGENT_MODEL_BASE_URL")
+      const model = yield* optional("AGENT_MODEL")
+      const sharedModel: SlotModel = baseUrl === undefined
+        ? { kind: "none" }
+        : { kind: "openai-compatible", baseUrl, apiKey: (yield* optional("AGENT_MODEL_API_KEY")) ?? "sk-none", model: model ?? "" }
       const settings: PoolSettings = {
         targetIdle: yield* Config.Int("POOL_TARGET_IDLE").pipe(Config.withDefault(1)),
         maxTotal: yield* Config.Int("POOL_MAX_TOTAL").pipe(Config.withDefault(4)),
+        agentsPerHost: yield* Config.schema(
+          Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: limits.slotsPerHost })),
+          "POOL_AGENTS_PER_HOST",
+        ).pipe(Config.withDefault(8)),
         createConcurrency: yield* Config.Int("POOL_CREATE_CONCURRENCY").pipe(Config.withDefault(2)),
         xmtpEnv: yield* Config.Literals(["dev", "production", "local"], "XMTP_ENV").pipe(Config.withDefault("dev" as const)),
         publicUrl: yield* Config.String("POOL_PUBLIC_URL").pipe(Config.withDefault(`http://127.0.0.1:${port}`)),
@@ -51,7 +58,9 @@ export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("poo
         ),
         unhealthyAfter: yield* Config.Int("POOL_UNHEALTHY_AFTER").pipe(Config.withDefault(3)),
         shutdownGrace: yield* Config.Duration("POOL_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(30))),
-        instanceEnv: extra,
+        xmtpApiUrl: yield* optional("XMTP_API_URL"),
+        sharedModel,
+        openRouterModel: model ?? defaultOpenRouterModel,
       }
       return PoolConfig.of(settings)
     }),
@@ -61,9 +70,13 @@ export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("poo
     Layer.succeed(PoolConfig, PoolConfig.of({ ...defaults, ...settings }))
 }
 
+/** The runtime's own default for an OpenRouter key without a named model. */
+const defaultOpenRouterModel = "anthropic/claude-sonnet-4.5"
+
 export const defaults: PoolSettings = {
   targetIdle: 1,
   maxTotal: 4,
+  agentsPerHost: 8,
   createConcurrency: 2,
   xmtpEnv: "dev",
   publicUrl: "http://127.0.0.1:3001",
@@ -72,5 +85,7 @@ export const defaults: PoolSettings = {
   pendingAcceptanceTimeout: Duration.hours(24),
   unhealthyAfter: 3,
   shutdownGrace: Duration.seconds(30),
-  instanceEnv: {},
+  xmtpApiUrl: undefined,
+  sharedModel: { kind: "none" },
+  openRouterModel: "anthropic/claude-sonnet-4.5",
 }

@@ -5,7 +5,9 @@ import { LocalProcess } from "./compute/LocalProcess.ts"
 import * as Railway from "./compute/Railway.ts"
 import { Database } from "./db/Database.ts"
 import { Claims } from "./db/Claims.ts"
+import { Hosts } from "./db/Hosts.ts"
 import { Instances } from "./db/Instances.ts"
+import { HostClient } from "./HostClient.ts"
 import { InstanceClient } from "./InstanceClient.ts"
 import { InstanceTokens } from "./InstanceTokens.ts"
 import { Pool } from "./Pool.ts"
@@ -17,7 +19,7 @@ import { NoResources } from "./resources/none.ts"
 import type { ToolProviders } from "./resources/ToolProvider.ts"
 import type { ToolProxy } from "./resources/ToolProxy.ts"
 
-/** `COMPUTE_PROVIDER`: `local` (default, one process per instance) or `railway` (one project per agent). */
+/** `COMPUTE_PROVIDER`: `local` (default, one process per host) or `railway` (one service per host). */
 export const ComputeFromConfig: Layer.Layer<ComputeProvider, unknown> = Layer.unwrap(
   Effect.map(
     Config.Literals(["local", "railway"], "COMPUTE_PROVIDER").pipe(Config.withDefault("local" as const)),
@@ -35,8 +37,10 @@ export const PoolCore = (
 ) => {
   const base = Layer.mergeAll(
     Instances.layer,
+    Hosts.layer,
     Claims.layer,
     InstanceClient.layer,
+    HostClient.layer,
     InstanceTokens.layer,
     PoolConfig.layer,
     PoolProcess.layer,

@@ -1,7 +1,10 @@
 import { Context, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { ComputeProvider, type ComputeState } from "./compute/ComputeProvider.ts"
+import { Hosts } from "./db/Hosts.ts"
 import { Instances } from "./db/Instances.ts"
-import { decide, type Observation } from "./domain/reconcile.ts"
+import { nextHostStatus } from "./domain/placement.ts"
+import { decide, type Observation, slotCompute } from "./domain/reconcile.ts"
+import { HostClient } from "./HostClient.ts"
 import { InstanceClient } from "./InstanceClient.ts"
 import { InstanceTokens } from "./InstanceTokens.ts"
 import { Pool } from "./Pool.ts"
@@ -9,16 +12,19 @@ import { PoolConfig } from "./PoolConfig.ts"
 import { PoolProcess } from "./PoolProcess.ts"
 
 export interface TickReport {
+  readonly hosts: number
   readonly checked: number
   readonly transitions: number
   readonly reaped: number
   readonly orphans: number
   readonly created: number
+  readonly retired: number
 }
 
 /**
- * One reconcile tick: batch compute status + a health check of every instance (idle ones too) → decisions from the
- * pure `decide` → transitions, reaping of dead never-claimed instances, orphan clean-up, then replenish.
+ * One reconcile tick: one compute survey and one `GET /host/health` per host → host statuses; every slot observed
+ * through its host → decisions from the pure `decide` → transitions, reaping of dead never-claimed slots, orphan
+ * clean-up (resources, slots, hosts), then replenish, then retiring hosts left empty.
  */
 export class Reconciler extends Context.Service<Reconciler, {
   readonly tick: Effect.Effect<TickReport>
@@ -27,8 +33,10 @@ export class Reconciler extends Context.Service<Reconciler, {
     Reconciler,
     Effect.gen(function*() {
       const instances = yield* Instances
+      const hosts = yield* Hosts
       const compute = yield* ComputeProvider
       const client = yield* InstanceClient
+      const hostClient = yield* HostClient
       const tokens = yield* InstanceTokens
       const pool = yield* Pool
       const config = yield* PoolConfig
@@ -41,58 +49,93 @@ export class Reconciler extends Context.Service<Reconciler, {
       }
 
       const tick = Effect.gen(function*() {
+        const hostRows = yield* hosts.list
         const rows = yield* instances.list()
-        const withCompute = rows.filter((r) => Object.keys(r.compute_ref).length > 0)
-        const survey = yield* compute.survey(withCompute.map((r) => ({ instanceId: r.id, ref: r.compute_ref }))).pipe(
+        const withCompute = hostRows.filter((h) => Object.keys(h.compute_ref).length > 0)
+        const survey = yield* compute.survey(withCompute.map((h) => ({ hostId: h.id, ref: h.compute_ref }))).pipe(
           Effect.orElseSucceed(() => null),
         )
         const states = survey?.states ?? null
         if (survey === null) yield* Effect.logWarning("compute status unavailable; skipping compute-based decisions")
-        const aliveOwners = yield* processInfo.aliveAmong(rows.flatMap((r) => r.owner === null ? [] : [r.owner]))
+        const aliveOwners = yield* processInfo.aliveAmong(
+          rows.flatMap((r) => [r.owner, r.reserved_by].filter((o): o is string => o !== null)),
+        )
+        // A claim that was waiting for its slot in a pool process that died: the slot joins the idle pool.
+        yield* instances.releaseReservations(aliveOwners)
         const now = Date.now()
 
-        // 1. Observe: compute state and a health check of every instance that should be up (idle ones too).
-        const observed = yield* Effect.forEach(rows, (row) =>
+        // 1. Hosts: compute state and one health call each; their statuses follow (pure `nextHostStatus`).
+        const observedHosts = yield* Effect.forEach(hostRows, (host) =>
           Effect.gen(function*() {
-            const hasCompute = Object.keys(row.compute_ref).length > 0
-            const state: ComputeState = !hasCompute ? "gone" : states?.get(row.id) ?? "running"
-            const askHealth = hasCompute && row.url !== null && state !== "gone" && state !== "failed" &&
-              row.status !== "dead" && row.status !== "crashed"
-            const health = askHealth
-              ? yield* Effect.option(client.health(row.url!, tokens.tokenFor(row.id)))
-              : Option.none()
-            return { row, hasCompute, state, askHealth, health }
-          }), { concurrency: 32 })
+            const hasCompute = Object.keys(host.compute_ref).length > 0
+            const state: ComputeState = !hasCompute ? "gone" : states?.get(host.id) ?? "running"
+            const ask = host.url !== null && state !== "gone" && state !== "failed" && host.status !== "retiring"
+            const health = ask ? yield* Effect.option(hostClient.health(host.url!, tokens.hostTokenFor(host.id))) : Option.none()
+            // The provider lost the host: nothing is left to call; its slots are gone with it.
+            if (host.status !== "retiring" && hasCompute && state === "gone") yield* hosts.forget(host.id)
+            return [host.id, { host, state, health }] as const
+          }), { concurrency: 16 })
+        const hostById = new Map(observedHosts)
+        const hostResults = observedHosts.flatMap(([id, { host, state, health }]) => {
+          if (host.status === "retiring" || Object.keys(host.compute_ref).length === 0 || state === "gone") return []
+          const next = nextHostStatus(host.status, {
+            answered: Option.isSome(health),
+            gatewayReady: Option.isSome(health) && health.value.gatewayReady,
+          })
+          return [{ id, status: next, ok: Option.isSome(health), version: Option.getOrNull(health)?.version ?? null, was: host.status }]
+        })
+        for (const r of hostResults) if (r.status !== r.was) yield* Effect.logInfo(`host ${r.id}: ${r.was} → ${r.status}`)
+        yield* hosts.recordHealthBatch(hostResults)
 
-        // 2. Record every health result in one statement (a restarting instance's silence is not a failure).
+        // 2. Slots, seen through their host's one health answer.
+        const observed = rows.map((row) => {
+          const host = row.host_id === null ? undefined : hostById.get(row.host_id)
+          const hostHealth = host === undefined ? undefined : Option.getOrUndefined(host.health)
+          const slot = hostHealth?.slots.find((s) => s.slotId === row.id)
+          const hasCompute = Object.keys(row.compute_ref).length > 0
+          const state = slotCompute({
+            putOnHost: hasCompute,
+            host: host === undefined
+              ? undefined
+              : { compute: host.state, answered: hostHealth !== undefined, gatewayReady: hostHealth?.gatewayReady ?? false },
+            listed: slot !== undefined,
+          })
+          return { row, hasCompute, state, slot, counted: state === "running" }
+        })
+
+        // Record every health result in one statement (a restarting host's silence is not a failure).
         yield* instances.recordHealthBatch(observed.flatMap((o) =>
-          o.askHealth && (o.state === "running" || Option.isSome(o.health))
-            ? [{ id: o.row.id, healthy: Option.isSome(o.health), inboxId: Option.getOrNull(o.health)?.inboxId ?? null }]
+          o.counted && o.row.status !== "dead" && o.row.status !== "crashed"
+            // An idle slot must be ready to count as healthy; a handed-out one is bound, so "ready" (for a
+            // provision) says nothing about it.
+            ? [{
+              id: o.row.id,
+              healthy: o.slot !== undefined && (o.slot.ready || o.row.status !== "idle"),
+              inboxId: o.slot?.inboxId ?? null,
+            }]
             : []
         ))
 
-        // 3. Decide (pure) and apply; only instances that change cost a write.
+        // 3. Decide (pure) and apply; only slots that change cost a write.
         let transitions = 0
         let reaped = 0
-        yield* Effect.forEach(observed, ({ row, hasCompute, state, health }) =>
+        yield* Effect.forEach(observed, ({ row, hasCompute, state, slot }) =>
           Effect.gen(function*() {
             const observation: Observation = {
               status: row.status,
               ageMs: now - row.created_at.getTime(),
               claimAgeMs: row.claimed_at ? now - row.claimed_at.getTime() : null,
               compute: states === null && hasCompute ? "running" : state,
-              health: Option.isSome(health)
-                ? { ready: health.value.ready, conversationId: health.value.conversationId }
-                : null,
+              health: slot !== undefined ? { ready: slot.ready, conversationId: slot.conversationId } : null,
               healthFailures: row.health_failures,
               ownerAlive: row.owner !== null && aliveOwners.has(row.owner),
               hasCompute,
             }
             const decided = decide(observation, policy)
             if (decided._tag === "Keep") return
-            // An abandoned claim goes back to idle if the instance confirms it was never given a conversation.
+            // An abandoned claim goes back to idle if the slot confirms it was never given a conversation.
             const decision = decided._tag === "Event" && decided.event._tag === "ClaimAbandoned" && row.url !== null &&
-                (yield* client.reset(row.url, tokens.tokenFor(row.id)).pipe(
+                (yield* client.reset(row.url, row.id, tokens.tokenFor(row.id)).pipe(
                   Effect.map((r) => r.clean),
                   Effect.orElseSucceed(() => false),
                 ))
@@ -100,9 +143,9 @@ export class Reconciler extends Context.Service<Reconciler, {
               : decided
             if (decision._tag === "Event") {
               const fields = decision.event._tag === "BecameReady"
-                ? { inboxId: Option.getOrNull(health)?.inboxId ?? null, reason: null }
+                ? { inboxId: slot?.inboxId ?? null, reason: null }
                 : decision.event._tag === "JoinAccepted"
-                ? { conversationId: Option.getOrNull(health)?.conversationId ?? null }
+                ? { conversationId: slot?.conversationId ?? null }
                 : decision.event._tag === "ProvisionFailed"
                 ? { reason: decision.why, owner: null, clearClaim: true }
                 : { reason: decision.why, owner: null }
@@ -121,23 +164,35 @@ export class Reconciler extends Context.Service<Reconciler, {
             }
           }), { concurrency: 16, discard: true })
 
-        // 4. Orphans: resource rows or compute that no instance row names (a crash mid-destroy or mid-warm-up).
+        // 4. Orphans: resource rows, slots or hosts that no row names (a crash mid-destroy or mid-warm-up).
         let orphans = 0
         for (const resource of yield* instances.orphanResources) {
           orphans++
           yield* pool.destroy(resource.instance_id)
         }
-        // Compute no row names is an orphan, unless its row was inserted after the rows were read (a row is always
-        // inserted before its compute is created): look those few up again before destroying.
+        const known = new Set(rows.map((r) => r.id))
+        for (const [hostId, { host, health }] of hostById) {
+          if (Option.isNone(health) || host.url === null) continue
+          for (const listed of health.value.slots) {
+            // A row is always inserted before its slot is put: look up the few unknown ones again before removing.
+            if (known.has(listed.slotId) || Option.isSome(yield* instances.findById(listed.slotId))) continue
+            orphans++
+            yield* hostClient.deleteSlot(host.url, tokens.hostTokenFor(hostId), listed.slotId).pipe(
+              Effect.catch(() => Effect.logWarning(`orphan slot ${listed.slotId} not removed yet`)),
+            )
+          }
+        }
+        // Compute no host row names is an orphan, unless its row was inserted after the rows were read.
         for (const listed of survey?.unknown ?? []) {
-          if (Option.isSome(yield* instances.findById(listed.instanceId))) continue
+          if (Option.isSome(yield* hosts.findById(listed.hostId))) continue
           orphans++
           yield* compute.destroy(listed).pipe(
-            Effect.catch(() => Effect.logWarning(`orphan ${listed.instanceId} not destroyed yet`)),
+            Effect.catch(() => Effect.logWarning(`orphan host ${listed.hostId} not destroyed yet`)),
           )
         }
         const created = yield* pool.replenish()
-        return { checked: rows.length, transitions, reaped, orphans, created: created.length }
+        const retired = yield* pool.retireEmptyHosts
+        return { hosts: hostRows.length, checked: rows.length, transitions, reaped, orphans, created: created.length, retired }
       }).pipe(Effect.withSpan("Reconciler.tick"))
 
       return Reconciler.of({ tick })

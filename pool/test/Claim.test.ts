@@ -46,7 +46,11 @@ describe("validateReconfigure", () => {
   })
   it("refuses an empty change and the values a claim would refuse", () => {
     expect(validateReconfigure({})).toEqual({ ok: false, error: "give agentName, instructions or both" })
-    expect(validateReconfigure({ agentName: "two\nlines" })).toEqual({ ok: false, error: "agentName must be a single line of text" })
+    expect(validateReconfigure({ agentName: "two\nlines" })).toEqual({
+      ok: false,
+      error: "agentName must be one line of visible text (no control, bidi or zero-width characters)",
+    })
+    expect(validateClaim({ agentName: "Trip\u202ePlanner" }, "dev").ok, "a bidi override is refused, as the contract refuses it").toBe(false)
     expect(validateReconfigure({ instructions: "  " })).toEqual({ ok: false, error: "instructions must not be empty" })
   })
 })

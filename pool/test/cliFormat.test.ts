@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { ago, statusReport, table } from "../src/cli/format.ts"
+import { ago, hostsReport, statusReport, table } from "../src/cli/format.ts"
 
 describe("operator CLI formatting", () => {
   it("aligns table columns to the widest cell", () => {
@@ -27,5 +27,16 @@ describe("operator CLI formatting", () => {
     expect(report.split("\n")[0]).toBe("2 idle, 1 claimed")
     expect(report).toContain("01234567…")
     expect(report).toContain("openrouter")
+  })
+  it("shows each host's capacity, slots used/idle/starting, health and compute kind", () => {
+    const report = hostsReport([
+      { id: "hA", status: "ready", draining: false, computeKind: "railway", capacity: 8, used: 5, idle: 2, starting: 1, lastHealthAt: null },
+      { id: "hB", status: "ready", draining: true, computeKind: "railway", capacity: 8, used: 1, idle: 0, starting: 0, lastHealthAt: null },
+    ])
+    const [header, , a, b] = report.split("\n")
+    expect(header!.split(/\s+/)).toEqual(["HOST", "STATUS", "COMPUTE", "USED", "IDLE", "STARTING", "CAPACITY", "HEALTHY"])
+    expect(a!.split(/\s{2,}/)).toEqual(["hA", "ready", "railway", "5", "2", "1", "8", "–"])
+    expect(b).toContain("ready, draining")
+    expect(hostsReport([])).toBe("no hosts")
   })
 })

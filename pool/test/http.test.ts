@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Instances } from "../src/db/Instances.ts"
 import { Pool } from "../src/Pool.ts"
+import type { PoolSettings } from "../src/PoolConfig.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
 import { api, baseUrl, serveApi, testApiKey } from "../../test/pool/httpHarness.ts"
@@ -11,12 +12,13 @@ import { waitFor } from "../../test/pool/waitFor.ts"
 const withApi = <A, E>(
   idle: number,
   body: (call: ReturnType<typeof api>) => Effect.Effect<A, E, Pool | Instances>,
+  settings: Partial<PoolSettings> = {},
 ) =>
   Effect.gen(function*() {
     const { dir, cleanup } = makeDataDir()
     yield* Effect.addFinalizer(() => Effect.sync(cleanup))
     const llm = makeFakeTool("llm", "OPENROUTER_API_KEY")
-    const layer = serveApi(poolLayer({ dataDir: dir, tools: [llm.provider] }).pipe(Layer.provide(TestDatabaseLayer())))
+    const layer = serveApi(poolLayer({ dataDir: dir, settings, tools: [llm.provider] }).pipe(Layer.provide(TestDatabaseLayer())))
     return yield* Effect.gen(function*() {
       const pool = yield* Pool
       if (idle > 0) {
@@ -45,7 +47,7 @@ const assertNoSecret = (json: unknown, where = "$"): void => {
 }
 
 describe("HTTP API", () => {
-  it.live("200 concurrent claims against 50 idle instances: exactly 50 succeed on 50 distinct instances, 150 clean 503s", () =>
+  it.live("200 concurrent claims against 50 idle slots at the total: exactly 50 succeed on 50 distinct slots, 150 clean 503s", () =>
     withApi(50, (call) =>
       Effect.gen(function*() {
         const responses = yield* Effect.promise(() =>
@@ -63,7 +65,27 @@ describe("HTTP API", () => {
         for (const r of ok) assertNoSecret(r.json)
         const counts = yield* Effect.promise(() => call("GET", "/api/pool/counts", { key: null }))
         assert.strictEqual(counts.json.claimed, 50)
-      })), 180_000)
+      }), { maxTotal: 50 }), 180_000)
+
+  it.live("status shows each host's capacity, slots and compute kind; a host drains over HTTP, an unknown one is a 404", () =>
+    withApi(2, (call) =>
+      Effect.gen(function*() {
+        const status = yield* Effect.promise(() => call("GET", "/api/pool/status"))
+        assert.strictEqual(status.status, 200)
+        assert.strictEqual(status.json.hosts.length, 1)
+        const [host] = status.json.hosts
+        assert.deepInclude(host, { status: "ready", draining: false, computeKind: "local", capacity: 8, slots: 2, idle: 2, used: 0, starting: 0 })
+        assert.isTrue(status.json.instances.every((i: { hostId: string }) => i.hostId === host.id))
+        assertNoSecret(status.json)
+        const unknown = yield* Effect.promise(() => call("POST", "/api/pool/hosts/nohost123/drain"))
+        assert.strictEqual(unknown.status, 404)
+        assert.strictEqual(unknown.json.error, "Host not found")
+        const drained = yield* Effect.promise(() => call("POST", `/api/pool/hosts/${host.id}/drain`))
+        assert.strictEqual(drained.status, 200)
+        assert.strictEqual(drained.json.drained.length, 2)
+        const after = yield* Effect.promise(() => call("GET", "/api/pool/status"))
+        assert.deepStrictEqual(after.json.hosts, [], "the drained host had no agent left, so it is gone")
+      })), 60_000)
 
   it.live("every non-public route answers 401 without the key, and no response carries a secret", () =>
     withApi(2, (call) =>
@@ -74,6 +96,7 @@ describe("HTTP API", () => {
           ["GET", "/api/pool/status"],
           ["POST", "/api/pool/replenish"],
           ["POST", "/api/pool/drain"],
+          ["POST", "/api/pool/hosts/abc/drain"],
           ["POST", "/api/pool/reconcile"],
           ["DELETE", "/api/pool/instances/abc"],
           ["POST", "/api/pool/instances/abc/configure"],

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { makeLocalProcess, type PortRange } from "../src/compute/LocalProcess.ts"
 
-/** An instance program that only waits: these tests are about where instances live, not what they serve. */
+/** A host program that only waits: these tests are about where hosts live, not what they serve. */
 const idleCommand = [process.execPath, "-e", "setTimeout(() => {}, 120_000)"]
 
 const cleanups: Array<() => Promise<void>> = []
@@ -32,18 +32,18 @@ const occupy = (port: number) =>
   })
 
 const portOf = (url: string) => Number(new URL(url).port)
-/** A range of `size` ports somewhere in the instance range, different for each run. */
+/** A range of `size` ports somewhere in the host range, different for each run. */
 const someRange = (size: number): PortRange => {
   const from = 20_000 + Math.floor(Math.random() * 9_000)
   return { from, to: from + size - 1 }
 }
 
 describe("LocalProcess ports", () => {
-  it("gives instances created at the same moment distinct ports inside the range", async () => {
+  it("gives hosts created at the same moment distinct ports inside the range", async () => {
     const range = someRange(8)
     const local = provider(range)
     const created = await Effect.runPromise(
-      Effect.all(Array.from({ length: 8 }, (_, i) => local.create({ instanceId: `inst-${i}`, env: { INSTANCE_ID: `inst-${i}` } })), {
+      Effect.all(Array.from({ length: 8 }, (_, i) => local.create({ hostId: `host-${i}`, env: { HOST_ID: `host-${i}` } })), {
         concurrency: "unbounded",
       }),
     )
@@ -57,14 +57,14 @@ describe("LocalProcess ports", () => {
     const blocker = await occupy(range.from + 1)
     cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
     const local = provider(range)
-    const first = await Effect.runPromise(local.create({ instanceId: "a", env: { INSTANCE_ID: "a" } }))
-    const second = await Effect.runPromise(local.create({ instanceId: "b", env: { INSTANCE_ID: "b" } }))
+    const first = await Effect.runPromise(local.create({ hostId: "a", env: { HOST_ID: "a" } }))
+    const second = await Effect.runPromise(local.create({ hostId: "b", env: { HOST_ID: "b" } }))
     expect([portOf(first.url), portOf(second.url)].sort()).toEqual([range.from, range.to])
-    const third = await Effect.runPromise(Effect.flip(local.create({ instanceId: "c", env: { INSTANCE_ID: "c" } })))
-    expect(third.message).toBe(`no free port left in ${range.from}-${range.to} for a new instance`)
+    const third = await Effect.runPromise(Effect.flip(local.create({ hostId: "c", env: { HOST_ID: "c" } })))
+    expect(third.message).toBe(`no free port left in ${range.from}-${range.to} for a new host`)
   })
 
-  it("keeps the ports of instances already on disk when a new provider (a restarted pool) allocates", async () => {
+  it("keeps the ports of hosts already on disk when a new provider (a restarted pool) allocates", async () => {
     const range = someRange(2)
     const dataDir = mkdtempSync(join(tmpdir(), "local-process-"))
     const options = { dataDir, command: idleCommand, maxRestarts: 1, crashWindow: Duration.minutes(1), portRange: range }
@@ -74,9 +74,9 @@ describe("LocalProcess ports", () => {
       await before.stopAll()
       rmSync(dataDir, { recursive: true, force: true })
     })
-    const old = await Effect.runPromise(before.create({ instanceId: "old", env: { INSTANCE_ID: "old" } }))
-    // The old instance's process is not listening (it only waits), so only env.json can tell its port is taken.
-    const fresh = await Effect.runPromise(after.create({ instanceId: "new", env: { INSTANCE_ID: "new" } }))
+    const old = await Effect.runPromise(before.create({ hostId: "old", env: { HOST_ID: "old" } }))
+    // The old host's process is not listening (it only waits), so only env.json can tell its port is taken.
+    const fresh = await Effect.runPromise(after.create({ hostId: "new", env: { HOST_ID: "new" } }))
     expect(portOf(fresh.url)).not.toBe(portOf(old.url))
   })
 })

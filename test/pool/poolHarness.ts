@@ -5,7 +5,9 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { LocalProcessLayer } from "../../pool/src/compute/LocalProcess.ts"
 import { Claims } from "../../pool/src/db/Claims.ts"
+import { Hosts } from "../../pool/src/db/Hosts.ts"
 import { Instances } from "../../pool/src/db/Instances.ts"
+import { HostClient } from "../../pool/src/HostClient.ts"
 import { InstanceClient } from "../../pool/src/InstanceClient.ts"
 import { InstanceTokens } from "../../pool/src/InstanceTokens.ts"
 import { Pool } from "../../pool/src/Pool.ts"
@@ -16,12 +18,12 @@ import { AgentMail } from "../../pool/src/resources/AgentMail.ts"
 import { type ToolProvider, ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
 import { ToolProxy } from "../../pool/src/resources/ToolProxy.ts"
 
-/** The test instance server: a real process speaking the instance contract. */
-export const instanceServerCommand = [process.execPath, fileURLToPath(new URL("../instance-server/server.mjs", import.meta.url))]
+/** The test host: a real process serving the host and slot routes of the contract. */
+export const hostServerCommand = [process.execPath, fileURLToPath(new URL("../instance-server/server.mjs", import.meta.url))]
 
-/** Instance processes are detached (they outlive a pool restart), so a test must stop the ones it left. */
-export const killInstanceProcesses = (dataDir: string) => {
-  const root = join(dataDir, "instances")
+/** Host processes are detached (they outlive a pool restart), so a test must stop the ones it left. */
+export const killHostProcesses = (dataDir: string) => {
+  const root = join(dataDir, "hosts")
   if (!existsSync(root)) return
   for (const id of readdirSync(root)) {
     try {
@@ -37,21 +39,42 @@ export const makeDataDir = () => {
   return {
     dir,
     cleanup: () => {
-      killInstanceProcesses(dir)
+      killHostProcesses(dir)
       rmSync(dir, { recursive: true, force: true })
     },
   }
 }
 
-/** Writes an instance's fault-injection file (see test/instance-server/server.mjs). */
-export const controlInstance = (dataDir: string, instanceId: string, control: Record<string, unknown>) =>
-  writeFileSync(join(dataDir, "instances", instanceId, "control.json"), JSON.stringify(control))
+/** The state dir of a slot on whichever host holds it (test/instance-server/server.mjs). */
+export const slotDir = (dataDir: string, slotId: string): string | undefined => {
+  const root = join(dataDir, "hosts")
+  if (!existsSync(root)) return undefined
+  for (const hostId of readdirSync(root)) {
+    const dir = join(root, hostId, "state", "slots", slotId)
+    if (existsSync(dir)) return dir
+  }
+  return undefined
+}
+
+/** Writes a slot's fault-injection file (see test/instance-server/server.mjs). */
+export const controlInstance = (dataDir: string, slotId: string, control: Record<string, unknown>) => {
+  const dir = slotDir(dataDir, slotId)
+  if (dir === undefined) throw new Error(`slot ${slotId} is on no host`)
+  writeFileSync(join(dir, "control.json"), JSON.stringify(control))
+}
+
+/** Writes a host's fault-injection file. */
+export const controlHost = (dataDir: string, hostId: string, control: Record<string, unknown>) =>
+  writeFileSync(join(dataDir, "hosts", hostId, "control.json"), JSON.stringify(control))
+
+/** The pid of a host's process group (LocalProcess records it). */
+export const hostPid = (dataDir: string, hostId: string) => Number(readFileSync(join(dataDir, "hosts", hostId, "pid"), "utf8"))
 
 export const defaultControl = (dataDir: string, control: Record<string, unknown>) =>
   writeFileSync(join(dataDir, "default-control.json"), JSON.stringify(control))
 
 /**
- * The pool's services over a given SqlClient, with real local processes running the test instance server.
+ * The pool's services over a given SqlClient, with real local processes running the test host.
  * Each layer build is one "pool process" (its own PoolProcess identity and advisory lock).
  */
 export const poolLayer = (options: {
@@ -63,14 +86,16 @@ export const poolLayer = (options: {
 }) => {
   const base = Layer.mergeAll(
     Instances.layer,
+    Hosts.layer,
     Claims.layer,
     LocalProcessLayer({
       dataDir: options.dataDir,
-      command: instanceServerCommand,
+      command: hostServerCommand,
       maxRestarts: 3,
       crashWindow: Duration.minutes(1),
     }),
     InstanceClient.layer,
+    HostClient.layer,
     InstanceTokens.layerSecret("test-secret"),
     PoolConfig.layerWith({
       targetIdle: 0,

@@ -15,8 +15,37 @@ export const ago = (iso: string | null, now = Date.now()): string => {
   return `${Math.round(seconds / 86_400)}d ago`
 }
 
+export interface HostView {
+  readonly id: string
+  readonly status: string
+  readonly draining: boolean
+  readonly computeKind: string
+  readonly capacity: number
+  readonly used: number
+  readonly idle: number
+  readonly starting: number
+  readonly lastHealthAt: string | null
+}
+
+/** One line per host: what it holds of its capacity, its health and its compute kind (what it costs). */
+export const hostsReport = (hosts: ReadonlyArray<HostView>, now = Date.now()): string =>
+  hosts.length === 0 ? "no hosts" : table(
+    ["HOST", "STATUS", "COMPUTE", "USED", "IDLE", "STARTING", "CAPACITY", "HEALTHY"],
+    hosts.map((h) => [
+      h.id,
+      h.draining ? `${h.status}, draining` : h.status,
+      h.computeKind,
+      String(h.used),
+      String(h.idle),
+      String(h.starting),
+      String(h.capacity),
+      ago(h.lastHealthAt, now),
+    ]),
+  )
+
 export interface InstanceView {
   readonly id: string
+  readonly hostId?: string | null
   readonly status: string
   readonly agentName: string | null
   readonly inboxId: string | null
@@ -36,6 +65,7 @@ export const statusReport = (
   if (instances.length === 0) return summary
   const rows = instances.map((i) => [
     i.id,
+    i.hostId ?? "–",
     i.status,
     i.agentName ?? "–",
     i.inboxId ? `${i.inboxId.slice(0, 8)}…` : "–",
@@ -44,5 +74,5 @@ export const statusReport = (
     i.resources.map((r) => r.tool).join(",") || "–",
     i.statusReason ?? "",
   ])
-  return `${summary}\n\n${table(["ID", "STATUS", "AGENT", "INBOX", "CREATED", "HEALTHY", "RESOURCES", "NOTE"], rows)}`
+  return `${summary}\n\n${table(["ID", "HOST", "STATUS", "AGENT", "INBOX", "CREATED", "HEALTHY", "RESOURCES", "NOTE"], rows)}`
 }

@@ -1,6 +1,6 @@
 /**
  * Operator CLI over the pool's HTTP API:
- *   npm run pool -- status | replenish N | drain N | kill ID | reconcile
+ *   npm run pool -- status | replenish N | drain N | drain-host HOST_ID | kill ID | reconcile
  *   npm run pool -- configure ID [--name NAME] [--instructions TEXT]
  *   npm run pool -- claim --name "Trip Planner" --instructions "…" [--join-url URL]
  * POOL_URL (default http://127.0.0.1:$PORT or :3001) and POOL_API_KEY (default: DATA_DIR/pool-api-key).
@@ -8,12 +8,13 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { statusReport, type InstanceView } from "./format.ts"
+import { type HostView, hostsReport, statusReport, type InstanceView } from "./format.ts"
 
 const usage = `usage: npm run pool -- <command>
-  status                          counts and every instance
+  status                          hosts (capacity, used/idle/starting, health, compute), counts, every instance
   replenish [N]                   create N instances (default: up to the idle target)
   drain [N]                       destroy up to N idle/starting/dead instances (default 1)
+  drain-host HOST_ID              no new agents on that host; its idle ones go; destroyed once empty
   kill ID                         destroy one instance, whatever its status
   configure ID [--name NAME] [--instructions TEXT]
                                   rename and/or re-instruct a claimed agent
@@ -72,6 +73,8 @@ const main = async () => {
   switch (command) {
     case "status": {
       const status = await call("GET", "/api/pool/status")
+      console.log(hostsReport(status.hosts as Array<HostView>))
+      console.log()
       console.log(statusReport(status.counts as Record<string, number>, status.instances as Array<InstanceView>))
       return
     }
@@ -94,6 +97,13 @@ const main = async () => {
       const result = await call("POST", "/api/pool/drain", { count: count(argument, 1) })
       const drained = result.drained as Array<string>
       console.log(`drained ${drained.length}${drained.length ? `: ${drained.join(", ")}` : ""}; now ${countsLine(result.counts)}`)
+      return
+    }
+    case "drain-host": {
+      if (!argument) return fail("usage: npm run pool -- drain-host HOST_ID")
+      const result = await call("POST", `/api/pool/hosts/${encodeURIComponent(argument)}/drain`)
+      const drained = result.drained as Array<string>
+      console.log(`host ${argument} is draining; removed ${drained.length} idle agent(s); now ${countsLine(result.counts)}`)
       return
     }
     case "kill": {
@@ -138,7 +148,7 @@ const main = async () => {
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const event = JSON.parse(buffer.slice(0, end).replace(/^data: /, "")) as Record<string, unknown>
           buffer = buffer.slice(end + 2)
-          if (event.type === "step") console.log(`  ${event.status === "fail" ? "✗" : event.status === "active" ? "…" : "✓"} ${event.message}`)
+          if (event.type === "step") console.log(`  ${event.status === "fail" ? "✗" : event.status === "active" || event.status === "waiting" ? "…" : "✓"} ${event.message}`)
           else if (event.ok) {
             console.log(`${event.agentName} (${event.instanceId}) is ${event.status === "pending_acceptance" ? "waiting to be accepted" : "ready"}`)
             if (event.inviteUrl) console.log(`invite: ${event.inviteUrl}`)

@@ -2,27 +2,32 @@ import { Context, Schema } from "effect"
 import type { Effect } from "effect"
 
 /**
- * Where agent instances run. The pool records an instance row before it asks the provider for compute, and names
- * everything it creates after the instance id, so a pool that dies half-way can find and remove what it left.
+ * Where hosts run (a host = one supervisor + one OpenClaw gateway with up to `HOST_CAPACITY` agent slots). The pool
+ * records a host row before it asks the provider for compute, and the provider names everything it creates after the
+ * host id, so a pool that dies half-way can find and remove what it left.
  */
 
-/** The provider's own references for one instance (stored as JSON in `instances.compute_ref`). */
+/** The provider's own references for one host (stored as JSON in `hosts.compute_ref`). */
 export type ComputeRef = Readonly<Record<string, string>>
 
 export interface ComputeSpec {
-  readonly instanceId: string
-  /** Environment of the instance: contract variables (INSTANCE_TOKEN, POOL_URL, …), model and tool variables. */
+  readonly hostId: string
+  /**
+   * The host's environment: `HostEnv` of contract/index.ts, encoded (HOST_ID, HOST_TOKEN, HOST_CAPACITY, POOL_URL,
+   * …). Never a model key or a slot token: those arrive per slot over `PUT /host/slots/:id`. The provider adds
+   * `PORT` and `STATE_DIR` when it chooses them.
+   */
   readonly env: Readonly<Record<string, string>>
 }
 
 export interface ComputeHandle {
   readonly ref: ComputeRef
-  /** Base URL of the instance contract (`/pool/health`, `/pool/provision`, `/pool/reset`). */
+  /** Base URL of the host's routes (`/host/health`, `/host/slots/:id`, `/slots/:id/…`). */
   readonly url: string
 }
 
 /**
- * What the provider says of an instance's compute, independent of its health:
+ * What the provider says of a host's compute, independent of its health:
  * - `deploying`: being created or (re)started; give it time.
  * - `running`: up as far as the provider knows; the health check decides if it is ready.
  * - `failed`: crashed or failed to deploy and will not come back by itself.
@@ -30,14 +35,14 @@ export interface ComputeHandle {
  */
 export type ComputeState = "deploying" | "running" | "failed" | "gone"
 
-export interface ComputeInstance {
-  readonly instanceId: string
+export interface ComputeHost {
+  readonly hostId: string
   readonly ref: ComputeRef
 }
 
 export interface ComputeSurvey {
   readonly states: ReadonlyMap<string, ComputeState>
-  readonly unknown: ReadonlyArray<ComputeInstance>
+  readonly unknown: ReadonlyArray<ComputeHost>
 }
 
 export class ComputeError extends Schema.TaggedError<ComputeError>()("ComputeError", {
@@ -47,19 +52,19 @@ export class ComputeError extends Schema.TaggedError<ComputeError>()("ComputeErr
 }) {}
 
 export class ComputeProvider extends Context.Service<ComputeProvider, {
-  /** Short name stored with each instance (`local`, `railway`). */
+  /** Short name stored with each host (`local`, `railway`). */
   readonly kind: string
-  /** Creates compute for one instance and starts it. On failure it removes whatever it had created. */
+  /** Creates compute for one host and starts it. On failure it removes whatever it had created. */
   create(spec: ComputeSpec): Effect.Effect<ComputeHandle, ComputeError>
-  /** Removes an instance's compute. Idempotent: destroying what is already gone succeeds. */
-  destroy(instance: ComputeInstance): Effect.Effect<void, ComputeError>
-  /** States of many instances in as few provider calls as it can (one batch, not one call per instance). */
-  status(instances: ReadonlyArray<ComputeInstance>): Effect.Effect<ReadonlyMap<string, ComputeState>, ComputeError>
-  /** Instance ids of everything the provider holds under this pool's naming, to find orphans after a crash. */
-  readonly listInstanceIds: Effect.Effect<ReadonlyArray<ComputeInstance>, ComputeError>
+  /** Removes a host's compute (and its volume). Idempotent: destroying what is already gone succeeds. */
+  destroy(host: ComputeHost): Effect.Effect<void, ComputeError>
+  /** States of many hosts in as few provider calls as it can (one batch, not one call per host). */
+  status(hosts: ReadonlyArray<ComputeHost>): Effect.Effect<ReadonlyMap<string, ComputeState>, ComputeError>
+  /** Everything the provider holds under this pool's naming, to find orphans after a crash. */
+  readonly listHosts: Effect.Effect<ReadonlyArray<ComputeHost>, ComputeError>
   /**
-   * One pass for a reconcile tick: the states of the `known` instances and whatever else the provider holds under
-   * this pool's naming (orphan candidates), so a tick costs one listing, not a status pass plus a listing pass.
+   * One pass for a reconcile tick: the states of the `known` hosts and whatever else the provider holds under this
+   * pool's naming (orphan candidates), so a tick costs one listing, not a status pass plus a listing pass.
    */
-  survey(known: ReadonlyArray<ComputeInstance>): Effect.Effect<ComputeSurvey, ComputeError>
+  survey(known: ReadonlyArray<ComputeHost>): Effect.Effect<ComputeSurvey, ComputeError>
 }>()("pool/compute/ComputeProvider") {}

@@ -4,24 +4,24 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { ComputeError, type ComputeInstance, ComputeProvider, type ComputeState } from "./ComputeProvider.ts"
+import { ComputeError, type ComputeHost, ComputeProvider, type ComputeSpec, type ComputeState } from "./ComputeProvider.ts"
 
 /**
- * The embedded default: one detached child process per instance on its own loopback port, with its own state dir
- * under `DATA_DIR/instances/<id>`. Children outlive a pool restart; the restarted pool re-adopts them from the
- * database, restarts any whose process died (its state dir keeps identity and conversation), and reaps the dirs
- * no instance row names.
+ * The embedded default: one detached child process per host (a supervisor with its gateway and slots) on its own
+ * loopback port, with its own state dir under `DATA_DIR/hosts/<hostId>`. Children outlive a pool restart; the
+ * restarted pool re-adopts them from the database, restarts any whose process died (its state dir keeps every slot's
+ * identity and conversation), and reaps the dirs no host row names.
  */
 export interface LocalProcessOptions {
   readonly dataDir: string
-  /** argv of the instance program; the default is the agent runtime. */
+  /** argv of the host program; the default is the runtime's supervisor. */
   readonly command: ReadonlyArray<string>
   /** A process that dies this many times within `crashWindow` is reported `failed` instead of restarted. */
   readonly maxRestarts: number
   readonly crashWindow: Duration.Duration
-  /** Stop the instance processes when the pool stops (they are restarted from their state dirs on the next start). */
+  /** Stop the host processes when the pool stops (they are restarted from their state dirs on the next start). */
   readonly stopOnExit?: boolean
-  /** Where instance ports are allocated (inclusive); default `defaultPortRange`. */
+  /** Where host ports are allocated (inclusive); default `defaultPortRange`. */
   readonly portRange?: PortRange
 }
 
@@ -31,16 +31,16 @@ export interface PortRange {
 }
 
 /**
- * An instance keeps its port for life (the pool stores its URL, and a restart reuses it), so ports come from below
+ * A host keeps its port for life (the pool stores its URL, and a restart reuses it), so ports come from below
  * Linux's ephemeral range (32768-60999): a port the kernel hands out for `listen(0)` or an outgoing connection, as
- * the runtime's own gateway does, can then never land on an instance's port, now or after a restart.
+ * the runtime's own gateway does, can then never land on a host's port, now or after a restart.
  */
 export const defaultPortRange: PortRange = { from: 20_000, to: 29_999 }
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
 /**
  * The supervisor uses only Node built-ins and erasable TypeScript, so Node 24 runs it as is: no tsx loader, which
- * would cost every instance ~40 MB and a slower start.
+ * would cost every host ~40 MB and a slower start.
  */
 export const runtimeCommand: ReadonlyArray<string> = [process.execPath, join(repoRoot, "runtime/src/main.ts")]
 
@@ -51,38 +51,38 @@ const canBind = (port: number) =>
     server.listen(port, "127.0.0.1", () => server.close(() => resolveBind(true)))
   })
 
-/** True if `pid` is alive and is the process of this instance (guards against pid reuse). */
-const isInstanceProcess = (pid: number, instanceId: string) => {
+/** True if `pid` is alive and is the process of this host (guards against pid reuse). */
+const isHostProcess = (pid: number, hostId: string) => {
   try {
     process.kill(pid, 0)
   } catch {
     return false
   }
   try {
-    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`INSTANCE_ID=${instanceId}`)
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`HOST_ID=${hostId}`)
   } catch {
     return true // no /proc: trust the signal check
   }
 }
 
-const waitForExit = async (pid: number, instanceId: string, ms: number) => {
+const waitForExit = async (pid: number, hostId: string, ms: number) => {
   const deadline = Date.now() + ms
   while (Date.now() < deadline) {
-    if (!isInstanceProcess(pid, instanceId)) return true
+    if (!isHostProcess(pid, hostId)) return true
     await new Promise((r) => setTimeout(r, 50))
   }
-  return !isInstanceProcess(pid, instanceId)
+  return !isHostProcess(pid, hostId)
 }
 
 export const makeLocalProcess = (
   options: LocalProcessOptions,
 ): ComputeProvider["Service"] & { readonly stopAll: () => Promise<void> } => {
-  const root = resolve(options.dataDir, "instances")
+  const root = resolve(options.dataDir, "hosts")
   const dirOf = (id: string) => join(root, id)
   const restarts = new Map<string, Array<number>>()
   const range = options.portRange ?? defaultPortRange
 
-  /** Ports of the instances on disk, plus those being created right now (claimed before anything is awaited). */
+  /** Ports of the hosts on disk, plus those being created right now (claimed before anything is awaited). */
   const reservedPorts = new Set<number>()
   const portsOnDisk = () => {
     if (!existsSync(root)) return []
@@ -105,12 +105,12 @@ export const makeLocalProcess = (
       if (await canBind(port)) return port
       reservedPorts.delete(port)
     }
-    throw new Error(`no free port left in ${range.from}-${range.to} for a new instance`)
+    throw new Error(`no free port left in ${range.from}-${range.to} for a new host`)
   }
 
   const launch = (id: string, env: Record<string, string>) => {
     const dir = dirOf(id)
-    const log = openSync(join(dir, "instance.log"), "a")
+    const log = openSync(join(dir, "host.log"), "a")
     const [program, ...args] = options.command
     const child = spawn(program!, args, {
       cwd: repoRoot,
@@ -120,7 +120,7 @@ export const makeLocalProcess = (
     })
     closeSync(log)
     child.unref()
-    if (child.pid === undefined) throw new Error("the instance process did not start")
+    if (child.pid === undefined) throw new Error("the host process did not start")
     writeFileSync(join(dir, "pid"), String(child.pid))
     return child.pid
   }
@@ -137,17 +137,17 @@ export const makeLocalProcess = (
   const fail = (operation: string) => (cause: unknown) =>
     new ComputeError({ provider: "local", operation, message: cause instanceof Error ? cause.message : String(cause) })
 
-  const create = Effect.fn("LocalProcess.create")(function*(spec: { instanceId: string; env: Readonly<Record<string, string>> }) {
+  const create = Effect.fn("LocalProcess.create")(function*(spec: ComputeSpec) {
     return yield* Effect.tryPromise({
       try: async () => {
-        const dir = dirOf(spec.instanceId)
+        const dir = dirOf(spec.hostId)
         mkdirSync(join(dir, "tmp"), { recursive: true })
         const port = await allocatePort()
         try {
           const env = { ...spec.env, PORT: String(port), STATE_DIR: join(dir, "state") }
-          // The environment holds the instance's own secrets; keep it readable by this user only.
+          // The environment holds the host's token; keep it readable by this user only.
           writeFileSync(join(dir, "env.json"), JSON.stringify(env), { mode: 0o600 })
-          const pid = launch(spec.instanceId, env)
+          const pid = launch(spec.hostId, env)
           return { ref: { pid: String(pid), port: String(port), dir }, url: `http://127.0.0.1:${port}` }
         } finally {
           // From here on env.json names the port (or the create failed and it is free again).
@@ -160,9 +160,9 @@ export const makeLocalProcess = (
 
   const stop = async (id: string) => {
     const pid = readPid(id)
-    if (pid === undefined || !isInstanceProcess(pid, id)) return
+    if (pid === undefined || !isHostProcess(pid, id)) return
     try {
-      process.kill(-pid, "SIGTERM") // the whole process group: the runtime has children of its own
+      process.kill(-pid, "SIGTERM") // the whole process group: the supervisor has children of its own
     } catch {
       // already gone
     }
@@ -176,12 +176,12 @@ export const makeLocalProcess = (
     }
   }
 
-  const destroy = Effect.fn("LocalProcess.destroy")(function*(instance: ComputeInstance) {
+  const destroy = Effect.fn("LocalProcess.destroy")(function*(host: ComputeHost) {
     yield* Effect.tryPromise({
       try: async () => {
-        await stop(instance.instanceId)
-        rmSync(dirOf(instance.instanceId), { recursive: true, force: true })
-        restarts.delete(instance.instanceId)
+        await stop(host.hostId)
+        rmSync(dirOf(host.hostId), { recursive: true, force: true })
+        restarts.delete(host.hostId)
       },
       catch: fail("destroy"),
     })
@@ -191,7 +191,7 @@ export const makeLocalProcess = (
   const stateOf = (id: string): ComputeState => {
     if (!existsSync(join(dirOf(id), "env.json"))) return "gone"
     const pid = readPid(id)
-    if (pid !== undefined && isInstanceProcess(pid, id)) return "running"
+    if (pid !== undefined && isHostProcess(pid, id)) return "running"
     const now = Date.now()
     const recent = (restarts.get(id) ?? []).filter((t) => now - t < Duration.toMillis(options.crashWindow))
     if (recent.length >= options.maxRestarts) return "failed"
@@ -200,26 +200,26 @@ export const makeLocalProcess = (
     return "deploying"
   }
 
-  const status = Effect.fn("LocalProcess.status")(function*(list: ReadonlyArray<ComputeInstance>) {
+  const status = Effect.fn("LocalProcess.status")(function*(list: ReadonlyArray<ComputeHost>) {
     return yield* Effect.try({
-      try: () => new Map(list.map((i) => [i.instanceId, stateOf(i.instanceId)] as const)),
+      try: () => new Map(list.map((h) => [h.hostId, stateOf(h.hostId)] as const)),
       catch: fail("status"),
     })
   })
 
-  const listInstanceIds = Effect.try({
+  const listHosts = Effect.try({
     try: () =>
       existsSync(root)
-        ? readdirSync(root).map((id) => ({ instanceId: id, ref: { dir: dirOf(id) } }))
+        ? readdirSync(root).map((id) => ({ hostId: id, ref: { dir: dirOf(id) } }))
         : [],
     catch: fail("list"),
   })
 
-  const survey = Effect.fn("LocalProcess.survey")(function*(known: ReadonlyArray<ComputeInstance>) {
+  const survey = Effect.fn("LocalProcess.survey")(function*(known: ReadonlyArray<ComputeHost>) {
     const states = yield* status(known)
-    const knownIds = new Set(known.map((k) => k.instanceId))
-    const listed = yield* listInstanceIds
-    return { states, unknown: listed.filter((l) => !knownIds.has(l.instanceId)) }
+    const knownIds = new Set(known.map((k) => k.hostId))
+    const listed = yield* listHosts
+    return { states, unknown: listed.filter((l) => !knownIds.has(l.hostId)) }
   })
 
   const stopAll = async () => {
@@ -227,7 +227,7 @@ export const makeLocalProcess = (
     await Promise.all(readdirSync(root).map(stop))
   }
 
-  return { kind: "local", create, destroy, status, listInstanceIds, survey, stopAll }
+  return { kind: "local", create, destroy, status, listHosts, survey, stopAll }
 }
 
 export const LocalProcessLayer = (options: LocalProcessOptions) =>
@@ -236,10 +236,10 @@ export const LocalProcessLayer = (options: LocalProcessOptions) =>
     Effect.gen(function*() {
       const provider = makeLocalProcess(options)
       if (options.stopOnExit) {
-        // Stopped, not destroyed: the state dirs stay, and the next start restarts every instance that has a row.
+        // Stopped, not destroyed: the state dirs stay, and the next start restarts every host that has a row.
         yield* Effect.addFinalizer(() =>
           Effect.promise(() => provider.stopAll()).pipe(
-            Effect.andThen(Effect.logInfo("stopped the local instance processes (they restart with the pool)")),
+            Effect.andThen(Effect.logInfo("stopped the local host processes (they restart with the pool)")),
           )
         )
       }
@@ -248,14 +248,14 @@ export const LocalProcessLayer = (options: LocalProcessOptions) =>
   )
 
 /**
- * Reads `DATA_DIR`, `INSTANCE_COMMAND` (a JSON argv; default: the agent runtime) and `LOCAL_STOP_INSTANCES_ON_EXIT`
- * (default true: Ctrl-C frees the machine; the instances come back on the next start).
+ * Reads `DATA_DIR`, `HOST_COMMAND` (a JSON argv; default: the runtime's supervisor) and `LOCAL_STOP_HOSTS_ON_EXIT`
+ * (default true: Ctrl-C frees the machine; the hosts come back on the next start).
  */
 export const LocalProcess = Layer.unwrap(
   Effect.gen(function*() {
     const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
-    const command = yield* Config.String("INSTANCE_COMMAND").pipe(Config.withDefault(""))
-    const stopOnExit = yield* Config.Boolean("LOCAL_STOP_INSTANCES_ON_EXIT").pipe(Config.withDefault(true))
+    const command = yield* Config.String("HOST_COMMAND").pipe(Config.withDefault(""))
+    const stopOnExit = yield* Config.Boolean("LOCAL_STOP_HOSTS_ON_EXIT").pipe(Config.withDefault(true))
     return LocalProcessLayer({
       stopOnExit,
       dataDir,

@@ -2,7 +2,7 @@ import { Config, Duration, Effect, Layer, Option, Redacted, Schema } from "effec
 import { FetchHttpClient, HttpClient } from "effect/http"
 import {
   type ComputeHandle,
-  type ComputeInstance,
+  type ComputeHost,
   ComputeError,
   ComputeProvider,
   type ComputeRef,
@@ -12,7 +12,7 @@ import {
 import { deleteRetry, makeRequest, RailwayCallError, rateLimitRetry, transientRetry } from "./railway/graphql.ts"
 import {
   computeStateOf,
-  instanceIdOf,
+  hostIdOf,
   leakedMasterKeys,
   type ProjectSnapshot,
   projectName,
@@ -21,7 +21,7 @@ import {
 } from "./railway/plan.ts"
 
 /**
- * Agent instances on Railway: one project per instance, named `<prefix><instanceId>`.
+ * Hosts on Railway: one project with one service (and its volume) per host, named `<prefix><hostId>`.
  *
  * create: project → service (no source, so no deploy yet) → volume at /data → public domain → ONE environment patch
  * with image, start command, limits and variables (this starts the first deploy, with volume and domain already in
@@ -112,7 +112,7 @@ export const make = (options: RailwayOptions) =>
           after,
         }, ProjectsPage).pipe(Effect.retry(transientRetry(options.retryBase)))
         for (const { node } of page.projects.edges) {
-          if (instanceIdOf(options.projectPrefix, node.name) === undefined) continue
+          if (hostIdOf(options.projectPrefix, node.name) === undefined) continue
           projects.push({
             id: node.id,
             name: node.name,
@@ -144,10 +144,12 @@ export const make = (options: RailwayOptions) =>
         return yield* new ComputeError({
           provider: "railway",
           operation: "create",
-          message: `refusing to give an instance master keys: ${leaked.join(", ")}`,
+          message: `refusing to give a host master keys: ${leaked.join(", ")}`,
         })
       }
-      const name = projectName(options.projectPrefix, spec.instanceId)
+      // The host keeps its slots (identities, conversations) on the volume, so a restart brings them all back.
+      const env: Record<string, string> = { STATE_DIR: options.volumeMountPath, ...spec.env }
+      const name = projectName(options.projectPrefix, spec.hostId)
       // Set once the project exists; rollback deletes it. `undefined` after an ambiguous failure: look it up by name.
       let projectId: string | undefined
 
@@ -166,20 +168,20 @@ export const make = (options: RailwayOptions) =>
           input: { projectId, environmentId, name: "agent" },
         }, ServiceCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         const serviceId = service.serviceCreate.id
-        // Volume and domain before the first deploy: the instance sees RAILWAY_VOLUME_MOUNT_PATH and
+        // Volume and domain before the first deploy: the host sees RAILWAY_VOLUME_MOUNT_PATH and
         // RAILWAY_PUBLIC_DOMAIN from its very first boot.
         const volume = yield* call("volumeCreate", {
           input: { projectId, serviceId, environmentId, mountPath: options.volumeMountPath },
         }, VolumeCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
-        // Route the domain to the port the instance serves its contract on, when the pool chose one.
-        const port = Number(spec.env["PORT"])
+        // Route the domain to the port the host serves its routes on, when the pool chose one.
+        const port = Number(env["PORT"])
         const domain = yield* call("serviceDomainCreate", {
           input: { serviceId, environmentId, ...(Number.isInteger(port) && port > 0 ? { targetPort: port } : {}) },
         }, DomainCreated).pipe(Effect.retry(rateLimitRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         yield* call("environmentPatchCommit", {
           environmentId,
-          patch: servicePatch(serviceId, options, spec.env),
-          commitMessage: `convos pool: deploy instance ${spec.instanceId}`,
+          patch: servicePatch(serviceId, options, env),
+          commitMessage: `convos pool: deploy host ${spec.hostId}`,
         }, Schema.Unknown).pipe(Effect.retry(transientRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
         const ref: ComputeRef = {
           projectId,
@@ -210,58 +212,58 @@ export const make = (options: RailwayOptions) =>
       )
     })
 
-    const destroy = Effect.fn("Railway.destroy")(function*(instance: ComputeInstance) {
-      const known = instance.ref["projectId"]
+    const destroy = Effect.fn("Railway.destroy")(function*(host: ComputeHost) {
+      const known = host.ref["projectId"]
       const ids = known !== undefined
         ? [known]
-        : yield* projectIdsNamed(projectName(options.projectPrefix, instance.instanceId))
+        : yield* projectIdsNamed(projectName(options.projectPrefix, host.hostId))
       yield* Effect.forEach(ids, deleteProject, { discard: true })
     }, Effect.mapError(toComputeError("destroy")))
 
-    const statesFrom = (projects: ReadonlyArray<ProjectSnapshot>, instances: ReadonlyArray<ComputeInstance>) => {
+    const statesFrom = (projects: ReadonlyArray<ProjectSnapshot>, hosts: ReadonlyArray<ComputeHost>) => {
       const states = new Map<string, ComputeState>()
       const byId = new Map(projects.map((project) => [project.id, project]))
       const byName = new Map(projects.map((project) => [project.name, project]))
-      for (const instance of instances) {
-        const projectId = instance.ref["projectId"]
+      for (const host of hosts) {
+        const projectId = host.ref["projectId"]
         const project = projectId !== undefined
           ? byId.get(projectId)
-          : byName.get(projectName(options.projectPrefix, instance.instanceId))
-        states.set(instance.instanceId, computeStateOf(project))
+          : byName.get(projectName(options.projectPrefix, host.hostId))
+        states.set(host.hostId, computeStateOf(project))
       }
       return states as ReadonlyMap<string, ComputeState>
     }
 
-    const instancesOf = (projects: ReadonlyArray<ProjectSnapshot>) =>
-      projects.flatMap((project): Array<ComputeInstance> => {
-        const instanceId = instanceIdOf(options.projectPrefix, project.name)
+    const hostsOf = (projects: ReadonlyArray<ProjectSnapshot>) =>
+      projects.flatMap((project): Array<ComputeHost> => {
+        const hostId = hostIdOf(options.projectPrefix, project.name)
         const serviceId = project.services[0]?.id
-        return instanceId === undefined
+        return hostId === undefined
           ? []
-          : [{ instanceId, ref: { projectId: project.id, ...(serviceId === undefined ? {} : { serviceId }) } }]
+          : [{ hostId, ref: { projectId: project.id, ...(serviceId === undefined ? {} : { serviceId }) } }]
       })
 
-    const status = Effect.fn("Railway.status")(function*(instances: ReadonlyArray<ComputeInstance>) {
-      if (instances.length === 0) return new Map<string, ComputeState>() as ReadonlyMap<string, ComputeState>
-      return statesFrom(yield* listProjects, instances)
+    const status = Effect.fn("Railway.status")(function*(hosts: ReadonlyArray<ComputeHost>) {
+      if (hosts.length === 0) return new Map<string, ComputeState>() as ReadonlyMap<string, ComputeState>
+      return statesFrom(yield* listProjects, hosts)
     }, Effect.mapError(toComputeError("status")))
 
-    const listInstanceIds = listProjects.pipe(
-      Effect.map(instancesOf),
-      Effect.mapError(toComputeError("listInstanceIds")),
-      Effect.withSpan("Railway.listInstanceIds"),
+    const listHosts = listProjects.pipe(
+      Effect.map(hostsOf),
+      Effect.mapError(toComputeError("listHosts")),
+      Effect.withSpan("Railway.listHosts"),
     )
 
-    const survey = Effect.fn("Railway.survey")(function*(known: ReadonlyArray<ComputeInstance>) {
+    const survey = Effect.fn("Railway.survey")(function*(known: ReadonlyArray<ComputeHost>) {
       const projects = yield* listProjects
-      const knownIds = new Set(known.map((k) => k.instanceId))
+      const knownIds = new Set(known.map((k) => k.hostId))
       return {
         states: statesFrom(projects, known),
-        unknown: instancesOf(projects).filter((listed) => !knownIds.has(listed.instanceId)),
+        unknown: hostsOf(projects).filter((listed) => !knownIds.has(listed.hostId)),
       }
     }, Effect.mapError(toComputeError("survey")))
 
-    return ComputeProvider.of({ kind: "railway", create, destroy, status, listInstanceIds, survey })
+    return ComputeProvider.of({ kind: "railway", create, destroy, status, listHosts, survey })
   })
 
 /** Reads the Railway configuration; the token stays redacted. */

@@ -8,6 +8,10 @@ import { configurable, type InstanceEvent, type InstanceStatus, InstanceStatuses
 export interface InstanceRow {
   readonly id: string
   readonly status: InstanceStatus
+  /** The host holding this slot (the instance id is the slot id). */
+  readonly host_id: string | null
+  /** The pool process whose waiting claim this slot is warmed for: only that claim takes it. */
+  readonly reserved_by: string | null
   readonly compute_kind: string
   readonly compute_ref: ComputeRef
   readonly url: string | null
@@ -30,6 +34,17 @@ export interface InstanceRow {
 
 export type StatusCounts = Record<InstanceStatus, number>
 
+export interface NewSlot {
+  readonly id: string
+  readonly hostId: string
+  /** The host's URL when it has one already (a new host gets it once its compute exists). */
+  readonly url: string | null
+  readonly reservedBy: string | null
+  readonly computeKind: string
+  readonly tokenHash: string
+  readonly owner: string
+}
+
 export interface ResourceRow {
   readonly instance_id: string
   readonly tool: string
@@ -51,7 +66,7 @@ export interface TransitionFields {
   readonly clearClaim?: boolean
 }
 
-const columns = `id, status, compute_kind, compute_ref, url, token_hash, inbox_id, agent_name, instructions,
+const columns = `id, status, host_id, reserved_by, compute_kind, compute_ref, url, token_hash, inbox_id, agent_name, instructions,
   conversation_id, invite_url, join_url, claimed_by, claimed_at, status_reason, owner, health_failures, last_health_at,
   created_at, updated_at`
 
@@ -61,7 +76,7 @@ const columns = `id, status, compute_kind, compute_ref, url, token_hash, inbox_i
  * can never both move the same instance.
  */
 export class Instances extends Context.Service<Instances, {
-  insertStarting(row: { id: string; computeKind: string; tokenHash: string; owner: string }): Effect.Effect<void>
+  insertStarting(row: NewSlot): Effect.Effect<void>
   setCompute(id: string, ref: ComputeRef, url: string): Effect.Effect<void>
   /** Applies an event if the instance is still in `from`; None when it moved meanwhile (or the event is refused). */
   applyEvent(id: string, from: InstanceStatus, event: InstanceEvent, fields?: TransitionFields): Effect.Effect<Option.Option<InstanceRow>>
@@ -70,6 +85,14 @@ export class Instances extends Context.Service<Instances, {
    * live claim already holds the same joinUrl (a unique partial index guarantees there is at most one).
    */
   claimIdle(request: ClaimRequest, owner: string): Effect.Effect<Option.Option<InstanceRow> | "JoinUrlTaken">
+  /** The claim of the slot warmed for this process's waiting claim: None when it is not idle (yet). */
+  claimReserved(id: string, request: ClaimRequest, owner: string): Effect.Effect<Option.Option<InstanceRow> | "JoinUrlTaken">
+  /** Frees reservations whose claiming process is gone, so the slot joins the idle pool. */
+  releaseReservations(aliveOwners: ReadonlySet<string>): Effect.Effect<number>
+  /** Reserves a slot already warming (not reserved) for a waiting claim of `owner`. */
+  reserveStarting(owner: string): Effect.Effect<Option.Option<InstanceRow>>
+  /** Drops a reservation (the claim stopped waiting). */
+  unreserve(id: string, owner: string): Effect.Effect<void>
   setPersona(
     id: string,
     change: { readonly agentName?: string | undefined; readonly instructions?: string | undefined },
@@ -95,14 +118,10 @@ export class Instances extends Context.Service<Instances, {
       const sql = yield* SqlClient.SqlClient
       const one = (rows: ReadonlyArray<InstanceRow>) => Option.fromNullishOr(rows[0])
 
-      const insertStarting = Effect.fn("Instances.insertStarting")(function*(row: {
-        id: string
-        computeKind: string
-        tokenHash: string
-        owner: string
-      }) {
-        yield* sql`INSERT INTO instances (id, status, compute_kind, token_hash, owner)
-          VALUES (${row.id}, 'starting', ${row.computeKind}, ${row.tokenHash}, ${row.owner})`
+      const insertStarting = Effect.fn("Instances.insertStarting")(function*(row: NewSlot) {
+        yield* sql`INSERT INTO instances (id, status, host_id, url, reserved_by, compute_kind, token_hash, owner)
+          VALUES (${row.id}, 'starting', ${row.hostId}, ${row.url}, ${row.reservedBy}, ${row.computeKind}, ${row.tokenHash},
+            ${row.owner})`
       }, Effect.orDie)
 
       const setCompute = Effect.fn("Instances.setCompute")(function*(id: string, ref: ComputeRef, url: string) {
@@ -142,18 +161,39 @@ export class Instances extends Context.Service<Instances, {
       const claiming = transition("idle", { _tag: "Claimed" })
       if (!claiming.ok) return yield* Effect.die(new Error("the status machine no longer allows idle → claiming"))
 
-      const claimIdle = Effect.fn("Instances.claimIdle")(function*(request: ClaimRequest, owner: string) {
-        return yield* (sql<InstanceRow>`UPDATE instances SET
-            status = ${claiming.to}, agent_name = ${request.agentName}, instructions = ${request.instructions},
+      const claimSet = (request: ClaimRequest, owner: string) =>
+        sql`status = ${claiming.to}, agent_name = ${request.agentName}, instructions = ${request.instructions},
             join_url = ${request.joinUrl ?? null}, claimed_by = ${request.claimedBy ?? null}, claimed_at = now(),
             conversation_id = ${request.mode === "add" ? request.conversationId ?? null : null},
-            owner = ${owner}, updated_at = now()
+            owner = ${owner}, reserved_by = NULL, updated_at = now()`
+
+      // Oldest host first (host ids are time-ordered), then oldest slot: claims pack the older hosts, so the newest
+      // empty out and can be retired or drained. Only slots of a ready, non-draining host are handed out.
+      const claimIdle = Effect.fn("Instances.claimIdle")(function*(request: ClaimRequest, owner: string) {
+        return yield* (sql<InstanceRow>`UPDATE instances SET ${claimSet(request, owner)}
           WHERE id = (
-            SELECT id FROM instances WHERE status = 'idle' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
+            SELECT i.id FROM instances i WHERE i.status = 'idle' AND i.reserved_by IS NULL
+              AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = i.host_id AND h.status = 'ready' AND NOT h.draining)
+            ORDER BY i.host_id, i.created_at LIMIT 1 FOR UPDATE SKIP LOCKED
           )
           RETURNING ${sql.literal(columns)}`.pipe(Effect.map(one))).pipe(
           Effect.catchReason("SqlError", "UniqueViolation", () => Effect.succeed("JoinUrlTaken" as const)),
         )
+      }, Effect.orDie)
+
+      const claimReserved = Effect.fn("Instances.claimReserved")(function*(id: string, request: ClaimRequest, owner: string) {
+        return yield* (sql<InstanceRow>`UPDATE instances SET ${claimSet(request, owner)}
+          WHERE id = ${id} AND status = 'idle' AND reserved_by = ${owner} RETURNING ${sql.literal(columns)}`.pipe(Effect.map(one))).pipe(
+          Effect.catchReason("SqlError", "UniqueViolation", () => Effect.succeed("JoinUrlTaken" as const)),
+        )
+      }, Effect.orDie)
+
+      const releaseReservations = Effect.fn("Instances.releaseReservations")(function*(aliveOwners: ReadonlySet<string>) {
+        const rows = yield* sql<{ id: string; reserved_by: string }>`SELECT id, reserved_by FROM instances
+          WHERE reserved_by IS NOT NULL`
+        const stale = rows.filter((r) => !aliveOwners.has(r.reserved_by)).map((r) => r.id)
+        if (stale.length > 0) yield* sql`UPDATE instances SET reserved_by = NULL WHERE ${sql.in("id", stale)}`
+        return stale.length
       }, Effect.orDie)
 
       /** Records a claimed agent's new name and/or instructions, only while it is still handed out. */
@@ -249,11 +289,26 @@ export class Instances extends Context.Service<Instances, {
         Effect.withSpan("Instances.orphanResources"),
       )
 
+      const reserveStarting = Effect.fn("Instances.reserveStarting")(function*(owner: string) {
+        return one(yield* sql<InstanceRow>`UPDATE instances SET reserved_by = ${owner}, updated_at = now()
+          WHERE id = (SELECT id FROM instances WHERE status = 'starting' AND reserved_by IS NULL
+            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING ${sql.literal(columns)}`)
+      }, Effect.orDie)
+
+      const unreserve = Effect.fn("Instances.unreserve")(function*(id: string, owner: string) {
+        yield* sql`UPDATE instances SET reserved_by = NULL WHERE id = ${id} AND reserved_by = ${owner}`
+      }, Effect.orDie)
+
       return Instances.of({
+        reserveStarting,
+        unreserve,
         insertStarting,
         setCompute,
         applyEvent,
         claimIdle,
+        claimReserved,
+        releaseReservations,
         setPersona,
         findById,
         findLiveByJoinUrl,

@@ -1,3 +1,4 @@
+import { agentNameProblem, instructionsProblem, limits as contractLimits } from "../../../contract/index.ts"
 
 /** How an instance reaches its conversation (see docs/instance-contract.md). */
 export type ProvisionMode = "create" | "join" | "add"
@@ -44,7 +45,13 @@ export type ClaimStep =
 
 export const defaultAgentName = "Assistant"
 export const defaultInstructions = "You are a helpful AI assistant."
-export const limits = { agentName: 64, instructions: 10_000, idempotencyKey: 200, url: 2_048 } as const
+/** The contract's limits (one definition), plus the pool API's own. */
+export const limits = {
+  agentName: contractLimits.agentName,
+  instructions: contractLimits.instructions,
+  url: contractLimits.url,
+  idempotencyKey: 200,
+} as const
 
 export type XmtpEnv = "dev" | "production" | "local"
 
@@ -78,21 +85,7 @@ export const joinUrlProblem = (joinUrl: string, env: XmtpEnv): string | null => 
   return hasSlug ? null : "joinUrl has no invite code"
 }
 
-const oneLine = (s: string) => !/[\u0000-\u001f\u007f]/.test(s)
 const INBOX_ID = /^[0-9a-f]{64}$/
-
-const agentNameProblem = (agentName: string): string | null => {
-  if (agentName === "") return "agentName must not be empty"
-  if (agentName.length > limits.agentName) return `agentName must be at most ${limits.agentName} characters`
-  if (!oneLine(agentName)) return "agentName must be a single line of text"
-  return null
-}
-
-const instructionsProblem = (instructions: string): string | null => {
-  if (instructions === "") return "instructions must not be empty"
-  if (instructions.length > limits.instructions) return `instructions must be at most ${limits.instructions} characters`
-  return null
-}
 
 /**
  * Validates and normalises a claim. Pure: the HTTP API and the manager agent both go through it, so both give the

@@ -29,6 +29,12 @@ export class InstanceNotFound extends Schema.TaggedError<InstanceNotFound>()("In
 }
 
 /** The instance did not take a change (unreachable, or it refused). */
+export class HostNotFound extends Schema.TaggedError<HostNotFound>()("HostNotFound", {
+  error: Schema.String,
+}, { httpApiStatus: 404 }) {
+  static readonly standard = () => new HostNotFound({ error: "Host not found" })
+}
+
 export class ConfigureFailed extends Schema.TaggedError<ConfigureFailed>()("ConfigureFailed", {
   error: Schema.String,
 }, { httpApiStatus: 502 }) {}

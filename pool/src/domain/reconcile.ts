@@ -82,6 +82,19 @@ export const decide = (o: Observation, policy: ReconcilePolicy): Decision => {
   }
 }
 
+/** What a slot's compute is, seen through its host (a slot lives and dies with its host). */
+export const slotCompute = (input: {
+  readonly putOnHost: boolean
+  readonly host: { readonly compute: ComputeState; readonly answered: boolean; readonly gatewayReady: boolean } | undefined
+  readonly listed: boolean
+}): ComputeState => {
+  if (!input.putOnHost || input.host === undefined || input.host.compute === "gone") return "gone"
+  // A crashed, restarting or silent host: its slots come back with it (same state dir, same conversations), so
+  // they are kept; none is handed out meanwhile (the host is not ready).
+  if (input.host.compute !== "running" || !input.host.answered || !input.host.gatewayReady) return "deploying"
+  return input.listed ? "running" : "gone"
+}
+
 /** How many instances to create now: up to the idle target, never past the total cap. */
 export const replenishCount = (input: {
   readonly targetIdle: number

@@ -1,9 +1,11 @@
 import { Context, Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { InstanceStatuses } from "../domain/InstanceStatus.ts"
+import { HostStatuses } from "../domain/placement.ts"
 import {
   ConfigureFailed,
   Forbidden,
+  HostNotFound,
   IdempotencyConflict,
   InstanceNotFound,
   InvalidRequest,
@@ -58,6 +60,8 @@ export const ClaimResultJson = Schema.Struct({
 export const InstanceJson = Schema.Struct({
   id: Schema.String,
   status: Schema.Literals(InstanceStatuses),
+  /** The host holding this agent's slot. */
+  hostId: Schema.NullOr(Schema.String),
   computeKind: Schema.String,
   inboxId: Schema.NullOr(Schema.String),
   agentName: Schema.NullOr(Schema.String),
@@ -68,6 +72,23 @@ export const InstanceJson = Schema.Struct({
   createdAt: Schema.String,
   lastHealthAt: Schema.NullOr(Schema.String),
   resources: Schema.Array(Schema.Struct({ tool: Schema.String, resourceId: Schema.NullOr(Schema.String), status: Schema.String })),
+})
+
+/** What the API shows of a host: capacity, slots by status, health and compute kind (never its token or refs). */
+export const HostJson = Schema.Struct({
+  id: Schema.String,
+  status: Schema.Literals(HostStatuses),
+  draining: Schema.Boolean,
+  computeKind: Schema.String,
+  capacity: Schema.Int,
+  /** Slots on the host (any status), and of those: handed out, idle, warming. */
+  slots: Schema.Int,
+  used: Schema.Int,
+  idle: Schema.Int,
+  starting: Schema.Int,
+  version: Schema.NullOr(Schema.String),
+  lastHealthAt: Schema.NullOr(Schema.String),
+  createdAt: Schema.String,
 })
 
 export const ConfigureBody = Schema.Struct({
@@ -115,8 +136,16 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       "Server-sent events: `{type:\"step\", step, status, message}` per step, then `{type:\"complete\", ok, ...}`.",
     ),
     HttpApiEndpoint.get("status", "/api/pool/status", {
-      success: Schema.Struct({ counts: Counts, instances: Schema.Array(InstanceJson) }),
+      success: Schema.Struct({ counts: Counts, hosts: Schema.Array(HostJson), instances: Schema.Array(InstanceJson) }),
     }),
+    HttpApiEndpoint.post("drainHost", "/api/pool/hosts/:id/drain", {
+      params: { id: Schema.String },
+      success: Schema.Struct({ ok: Schema.Boolean, drained: Schema.Array(Schema.String), counts: Counts }),
+      error: HostNotFound,
+    }).annotate(
+      OpenApi.Description,
+      "Drains one host: it gets no new agents, its idle ones go now, claimed ones stay until removed; then it is destroyed.",
+    ),
     HttpApiEndpoint.post("replenish", "/api/pool/replenish", {
       payload: CountBody,
       success: Schema.Struct({ ok: Schema.Boolean, created: Schema.Array(Schema.String), counts: Counts }),
@@ -130,11 +159,13 @@ export class AdminGroup extends HttpApiGroup.make("admin")
     HttpApiEndpoint.post("reconcile", "/api/pool/reconcile", {
       success: Schema.Struct({
         ok: Schema.Boolean,
+        hosts: Schema.Int,
         checked: Schema.Int,
         transitions: Schema.Int,
         reaped: Schema.Int,
         orphans: Schema.Int,
         created: Schema.Int,
+        retired: Schema.Int,
       }),
     }),
     HttpApiEndpoint.delete("kill", "/api/pool/instances/:id", {

@@ -83,6 +83,7 @@ const AdminHandlers = HttpApiBuilder.group(PoolApi, "admin", Effect.fn(function*
     Effect.map(instances.resourcesOf(row.id), (resources) => ({
       id: row.id,
       status: row.status,
+      hostId: row.host_id,
       computeKind: row.compute_kind,
       inboxId: row.inbox_id,
       agentName: row.agent_name,
@@ -129,7 +130,26 @@ const AdminHandlers = HttpApiBuilder.group(PoolApi, "admin", Effect.fn(function*
     .handle("status", () =>
       Effect.gen(function*() {
         const rows = yield* pool.list
-        return { counts: yield* pool.counts, instances: yield* Effect.forEach(rows, toInstanceJson) }
+        const hosts = (yield* pool.hosts).map((h) => ({
+          id: h.id,
+          status: h.status,
+          draining: h.draining,
+          computeKind: h.compute_kind,
+          capacity: h.capacity,
+          slots: h.slots,
+          used: h.used,
+          idle: h.idle,
+          starting: h.starting,
+          version: h.version,
+          lastHealthAt: h.last_health_at?.toISOString() ?? null,
+          createdAt: h.created_at.toISOString(),
+        }))
+        return { counts: yield* pool.counts, hosts, instances: yield* Effect.forEach(rows, toInstanceJson) }
+      }))
+    .handle("drainHost", ({ params }) =>
+      Effect.gen(function*() {
+        const drained = yield* pool.drainHost(params.id)
+        return { ok: true, drained, counts: yield* pool.counts }
       }))
     .handleRaw("replenish", ({ request }) =>
       Effect.gen(function*() {

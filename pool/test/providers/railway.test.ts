@@ -40,13 +40,13 @@ const withRailway = <A, E>(body: (compute: typeof ComputeProvider.Service) => Ef
     return yield* body(yield* ComputeProvider)
   }).pipe(Effect.provide(Railway.layerWith(options())))
 
-const env = { INSTANCE_ID: "i1", INSTANCE_TOKEN: "tok-secret", POOL_URL: "https://pool.example", OPENROUTER_API_KEY: "sk-or-own" }
+const env = { HOST_ID: "h1", HOST_TOKEN: "tok-secret-0123456789", HOST_CAPACITY: "8", POOL_URL: "https://pool.example" }
 
 describe("Railway compute provider against the fake GraphQL API", () => {
   it.live("create makes one project with a service, a /data volume and a domain, deployed by exactly one patch", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        const handle = yield* compute.create({ instanceId: "abc123", env })
+        const handle = yield* compute.create({ hostId: "abc123", env })
         assert.strictEqual(railway.projects.size, 1)
         const project = [...railway.projects.values()][0]!
         assert.strictEqual(project.name, "convos-agent-abc123")
@@ -60,7 +60,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
         assert.strictEqual(service.image, "ghcr.io/convos/runtime@sha256:abc")
         assert.strictEqual(service.startCommand, "node runtime/src/supervisor.ts")
         assert.deepStrictEqual(service.limitOverride, { containers: { cpu: 2, memoryBytes: 4 * 1024 ** 3 } })
-        assert.deepStrictEqual(service.variables, env)
+        assert.deepStrictEqual(service.variables, { ...env, STATE_DIR: "/data" })
         assert.strictEqual(service.volumeAndDomainBeforeFirstDeploy, true)
         assert.deepStrictEqual(handle.ref, {
           projectId: project.id,
@@ -70,10 +70,10 @@ describe("Railway compute provider against the fake GraphQL API", () => {
           domain: service.domains[0]!,
         })
 
-        yield* compute.destroy({ instanceId: "abc123", ref: handle.ref })
+        yield* compute.destroy({ hostId: "abc123", ref: handle.ref })
         assert.strictEqual(railway.projects.size, 0)
         // Idempotent: Railway answers "Project not found", which is success.
-        yield* compute.destroy({ instanceId: "abc123", ref: handle.ref })
+        yield* compute.destroy({ hostId: "abc123", ref: handle.ref })
         assert.strictEqual(railway.projects.size, 0)
       })
     ))
@@ -81,7 +81,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
   it.live("the public domain routes to the instance's PORT", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        yield* compute.create({ instanceId: "ported", env: { ...env, PORT: "8080" } })
+        yield* compute.create({ hostId: "ported", env: { ...env, PORT: "8080" } })
         assert.strictEqual([...railway.projects.values()][0]!.services[0]!.domainTargetPort, 8080)
       })
     ))
@@ -91,7 +91,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       Effect.gen(function*() {
         railway.inject({ match: () => true, delayMs: 15, times: 1_000 })
         const ids = Array.from({ length: 8 }, (_, i) => `par${i}`)
-        yield* Effect.forEach(ids, (instanceId) => compute.create({ instanceId, env }), { concurrency: "unbounded" })
+        yield* Effect.forEach(ids, (hostId) => compute.create({ hostId, env }), { concurrency: "unbounded" })
         assert.strictEqual(railway.projects.size, 8)
         assert.isAtMost(railway.maxInFlight(), 4)
         assert.isAtLeast(railway.maxInFlight(), 2)
@@ -102,7 +102,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
     withRailway((compute) =>
       Effect.gen(function*() {
         railway.inject({ match: "ProjectCreate", status: 429, retryAfter: "0", times: 2 })
-        yield* compute.create({ instanceId: "rl1", env })
+        yield* compute.create({ hostId: "rl1", env })
         assert.strictEqual(railway.count("ProjectCreate"), 3)
         assert.strictEqual(railway.projects.size, 1)
       })
@@ -112,7 +112,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
     withRailway((compute) =>
       Effect.gen(function*() {
         railway.inject({ match: "EnvironmentPatchCommit", status: 503, times: 2 })
-        yield* compute.create({ instanceId: "p5xx", env })
+        yield* compute.create({ hostId: "p5xx", env })
         assert.strictEqual(railway.count("EnvironmentPatchCommit"), 3)
         const service = [...railway.projects.values()][0]!.services[0]!
         assert.strictEqual(service.deployments.length, 1)
@@ -123,7 +123,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
     withRailway((compute) =>
       Effect.gen(function*() {
         railway.inject({ match: "VolumeCreate", status: 500 })
-        const exit = yield* Effect.exit(compute.create({ instanceId: "mid", env }))
+        const exit = yield* Effect.exit(compute.create({ hostId: "mid", env }))
         assert.isTrue(Exit.isFailure(exit))
         assert.strictEqual(railway.count("VolumeCreate"), 1, "a create mutation is not retried after a 5xx")
         assert.strictEqual(railway.count("ProjectDelete"), 1)
@@ -135,7 +135,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
     withRailway((compute) =>
       Effect.gen(function*() {
         railway.inject({ match: "ServiceCreate", status: 200, body: { data: { serviceCreate: null } } })
-        const error = yield* Effect.flip(compute.create({ instanceId: "odd", env }))
+        const error = yield* Effect.flip(compute.create({ hostId: "odd", env }))
         assert.match(error.message, /serviceCreate: unexpected answer/)
         assert.strictEqual(railway.projects.size, 0)
       })
@@ -145,7 +145,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
     withRailway((compute) =>
       Effect.gen(function*() {
         railway.inject({ match: "ProjectCreate", status: 500, after: true })
-        const exit = yield* Effect.exit(compute.create({ instanceId: "ambig", env }))
+        const exit = yield* Effect.exit(compute.create({ hostId: "ambig", env }))
         assert.isTrue(Exit.isFailure(exit))
         assert.isTrue(railway.count("Projects") >= 1)
         assert.strictEqual(railway.projects.size, 0)
@@ -156,7 +156,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
     withRailway((compute) =>
       Effect.gen(function*() {
         railway.inject({ match: "ServiceDomainCreate", delayMs: 1_600, after: true })
-        const exit = yield* Effect.exit(compute.create({ instanceId: "slow", env }))
+        const exit = yield* Effect.exit(compute.create({ hostId: "slow", env }))
         assert.isTrue(Exit.isFailure(exit))
         if (Exit.isFailure(exit)) assert.match(String(exit.cause), /no answer within/)
         assert.strictEqual(railway.projects.size, 0)
@@ -166,9 +166,9 @@ describe("Railway compute provider against the fake GraphQL API", () => {
   it.live("an instance environment holding a master key is refused before anything is created", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        const leaky = yield* Effect.exit(compute.create({ instanceId: "leak", env: { ...env, TELNYX_API_KEY: "x" } }))
+        const leaky = yield* Effect.exit(compute.create({ hostId: "leak", env: { ...env, TELNYX_API_KEY: "x" } }))
         assert.isTrue(Exit.isFailure(leaky))
-        const smuggled = yield* Effect.exit(compute.create({ instanceId: "leak2", env: { ...env, NOTES: `t=${token}` } }))
+        const smuggled = yield* Effect.exit(compute.create({ hostId: "leak2", env: { ...env, NOTES: `t=${token}` } }))
         assert.isTrue(Exit.isFailure(smuggled))
         assert.strictEqual(railway.count("ProjectCreate"), 0)
       })
@@ -177,16 +177,16 @@ describe("Railway compute provider against the fake GraphQL API", () => {
   it.live("projectDelete is retried through 5xx and 429; a delete that keeps failing gives up with an error", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        const handle = yield* compute.create({ instanceId: "del", env })
+        const handle = yield* compute.create({ hostId: "del", env })
         railway.inject({ match: "ProjectDelete", status: 502 })
         railway.inject({ match: "ProjectDelete", status: 429, retryAfter: "0" })
-        yield* compute.destroy({ instanceId: "del", ref: handle.ref })
+        yield* compute.destroy({ hostId: "del", ref: handle.ref })
         assert.strictEqual(railway.count("ProjectDelete"), 3)
         assert.strictEqual(railway.projects.size, 0)
 
-        const stuck = yield* compute.create({ instanceId: "stuck", env })
+        const stuck = yield* compute.create({ hostId: "stuck", env })
         railway.inject({ match: "ProjectDelete", status: 500, times: 100 })
-        const exit = yield* Effect.exit(compute.destroy({ instanceId: "stuck", ref: stuck.ref }))
+        const exit = yield* Effect.exit(compute.destroy({ hostId: "stuck", ref: stuck.ref }))
         assert.isTrue(Exit.isFailure(exit))
         assert.strictEqual(railway.count("ProjectDelete"), 3 + 7, "bounded: one try and six retries")
         assert.strictEqual(railway.projects.size, 1)
@@ -196,8 +196,8 @@ describe("Railway compute provider against the fake GraphQL API", () => {
   it.live("destroy without a recorded project id finds the project by its name", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        yield* compute.create({ instanceId: "noref", env })
-        yield* compute.destroy({ instanceId: "noref", ref: {} })
+        yield* compute.create({ hostId: "noref", env })
+        yield* compute.destroy({ hostId: "noref", ref: {} })
         assert.strictEqual(railway.projects.size, 0)
       })
     ))
@@ -213,8 +213,8 @@ describe("Railway compute provider against the fake GraphQL API", () => {
         railway.setDeploymentStatus(projectIds[3]!, "SLEEPING")
         railway.projects.delete(projectIds[4]!)
         const before = railway.count("Projects")
-        const instances = ids.map((instanceId, i) => ({ instanceId, ref: i === 5 ? {} : { projectId: projectIds[i]! } }))
-        const states = yield* compute.status([...instances, { instanceId: "never-made", ref: { projectId: "prj_x" } }])
+        const instances = ids.map((hostId, i) => ({ hostId, ref: i === 5 ? {} : { projectId: projectIds[i]! } }))
+        const states = yield* compute.status([...instances, { hostId: "never-made", ref: { projectId: "prj_x" } }])
         assert.strictEqual(railway.count("Projects") - before, 3)
         assert.strictEqual(states.size, 251)
         assert.strictEqual(states.get("inst0"), "running")
@@ -225,9 +225,9 @@ describe("Railway compute provider against the fake GraphQL API", () => {
         assert.strictEqual(states.get("inst5"), "running", "found by name without a recorded project id")
         assert.strictEqual(states.get("never-made"), "gone")
 
-        const listed = yield* compute.listInstanceIds
+        const listed = yield* compute.listHosts
         assert.strictEqual(listed.length, 249)
-        assert.isFalse(listed.some((instance) => instance.instanceId.includes("someone")))
+        assert.isFalse(listed.some((host) => host.hostId.includes("someone")))
       })
     ))
 
@@ -236,7 +236,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       Effect.gen(function*() {
         const ids = Array.from({ length: 1000 }, (_, i) => `k${i}`)
         const projectIds = railway.seed(ids.map((id) => `convos-agent-${id}`))
-        const states = yield* compute.status(ids.map((instanceId, i) => ({ instanceId, ref: { projectId: projectIds[i]! } })))
+        const states = yield* compute.status(ids.map((hostId, i) => ({ hostId, ref: { projectId: projectIds[i]! } })))
         assert.strictEqual(railway.count("Projects"), 10)
         assert.strictEqual([...states.values()].filter((state) => state === "running").length, 1000)
       })
@@ -247,7 +247,7 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       Effect.gen(function*() {
         const [projectId] = railway.seed(["convos-agent-one"])
         railway.inject({ match: "Projects", status: 429, retryAfter: "0" })
-        const states = yield* compute.status([{ instanceId: "one", ref: { projectId: projectId! } }])
+        const states = yield* compute.status([{ hostId: "one", ref: { projectId: projectId! } }])
         assert.strictEqual(states.get("one"), "running")
       })
     ))
@@ -279,7 +279,8 @@ describe("Railway decisions (pure)", () => {
   })
 
   it("names master keys found in an environment, by name or by value", () => {
-    assert.deepStrictEqual(leakedMasterKeys({ OPENROUTER_API_KEY: "own", POOL_URL: "u" }, ["master"]), [])
+    assert.deepStrictEqual(leakedMasterKeys({ POOL_URL: "u", HOST_TOKEN: "t" }, ["master"]), [])
+    assert.deepStrictEqual(leakedMasterKeys({ OPENROUTER_API_KEY: "own" }, []), ["OPENROUTER_API_KEY"], "model keys go per slot")
     assert.deepStrictEqual(leakedMasterKeys({ AGENTMAIL_API_KEY: "k" }, []), ["AGENTMAIL_API_KEY"])
     assert.deepStrictEqual(leakedMasterKeys({ X: "a-master-b" }, ["master"]), ["X"])
   })

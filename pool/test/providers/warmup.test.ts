@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
 import { TestDatabaseLayer } from "../../../test/db/testDatabase.ts"
@@ -7,7 +7,9 @@ import { type FakeAgentMail, startFakeAgentMail } from "../../../test/fakes/agen
 import { type FakeOpenRouter, startFakeOpenRouter } from "../../../test/fakes/openrouter.ts"
 import { type FakeRailway, startFakeRailway } from "../../../test/fakes/railway.ts"
 import { type FakeTelnyx, startFakeTelnyx } from "../../../test/fakes/telnyx.ts"
+import { SlotSpec } from "../../../contract/index.ts"
 import { ComputeProvider } from "../../src/compute/ComputeProvider.ts"
+import { slotModelOf, slotToolsOf } from "../../src/domain/placement.ts"
 import * as Railway from "../../src/compute/Railway.ts"
 import { AgentMail } from "../../src/resources/AgentMail.ts"
 import { OpenRouter } from "../../src/resources/OpenRouter.ts"
@@ -18,7 +20,7 @@ import type { ToolProvider } from "../../src/resources/ToolProvider.ts"
  * All four providers together, as a warm-up uses them: Telnyx → OpenRouter → AgentMail → Railway. The pool's own
  * bookkeeping (instance_resources rows, the reconcile loop) is the lead's and tested there; here a pool that dies
  * after any step is emulated by dropping every result, and the cleanup uses only what the providers can find by
- * instance id (`find`, `listInstanceIds`). Whatever step it died after, nothing may be left.
+ * instance id (`find`, `listHosts`). Whatever step it died after, nothing may be left.
  */
 
 const keys = { railway: "rw-master", openrouter: "or-master", agentmail: "am-master", telnyx: "tx-master" }
@@ -87,30 +89,37 @@ const services = Effect.gen(function*() {
 })
 
 /** Runs the first `steps` warm-up steps (all when undefined) and returns what a surviving pool would record. */
-const warmUp = (instanceId: string, steps = 4) =>
+const warmUp = (slotId: string, steps = 4) =>
   Effect.gen(function*() {
     const { tools, compute } = yield* services
-    const env: Record<string, string> = { INSTANCE_ID: instanceId, INSTANCE_TOKEN: `token-${instanceId}`, POOL_URL: "https://pool" }
+    const resourceEnv: Record<string, string> = {}
     const resources: Array<{ tool: ToolProvider; resourceId: string }> = []
     for (const tool of tools.slice(0, Math.min(steps, 3))) {
-      const created = yield* tool.create(instanceId)
+      const created = yield* tool.create(slotId)
       resources.push({ tool, resourceId: created.resourceId })
-      for (const [key, value] of Object.entries(created.env)) env[key] = Redacted.value(value)
+      for (const [key, value] of Object.entries(created.env)) resourceEnv[key] = Redacted.value(value)
     }
-    const handle = steps >= 4 ? yield* compute.create({ instanceId, env }) : undefined
-    return { resources, handle, env }
+    // The host's environment is HostEnv only; the slot's keys go in its SlotSpec (PUT /host/slots/:id).
+    const env = { HOST_ID: slotId, HOST_TOKEN: `host-token-${slotId}-0123456789`, HOST_CAPACITY: "8", POOL_URL: "https://pool" }
+    const handle = steps >= 4 ? yield* compute.create({ hostId: slotId, env }) : undefined
+    const spec = {
+      token: `slot-token-${slotId}-0123456789`,
+      model: slotModelOf(resourceEnv, { kind: "none" }, "some/model"),
+      tools: slotToolsOf(resourceEnv),
+    }
+    return { resources, handle, env, spec }
   })
 
 /** What the next reconcile can do knowing only the instance id. */
-const cleanUpByInstanceId = (instanceId: string) =>
+const cleanUpByInstanceId = (hostId: string) =>
   Effect.gen(function*() {
     const { tools, compute } = yield* services
     for (const tool of tools) {
-      const found = yield* tool.find(instanceId)
-      if (Option.isSome(found)) yield* tool.release(instanceId, found.value)
+      const found = yield* tool.find(hostId)
+      if (Option.isSome(found)) yield* tool.release(hostId, found.value)
     }
-    for (const instance of yield* compute.listInstanceIds) {
-      if (instance.instanceId === instanceId) yield* compute.destroy(instance)
+    for (const host of yield* compute.listHosts) {
+      if (host.hostId === hostId) yield* compute.destroy(host)
     }
   })
 
@@ -127,22 +136,30 @@ layer(Layer.provideMerge(providers, TestDatabaseLayer()), {
   timeout: "60 seconds",
   excludeTestServices: true,
 })("warm-up and destroy across all providers", (it) => {
-  it.effect("a full warm-up gives the instance its own resources and no master key; destroy removes everything", () =>
+  it.effect("a full warm-up gives the slot its own resources and one key, the host no key and no master key; destroy removes everything", () =>
     Effect.gen(function*() {
       telnyx.inventory.push("+15550100001")
-      const { resources, handle, env } = yield* warmUp("full")
+      const { resources, handle, env, spec } = yield* warmUp("full")
       const variables = [...railway.projects.values()][0]!.services[0]!.variables
-      assert.deepStrictEqual(variables, env)
-      assert.strictEqual(variables["TELNYX_PHONE_NUMBER"], "+15550100001")
-      assert.strictEqual(variables["OPENROUTER_API_KEY"], [...openrouter.keys.values()][0]!.key)
-      assert.strictEqual(variables["AGENTMAIL_INBOX_ID"], [...agentmail.inboxes.keys()][0])
+      assert.deepStrictEqual(variables, { ...env, STATE_DIR: "/data" }, "the host gets HostEnv, nothing else")
+      // The slot gets its own key (exactly one) and its tool variables, decoded as the host will decode them.
+      const decoded = Schema.decodeUnknownSync(SlotSpec)(spec)
+      assert.deepStrictEqual(decoded.model, {
+        kind: "openrouter",
+        apiKey: [...openrouter.keys.values()][0]!.key,
+        model: "some/model",
+      })
+      assert.deepStrictEqual(decoded.tools, {
+        TELNYX_PHONE_NUMBER: "+15550100001",
+        AGENTMAIL_INBOX_ID: [...agentmail.inboxes.keys()][0]!,
+      })
       for (const master of Object.values(keys)) {
-        assert.isFalse(Object.values(variables).some((value) => value.includes(master)), "no master key in the instance env")
+        assert.isFalse(JSON.stringify([variables, spec]).includes(master), "no master key reaches a host or a slot")
       }
 
       for (const { tool, resourceId } of resources) yield* tool.release("full", resourceId)
       const { compute } = yield* services
-      yield* compute.destroy({ instanceId: "full", ref: handle!.ref })
+      yield* compute.destroy({ hostId: "full", ref: handle!.ref })
       yield* assertNothingLeft
       assert.strictEqual(telnyx.owned.size, 1, "the number is kept for reuse, not deleted")
     }))
@@ -151,9 +168,9 @@ layer(Layer.provideMerge(providers, TestDatabaseLayer()), {
     Effect.gen(function*() {
       for (let steps = 0; steps <= 4; steps++) {
         telnyx.inventory.push(`+1555020000${steps}`)
-        const instanceId = `crash${steps}`
-        yield* warmUp(instanceId, steps) // results dropped: the pool died here
-        yield* cleanUpByInstanceId(instanceId)
+        const hostId = `crash${steps}`
+        yield* warmUp(hostId, steps) // results dropped: the pool died here
+        yield* cleanUpByInstanceId(hostId)
         yield* assertNothingLeft
       }
     }))

@@ -2,13 +2,13 @@ import type { ComputeState } from "../ComputeProvider.ts"
 
 /**
  * The decisions of the Railway provider, free of HTTP: names, the one environment patch that deploys a service, how a
- * project's latest deployment maps to a compute state, and the check that no master key rides along to an instance.
+ * project's latest deployment maps to a compute state, and the check that no master key rides along to a host.
  */
 
-/** Project names carry the instance id, so a pool that died mid-create finds its projects again by name. */
-export const projectName = (prefix: string, instanceId: string) => `${prefix}${instanceId}`
+/** Project names carry the host id, so a pool that died mid-create finds its projects again by name. */
+export const projectName = (prefix: string, hostId: string) => `${prefix}${hostId}`
 
-export const instanceIdOf = (prefix: string, name: string): string | undefined =>
+export const hostIdOf = (prefix: string, name: string): string | undefined =>
   name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined
 
 export interface ServiceSettings {
@@ -21,7 +21,7 @@ export interface ServiceSettings {
 /**
  * The single `environmentPatchCommit` patch for a fresh service: image, start command, resource limits and every
  * variable at once. Setting the image is what triggers the first deploy, so nothing may arrive in a later call
- * (separate calls raced: some instances booted without their variables).
+ * (separate calls raced: some hosts booted without their variables).
  */
 export const servicePatch = (serviceId: string, settings: ServiceSettings, env: Readonly<Record<string, string>>) => ({
   services: {
@@ -65,8 +65,8 @@ export const computeStateOf = (project: ProjectSnapshot | undefined): ComputeSta
 }
 
 /**
- * Variables that must never reach an instance: provider master keys and the pool's own secrets. An instance holds
- * its own token and its own capped LLM key, nothing else.
+ * Variables that must never reach a host: provider master keys and the pool's own secrets. A host holds
+ * its own host token, nothing else: model keys and slot tokens arrive per slot, over the host routes.
  */
 export const masterKeyNames: ReadonlyArray<string> = [
   "RAILWAY_API_TOKEN",
@@ -75,6 +75,10 @@ export const masterKeyNames: ReadonlyArray<string> = [
   "TELNYX_API_KEY",
   "POOL_API_KEY",
   "DATABASE_URL",
+  // Model keys travel per slot (PUT /host/slots/:id), never in a host's environment.
+  "OPENROUTER_API_KEY",
+  "OPENAI_API_KEY",
+  "AGENT_MODEL_API_KEY",
 ]
 
 /** Names of the offending variables: a master key by name, or any variable whose value is one of the given secrets. */
