@@ -19,7 +19,7 @@ import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type HostHealth, paths, type SlotHealth, type SlotSpec } from "../../contract/index.ts"
 import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
-import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
+import { type FakeModel, type FakeModelScript, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { killTree, processTree, treeRssBytes } from "../src/processTree.ts"
 import { freePort } from "../src/supervisor.ts"
@@ -118,12 +118,12 @@ export const startRuntimeHost = async (options: {
       return (await response.json()) as HostHealth
     },
     async putSlot(slotId, spec) {
-      const answer = await json(await fetch(`${url}${paths.hostSlot(slotId)}`, { method: "PUT", headers: hostHeaders, body: JSON.stringify(spec), signal: AbortSignal.timeout(30_000) }))
+      const answer = await json<Record<string, unknown>>(await fetch(`${url}${paths.hostSlot(slotId)}`, { method: "PUT", headers: hostHeaders, body: JSON.stringify(spec), signal: AbortSignal.timeout(30_000) }))
       if (answer.status === 200) tokens.set(slotId, spec.token)
       return answer
     },
     async deleteSlot(slotId) {
-      return json(await fetch(`${url}${paths.hostSlot(slotId)}`, { method: "DELETE", headers: hostHeaders, signal: AbortSignal.timeout(90_000) }))
+      return json<Record<string, unknown>>(await fetch(`${url}${paths.hostSlot(slotId)}`, { method: "DELETE", headers: hostHeaders, signal: AbortSignal.timeout(90_000) }))
     },
     slot(slotId, token) {
       const slotToken = token ?? tokens.get(slotId) ?? ""
@@ -133,7 +133,7 @@ export const startRuntimeHost = async (options: {
       return {
         slotId,
         token: slotToken,
-        health: async () => json(await fetch(`${url}${paths.slotHealth(slotId)}`, { headers, signal: AbortSignal.timeout(5_000) })),
+        health: async () => json<SlotHealth & Record<string, unknown>>(await fetch(`${url}${paths.slotHealth(slotId)}`, { headers, signal: AbortSignal.timeout(5_000) })),
         provision: (body) => post(paths.slotProvision(slotId), body),
         configure: (body) => post(paths.slotConfigure(slotId), body),
         reset: () => post(paths.slotReset(slotId), {}),
@@ -284,11 +284,18 @@ export interface RuntimeWorld {
 
 export const startRuntimeWorld = async (
   name: string,
-  options: { readonly fakePool?: boolean; readonly slots?: number; readonly capacity?: number } = {},
+  options: {
+    readonly fakePool?: boolean
+    readonly slots?: number
+    readonly capacity?: number
+    /** The tool variables of the n-th slot. */
+    readonly toolsOf?: (index: number) => Record<string, string>
+    readonly script?: FakeModelScript
+  } = {},
 ): Promise<RuntimeWorld> => {
   const root = await mkdtemp(join(tmpdir(), `runtime-${name}-e2e-`))
   const node = await startFakeXmtpNode()
-  const model = await startFakeModel(agentScript)
+  const model = await startFakeModel(options.script ?? agentScript)
   const pool = options.fakePool ? await startFakePool() : undefined
   const host = await startRuntimeHost({
     stateDir: join(root, "host"),
@@ -299,8 +306,8 @@ export const startRuntimeWorld = async (
   const slotIds = Array.from({ length: options.slots ?? 1 }, newSlotId)
   // Put as soon as the host listens (before its gateway is up): a host starts with its slots.
   await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), 60_000)
-  for (const slotId of slotIds) {
-    const put = await host.putSlot(slotId, slotSpecFor(model, slotId))
+  for (const [index, slotId] of slotIds.entries()) {
+    const put = await host.putSlot(slotId, slotSpecFor(model, slotId, options.toolsOf?.(index) ?? {}))
     if (put.status !== 200) throw new Error(`PUT ${slotId}: ${JSON.stringify(put.body)}`)
   }
   await host.waitSlotsReady(slotIds, RUNTIME_READY_TIMEOUT)

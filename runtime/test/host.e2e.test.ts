@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
-import type { FakeModel } from "../../test/fakes/fakeModel.ts"
+import type { FakeModel, FakeModelScript, FakeToolCall } from "../../test/fakes/fakeModel.ts"
+import { agentScript } from "./agentScript.ts"
 import {
   modelKeyOf,
   newSlotId,
@@ -33,8 +34,31 @@ const groupOf = new Map<string, string>()
 const inboxOf = new Map<string, string>()
 const names: Record<string, string> = {}
 
+/** Slot A's own resources: the other agents must never see them. */
+const aResources = { AGENTMAIL_INBOX_ID: "chef-secret-inbox@mail.example", TELNYX_PHONE_NUMBER: "+15550001234" }
+
+/** What the attacker's (slot B's) tool calls got back, by step. */
+const spied = new Map<string, string>()
+/** "SPY-<step>" → the attacker's model calls the step's tool; with its result, it answers "DONE-<step>". */
+const spyCalls = new Map<string, () => FakeToolCall>()
+const script: FakeModelScript = (request) => {
+  const step = [...request.userText.matchAll(/SPY-(\w+)/g)].at(-1)?.[1]
+  const call = step === undefined ? undefined : spyCalls.get(step)
+  if (step === undefined || call === undefined) return agentScript(request)
+  const last = request.body.messages?.at(-1)
+  if (last?.role === "tool") {
+    spied.set(step, request.toolResults.at(-1)?.content ?? "")
+    return `DONE-${step}`
+  }
+  return { toolCalls: [call()] }
+}
+
+/** The names of the tools offered in a request. */
+const toolNames = (request: FakeModel["requests"][number]) =>
+  (Array.isArray(request.body.tools) ? request.body.tools : []).map((tool: { function?: { name?: string } }) => tool.function?.name ?? "")
+
 beforeAll(async () => {
-  world = await startRuntimeWorld("host", { slots: 2, capacity: 3 })
+  world = await startRuntimeWorld("host", { slots: 2, capacity: 3, script, toolsOf: (index) => (index === 0 ? aResources : {}) })
   ;({ model, host, user, received } = world)
   ;[slotA = "", slotB = ""] = world.slotIds
   for (const [slotId, inbox] of world.inboxOf) inboxOf.set(slotId, inbox)
@@ -99,4 +123,122 @@ describe("a runtime host with slots", () => {
     for (const request of model.requests.filter((r) => r.userText.includes("PING-a1"))) expect(JSON.stringify(request.body)).not.toContain("Trip Planner")
     expect((await host.health()).slots.map((s) => s.conversationId)).toEqual([groupOf.get(slotA), groupOf.get(slotB)])
   }, 240_000)
+
+  it("hot-adds a third slot while the others run, without restarting them", async () => {
+    const started = Date.now()
+    expect(await host.putSlot(slotC, slotSpecFor(model, slotC))).toEqual({ status: 200, body: { slotId: slotC } })
+    // Full now.
+    expect(await host.putSlot(newSlotId(), slotSpecFor(model, "x"))).toMatchObject({ status: 409, body: { error: expect.stringContaining("full") } })
+    await host.waitSlotsReady([slotC], 120_000)
+    const readyMs = Date.now() - started
+    process.stderr.write(`[measure] hot-add PUT → ready: ${readyMs} ms\n`)
+    inboxOf.set(slotC, (await host.health()).slots.find((s) => s.slotId === slotC)?.inboxId ?? "")
+    const log = readFileSync(join(world.root, "host", "logs", "gateway-console.log"), "utf8") + readFileSync(join(world.root, "host", "logs", "gateway.log"), "utf8")
+    const starts = (slotId: string) => log.split(`[convos ${slotId}] starting`).length - 1
+    expect([starts(slotA), starts(slotB), starts(slotC)].map((n) => n > 0)).toEqual([true, true, true])
+    // A and B kept their one start: the add restarted neither.
+    expect([starts(slotA), starts(slotB)]).toEqual([starts(slotC), starts(slotC)])
+    await addToGroup(slotC)
+    await Promise.all([ping(slotA, "a2"), ping(slotC, "c1")])
+    expect(keysSeen("PING-c1")).toEqual(new Set([`Bearer ${modelKeyOf(slotC)}`]))
+  }, 300_000)
+
+  it("co-tenants are isolated: another agent cannot list, read, search, message or send as a slot, nor see its files or resources", async () => {
+    const victimSession = `agent:${slotA}:convos:group:${groupOf.get(slotA)}`
+    const victimSlotFile = join(world.root, "host", "slots", slotA, "slot.json")
+    spyCalls.set("list", () => ({ name: "tool_call", arguments: { id: "sessions_list", args: {} } }))
+    spyCalls.set("history", () => ({ name: "tool_call", arguments: { id: "sessions_history", args: { sessionKey: victimSession } } }))
+    spyCalls.set("search", () => ({ name: "tool_call", arguments: { id: "sessions_search", args: { query: "PONG" } } }))
+    spyCalls.set("status", () => ({ name: "tool_call", arguments: { id: "session_status", args: { sessionKey: victimSession } } }))
+    spyCalls.set("send", () => ({ name: "tool_call", arguments: { id: "sessions_send", args: { sessionKey: victimSession, message: "PING-injected" } } }))
+    spyCalls.set("message", () => ({
+      name: "tool_call",
+      arguments: { id: "message", args: { action: "send", channel: "convos", accountId: slotA, target: groupOf.get(slotA), message: "HIJACK as Chef" } },
+    }))
+    spyCalls.set("file", () => ({ name: "tool_call", arguments: { id: "read", args: { path: victimSlotFile } } }))
+    spyCalls.set("email", () => ({ name: "email_inbox", arguments: {} }))
+    for (const step of spyCalls.keys()) {
+      await user.sendText(groupOf.get(slotB) ?? "", `Trip Planner, SPY-${step}`)
+      await waitFor(`DONE-${step}`, () => fromAgent(slotB).find((e) => e.text === `DONE-${step}`), 90_000)
+    }
+    const results = Object.fromEntries(spied)
+    process.stderr.write(`[isolation] what the attacker's tools answered: ${JSON.stringify(results).slice(0, 3000)}\n`)
+    const victimToken = host.slot(slotA).token
+    for (const [step, result] of spied) {
+      // Nothing of the victim: not its session, conversation, transcript, token or resources.
+      expect({ step, leaked: [slotA, groupOf.get(slotA) ?? "", "PONG-a1", "PONG-a2", victimToken, aResources.AGENTMAIL_INBOX_ID].filter((x) => result.includes(x)) }).toEqual({ step, leaked: [] })
+    }
+    // Its own sessions it may list: the guard is visibility, not a broken tool.
+    expect(spied.get("list")).toContain(slotB)
+    // The injected message never reached the victim's agent, and nothing was sent as the victim.
+    expect(model.requests.some((r) => r.userText.includes("PING-injected") && r.authorization === `Bearer ${modelKeyOf(slotA)}`)).toBe(false)
+    expect(received.some((e) => e.text?.includes("HIJACK"))).toBe(false)
+    // The victim's email and phone are offered to the victim only, and never appear in anyone else's calls.
+    const requestsOf = (slotId: string) => model.requests.filter((r) => r.authorization === `Bearer ${modelKeyOf(slotId)}`)
+    expect(toolNames(requestsOf(slotA).at(-1)!)).toEqual(expect.arrayContaining(["email_send", "email_inbox", "email_read", "sms_send"]))
+    for (const slotId of [slotB, slotC]) {
+      const requests = requestsOf(slotId)
+      expect(requests.length).toBeGreaterThan(0)
+      for (const request of requests) {
+        expect(toolNames(request).filter((name) => name.startsWith("email_") || name === "sms_send")).toEqual([])
+        expect(JSON.stringify(request.body)).not.toContain(aResources.AGENTMAIL_INBOX_ID)
+        expect(JSON.stringify(request.body)).not.toContain(aResources.TELNYX_PHONE_NUMBER)
+      }
+    }
+    // No token of any slot, nor the host's, is in the gateway's environment or config, or in any model call.
+    const gatewayPid = host.gatewayPid()
+    expect(gatewayPid).toBeDefined()
+    const environ = readFileSync(`/proc/${gatewayPid}/environ`, "utf8")
+    const config = readFileSync(join(world.root, "host", "openclaw", "openclaw.json"), "utf8")
+    const allRequests = JSON.stringify(model.requests.map((r) => r.body))
+    for (const secret of [host.hostToken, ...[slotA, slotB, slotC].map((slotId) => host.slot(slotId).token)]) {
+      expect(environ.includes(secret) || config.includes(secret) || allRequests.includes(secret)).toBe(false)
+    }
+    for (const slotId of [slotA, slotB, slotC]) expect(environ).not.toContain(modelKeyOf(slotId))
+  }, 600_000)
+
+  it("DELETE: the agent leaves its group first, then its slot and state are gone; the others keep answering", async () => {
+    const groupA = groupOf.get(slotA) ?? ""
+    const inboxA = inboxOf.get(slotA) ?? ""
+    const started = Date.now()
+    expect(await host.deleteSlot(slotA)).toEqual({ status: 200, body: { removed: true } })
+    process.stderr.write(`[measure] DELETE slot: ${Date.now() - started} ms\n`)
+    await waitFor("the deleted agent to be out of its group", async () => {
+      const info = await user.groupInfo(groupA)
+      return info.members.some((m) => m.inboxId.toLowerCase() === inboxA.toLowerCase()) ? undefined : true
+    }, 60_000)
+    expect(existsSync(join(world.root, "host", "slots", slotA))).toBe(false)
+    expect((await host.health()).slots.map((s) => s.slotId)).toEqual([slotB, slotC])
+    expect((await host.slot(slotA).health()).status).toBe(404)
+    // Idempotent.
+    expect(await host.deleteSlot(slotA)).toEqual({ status: 200, body: { removed: true } })
+    await Promise.all([ping(slotB, "b2"), ping(slotC, "c2")])
+  }, 300_000)
+
+  it("after the gateway is killed, the supervisor restarts it and every slot answers again, same inbox, same conversation", async () => {
+    const before = await host.health()
+    const gatewayPid = host.gatewayPid()
+    expect(gatewayPid).toBeDefined()
+    process.kill(gatewayPid ?? 0, "SIGKILL")
+    await waitFor("the gateway to go down", async () => ((await host.health()).gatewayReady ? undefined : true), 30_000)
+    const down = await host.health()
+    expect(down.slots.map((s) => [s.ready, s.inboxId, s.conversationId])).toEqual(before.slots.map((s) => [false, s.inboxId, s.conversationId]))
+    const recoveredMs = await host.waitSlotsReady([slotB, slotC], RUNTIME_READY_TIMEOUT)
+    process.stderr.write(`[measure] gateway kill → all slots ready: ${recoveredMs} ms\n`)
+    expect(host.gatewayPid()).not.toBe(gatewayPid)
+    expect((await host.health()).slots).toEqual(before.slots)
+    await Promise.all([ping(slotB, "b3"), ping(slotC, "c3")])
+    // Greeted once only, restart or not; and no gateway notice reached a chat.
+    expect(fromAgent(slotB).filter((e) => e.text?.includes("Hello everyone"))).toHaveLength(1)
+    expect(received.filter((e) => /gateway|restart|⚠️/i.test(e.text ?? ""))).toEqual([])
+  }, RUNTIME_READY_TIMEOUT + 120_000)
+
+  it("on shutdown the channels stop before the gateway: no notice reaches a chat", async () => {
+    await host.stop()
+    expect(await host.exited).toBe(0)
+    const log = readFileSync(join(world.root, "runtime.log"), "utf8")
+    expect(log).toMatch(/stopped: channels in \d+ ms, gateway in \d+ ms/)
+    // The user's last view of every group: nothing from any agent after its last answer.
+    expect(received.filter((e) => /gateway|restart|⚠️/i.test(e.text ?? ""))).toEqual([])
+  }, 60_000)
 })

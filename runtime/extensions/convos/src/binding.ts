@@ -38,27 +38,14 @@ export interface ContractDecoders {
   readonly configure: (body: unknown) => Validation<ConfigureRequest>
 }
 
-type ContractModule = typeof import("../../../../contract/index.ts")
-type EffectModule = Pick<typeof import("effect"), "Schema" | "Exit" | "Cause">
+type ContractModule = Pick<typeof import("../../../../contract/index.ts"), "decoderFor" | "ProvisionRequest" | "ConfigureRequest">
 
-/** A schema failure as one line: what was wrong, and at which field. */
-const oneLine = (text: string) => text.replace(/^SchemaError\(|\)$/g, "").replace(/\s+/g, " ").trim()
-
-export const contractDecoders = (contract: ContractModule, effect: EffectModule): ContractDecoders => {
-  const objectProblem = (body: unknown) => (typeof body !== "object" || body === null || Array.isArray(body) ? "body must be a JSON object" : null)
+export const contractDecoders = (contract: ContractModule): ContractDecoders => {
+  const object = (decode: (body: unknown) => Validation<unknown>) => (body: unknown) =>
+    typeof body !== "object" || body === null || Array.isArray(body) ? { ok: false as const, error: "body must be a JSON object" } : decode(body)
   return {
-    provision: (body) => {
-      const problem = objectProblem(body)
-      if (problem) return { ok: false, error: problem }
-      const exit = effect.Schema.decodeUnknownExit(contract.ProvisionRequest)(body, { errors: "first", onExcessProperty: "error" })
-      return effect.Exit.isSuccess(exit) ? { ok: true, value: exit.value } : { ok: false, error: oneLine(String(effect.Cause.squash(exit.cause))) }
-    },
-    configure: (body) => {
-      const problem = objectProblem(body)
-      if (problem) return { ok: false, error: problem }
-      const exit = effect.Schema.decodeUnknownExit(contract.ConfigureRequest)(body, { errors: "first", onExcessProperty: "error" })
-      return effect.Exit.isSuccess(exit) ? { ok: true, value: exit.value } : { ok: false, error: oneLine(String(effect.Cause.squash(exit.cause))) }
-    },
+    provision: object(contract.decoderFor(contract.ProvisionRequest)) as ContractDecoders["provision"],
+    configure: object(contract.decoderFor(contract.ConfigureRequest)) as ContractDecoders["configure"],
   }
 }
 

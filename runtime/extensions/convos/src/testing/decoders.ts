@@ -1,6 +1,5 @@
 /** The contract's decoders as the plugin builds them in the gateway, for unit tests (which may import by relative path). */
-import { Cause, Exit, Schema } from "effect"
 import * as contract from "../../../../../contract/index.ts"
 import { contractDecoders } from "../binding.ts"
 
-export const testDecoders = contractDecoders(contract, { Cause, Exit, Schema })
+export const testDecoders = contractDecoders(contract)
