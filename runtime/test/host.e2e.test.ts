@@ -1,15 +1,14 @@
 /**
  * End to end with the real OpenClaw gateway: one host with two slots (started with the host) and a third hot-added
  * while they run. Each agent answers in its own conversation under its own name, and its model calls carry its own
- * key; a slot's token opens only that slot; deleting a slot makes its agent leave its group and removes its state,
+ * key; a slot's token opens only that slot (co-tenant isolation: isolation.e2e.test.ts); deleting a slot makes its agent leave its group and removes its state,
  * and the others keep answering; a killed gateway comes back with every slot. One host (one gateway) for the file.
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
-import type { FakeModel, FakeModelScript, FakeToolCall } from "../../test/fakes/fakeModel.ts"
-import { agentScript } from "./agentScript.ts"
+import type { FakeModel } from "../../test/fakes/fakeModel.ts"
 import {
   modelKeyOf,
   newSlotId,
@@ -34,31 +33,8 @@ const groupOf = new Map<string, string>()
 const inboxOf = new Map<string, string>()
 const names: Record<string, string> = {}
 
-/** Slot A's own resources: the other agents must never see them. */
-const aResources = { AGENTMAIL_INBOX_ID: "chef-secret-inbox@mail.example", TELNYX_PHONE_NUMBER: "+15550001234" }
-
-/** What the attacker's (slot B's) tool calls got back, by step. */
-const spied = new Map<string, string>()
-/** "SPY-<step>" → the attacker's model calls the step's tool; with its result, it answers "DONE-<step>". */
-const spyCalls = new Map<string, () => FakeToolCall>()
-const script: FakeModelScript = (request) => {
-  const step = [...request.userText.matchAll(/SPY-(\w+)/g)].at(-1)?.[1]
-  const call = step === undefined ? undefined : spyCalls.get(step)
-  if (step === undefined || call === undefined) return agentScript(request)
-  const last = request.body.messages?.at(-1)
-  if (last?.role === "tool") {
-    spied.set(step, request.toolResults.at(-1)?.content ?? "")
-    return `DONE-${step}`
-  }
-  return { toolCalls: [call()] }
-}
-
-/** The names of the tools offered in a request. */
-const toolNames = (request: FakeModel["requests"][number]) =>
-  (Array.isArray(request.body.tools) ? request.body.tools : []).map((tool: { function?: { name?: string } }) => tool.function?.name ?? "")
-
 beforeAll(async () => {
-  world = await startRuntimeWorld("host", { slots: 2, capacity: 3, script, toolsOf: (index) => (index === 0 ? aResources : {}) })
+  world = await startRuntimeWorld("host", { slots: 2, capacity: 3 })
   ;({ model, host, user, received } = world)
   ;[slotA = "", slotB = ""] = world.slotIds
   for (const [slotId, inbox] of world.inboxOf) inboxOf.set(slotId, inbox)
@@ -142,60 +118,6 @@ describe("a runtime host with slots", () => {
     await Promise.all([ping(slotA, "a2"), ping(slotC, "c1")])
     expect(keysSeen("PING-c1")).toEqual(new Set([`Bearer ${modelKeyOf(slotC)}`]))
   }, 300_000)
-
-  it("co-tenants are isolated: another agent cannot list, read, search, message or send as a slot, nor see its files or resources", async () => {
-    const victimSession = `agent:${slotA}:convos:group:${groupOf.get(slotA)}`
-    const victimSlotFile = join(world.root, "host", "slots", slotA, "slot.json")
-    spyCalls.set("list", () => ({ name: "tool_call", arguments: { id: "sessions_list", args: {} } }))
-    spyCalls.set("history", () => ({ name: "tool_call", arguments: { id: "sessions_history", args: { sessionKey: victimSession } } }))
-    spyCalls.set("search", () => ({ name: "tool_call", arguments: { id: "sessions_search", args: { query: "PONG" } } }))
-    spyCalls.set("status", () => ({ name: "tool_call", arguments: { id: "session_status", args: { sessionKey: victimSession } } }))
-    spyCalls.set("send", () => ({ name: "tool_call", arguments: { id: "sessions_send", args: { sessionKey: victimSession, message: "PING-injected" } } }))
-    spyCalls.set("message", () => ({
-      name: "tool_call",
-      arguments: { id: "message", args: { action: "send", channel: "convos", accountId: slotA, target: groupOf.get(slotA), message: "HIJACK as Chef" } },
-    }))
-    spyCalls.set("file", () => ({ name: "tool_call", arguments: { id: "read", args: { path: victimSlotFile } } }))
-    spyCalls.set("email", () => ({ name: "email_inbox", arguments: {} }))
-    for (const step of spyCalls.keys()) {
-      await user.sendText(groupOf.get(slotB) ?? "", `Trip Planner, SPY-${step}`)
-      await waitFor(`DONE-${step}`, () => fromAgent(slotB).find((e) => e.text === `DONE-${step}`), 90_000)
-    }
-    const results = Object.fromEntries(spied)
-    process.stderr.write(`[isolation] what the attacker's tools answered: ${JSON.stringify(results).slice(0, 3000)}\n`)
-    const victimToken = host.slot(slotA).token
-    for (const [step, result] of spied) {
-      // Nothing of the victim: not its session, conversation, transcript, token or resources.
-      expect({ step, leaked: [slotA, groupOf.get(slotA) ?? "", "PONG-a1", "PONG-a2", victimToken, aResources.AGENTMAIL_INBOX_ID].filter((x) => result.includes(x)) }).toEqual({ step, leaked: [] })
-    }
-    // Its own sessions it may list: the guard is visibility, not a broken tool.
-    expect(spied.get("list")).toContain(slotB)
-    // The injected message never reached the victim's agent, and nothing was sent as the victim.
-    expect(model.requests.some((r) => r.userText.includes("PING-injected") && r.authorization === `Bearer ${modelKeyOf(slotA)}`)).toBe(false)
-    expect(received.some((e) => e.text?.includes("HIJACK"))).toBe(false)
-    // The victim's email and phone are offered to the victim only, and never appear in anyone else's calls.
-    const requestsOf = (slotId: string) => model.requests.filter((r) => r.authorization === `Bearer ${modelKeyOf(slotId)}`)
-    expect(toolNames(requestsOf(slotA).at(-1)!)).toEqual(expect.arrayContaining(["email_send", "email_inbox", "email_read", "sms_send"]))
-    for (const slotId of [slotB, slotC]) {
-      const requests = requestsOf(slotId)
-      expect(requests.length).toBeGreaterThan(0)
-      for (const request of requests) {
-        expect(toolNames(request).filter((name) => name.startsWith("email_") || name === "sms_send")).toEqual([])
-        expect(JSON.stringify(request.body)).not.toContain(aResources.AGENTMAIL_INBOX_ID)
-        expect(JSON.stringify(request.body)).not.toContain(aResources.TELNYX_PHONE_NUMBER)
-      }
-    }
-    // No token of any slot, nor the host's, is in the gateway's environment or config, or in any model call.
-    const gatewayPid = host.gatewayPid()
-    expect(gatewayPid).toBeDefined()
-    const environ = readFileSync(`/proc/${gatewayPid}/environ`, "utf8")
-    const config = readFileSync(join(world.root, "host", "openclaw", "openclaw.json"), "utf8")
-    const allRequests = JSON.stringify(model.requests.map((r) => r.body))
-    for (const secret of [host.hostToken, ...[slotA, slotB, slotC].map((slotId) => host.slot(slotId).token)]) {
-      expect(environ.includes(secret) || config.includes(secret) || allRequests.includes(secret)).toBe(false)
-    }
-    for (const slotId of [slotA, slotB, slotC]) expect(environ).not.toContain(modelKeyOf(slotId))
-  }, 600_000)
 
   it("DELETE: the agent leaves its group first, then its slot and state are gone; the others keep answering", async () => {
     const groupA = groupOf.get(slotA) ?? ""
