@@ -189,8 +189,8 @@ export class Supervisor {
   private async putSlot(slotId: string, spec: SlotSpec): Promise<Answer> {
     const existing = this.slots.get(slotId)
     if (existing) {
-      if (existing.removing || !bearerMatches(`Bearer ${spec.token}`, existing.spec.token))
-        return { status: 409, body: { error: `slot ${slotId} exists with another token` } }
+      if (existing.removing) return { status: 409, body: { error: `slot ${slotId} is being deleted` } }
+      if (!bearerMatches(`Bearer ${spec.token}`, existing.spec.token)) return { status: 409, body: { error: `slot ${slotId} exists with another token` } }
     } else if (this.slots.size >= this.options.host.capacity) {
       return { status: 409, body: { error: `host is full (${this.options.host.capacity} slots)` } }
     }
