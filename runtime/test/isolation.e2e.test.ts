@@ -102,14 +102,18 @@ describe("co-tenants of one host", () => {
         throw error
       }
     }
-    process.stderr.write(`[isolation] what the attacker's tools answered: ${JSON.stringify(Object.fromEntries(spied)).slice(0, 4000)}\n`)
+    for (const [step, result] of spied) process.stderr.write(`[isolation] ${step}: ${result.replace(/\s+/g, " ").slice(0, 600)}\n`)
 
     const victimToken = host.slot(slotA).token
+    // The steps that name the victim's session, account or file may see their own arguments echoed, nothing more.
+    const echoed = (text: string) => text.split(victimSession).join("").split(victimSlotFile).join("").split(`accountId: ${slotA}`).join("")
     for (const [step, result] of spied) {
       // Nothing of the victim: not its session, conversation, transcript, token or resources.
-      const leaked = [slotA, groupOf.get(slotA) ?? "", "PONG-victim", victimToken, aResources.AGENTMAIL_INBOX_ID, aResources.TELNYX_PHONE_NUMBER].filter((x) => result.includes(x))
+      const leaked = [slotA, groupOf.get(slotA) ?? "", "PONG-victim", "I'm Chef", victimToken, aResources.AGENTMAIL_INBOX_ID, aResources.TELNYX_PHONE_NUMBER].filter((x) => echoed(result).includes(x))
       expect({ step, leaked }).toEqual({ step, leaked: [] })
     }
+    // Listing and searching see the attacker's own sessions only (visibility "agent"), not a broken tool.
+    expect(spied.get("list")).toContain(`agent:${slotB}:convos:group:${groupOf.get(slotB)}`)
     // The injected message never reached the victim's agent, and nothing was sent as the victim.
     expect(model.requests.some((r) => r.userText.includes("PING-injected") && r.authorization === `Bearer ${modelKeyOf(slotA)}`)).toBe(false)
     expect(received.some((e) => e.text?.includes("HIJACK"))).toBe(false)

@@ -46,13 +46,14 @@ export default defineChannelPluginEntry({
       auth: "plugin",
       handler: (req, res) => handleControl(req, res, { token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "", accounts }),
     })
-    // Per turn, the tools of the calling agent's own slot: bound from the turn's account (never chosen by the model),
-    // and only those its slot has the resources for (openclaw.plugin.json declares all of them).
+    // Per turn, the tools of the calling agent's own slot: bound from the turn's account (never chosen by the model;
+    // it must be the agent's own), and only those its slot has the resources for (openclaw.plugin.json declares all).
     api.registerTool(
       (ctx) => {
         const slotId = ctx.agentAccountId
-        if (!slotId || ctx.agentId !== slotId || accounts.runtime === undefined) return null
-        const account = accountSettingsOf(accounts.runtime.config.current(), slotId)
+        if (!slotId || ctx.agentId !== slotId) return null
+        // The factory may run in another load of this plugin (no runtime set): the turn's own config is the source.
+        const account = accountSettingsOf(ctx.getRuntimeConfig?.() ?? ctx.runtimeConfig ?? ctx.config, slotId)
         if (!account?.enabled) return null
         const { toolsUrl, controlToken } = hostSettings()
         return agentTools({ slotId, toolsUrl, gatewayToken: controlToken, tools: account.tools })
