@@ -8,7 +8,7 @@
  * OpenClaw agent entry (workspace, agentDir), its own convos account (XMTP identity and state) and the binding
  * between them. The pool's instance id is the slot id.
  */
-import { Schema } from "effect"
+import { Cause, Exit, Schema } from "effect"
 
 export const limits = {
   agentName: 64,
@@ -199,3 +199,20 @@ export const HostEnv = Schema.Struct({
   XMTP_API_URL: Schema.optional(Url),
 })
 export type HostEnv = typeof HostEnv.Type
+
+// ---------------------------------------------------------------------------------------------------- decoding
+
+export type Decoded<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: string }
+
+/**
+ * A decoder answering the value, or one line saying what is wrong and where (unknown fields are an error). For callers
+ * that load this module by path and so cannot share its `effect` (the convos plugin inside the gateway).
+ */
+export const decoderFor = <S extends Schema.Codec<unknown, unknown, never, unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownExit(schema)
+  return (input: unknown): Decoded<S["Type"]> => {
+    const exit = decode(input, { errors: "first", onExcessProperty: "error" })
+    if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
+    return { ok: false, error: String(Cause.squash(exit.cause)).replace(/^SchemaError\(|\)$/g, "").replace(/\s+/g, " ").trim() }
+  }
+}

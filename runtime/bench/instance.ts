@@ -1,10 +1,11 @@
 /**
- * `npm run bench:instance`: a bare `openclaw gateway run` (same version, minimal config) next to our instance
- * (supervisor + gateway + convos plugin), on this machine, all on loopback with the fake model and fake XMTP node.
+ * `npm run bench:instance`: a bare `openclaw gateway run` (same version, minimal config) next to our host with one
+ * slot (supervisor + gateway + convos plugin, HOST_CAPACITY=1), on this machine, all on loopback with the fake model
+ * and fake XMTP node.
  *
- *   cold start → ready (p50 of BENCH_RUNS, default 5): bare = spawn → /readyz 200; ours = spawn → /pool/health ready
- *     (which includes XMTP registration and the warm-up turn);
- *   idle RSS (p50): every process of the instance, summed, a few seconds after ready;
+ *   cold start → ready (p50 of BENCH_RUNS, default 5): bare = spawn → /readyz 200; ours = spawn → the slot ready in
+ *     `GET /host/health` (its PUT sent as soon as the host listens; includes XMTP registration and the warm-up turn);
+ *   idle RSS (p50): every process of the host, summed, a few seconds after ready;
  *   add → greeting (ours, p50): provision `add`, the user adds the agent, until the greeting reaches the user.
  *
  * Runs one gateway at a time. Prints a table and the targets (cold ≤ 1.25×, RSS ≤ 1.15×, greeting p50 ≤ 1.5 s).
@@ -21,7 +22,7 @@ import { OPENCLAW_ENTRY, OPENCLAW_VERSION, waitForOk } from "../src/gatewayProce
 import { killTree, treeRssBytes } from "../src/processTree.ts"
 import { freePort } from "../src/supervisor.ts"
 import { agentScript } from "../test/agentScript.ts"
-import { startRuntimeInstance } from "../test/harness.ts"
+import { fakeNetworkEnv, newSlotId, slotSpecFor, startRuntimeHost, waitFor } from "../test/harness.ts"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? "5")
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? "5000")
@@ -92,26 +93,24 @@ const benchBare = async (run: number) => {
 
 const benchOurs = async (run: number) => {
   const started = Date.now()
-  const instance = await startRuntimeInstance({
+  const host = await startRuntimeHost({
     stateDir: join(root, `ours-${run}`, "state"),
     logFile: join(root, `ours-${run}.log`),
-    env: {
-      XMTP_ENV: "local",
-      XMTP_API_URL: node.apiUrl,
-      OPENAI_BASE_URL: model.baseUrl,
-      OPENAI_API_KEY: "sk-local",
-      MODEL: "fake-model",
-      RUNTIME_GATEWAY_START_TIMEOUT_MS: String(READY_TIMEOUT_MS),
-    },
+    capacity: 1,
+    env: { ...fakeNetworkEnv(node), RUNTIME_GATEWAY_START_TIMEOUT_MS: String(READY_TIMEOUT_MS) },
   })
   const user = await ConvosClient.open({ stateDir: join(root, `user-${run}`), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
+  const slotId = newSlotId()
   try {
-    await instance.waitReady(READY_TIMEOUT_MS)
+    await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), READY_TIMEOUT_MS)
+    const put = await host.putSlot(slotId, slotSpecFor(model, slotId))
+    if (put.status !== 200) throw new Error(`PUT failed: ${JSON.stringify(put.body)}`)
+    await host.waitSlotsReady([slotId], READY_TIMEOUT_MS)
     const readyMs = Date.now() - started
     await sleep(SETTLE_MS)
-    const rss = instance.rssBytes()
-    if (process.env.BENCH_VERBOSE) log(`process tree: ${instance.describeTree()}`)
-    const agentInbox = (await instance.health()).inboxId ?? ""
+    const rss = host.rssBytes()
+    if (process.env.BENCH_VERBOSE) log(`process tree: ${host.describeTree()}`)
+    const agentInbox = (await host.health()).slots[0]?.inboxId ?? ""
     const group = await user.createConversation({ name: `bench ${run}`, permissions: "all_members" })
     let greeted: (() => void) | undefined
     const greeting = new Promise<void>((resolve) => (greeted = resolve))
@@ -119,7 +118,7 @@ const benchOurs = async (run: number) => {
       if (event.conversationId === group.conversationId && event.senderInboxId === agentInbox && event.kind === "text") greeted?.()
     })
     const claimStarted = Date.now()
-    const provisioned = await instance.provision({ agentName: "Bench Agent", instructions: "Be brief.", mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
+    const provisioned = await host.slot(slotId).provision({ agentName: "Bench Agent", instructions: "Be brief.", mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
     if (provisioned.status !== 200) throw new Error(`provision failed: ${JSON.stringify(provisioned.body)}`)
     await user.addMembers(group.conversationId, [agentInbox])
     const addedAt = Date.now()
@@ -128,7 +127,7 @@ const benchOurs = async (run: number) => {
     return { readyMs, rss, addToGreetingMs: now - addedAt, claimToGreetingMs: now - claimStarted }
   } finally {
     await user.close()
-    await instance.stop()
+    await host.stop()
   }
 }
 
@@ -160,7 +159,7 @@ const greeting = p50(ours.map((r) => r.addToGreetingMs))
 const row = (name: string, bareValue: string, oursValue: string, ratio: string, target: string) =>
   `${name.padEnd(28)}${bareValue.padStart(14)}${oursValue.padStart(14)}${ratio.padStart(10)}   ${target}`
 console.log(`\nopenclaw ${OPENCLAW_VERSION} · ${RUNS} runs · p50\n`)
-console.log(row("", "bare gateway", "our instance", "ratio", "target"))
+console.log(row("", "bare gateway", "1-slot host", "ratio", "target"))
 console.log(row("cold start → ready", `${(bareReady / 1000).toFixed(2)} s`, `${(oursReady / 1000).toFixed(2)} s`, `${(oursReady / bareReady).toFixed(2)}×`, `≤ 1.25× ${oursReady <= 1.25 * bareReady ? "✓" : "✗"}`))
 console.log(row("idle RSS (all processes)", `${mb(bareRss).toFixed(0)} MB`, `${mb(oursRss).toFixed(0)} MB`, `${(oursRss / bareRss).toFixed(2)}×`, `≤ 1.15× ${oursRss <= 1.15 * bareRss ? "✓" : "✗"}`))
 console.log(row("add → greeting", "n/a", `${(greeting / 1000).toFixed(2)} s`, "", `≤ 1.5 s ${greeting <= 1_500 ? "✓" : "✗"}`))

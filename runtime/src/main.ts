@@ -1,9 +1,10 @@
 /**
- * Entry point of an agent instance, launched by the pool as `node runtime/src/main.ts` with the environment of
- * docs/instance-contract.md. Node 24 strips the types itself: keep the supervisor to erasable TypeScript and built-ins.
- * Exits non-zero when it cannot run (bad env, repeated gateway crashes).
+ * Entry point of a runtime host, launched by the pool as `node runtime/src/main.ts` with the host environment of
+ * docs/instance-contract.md (contract `HostEnv`). Node 24 strips the types itself: keep the supervisor to erasable
+ * TypeScript, built-ins, `effect` and `contract/index.ts`. Exits non-zero when it cannot run (bad env, repeated
+ * gateway crashes).
  */
-import { InstanceEnvError, parseInstanceEnv } from "./instanceEnv.ts"
+import { HostEnvError, parseHostEnv } from "./hostEnv.ts"
 import { Supervisor } from "./supervisor.ts"
 
 const log = {
@@ -12,18 +13,18 @@ const log = {
 }
 
 const main = async (): Promise<number> => {
-  let instance
+  let host
   try {
-    instance = parseInstanceEnv(process.env)
+    host = parseHostEnv(process.env)
   } catch (error) {
-    if (error instanceof InstanceEnvError) {
+    if (error instanceof HostEnvError) {
       log.error(error.message)
       return 2
     }
     throw error
   }
   const startTimeoutMs = Number(process.env.RUNTIME_GATEWAY_START_TIMEOUT_MS ?? "")
-  const supervisor = new Supervisor({ instance, log, ...(startTimeoutMs > 0 ? { startTimeoutMs } : {}) })
+  const supervisor = new Supervisor({ host, log, ...(startTimeoutMs > 0 ? { startTimeoutMs } : {}) })
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       log.info(`${signal}: stopping`)

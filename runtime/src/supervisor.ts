@@ -1,26 +1,35 @@
 /**
- * The instance supervisor: prepares the state dir, runs the gateway (restarting it on crashes with back-off, giving up
- * after repeated quick crashes), serves the instance contract, forwards the agent's email and SMS to the pool, and
- * tells the pool when a pending join completed or the conversation ended (then stops).
+ * The host supervisor: keeps the host's slots (persisted under STATE_DIR), writes the gateway config from them (the
+ * only writer, atomically), runs the gateway (restarting it on crashes with back-off, giving up after repeated quick
+ * crashes), serves the host and slot routes, forwards each agent's email and SMS to the pool as its own slot, and
+ * tells the pool, per slot, when a pending join completed or a conversation ended.
  */
 import { randomBytes } from "node:crypto"
 import type { Server } from "node:http"
 import { createServer } from "node:net"
-import { join } from "node:path"
-import type { ContractBackend, ForwardedAction, PluginStatus } from "./contractServer.ts"
-import { startContractServer } from "./contractServer.ts"
+import type { HostHealth, SlotHealth, SlotSpec } from "../../contract/index.ts"
+import type { InstanceStatus } from "../extensions/convos/src/instance.ts"
+import { type Answer, type ForwardedAction, type HostBackend, startHostServer } from "./contractServer.ts"
+import { buildGatewayConfig, type ConfigSlot } from "./gatewayConfig.ts"
 import { buildGatewayEnv } from "./gatewayEnv.ts"
 import { OPENCLAW_VERSION, type RunningGateway, startGateway, waitForOk } from "./gatewayProcess.ts"
-import type { InstanceEnv } from "./instanceEnv.ts"
-import { gatewayPaths, prepareState, RUNTIME_DIR } from "./prepareState.ts"
+import type { HostSettings } from "./hostEnv.ts"
+import { bearerMatches } from "./jsonHttp.ts"
+import { type HostPaths, hostPaths, loadSlotSpecs, prepareHost, prepareSlot, removeSlotDir, RUNTIME_DIR, saveSlotSpec, slotPaths, writeFileAtomically } from "./layout.ts"
 import { decideRestart, defaultRestartPolicy, noCrashes, type RestartPolicy } from "./restartPolicy.ts"
 import { startToolForwardingServer } from "./toolForwarding.ts"
 
-export const RUNTIME_VERSION = `convos-agents-runtime/0.1.0 openclaw/${OPENCLAW_VERSION}`
+export const RUNTIME_VERSION = `convos-agents-runtime/0.2.0 openclaw/${OPENCLAW_VERSION}`
 
 export interface SupervisorLog {
   info(message: string): void
   error(message: string): void
+}
+
+/** What the plugin reports of all its accounts (`GET /convos/control/status`). */
+export interface PluginStatus {
+  readonly accounts: Readonly<Record<string, InstanceStatus>>
+  readonly errors: Readonly<Record<string, string>>
 }
 
 export const freePort = (): Promise<number> =>
@@ -34,26 +43,43 @@ export const freePort = (): Promise<number> =>
   })
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 export interface SupervisorOptions {
-  readonly instance: InstanceEnv
+  readonly host: HostSettings
   readonly log: SupervisorLog
   readonly restartPolicy?: RestartPolicy
   /** How long a gateway may take to become ready before it counts as a failed start. */
   readonly startTimeoutMs?: number
+  /** How long a deleted slot's agent may take to leave its conversation. */
+  readonly leaveTimeoutMs?: number
+}
+
+interface Slot {
+  spec: SlotSpec
+  /** Being deleted: not ready, no calls to the pool for it. */
+  removing: boolean
+  /** The pool was told this slot's conversation ended (told once per supervisor run). */
+  toldEnded: boolean
+  lastInboxId: string | null
+  lastConversationId: string | null
 }
 
 export class Supervisor {
   private readonly gatewayToken = randomBytes(32).toString("hex")
-  private readonly paths
+  private readonly paths: HostPaths
+  private readonly slots = new Map<string, Slot>()
+  /** Deleted slots whose convos account stays a disabled stub until the next gateway start (gatewayConfig.ts). */
+  private readonly retired = new Set<string>()
   private gatewayPort = 0
   private gateway: RunningGateway | undefined
   private ready = false
   private stopping = false
-  private lastStatus: PluginStatus | undefined
   private server: Server | undefined
   private toolServer: Server | undefined
   private toolsUrl = ""
+  /** Slot changes and config writes, one at a time. */
+  private serial: Promise<unknown> = Promise.resolve()
   private finished: (code: number) => void = () => {}
   /** Settles with the process exit code. */
   readonly done = new Promise<number>((resolve) => (this.finished = resolve))
@@ -62,7 +88,7 @@ export class Supervisor {
   // No parameter properties here: this file also runs under Node's own type stripping (see main.ts).
   constructor(options: SupervisorOptions) {
     this.options = options
-    this.paths = gatewayPaths(options.instance.stateDir)
+    this.paths = hostPaths(options.host.stateDir)
   }
 
   /** The gateway's pid (tests kill it to prove restarts). */
@@ -71,76 +97,200 @@ export class Supervisor {
   }
 
   async start(): Promise<void> {
-    prepareState(this.paths)
+    prepareHost(this.paths)
+    const { slots, problems } = loadSlotSpecs(this.paths)
+    for (const problem of problems) this.options.log.error(`slot not loaded: ${problem}`)
+    for (const [slotId, spec] of slots) {
+      prepareSlot(slotPaths(this.paths, slotId), spec.tools)
+      this.slots.set(slotId, { spec, removing: false, toldEnded: false, lastInboxId: null, lastConversationId: null })
+    }
     this.gatewayPort = await freePort()
-    const { instanceId, instanceToken, poolUrl } = this.options.instance
-    const tools = await startToolForwardingServer({ gatewayToken: this.gatewayToken, pool: { poolUrl, instanceId, instanceToken } })
+    const tools = await startToolForwardingServer({
+      gatewayToken: this.gatewayToken,
+      poolUrl: this.options.host.poolUrl,
+      slotToken: (slotId) => this.liveSlot(slotId)?.spec.token,
+    })
     this.toolServer = tools.server
     this.toolsUrl = tools.url
-    this.server = await startContractServer(this.options.instance.port, this.options.instance.bindHost, this.options.instance.instanceToken, this.backend())
-    this.options.log.info(`instance ${this.options.instance.instanceId} serving the contract on ${this.options.instance.bindHost}:${this.options.instance.port}`)
+    this.server = await startHostServer(this.options.host.port, this.options.host.bindHost, this.backend())
+    this.options.log.info(`host ${this.options.host.hostId} (${this.slots.size}/${this.options.host.capacity} slots) serving on ${this.options.host.bindHost}:${this.options.host.port}`)
     void this.runGatewayLoop()
     void this.watchLoop()
   }
 
+  /** Host shutdown: every channel account stops first (no agent can post anything, not even a gateway notice), then the gateway. */
   async stop(code = 0): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    this.ready = false
     const started = Date.now()
+    if (this.ready) await this.control("POST", "stop-all", {}, 10_000).catch(() => undefined)
+    this.ready = false
+    const channelsStopped = Date.now()
     await this.gateway?.stop().catch(() => undefined)
     const gatewayStopped = Date.now()
     for (const server of [this.server, this.toolServer]) {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
     }
-    this.options.log.info(`stopped: gateway in ${gatewayStopped - started} ms, servers in ${Date.now() - gatewayStopped} ms`)
+    this.options.log.info(`stopped: channels in ${channelsStopped - started} ms, gateway in ${gatewayStopped - channelsStopped} ms`)
     this.finished(code)
   }
 
-  private backend(): ContractBackend {
+  private liveSlot(slotId: string): Slot | undefined {
+    const slot = this.slots.get(slotId)
+    return slot && !slot.removing ? slot : undefined
+  }
+
+  private backend(): HostBackend {
     return {
-      version: RUNTIME_VERSION,
+      hostToken: this.options.host.hostToken,
       gatewayReady: () => this.ready,
-      pluginStatus: () => this.fetchStatus(),
-      lastKnownInboxId: () => this.lastStatus?.inboxId ?? null,
-      forward: (action, body) => this.forward(action, body),
+      slotToken: (slotId) => this.liveSlot(slotId)?.spec.token,
+      hostHealth: () => this.hostHealth(),
+      slotHealth: async (slotId) => this.slotHealthOf(slotId, await this.fetchStatus()),
+      putSlot: (slotId, spec) => this.exclusive(() => this.putSlot(slotId, spec)),
+      deleteSlot: (slotId) => this.exclusive(() => this.deleteSlot(slotId)),
+      forward: (slotId, action, body) => this.forward(slotId, action, body),
     }
   }
 
-  private controlUrl(action: string) {
-    return `http://127.0.0.1:${this.gatewayPort}/convos/control/${action}`
+  private exclusive<A>(work: () => Promise<A>): Promise<A> {
+    const run = this.serial.then(work, work)
+    this.serial = run.catch(() => undefined)
+    return run
+  }
+
+  private async hostHealth(): Promise<HostHealth> {
+    const status = await this.fetchStatus()
+    return {
+      hostId: this.options.host.hostId,
+      version: RUNTIME_VERSION,
+      gatewayReady: this.ready,
+      capacity: this.options.host.capacity,
+      slots: [...this.slots.keys()].map((slotId) => this.slotHealthOf(slotId, status)),
+    }
+  }
+
+  private slotHealthOf(slotId: string, status: PluginStatus | undefined): SlotHealth {
+    const slot = this.slots.get(slotId)
+    const account = status?.accounts[slotId]
+    if (slot && account) {
+      slot.lastInboxId = account.inboxId
+      slot.lastConversationId = account.conversationId
+    }
+    return {
+      slotId,
+      ready: this.ready && slot !== undefined && !slot.removing && account?.ready === true,
+      // The inbox and conversation survive gateway restarts: reported from memory while the gateway is down.
+      inboxId: account?.inboxId ?? slot?.lastInboxId ?? null,
+      conversationId: account?.conversationId ?? slot?.lastConversationId ?? null,
+    }
+  }
+
+  private async putSlot(slotId: string, spec: SlotSpec): Promise<Answer> {
+    const existing = this.slots.get(slotId)
+    if (existing) {
+      if (existing.removing) return { status: 409, body: { error: `slot ${slotId} is being deleted` } }
+      if (!bearerMatches(`Bearer ${spec.token}`, existing.spec.token)) return { status: 409, body: { error: `slot ${slotId} exists with another token` } }
+    } else if (this.slots.size >= this.options.host.capacity) {
+      return { status: 409, body: { error: `host is full (${this.options.host.capacity} slots)` } }
+    }
+    const paths = slotPaths(this.paths, slotId)
+    saveSlotSpec(paths, spec)
+    if (existing) existing.spec = spec
+    else this.slots.set(slotId, { spec, removing: false, toldEnded: false, lastInboxId: null, lastConversationId: null })
+    // A slot id used again after a delete is a new account, not the disabled stub.
+    this.retired.delete(slotId)
+    this.writeConfig()
+    this.options.log.info(`slot ${slotId} ${existing ? "updated" : "added"} (${this.slots.size}/${this.options.host.capacity})`)
+    return { status: 200, body: { slotId } }
+  }
+
+  /**
+   * The agent leaves its conversation (bounded), then its account stops (nothing of it can post any more, gateway
+   * notices included), then it leaves the config and its state dir goes. Other slots keep running.
+   */
+  private async deleteSlot(slotId: string): Promise<Answer> {
+    const slot = this.slots.get(slotId)
+    if (!slot) return { status: 200, body: { removed: true } }
+    slot.removing = true
+    const started = Date.now()
+    if (this.ready) {
+      const left = await this.control("POST", `${slotId}/leave`, {}, this.options.leaveTimeoutMs ?? 20_000).catch((error: unknown) => ({ status: 503, body: { error: message(error) } }))
+      if (left.status !== 200) this.options.log.error(`slot ${slotId}: leaving its conversation failed (${JSON.stringify(left.body)}); removing it anyway`)
+    }
+    // First only the account is disabled: a scoped restart of that one account stops it.
+    this.retired.add(slotId)
+    this.writeConfig({ stopOnly: slotId })
+    if (this.ready) {
+      const stopped = await waitForOk(this.controlUrl("status"), {
+        timeoutMs: 20_000,
+        headers: this.controlHeaders,
+        until: (body) => (body as PluginStatus | null)?.accounts[slotId] === undefined,
+        aborted: () => !this.ready,
+      })
+      if (!stopped) this.options.log.error(`slot ${slotId}: its account did not stop within 20 s; removing it anyway`)
+    }
+    this.slots.delete(slotId)
+    this.writeConfig()
+    removeSlotDir(slotPaths(this.paths, slotId))
+    this.options.log.info(`slot ${slotId} deleted in ${Date.now() - started} ms (${this.slots.size}/${this.options.host.capacity})`)
+    return { status: 200, body: { removed: true } }
+  }
+
+  private configSlot(slotId: string, spec: SlotSpec): ConfigSlot {
+    return { slotId, paths: slotPaths(this.paths, slotId), model: spec.model, tools: spec.tools }
+  }
+
+  /** Writes the whole config from the slots. `stopOnly`: that slot's account is disabled but its agent stays for now. */
+  private writeConfig(options: { readonly stopOnly?: string } = {}): void {
+    const live = [...this.slots].filter(([slotId]) => slotId !== options.stopOnly).map(([slotId, slot]) => this.configSlot(slotId, slot.spec))
+    const retired = [...this.retired].map((slotId) => ({ slotId, paths: slotPaths(this.paths, slotId), model: { kind: "none" as const }, tools: {} }))
+    const config = buildGatewayConfig(this.paths, live, retired)
+    const stopping = options.stopOnly === undefined ? undefined : this.slots.get(options.stopOnly)
+    if (stopping && options.stopOnly !== undefined) {
+      // The agent entry (and its binding, provider) outlive its account by one write, so nothing of it is orphaned mid-turn.
+      const kept = buildGatewayConfig(this.paths, [this.configSlot(options.stopOnly, stopping.spec)])
+      Object.assign(config.agents.entries, kept.agents.entries)
+      Object.assign(config.models.providers, kept.models.providers)
+      config.bindings.push(...kept.bindings)
+    }
+    writeFileAtomically(this.paths.configPath, `${JSON.stringify(config, null, 2)}\n`)
+  }
+
+  private controlUrl(path: string) {
+    return `http://127.0.0.1:${this.gatewayPort}/convos/control/${path}`
   }
 
   private get controlHeaders() {
     return { authorization: `Bearer ${this.gatewayToken}`, "content-type": "application/json" }
   }
 
+  private async control(method: "GET" | "POST", path: string, body: unknown, timeoutMs: number): Promise<Answer> {
+    const response = await fetch(this.controlUrl(path), {
+      method,
+      headers: this.controlHeaders,
+      ...(method === "POST" ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    return { status: response.status, body: await response.json() }
+  }
+
   private async fetchStatus(): Promise<PluginStatus | undefined> {
+    if (!this.ready) return undefined
     try {
-      const response = await fetch(this.controlUrl("status"), { headers: this.controlHeaders, signal: AbortSignal.timeout(3_000) })
-      if (!response.ok) {
-        await response.body?.cancel()
-        return undefined
-      }
-      this.lastStatus = (await response.json()) as PluginStatus
-      return this.lastStatus
+      const answer = await this.control("GET", "status", undefined, 3_000)
+      return answer.status === 200 ? (answer.body as PluginStatus) : undefined
     } catch {
       return undefined
     }
   }
 
-  private async forward(action: ForwardedAction, body: unknown): Promise<{ status: number; body: unknown }> {
+  private async forward(slotId: string, action: ForwardedAction, body: unknown): Promise<Answer> {
     try {
-      const response = await fetch(this.controlUrl(action), {
-        method: "POST",
-        headers: this.controlHeaders,
-        body: JSON.stringify(body),
-        // A join waits (bounded) for acceptance inside the plugin.
-        signal: AbortSignal.timeout(60_000),
-      })
-      return { status: response.status, body: await response.json() }
+      // A join waits (bounded) for acceptance inside the plugin.
+      return await this.control("POST", `${slotId}/${action}`, body, 60_000)
     } catch (error) {
-      return { status: 503, body: { error: `the agent runtime did not answer: ${error instanceof Error ? error.message : String(error)}` } }
+      return { status: 503, body: { error: `the agent runtime did not answer: ${message(error)}` } }
     }
   }
 
@@ -148,11 +298,16 @@ export class Supervisor {
     let history = noCrashes
     const policy = this.options.restartPolicy ?? defaultRestartPolicy
     while (!this.stopping) {
+      // Every start gets a config of the live slots only (deleted slots' stubs go here, restart-free).
+      await this.exclusive(async () => {
+        this.retired.clear()
+        this.writeConfig()
+      })
       const gateway = startGateway({
         port: this.gatewayPort,
-        env: buildGatewayEnv(this.options.instance, this.paths, { gatewayToken: this.gatewayToken, toolsUrl: this.toolsUrl }, process.env),
+        env: buildGatewayEnv(this.options.host, this.paths, { gatewayToken: this.gatewayToken, toolsUrl: this.toolsUrl }, process.env),
         cwd: RUNTIME_DIR,
-        consoleLogFile: join(this.options.instance.stateDir, "logs", "gateway-console.log"),
+        consoleLogFile: this.paths.consoleLogFile,
       })
       this.gateway = gateway
       this.options.log.info(`gateway started (pid ${gateway.pid}, port ${this.gatewayPort})`)
@@ -185,46 +340,45 @@ export class Supervisor {
     }
   }
 
-  /** Reacts to the plugin's state: a completed pending join, or the conversation ending for us. */
+  /** Reacts to each slot's state: a completed pending join, or its conversation ending (the host keeps running). */
   private async watchLoop(): Promise<void> {
     while (!this.stopping) {
       await sleep(1_000)
-      if (!this.ready) continue
       const status = await this.fetchStatus()
       if (!status) continue
-      if (status.joinedNotificationPending && status.conversationId) {
-        const told = await this.tellPool("joined", { conversationId: status.conversationId })
-        if (told) await fetch(this.controlUrl("ack-joined"), { method: "POST", headers: this.controlHeaders, body: "{}" }).catch(() => undefined)
-      }
-      if (status.ended) {
-        this.options.log.info(`conversation ended for this agent (${status.ended}); self-destructing`)
-        await this.tellPool("self-destruct", {})
-        await this.stop(0)
+      for (const [slotId, account] of Object.entries(status.accounts)) {
+        const slot = this.liveSlot(slotId)
+        if (!slot) continue
+        if (account.joinedNotificationPending && account.conversationId) {
+          const told = await this.tellPool(slotId, slot, "joined", { conversationId: account.conversationId })
+          if (told) await this.control("POST", `${slotId}/ack-joined`, {}, 3_000).catch(() => undefined)
+        }
+        if (account.ended && !slot.toldEnded) {
+          this.options.log.info(`slot ${slotId}: its conversation ended (${account.ended}); asking the pool to destroy it`)
+          slot.toldEnded = await this.tellPool(slotId, slot, "self-destruct", {})
+        }
       }
     }
   }
 
-  private async tellPool(what: "joined" | "self-destruct", extra: Record<string, unknown>): Promise<boolean> {
-    const { poolUrl, instanceId, instanceToken } = this.options.instance
+  private async tellPool(slotId: string, slot: Slot, what: "joined" | "self-destruct", extra: Record<string, unknown>): Promise<boolean> {
+    const { poolUrl } = this.options.host
     if (!poolUrl) {
-      this.options.log.error(`POOL_URL is not set; cannot tell the pool "${what}"`)
+      this.options.log.error(`POOL_URL is not set; cannot tell the pool "${what}" for slot ${slotId}`)
       return false
     }
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        const response = await fetch(`${poolUrl}/api/pool/${what}`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ instanceId, token: instanceToken, ...extra }),
-          signal: AbortSignal.timeout(10_000),
-        })
-        await response.body?.cancel()
-        if (response.ok) return true
-        this.options.log.error(`pool answered ${response.status} to ${what}`)
-      } catch (error) {
-        this.options.log.error(`could not reach the pool for ${what}: ${error instanceof Error ? error.message : String(error)}`)
-      }
-      await sleep(1_000 * attempt)
+    try {
+      const response = await fetch(`${poolUrl}/api/pool/${what}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ instanceId: slotId, token: slot.spec.token, ...extra }),
+        signal: AbortSignal.timeout(10_000),
+      })
+      await response.body?.cancel()
+      if (response.ok) return true
+      this.options.log.error(`pool answered ${response.status} to ${what} for slot ${slotId}`)
+    } catch (error) {
+      this.options.log.error(`could not reach the pool for ${what} (slot ${slotId}): ${message(error)}`)
     }
     return false
   }

@@ -81,12 +81,17 @@ const startPool = async (answer: (seen: SeenByPool) => { status: number; body: s
   return { url, seen }
 }
 
+const otherToken = "other-slot-token-0123456789abcdef"
+const slotTokens: Record<string, string> = { inst7abc: instanceToken, other0slot: otherToken }
+
+/** Calls the forwarding server; `/tools/x` goes to `/tools/inst7abc/x` unless the path names a slot itself (`slot`). */
 const startForwarding = async (poolUrl: string | undefined, overrides: Partial<ToolForwardingOptions> = {}) => {
-  const { server, url } = await startToolForwardingServer({ gatewayToken, pool: { poolUrl, instanceId: "inst-7", instanceToken }, ...overrides })
+  const { server, url } = await startToolForwardingServer({ gatewayToken, poolUrl, slotToken: (slotId) => slotTokens[slotId], ...overrides })
   servers.push(server)
-  return async (method: string, path: string, options: { body?: string; auth?: string | null } = {}) => {
+  return async (method: string, path: string, options: { body?: string; auth?: string | null; slot?: string | null } = {}) => {
     const auth = options.auth === undefined ? `Bearer ${gatewayToken}` : options.auth
-    const response = await fetch(`${url}${path}`, {
+    const slot = options.slot === undefined ? "inst7abc" : options.slot
+    const response = await fetch(`${url}${slot === null ? path : path.replace(/^\/tools\//, `/tools/${slot}/`)}`, {
       method,
       headers: { ...(auth === null ? {} : { authorization: auth }), "content-type": "application/json" },
       ...(options.body === undefined ? {} : { body: options.body }),
@@ -114,11 +119,25 @@ describe("tool forwarding server", () => {
     expect(pool.seen[0]).toMatchObject({ method: "POST", url: "/api/tools/email/send", body })
     expect(pool.seen[0]?.headers).toMatchObject({
       authorization: `Bearer ${instanceToken}`,
-      "x-instance-id": "inst-7",
+      "x-instance-id": "inst7abc",
       "content-type": "application/json",
     })
     // The gateway's own credential stays with the supervisor.
     expect(JSON.stringify(pool.seen[0]?.headers)).not.toContain(gatewayToken)
+  })
+
+  it("forwards each slot's call with that slot's own token and id; an unknown slot or no slot is 404", async () => {
+    const pool = await startPool(() => ({ status: 200, body: '{"messages":[]}' }))
+    const call = await startForwarding(pool.url)
+    await call("GET", "/tools/email/inbox", { slot: "other0slot" })
+    await call("GET", "/tools/email/inbox")
+    expect(pool.seen.map((s) => [s.headers.authorization, s.headers["x-instance-id"]])).toEqual([
+      [`Bearer ${otherToken}`, "other0slot"],
+      [`Bearer ${instanceToken}`, "inst7abc"],
+    ])
+    expect(await call("GET", "/tools/email/inbox", { slot: "nosuchslot" })).toEqual({ status: 404, body: { error: "no slot nosuchslot on this host" } })
+    expect(await call("GET", "/tools/email/inbox", { slot: null })).toEqual({ status: 404, body: { error: "tool routes are /tools/<slotId>/…" } })
+    expect(pool.seen).toHaveLength(2)
   })
 
   it("forwards reads as GETs with the limit and the encoded message id", async () => {

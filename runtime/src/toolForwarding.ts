@@ -1,14 +1,15 @@
 /**
- * The agent's email and SMS, as the supervisor forwards them. The gateway (and so the agent) never holds the
- * instance token: its convos plugin calls this loopback-only server with the gateway token, and the supervisor, which
- * holds the instance token, id and pool URL, forwards the call to the pool's tool routes (docs/api.md) and passes the
- * pool's answer back. A separate server from the instance contract, because that one may listen on 0.0.0.0.
+ * The agents' email and SMS, as the supervisor forwards them. The gateway (and so every agent) never holds a slot
+ * token: the convos plugin calls this loopback-only server with the gateway token at `/tools/<slotId>/…` (the slot
+ * bound from the calling agent's account, never chosen by the model), and the supervisor, which holds each slot's token
+ * and the pool URL, forwards the call to the pool's tool routes (docs/api.md) as that slot and passes the answer back.
+ * A separate server from the host routes, because those may listen on 0.0.0.0.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { bearerMatches, readBody, sendJson as send } from "./jsonHttp.ts"
 
-/** What the supervisor forwards with: the pool and this instance's credentials. */
+/** What the supervisor forwards with: the pool and one slot's credentials. */
 export interface PoolCredentials {
   readonly poolUrl: string | undefined
   readonly instanceId: string
@@ -18,7 +19,9 @@ export interface PoolCredentials {
 export interface ToolForwardingOptions {
   /** The gateway token: the only credential the plugin has, and the only one accepted here. */
   readonly gatewayToken: string
-  readonly pool: PoolCredentials
+  readonly poolUrl: string | undefined
+  /** The token of a slot this host holds, or undefined. */
+  readonly slotToken: (slotId: string) => string | undefined
   /** How long the pool may take to answer (an email send waits on the provider). */
   readonly timeoutMs?: number
 }
@@ -43,6 +46,15 @@ const POST_ROUTES: Readonly<Record<string, string>> = {
   "/tools/sms/send": "/api/tools/sms/send",
 }
 const MESSAGE_PREFIX = "/tools/email/messages/"
+const SLOT_PREFIX = /^\/tools\/([a-z0-9]{6,32})(\/.*)$/
+
+/** Pure: `/tools/<slotId>/email/send` → the slot and `/tools/email/send`, or undefined. */
+export const slotOfToolPath = (url: string | undefined): { readonly slotId: string; readonly url: string } | undefined => {
+  const parsed = new URL(url ?? "/", "http://loopback")
+  const match = SLOT_PREFIX.exec(parsed.pathname)
+  if (!match?.[1] || !match[2]) return undefined
+  return { slotId: match[1], url: `/tools${match[2]}${parsed.search}` }
+}
 
 /**
  * Pure: the pool route for a plugin request, or why there is none. Only the routes below are forwarded, so the gateway
@@ -125,7 +137,11 @@ export const forwardToPool = async (
 
 export const handleToolRequest = async (req: IncomingMessage, res: ServerResponse, options: ToolForwardingOptions): Promise<void> => {
   if (!bearerMatches(req.headers.authorization, options.gatewayToken)) return send(res, 401, { error: "missing or wrong gateway token" })
-  const request = poolRequestFor(req.method, req.url)
+  const slot = slotOfToolPath(req.url)
+  if (slot === undefined) return send(res, 404, { error: "tool routes are /tools/<slotId>/…" })
+  const instanceToken = options.slotToken(slot.slotId)
+  if (instanceToken === undefined) return send(res, 404, { error: `no slot ${slot.slotId} on this host` })
+  const request = poolRequestFor(req.method, slot.url)
   if (isRefusal(request)) return send(res, request.status, { error: request.error })
   let body: string | undefined
   if (request.hasBody) {
@@ -134,9 +150,9 @@ export const handleToolRequest = async (req: IncomingMessage, res: ServerRespons
     if (!isJson(read.text)) return send(res, 400, { error: "body is not valid JSON" })
     body = read.text
   }
-  const { poolUrl } = options.pool
+  const { poolUrl } = options
   if (poolUrl === undefined) return send(res, 503, { error: "this agent has no pool to send through (POOL_URL is not set)" })
-  const answer = await forwardToPool(request, body, { ...options.pool, poolUrl }, options.timeoutMs ?? TOOL_FORWARDING_TIMEOUT_MS)
+  const answer = await forwardToPool(request, body, { poolUrl, instanceId: slot.slotId, instanceToken }, options.timeoutMs ?? TOOL_FORWARDING_TIMEOUT_MS)
   return send(res, answer.status, answer.body)
 }
 

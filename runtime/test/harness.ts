@@ -1,6 +1,13 @@
 /**
- * Test harness for the real runtime: spawns `runtime/src/main.ts` (supervisor + real OpenClaw gateway) exactly as the
- * pool's LocalProcess provider does, and talks the instance contract to it. Everything on 127.0.0.1.
+ * Test and bench harness for the real runtime host: spawns `runtime/src/main.ts` (supervisor + real OpenClaw gateway)
+ * exactly as the pool's local compute provider does, and speaks the host contract to it. Everything on 127.0.0.1.
+ *
+ *   const host = await startRuntimeHost({ stateDir, logFile, capacity: 8, env: fakeNetworkEnv(node) })
+ *   await host.putSlot("slotaaaa", slotSpecFor(model, "slotaaaa"))   // hot-adds a slot
+ *   await host.waitSlotsReady(["slotaaaa"], RUNTIME_READY_TIMEOUT)   // ms until every one is ready
+ *   await host.slot("slotaaaa").provision({ mode: "create", agentName: "Chef", instructions: "…" })
+ *
+ * `npm run bench:instance` and the density bench drive hosts through these same helpers.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -10,8 +17,9 @@ import { tmpdir } from "node:os"
 import { createServer, type Server } from "node:http"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { type HostHealth, paths, type SlotHealth, type SlotSpec } from "../../contract/index.ts"
 import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
-import { type FakeModel, startFakeModel } from "../../test/fakes/fakeModel.ts"
+import { type FakeModel, type FakeModelScript, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { killTree, processTree, treeRssBytes } from "../src/processTree.ts"
 import { freePort } from "../src/supervisor.ts"
@@ -19,43 +27,69 @@ import { agentScript } from "./agentScript.ts"
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..")
 
-export interface RuntimeInstance {
-  readonly port: number
-  readonly instanceId: string
+export interface Answer<A = Record<string, unknown>> {
+  readonly status: number
+  readonly body: A
+}
+
+/** One slot as its owner (the pool) talks to it: with that slot's own token. */
+export interface SlotClient {
+  readonly slotId: string
   readonly token: string
+  health(): Promise<Answer<SlotHealth & Record<string, unknown>>>
+  provision(body: unknown): Promise<Answer>
+  configure(body: unknown): Promise<Answer>
+  reset(): Promise<Answer>
+}
+
+export interface RuntimeHost {
+  readonly port: number
+  readonly url: string
+  readonly hostId: string
+  readonly hostToken: string
   readonly stateDir: string
   readonly process: ChildProcess
   readonly exited: Promise<number | null>
-  health(): Promise<{ ready: boolean; inboxId: string | null; version: string; conversationId: string | null }>
-  provision(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>
-  /** Polls /pool/health until ready. Returns the ms it took. */
-  waitReady(timeoutMs: number): Promise<number>
+  health(): Promise<HostHealth>
+  /** `PUT /host/slots/:slotId`; remembers the token for `slot()`. */
+  putSlot(slotId: string, spec: SlotSpec): Promise<Answer>
+  deleteSlot(slotId: string): Promise<Answer>
+  /** A client for a slot this harness put (or one with an explicit token). */
+  slot(slotId: string, token?: string): SlotClient
+  /** Polls the host health until every one of `slotIds` is ready. Returns the ms it took. */
+  waitSlotsReady(slotIds: ReadonlyArray<string>, timeoutMs: number): Promise<number>
   /** The pid of the `openclaw-gateway` process under the supervisor. */
   gatewayPid(): number | undefined
   rssBytes(): number
-  /** "pid name rssMB" for every process of the instance. */
+  /** "pid name rssMB" for every process of the host. */
   describeTree(): string
   stop(): Promise<void>
 }
 
-export const startRuntimeInstance = async (options: {
+const json = async <A>(response: Response): Promise<Answer<A>> => ({ status: response.status, body: (await response.json()) as A })
+
+export const startRuntimeHost = async (options: {
   readonly stateDir: string
   readonly env: Record<string, string>
   readonly logFile: string
-  /** The instance's id and token, when a real pool issued them; made up otherwise. */
-  readonly identity?: { readonly instanceId: string; readonly token: string }
-}): Promise<RuntimeInstance> => {
-  const port = await freePort()
-  const instanceId = options.identity?.instanceId ?? `test-${port}`
-  const token = options.identity?.token ?? randomBytes(24).toString("hex")
+  readonly capacity?: number
+  /** Reuse an earlier host's port and token (a restart on the same state dir). */
+  readonly port?: number
+  readonly hostToken?: string
+  readonly hostId?: string
+}): Promise<RuntimeHost> => {
+  const port = options.port ?? (await freePort())
+  const hostId = options.hostId ?? `host${port}`
+  const hostToken = options.hostToken ?? randomBytes(24).toString("hex")
   const log = createWriteStream(options.logFile, { flags: "a" })
   const child = spawn(process.execPath, ["runtime/src/main.ts"], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "/tmp",
-      INSTANCE_ID: instanceId,
-      INSTANCE_TOKEN: token,
+      HOST_ID: hostId,
+      HOST_TOKEN: hostToken,
+      HOST_CAPACITY: String(options.capacity ?? 8),
       PORT: String(port),
       STATE_DIR: options.stateDir,
       ...options.env,
@@ -67,35 +101,57 @@ export const startRuntimeInstance = async (options: {
   const pid = child.pid
   if (pid === undefined) throw new Error("could not spawn the runtime")
   const exited = new Promise<number | null>((resolvePromise) => child.once("exit", (code) => resolvePromise(code)))
-  const base = `http://127.0.0.1:${port}`
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
-  const instance: RuntimeInstance = {
+  const url = `http://127.0.0.1:${port}`
+  const hostHeaders = { authorization: `Bearer ${hostToken}`, "content-type": "application/json" }
+  const tokens = new Map<string, string>()
+  const host: RuntimeHost = {
     port,
-    instanceId,
-    token,
+    url,
+    hostId,
+    hostToken,
     stateDir: options.stateDir,
     process: child,
     exited,
     async health() {
-      const response = await fetch(`${base}/pool/health`, { headers, signal: AbortSignal.timeout(5_000) })
-      return (await response.json()) as Awaited<ReturnType<RuntimeInstance["health"]>>
+      const response = await fetch(`${url}${paths.hostHealth}`, { headers: hostHeaders, signal: AbortSignal.timeout(5_000) })
+      if (!response.ok) throw new Error(`host health answered ${response.status}`)
+      return (await response.json()) as HostHealth
     },
-    async provision(body) {
-      const response = await fetch(`${base}/pool/provision`, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) })
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+    async putSlot(slotId, spec) {
+      const answer = await json<Record<string, unknown>>(await fetch(`${url}${paths.hostSlot(slotId)}`, { method: "PUT", headers: hostHeaders, body: JSON.stringify(spec), signal: AbortSignal.timeout(30_000) }))
+      if (answer.status === 200) tokens.set(slotId, spec.token)
+      return answer
     },
-    async waitReady(timeoutMs) {
+    async deleteSlot(slotId) {
+      return json<Record<string, unknown>>(await fetch(`${url}${paths.hostSlot(slotId)}`, { method: "DELETE", headers: hostHeaders, signal: AbortSignal.timeout(90_000) }))
+    },
+    slot(slotId, token) {
+      const slotToken = token ?? tokens.get(slotId) ?? ""
+      const headers = { authorization: `Bearer ${slotToken}`, "content-type": "application/json" }
+      const post = async (path: string, body: unknown) =>
+        json<Record<string, unknown>>(await fetch(`${url}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) }))
+      return {
+        slotId,
+        token: slotToken,
+        health: async () => json<SlotHealth & Record<string, unknown>>(await fetch(`${url}${paths.slotHealth(slotId)}`, { headers, signal: AbortSignal.timeout(5_000) })),
+        provision: (body) => post(paths.slotProvision(slotId), body),
+        configure: (body) => post(paths.slotConfigure(slotId), body),
+        reset: () => post(paths.slotReset(slotId), {}),
+      }
+    },
+    async waitSlotsReady(slotIds, timeoutMs) {
       const started = Date.now()
       while (Date.now() - started < timeoutMs) {
         if (child.exitCode !== null) throw new Error(`runtime exited with ${child.exitCode}; see ${options.logFile}`)
         try {
-          if ((await instance.health()).ready) return Date.now() - started
+          const health = await host.health()
+          if (slotIds.every((slotId) => health.slots.find((s) => s.slotId === slotId)?.ready === true)) return Date.now() - started
         } catch {
           // not listening yet
         }
         await new Promise((r) => setTimeout(r, 100))
       }
-      throw new Error(`runtime not ready after ${timeoutMs} ms; see ${options.logFile}`)
+      throw new Error(`slots ${slotIds.join(", ")} not ready after ${timeoutMs} ms; see ${options.logFile}`)
     },
     gatewayPid() {
       return processTree(pid).find((member) => {
@@ -112,7 +168,7 @@ export const startRuntimeInstance = async (options: {
         .map((member) => {
           try {
             const name = readFileSync(`/proc/${member}/cmdline`, "utf8").split("\0").slice(0, 2).join(" ").slice(0, 60)
-            return `${member} ${name} ${(treeRssBytes(member) / 1048576 - 0).toFixed(0)}MB(tree)`
+            return `${member} ${name} ${(treeRssBytes(member) / 1048576).toFixed(0)}MB(tree)`
           } catch {
             return `${member} ?`
           }
@@ -122,7 +178,7 @@ export const startRuntimeInstance = async (options: {
       if (child.exitCode === null) {
         const members = processTree(pid)
         child.kill("SIGTERM")
-        const timer = setTimeout(() => killTree(pid, "SIGKILL"), 10_000)
+        const timer = setTimeout(() => killTree(pid, "SIGKILL"), 20_000)
         await exited
         clearTimeout(timer)
         // Anything left behind (it should not be) dies too.
@@ -137,10 +193,23 @@ export const startRuntimeInstance = async (options: {
       log.end()
     },
   }
-  return instance
+  return host
 }
 
-/** A stand-in for the pool's instance callbacks (`/api/pool/self-destruct`, `/api/pool/joined`). */
+/** A fresh slot id (the pool's instance ids have the same shape). */
+export const newSlotId = () => `s${randomBytes(8).toString("hex").slice(0, 11)}`
+
+/** The model key a test gives a slot: recognisable per slot, so the fake model shows whose key a call carried. */
+export const modelKeyOf = (slotId: string) => `sk-key-of-${slotId}`
+
+/** A slot on the fake model with its own key, its own token, and the given tool variables. */
+export const slotSpecFor = (model: { readonly baseUrl: string }, slotId: string, tools: Record<string, string> = {}): SlotSpec => ({
+  token: randomBytes(24).toString("hex"),
+  model: { kind: "openai-compatible", baseUrl: model.baseUrl, apiKey: modelKeyOf(slotId), model: "fake-model" },
+  tools,
+})
+
+/** A stand-in for the pool's slot callbacks (`/api/pool/self-destruct`, `/api/pool/joined`). */
 export const startFakePool = async () => {
   const calls: Array<{ path: string; body: Record<string, unknown> }> = []
   const server: Server = createServer((req, res) => {
@@ -174,13 +243,10 @@ export const waitFor = async <T>(what: string, probe: () => T | undefined | Prom
 
 export const logPath = (dir: string, name: string) => join(dir, `${name}.log`)
 
-/** The environment of an instance on the fake XMTP node with the fake model (start timeout generous for busy CI). */
-export const fakeNetworkEnv = (node: { readonly apiUrl: string }, model: { readonly baseUrl: string }): Record<string, string> => ({
+/** The host environment on the fake XMTP node (start timeout generous for busy CI). Models come per slot. */
+export const fakeNetworkEnv = (node: { readonly apiUrl: string }): Record<string, string> => ({
   XMTP_ENV: "local",
   XMTP_API_URL: node.apiUrl,
-  OPENAI_BASE_URL: model.baseUrl,
-  OPENAI_API_KEY: "sk-local",
-  MODEL: "fake-model",
   RUNTIME_GATEWAY_START_TIMEOUT_MS: "400000",
 })
 
@@ -199,38 +265,60 @@ export const textsFrom = (received: ReadonlyArray<ConvosMessageEvent>, conversat
 /** Generous: a gateway start takes seconds alone and much longer on a busy 2-core CI machine. */
 export const RUNTIME_READY_TIMEOUT = 240_000
 
-/** One runtime e2e file's world: the fake network, one ready instance, one recording user; `stop` undoes it all. */
+/** One runtime e2e file's world: the fake network, one host with ready slots, one recording user; `stop` undoes it all. */
 export interface RuntimeWorld {
   readonly root: string
   readonly node: FakeXmtpNode
   readonly model: FakeModel
-  /** The stand-in for the pool's instance callbacks, when asked for. */
+  /** The stand-in for the pool's slot callbacks, when asked for. */
   readonly pool: Awaited<ReturnType<typeof startFakePool>> | undefined
-  readonly instance: RuntimeInstance
-  readonly agentInbox: string
+  readonly host: RuntimeHost
+  /** The slots the host started with, ready. */
+  readonly slotIds: ReadonlyArray<string>
+  /** Each slot's XMTP inbox. */
+  readonly inboxOf: ReadonlyMap<string, string>
   readonly user: ConvosClient
   readonly received: Array<ConvosMessageEvent>
   stop(): Promise<void>
 }
 
-export const startRuntimeWorld = async (name: string, options: { readonly fakePool?: boolean } = {}): Promise<RuntimeWorld> => {
+export const startRuntimeWorld = async (
+  name: string,
+  options: {
+    readonly fakePool?: boolean
+    readonly slots?: number
+    readonly capacity?: number
+    /** The tool variables of the n-th slot. */
+    readonly toolsOf?: (index: number) => Record<string, string>
+    readonly script?: FakeModelScript
+  } = {},
+): Promise<RuntimeWorld> => {
   const root = await mkdtemp(join(tmpdir(), `runtime-${name}-e2e-`))
   const node = await startFakeXmtpNode()
-  const model = await startFakeModel(agentScript)
+  const model = await startFakeModel(options.script ?? agentScript)
   const pool = options.fakePool ? await startFakePool() : undefined
-  const instance = await startRuntimeInstance({
-    stateDir: join(root, "instance"),
+  const host = await startRuntimeHost({
+    stateDir: join(root, "host"),
     logFile: logPath(root, "runtime"),
-    env: { ...fakeNetworkEnv(node, model), ...(pool ? { POOL_URL: pool.url } : {}) },
+    capacity: options.capacity ?? 8,
+    env: { ...fakeNetworkEnv(node), ...(pool ? { POOL_URL: pool.url } : {}) },
   })
-  await instance.waitReady(RUNTIME_READY_TIMEOUT)
-  const agentInbox = (await instance.health()).inboxId ?? ""
+  const slotIds = Array.from({ length: options.slots ?? 1 }, newSlotId)
+  // Put as soon as the host listens (before its gateway is up): a host starts with its slots.
+  await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), 60_000)
+  for (const [index, slotId] of slotIds.entries()) {
+    const put = await host.putSlot(slotId, slotSpecFor(model, slotId, options.toolsOf?.(index) ?? {}))
+    if (put.status !== 200) throw new Error(`PUT ${slotId}: ${JSON.stringify(put.body)}`)
+  }
+  await host.waitSlotsReady(slotIds, RUNTIME_READY_TIMEOUT)
+  const health = await host.health()
+  const inboxOf = new Map(health.slots.map((s) => [s.slotId, s.inboxId ?? ""]))
   const { user, received } = await openRecordingUser(join(root, "user"), node.apiUrl)
   return {
-    root, node, model, pool, instance, agentInbox, user, received,
+    root, node, model, pool, host, slotIds, inboxOf, user, received,
     async stop() {
       await user.close()
-      await instance.stop()
+      await host.stop()
       await pool?.stop()
       await model.stop()
       await node.stop()

@@ -1,9 +1,9 @@
 /**
- * End to end with the real OpenClaw gateway and the real pool's tool routes: an instance whose pool gave it an email
+ * End to end with the real OpenClaw gateway and the real pool's tool routes: a slot whose pool gave it an email
  * inbox (on a fake AgentMail) is added to a group; a member asks it to email someone; the model calls `email_send`;
- * the plugin asks the supervisor, which forwards to the pool with the instance's own token and id; the pool sends from
- * that instance's inbox; the agent answers in the chat. The gateway itself never holds the instance token.
- * One runtime instance (one gateway) for the file.
+ * the plugin asks the supervisor under that slot, which forwards to the pool with the slot's own token and id; the pool
+ * sends from that slot's inbox; the agent answers in the chat. The gateway itself never holds the slot's token.
+ * One runtime host (one gateway) for the file.
  */
 import { mkdtemp, rm } from "node:fs/promises"
 import { readFileSync } from "node:fs"
@@ -26,7 +26,7 @@ import { fakeAgentMailLayer, makeDataDir, poolLayer } from "../../test/pool/pool
 import { waitFor as waitForEffect } from "../../test/pool/waitFor.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { agentScript } from "./agentScript.ts"
-import { fakeNetworkEnv, logPath, openRecordingUser, type RuntimeInstance, startRuntimeInstance, textsFrom, waitFor } from "./harness.ts"
+import { fakeNetworkEnv, logPath, openRecordingUser, type RuntimeHost, slotSpecFor, startRuntimeHost, textsFrom, waitFor } from "./harness.ts"
 
 const READY_TIMEOUT = 240_000
 const masterKey = "am-master-key-for-runtime-tools-e2e"
@@ -97,7 +97,7 @@ let agentMail: FakeAgentMail
 let stopPool: (() => Promise<void>) | undefined
 let proxy: Awaited<ReturnType<typeof startRecordingProxy>>
 let issued: { instanceId: string; token: string; inboxId: string }
-let instance: RuntimeInstance
+let host: RuntimeHost
 let user: ConvosClient
 let agentInbox: string
 let received: Array<ConvosMessageEvent>
@@ -131,14 +131,13 @@ beforeAll(async () => {
   issued = warmed
   proxy = await startRecordingProxy(warmed.url)
 
-  instance = await startRuntimeInstance({
-    stateDir: join(root, "instance"),
-    logFile: logPath(root, "runtime"),
-    identity: { instanceId: issued.instanceId, token: issued.token },
-    env: { ...fakeNetworkEnv(node, model), POOL_URL: proxy.url, AGENTMAIL_INBOX_ID: issued.inboxId },
-  })
-  await instance.waitReady(READY_TIMEOUT)
-  agentInbox = (await instance.health()).inboxId ?? ""
+  // The pool's instance id and token become a slot of a host of capacity 1.
+  host = await startRuntimeHost({ stateDir: join(root, "host"), logFile: logPath(root, "runtime"), capacity: 1, env: { ...fakeNetworkEnv(node), POOL_URL: proxy.url } })
+  await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), 60_000)
+  const put = await host.putSlot(issued.instanceId, { ...slotSpecFor(model, issued.instanceId, { AGENTMAIL_INBOX_ID: issued.inboxId }), token: issued.token })
+  if (put.status !== 200) throw new Error(`PUT slot: ${JSON.stringify(put.body)}`)
+  await host.waitSlotsReady([issued.instanceId], READY_TIMEOUT)
+  agentInbox = (await host.health()).slots[0]?.inboxId ?? ""
   const person = await openRecordingUser(join(root, "user"), node.apiUrl)
   user = person.user
   received = person.received
@@ -146,7 +145,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await user?.close()
-  await instance?.stop()
+  await host?.stop()
   await proxy?.stop()
   await stopPool?.()
   dataDir?.cleanup()
@@ -163,11 +162,11 @@ const toolNamesOffered = (index: number): Array<string> => {
   return Array.isArray(tools) ? tools.map((tool: { function?: { name?: string } }) => tool.function?.name ?? "") : []
 }
 
-describe("runtime instance with an email inbox", () => {
+describe("a slot with an email inbox", () => {
   it("emails someone when asked in the group, through the pool with its own token, and says so in the chat", async () => {
     const group = await user.createConversation({ name: "Trip", permissions: "all_members", profile: { name: "Alice", isAgent: false } })
     const conversationId = group.conversationId
-    expect(await instance.provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId, addedBy: user.inboxId })).toEqual({
+    expect(await host.slot(issued.instanceId).provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId, addedBy: user.inboxId })).toEqual({
       status: 200,
       body: { status: "added", conversationId },
     })
@@ -200,14 +199,16 @@ describe("runtime instance with an email inbox", () => {
     expect(sent[0]).toMatchObject({ inbox: issued.inboxId, message: { from: issued.inboxId, to: [email.to], subject: email.subject, text: email.text } })
   }, 180_000)
 
-  it("runs the gateway without the instance token or the pool URL in its environment", () => {
-    const gatewayPid = instance.gatewayPid()
+  it("runs the gateway without the slot token, the host token or the pool URL in its environment or config", () => {
+    const gatewayPid = host.gatewayPid()
     expect(gatewayPid).toBeDefined()
     const environ = readFileSync(`/proc/${gatewayPid}/environ`, "utf8").split("\0")
-    expect(environ.join("\n")).not.toContain(issued.token)
-    expect(environ.some((entry) => entry.startsWith("INSTANCE_TOKEN=") || entry.startsWith("POOL_URL="))).toBe(false)
-    expect(environ.join("\n")).not.toContain(proxy.url)
-    expect(environ).toContain(`AGENTMAIL_INBOX_ID=${issued.inboxId}`)
+    const config = readFileSync(join(root, "host", "openclaw", "openclaw.json"), "utf8")
+    for (const secret of [issued.token, host.hostToken, proxy.url]) expect(environ.join("\n") + config).not.toContain(secret)
+    expect(environ.some((entry) => entry.startsWith("HOST_TOKEN=") || entry.startsWith("POOL_URL="))).toBe(false)
+    // The slot's inbox is its account's tool variable in the config, not a process-wide variable.
+    expect(environ.some((entry) => entry.startsWith("AGENTMAIL_"))).toBe(false)
+    expect(config).toContain(issued.inboxId)
     expect(environ.find((entry) => entry.startsWith("CONVOS_TOOLS_URL="))).toMatch(/^CONVOS_TOOLS_URL=http:\/\/127\.0\.0\.1:\d+$/)
   })
 })

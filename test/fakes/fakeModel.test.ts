@@ -27,6 +27,8 @@ describe("fake OpenAI-compatible model", () => {
     expect(recorded?.systemText).toBe("be brief")
     expect(recorded?.lastUserText).toBe("internal context")
     expect(recorded?.body.messages).toHaveLength(3)
+    // The key the client used, so tests can tell which agent's key a call carried.
+    expect(recorded?.authorization).toBe("Bearer sk-local")
   })
 
   it("streams a long reply as several SSE deltas that assemble to the scripted text", async () => {

@@ -55,6 +55,8 @@ export interface FakeModelRequest {
   readonly toolResults: ReadonlyArray<{ readonly toolCallId: string; readonly content: string }>
   /** Zero-based index of this request among all chat requests this fake has received. */
   readonly index: number
+  /** The request's `Authorization` header (the API key the client used), when it sent one. */
+  readonly authorization?: string
 }
 
 export type FakeModelScript = (request: FakeModelRequest) => FakeReply | Promise<FakeReply>
@@ -101,7 +103,7 @@ export const messageText = (content: unknown): string => {
   return ""
 }
 
-export const toFakeModelRequest = (body: ChatCompletionBody, index: number): FakeModelRequest => {
+export const toFakeModelRequest = (body: ChatCompletionBody, index: number, authorization?: string): FakeModelRequest => {
   const messages = Array.isArray(body.messages) ? body.messages : []
   const userTexts = messages.filter((m) => m.role === "user").map((m) => messageText(m.content))
   return {
@@ -118,6 +120,7 @@ export const toFakeModelRequest = (body: ChatCompletionBody, index: number): Fak
       .filter((m) => m.role === "tool")
       .map((m) => ({ toolCallId: typeof m.tool_call_id === "string" ? m.tool_call_id : "", content: messageText(m.content) })),
     index,
+    ...(authorization === undefined ? {} : { authorization }),
   }
 }
 
@@ -222,7 +225,7 @@ export const startFakeModel = async (script: FakeModelScript = defaultFakeScript
     } catch (error) {
       return sendError(res, 400, `invalid JSON body: ${String(error)}`)
     }
-    const request = toFakeModelRequest(body, requests.length)
+    const request = toFakeModelRequest(body, requests.length, req.headers.authorization)
     requests.push(request)
     let reply: FakeReplyObject
     try {

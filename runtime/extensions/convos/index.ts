@@ -1,13 +1,28 @@
-/** Entry of the `convos` channel plugin: the channel, the supervisor's control routes and the agent's email/SMS tools. */
+/**
+ * Entry of the `convos` channel plugin: the channel (one account per agent slot), the supervisor's control routes and
+ * each slot's own email/SMS tools. All state lives in the one `ConvosAccounts` registry made here.
+ */
 import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core"
-import { channelState, createConvosChannel } from "./src/channel.ts"
-import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
+import { createConvosAccounts, createConvosChannel } from "./src/channel.ts"
+import { contractLoader } from "./src/contract.ts"
 import { watchSupervisor } from "./src/parentWatch.ts"
-import { readSettings } from "./src/settings.ts"
-import { agentTools } from "./src/tools.ts"
+import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
+import { accountSettingsOf, type HostSettings, readHostSettings } from "./src/settings.ts"
+import { agentTools, EMAIL_TOOL_NAMES, SMS_TOOL_NAMES } from "./src/tools.ts"
 import { createConvosTransport } from "./src/transportConvos.ts"
 
-export const convosChannel = createConvosChannel({ settings: () => readSettings(), createTransport: createConvosTransport })
+const accounts = createConvosAccounts()
+let host: HostSettings | undefined
+/** Read once, when first needed (the setup entry and CLI commands load this module without a supervisor). */
+const hostSettings = (): HostSettings => (host ??= readHostSettings())
+const loadContract = contractLoader()
+
+export const convosChannel = createConvosChannel({
+  accounts,
+  hostSettings,
+  decoders: (settings) => loadContract(settings.contractModulePath),
+  createTransport: createConvosTransport,
+})
 
 export default defineChannelPluginEntry({
   id: "convos",
@@ -15,7 +30,7 @@ export default defineChannelPluginEntry({
   description: "Convos (XMTP) group chats for OpenClaw agents",
   plugin: convosChannel,
   setRuntime(runtime) {
-    channelState.runtime = runtime
+    accounts.runtime = runtime
   },
   registerFull(api) {
     const supervisorPid = Number(process.env.CONVOS_SUPERVISOR_PID)
@@ -29,14 +44,21 @@ export default defineChannelPluginEntry({
       path: CONTROL_PREFIX,
       match: "prefix",
       auth: "plugin",
-      handler: (req, res) =>
-        handleControl(req, res, {
-          token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "",
-          instance: () => channelState.instance,
-          startupError: () => channelState.startupError,
-        }),
+      handler: (req, res) => handleControl(req, res, { token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "", accounts }),
     })
-    // Only the tools of the resources this instance has (openclaw.plugin.json declares all of them).
-    for (const tool of agentTools(process.env)) api.registerTool(tool)
+    // Per turn, the tools of the calling agent's own slot: bound from the turn's account (never chosen by the model;
+    // it must be the agent's own), and only those its slot has the resources for (openclaw.plugin.json declares all).
+    api.registerTool(
+      (ctx) => {
+        const slotId = ctx.agentAccountId
+        if (!slotId || ctx.agentId !== slotId) return null
+        // The factory may run in another load of this plugin (no runtime set): the turn's own config is the source.
+        const account = accountSettingsOf(ctx.getRuntimeConfig?.() ?? ctx.runtimeConfig ?? ctx.config, slotId)
+        if (!account?.enabled) return null
+        const { toolsUrl, controlToken } = hostSettings()
+        return agentTools({ slotId, toolsUrl, gatewayToken: controlToken, tools: account.tools })
+      },
+      { names: [...EMAIL_TOOL_NAMES, ...SMS_TOOL_NAMES] },
+    )
   },
 })

@@ -6,49 +6,44 @@ import {
   decideReset,
   decideWelcome,
   idle,
-  validateConfigureRequest,
-  validateProvisionRequest,
 } from "./binding.ts"
+import { testDecoders as decode } from "./testing/decoders.ts"
 
 const conv = "0123456789abcdef0123456789abcdef"
 const manager = "f".repeat(64)
 const persona = { agentName: "Chef", instructions: "cook" }
 
-describe("validateProvisionRequest", () => {
+describe("provision bodies, decoded with the contract", () => {
   it("accepts the three modes with their required fields", () => {
-    expect(validateProvisionRequest({ agentName: "Chef", instructions: "", mode: "create" }).ok).toBe(true)
-    expect(validateProvisionRequest({ agentName: "Chef", instructions: "", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" }).ok).toBe(true)
-    const add = validateProvisionRequest({ agentName: " Chef ", instructions: "x", mode: "add", conversationId: conv.toUpperCase(), addedBy: manager })
-    expect(add).toEqual({ ok: true, value: { agentName: "Chef", instructions: "x", mode: "add", conversationId: conv, addedBy: manager } })
+    expect(decode.provision({ agentName: "Chef", instructions: "Cook.", mode: "create" }).ok).toBe(true)
+    expect(decode.provision({ agentName: "Chef", instructions: "Cook.", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" }).ok).toBe(true)
+    const add = decode.provision({ agentName: "Chef", instructions: "x", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
+    expect(add).toEqual({ ok: true, value: { agentName: "Chef", instructions: "x", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager } })
   })
   it("names the field to fix on bad input", () => {
-    expect(validateProvisionRequest(null)).toEqual({ ok: false, error: "body must be a JSON object" })
-    expect(validateProvisionRequest({ instructions: "", mode: "create" })).toMatchObject({ error: expect.stringContaining("agentName") })
-    expect(validateProvisionRequest({ agentName: "a", mode: "create" })).toMatchObject({ error: expect.stringContaining("instructions") })
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "join" })).toMatchObject({ error: expect.stringContaining("joinUrl") })
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "join", joinUrl: "not a url" })).toMatchObject({ error: "joinUrl must be a URL" })
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "add", conversationId: "x", addedBy: manager })).toMatchObject({ error: expect.stringContaining("conversationId") })
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "add", conversationId: conv })).toMatchObject({ error: expect.stringContaining("addedBy") })
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "dance" })).toMatchObject({ error: expect.stringContaining("mode") })
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "create", managerInboxId: "nope" })).toMatchObject({ error: expect.stringContaining("managerInboxId") })
-  })
-  it("keeps the manager's inbox id, lower-cased", () => {
-    expect(validateProvisionRequest({ agentName: "a", instructions: "", mode: "create", managerInboxId: manager.toUpperCase() })).toEqual({
-      ok: true,
-      value: { agentName: "a", instructions: "", mode: "create", managerInboxId: manager },
-    })
+    expect(decode.provision(null)).toEqual({ ok: false, error: "body must be a JSON object" })
+    expect(decode.provision({ instructions: "x", mode: "create" })).toMatchObject({ error: expect.stringContaining("agentName") })
+    expect(decode.provision({ agentName: "a", mode: "create" })).toMatchObject({ error: expect.stringContaining("instructions") })
+    expect(decode.provision({ agentName: "a", instructions: "", mode: "create" })).toMatchObject({ error: expect.stringContaining("instructions must not be empty") })
+    expect(decode.provision({ agentName: " a", instructions: "x", mode: "create" })).toMatchObject({ error: expect.stringContaining("agentName must not start or end with spaces") })
+    expect(decode.provision({ agentName: "a", instructions: "x", mode: "join" })).toMatchObject({ error: expect.stringContaining("joinUrl") })
+    expect(decode.provision({ agentName: "a", instructions: "x", mode: "add", conversationId: "x", addedBy: manager })).toMatchObject({ error: expect.stringContaining("conversationId") })
+    expect(decode.provision({ agentName: "a", instructions: "x", mode: "add", conversationId: conv })).toMatchObject({ error: expect.stringContaining("addedBy") })
+    expect(decode.provision({ agentName: "a", instructions: "x", mode: "dance" })).toMatchObject({ error: expect.stringContaining("mode") })
+    expect(decode.provision({ agentName: "a", instructions: "x", mode: "create", managerInboxId: "nope" })).toMatchObject({ error: expect.stringContaining("managerInboxId") })
+    expect(decode.provision({ agentName: "a", instructions: "x", mode: "create", nmae: "typo" })).toMatchObject({ ok: false })
   })
 })
 
-describe("validateConfigureRequest", () => {
+describe("configure bodies, decoded with the contract", () => {
   it("takes a name, instructions or both, as strictly as a provision", () => {
-    expect(validateConfigureRequest({ agentName: " Tour Guide " })).toEqual({ ok: true, value: { agentName: "Tour Guide" } })
-    expect(validateConfigureRequest({ instructions: "Be brief." })).toEqual({ ok: true, value: { instructions: "Be brief." } })
-    expect(validateConfigureRequest({})).toEqual({ ok: false, error: "give agentName, instructions or both" })
-    expect(validateConfigureRequest([])).toEqual({ ok: false, error: "body must be a JSON object" })
-    expect(validateConfigureRequest({ agentName: "  " })).toMatchObject({ error: expect.stringContaining("agentName") })
-    expect(validateConfigureRequest({ agentName: "x".repeat(101) })).toMatchObject({ error: expect.stringContaining("100") })
-    expect(validateConfigureRequest({ instructions: 3 })).toMatchObject({ error: expect.stringContaining("instructions") })
+    expect(decode.configure({ agentName: "Tour Guide" })).toEqual({ ok: true, value: { agentName: "Tour Guide" } })
+    expect(decode.configure({ instructions: "Be brief." })).toEqual({ ok: true, value: { instructions: "Be brief." } })
+    expect(decode.configure({})).toMatchObject({ ok: false, error: expect.stringContaining("give agentName, instructions or both") })
+    expect(decode.configure([])).toEqual({ ok: false, error: "body must be a JSON object" })
+    expect(decode.configure({ agentName: "  " })).toMatchObject({ error: expect.stringContaining("agentName") })
+    expect(decode.configure({ agentName: "x".repeat(65) })).toMatchObject({ error: expect.stringContaining("64") })
+    expect(decode.configure({ instructions: 3 })).toMatchObject({ error: expect.stringContaining("instructions") })
   })
 })
 

@@ -2,28 +2,10 @@
  * Binding rules: one instance binds to exactly one conversation, and only to the one it was sent to.
  * Pure state transitions; the instance persists the state (bindingStore.ts) and performs the effects.
  */
+import type { ConfigureRequest, ProvisionMode, ProvisionRequest } from "../../../../contract/index.ts"
 
-export type ProvisionMode = "create" | "join" | "add"
-
-export interface ProvisionRequest {
-  readonly agentName: string
-  readonly instructions: string
-  readonly mode: ProvisionMode
-  readonly joinUrl?: string
-  readonly conversationId?: string
-  readonly addedBy?: string
-  /**
-   * Inbox id of the manager bot that spawned this agent, when one did. Its messages (confirmations, listings) name
-   * the agent but are never meant for it, so they are never answered.
-   */
-  readonly managerInboxId?: string
-}
-
-/** `POST /pool/configure`: a new display name and/or new instructions for a provisioned agent. */
-export interface ConfigureRequest {
-  readonly agentName?: string
-  readonly instructions?: string
-}
+/** The provision and configure bodies are the contract's (decoded with it: `contractDecoders`). */
+export type { ConfigureRequest, ProvisionMode, ProvisionRequest }
 
 export interface Persona {
   readonly agentName: string
@@ -50,74 +32,20 @@ export const idle: BindingState = { phase: "idle" }
 
 export type Validation<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: string }
 
-const CONVERSATION_ID = /^[0-9a-f]{32}$|^[0-9a-f-]{36}$/i
-const INBOX_ID = /^[0-9a-f]{64}$/i
-
-const nonEmpty = (value: unknown): value is string => typeof value === "string" && value.trim().length > 0
-
-const agentNameProblem = (value: unknown): string | null => {
-  if (!nonEmpty(value)) return "agentName must be a non-empty string"
-  if (value.length > 100) return "agentName must be at most 100 characters"
-  return null
+/** Decodes the slot routes' bodies with the contract (loaded by path: the gateway runs this plugin from a copy). */
+export interface ContractDecoders {
+  readonly provision: (body: unknown) => Validation<ProvisionRequest>
+  readonly configure: (body: unknown) => Validation<ConfigureRequest>
 }
 
-const instructionsProblem = (value: unknown): string | null => {
-  if (typeof value !== "string") return "instructions must be a string"
-  if (value.length > 20_000) return "instructions must be at most 20000 characters"
-  return null
-}
+type ContractModule = Pick<typeof import("../../../../contract/index.ts"), "decoderFor" | "ProvisionRequest" | "ConfigureRequest">
 
-/** Validates a `POST /pool/provision` body; the error names the field to fix. */
-export const validateProvisionRequest = (body: unknown): Validation<ProvisionRequest> => {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, error: "body must be a JSON object" }
-  const b = body as Record<string, unknown>
-  const problem = agentNameProblem(b.agentName) ?? instructionsProblem(b.instructions)
-  if (problem !== null) return { ok: false, error: problem }
-  if (b.managerInboxId !== undefined && (typeof b.managerInboxId !== "string" || !INBOX_ID.test(b.managerInboxId)))
-    return { ok: false, error: "managerInboxId must be an inbox id (64 hex characters)" }
-  const base = {
-    agentName: (b.agentName as string).trim(),
-    instructions: b.instructions as string,
-    ...(typeof b.managerInboxId === "string" ? { managerInboxId: b.managerInboxId.toLowerCase() } : {}),
-  }
-  switch (b.mode) {
-    case "create":
-      return { ok: true, value: { ...base, mode: "create" } }
-    case "join": {
-      if (!nonEmpty(b.joinUrl)) return { ok: false, error: "joinUrl is required for mode join" }
-      try {
-        new URL(b.joinUrl)
-      } catch {
-        return { ok: false, error: "joinUrl must be a URL" }
-      }
-      return { ok: true, value: { ...base, mode: "join", joinUrl: b.joinUrl } }
-    }
-    case "add": {
-      if (!nonEmpty(b.conversationId) || !CONVERSATION_ID.test(b.conversationId))
-        return { ok: false, error: "conversationId must be a conversation id (32 hex characters) for mode add" }
-      if (!nonEmpty(b.addedBy) || !INBOX_ID.test(b.addedBy))
-        return { ok: false, error: "addedBy must be an inbox id (64 hex characters) for mode add" }
-      return { ok: true, value: { ...base, mode: "add", conversationId: b.conversationId.toLowerCase(), addedBy: b.addedBy.toLowerCase() } }
-    }
-    default:
-      return { ok: false, error: 'mode must be one of "create", "join", "add"' }
-  }
-}
-
-/** Validates a `POST /pool/configure` body: at least one of the two fields, each as strict as in a provision. */
-export const validateConfigureRequest = (body: unknown): Validation<ConfigureRequest> => {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, error: "body must be a JSON object" }
-  const b = body as Record<string, unknown>
-  if (b.agentName === undefined && b.instructions === undefined) return { ok: false, error: "give agentName, instructions or both" }
-  const problem = (b.agentName === undefined ? null : agentNameProblem(b.agentName)) ??
-    (b.instructions === undefined ? null : instructionsProblem(b.instructions))
-  if (problem !== null) return { ok: false, error: problem }
+export const contractDecoders = (contract: ContractModule): ContractDecoders => {
+  const object = (decode: (body: unknown) => Validation<unknown>) => (body: unknown) =>
+    typeof body !== "object" || body === null || Array.isArray(body) ? { ok: false as const, error: "body must be a JSON object" } : decode(body)
   return {
-    ok: true,
-    value: {
-      ...(b.agentName === undefined ? {} : { agentName: (b.agentName as string).trim() }),
-      ...(b.instructions === undefined ? {} : { instructions: b.instructions as string }),
-    },
+    provision: object(contract.decoderFor(contract.ProvisionRequest)) as ContractDecoders["provision"],
+    configure: object(contract.decoderFor(contract.ConfigureRequest)) as ContractDecoders["configure"],
   }
 }
 
@@ -173,7 +101,7 @@ export const decideProvision = (state: BindingState, request: ProvisionRequest):
     case "add":
       return {
         accept: true,
-        next: { phase: "expecting_add", conversationId: request.conversationId ?? "", addedBy: request.addedBy ?? "", persona },
+        next: { phase: "expecting_add", conversationId: request.conversationId, addedBy: request.addedBy, persona },
       }
   }
 }

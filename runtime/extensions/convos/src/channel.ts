@@ -1,16 +1,20 @@
 /**
- * The `convos` ChannelPlugin: wiring only. The gateway starts the account, which opens the XMTP transport, starts
- * the instance (streaming + warm-up turn) and blocks until the gateway stops it.
+ * The `convos` ChannelPlugin: wiring only. One account per agent slot (`channels.convos.accounts.<slotId>`, never
+ * `default`); the gateway starts each account, which opens that slot's own XMTP transport, starts its own
+ * ConvosInstance (streaming + warm-up turn) and blocks until the gateway stops it. Nothing is shared between accounts
+ * but the plugin runtime: every instance lives in the `ConvosAccounts` registry the entry creates.
  */
 import { join } from "node:path"
 import type { ChannelPlugin, PluginRuntime } from "openclaw/plugin-sdk/channel-core"
+import type { ContractDecoders } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
 import { CHANNEL_ID, createTurnRunner } from "./inbound.ts"
 import { ConvosInstance, errorMessage, type InstanceLog } from "./instance.ts"
-import type { ConvosSettings } from "./settings.ts"
+import { type AccountSettings, accountIdsOf, accountSettingsOf, type ConvosSettings, type HostSettings } from "./settings.ts"
 import type { ConvosTransport } from "./transport.ts"
 
-export const ACCOUNT_ID = "default"
+/** OpenClaw's implicit account: never a slot, so a send without an account can never pick one. */
+const NO_ACCOUNT = "default"
 
 export interface ResolvedConvosAccount {
   readonly accountId: string
@@ -18,19 +22,32 @@ export interface ResolvedConvosAccount {
   readonly configured: boolean
 }
 
-/** Process-wide state shared by the channel, its control routes and outbound sends (one instance per process). */
-export interface ChannelState {
-  instance: ConvosInstance | undefined
-  startupError: string | undefined
+/** The plugin's state, one per plugin load: each running account's instance, and why an account failed to start. */
+export interface ConvosAccounts {
+  readonly instances: Map<string, ConvosInstance>
+  readonly startupErrors: Map<string, string>
   runtime: PluginRuntime | undefined
+  /** The host is shutting down: every account was stopped, none may start or send again. */
+  closed: boolean
 }
 
-export const channelState: ChannelState = { instance: undefined, startupError: undefined, runtime: undefined }
+export const createConvosAccounts = (): ConvosAccounts => ({ instances: new Map(), startupErrors: new Map(), runtime: undefined, closed: false })
 
 const WARMUP_PEER = "warmup-scratch"
 
+/** The instance that may send for `accountId`; refuses a missing or unknown account (never falls back to another). */
+export const instanceForSend = (accounts: ConvosAccounts, accountId: string | null | undefined): ConvosInstance => {
+  if (accountId === null || accountId === undefined || accountId === "" || accountId === NO_ACCOUNT)
+    throw new Error("convos: refusing to send without an account (every send names its agent's own account)")
+  const instance = accounts.closed ? undefined : accounts.instances.get(accountId)
+  if (!instance) throw new Error(`convos: account ${accountId} is not running in this gateway`)
+  return instance
+}
+
 export const createConvosChannel = (deps: {
-  readonly settings: () => ConvosSettings
+  readonly accounts: ConvosAccounts
+  readonly hostSettings: () => HostSettings
+  readonly decoders: (host: HostSettings) => Promise<ContractDecoders>
   readonly createTransport: (settings: ConvosSettings) => Promise<ConvosTransport>
 }): ChannelPlugin<ResolvedConvosAccount> => ({
   id: CHANNEL_ID,
@@ -40,13 +57,21 @@ export const createConvosChannel = (deps: {
     selectionLabel: "Convos (XMTP)",
     docsPath: "/channels/convos",
     blurb: "End-to-end encrypted Convos group chats over XMTP.",
+    // A reply announced into a session goes out as that session's own account, never a null (default) one.
+    preferSessionLookupForAnnounceTarget: true,
   },
   capabilities: { chatTypes: ["group"], reactions: true, media: true, threads: false },
+  // Adding, changing or disabling one slot's account restarts that account only, never its co-tenants.
+  reload: { configPrefixes: ["channels.convos"], accountScopedRestart: true },
   config: {
-    listAccountIds: () => [ACCOUNT_ID],
-    resolveAccount: (_cfg, accountId) => ({ accountId: accountId ?? ACCOUNT_ID, enabled: true, configured: true }),
-    defaultAccountId: () => ACCOUNT_ID,
-    isConfigured: () => true,
+    listAccountIds: (cfg) => accountIdsOf(cfg),
+    resolveAccount: (cfg, accountId) => {
+      const account = accountSettingsOf(cfg, accountId ?? NO_ACCOUNT)
+      return { accountId: accountId ?? NO_ACCOUNT, enabled: account?.enabled === true, configured: account !== undefined }
+    },
+    defaultAccountId: () => NO_ACCOUNT,
+    isEnabled: (account) => account.enabled,
+    isConfigured: (account) => account.configured,
   },
   messaging: {
     normalizeTarget: (raw: string) => raw.trim().replace(/^convos:/, "").toLowerCase(),
@@ -58,29 +83,35 @@ export const createConvosChannel = (deps: {
   outbound: {
     deliveryMode: "direct",
     textChunkLimit: 4000,
-    sendText: async ({ to, text }) => {
-      const instance = channelState.instance
-      if (!instance) throw new Error("the convos channel is not running in this process (send through the gateway)")
-      const messageId = await instance.sendToBound(to, text)
+    sendText: async ({ to, text, accountId }) => {
+      const messageId = await instanceForSend(deps.accounts, accountId).sendToBound(to, text)
       return { channel: CHANNEL_ID, messageId }
     },
   },
   gateway: {
     startAccount: async (ctx) => {
-      // The gateway may not hand us a log sink; its console goes to the instance log either way.
+      const accountId = ctx.accountId
+      // The gateway may not hand us a log sink; its console goes to the host's log either way.
+      const tag = `[convos ${accountId}]`
       const log: InstanceLog = {
-        info: (m) => (ctx.log ? ctx.log.info(`[convos] ${m}`) : console.log(`[convos] ${m}`)),
-        warn: (m) => (ctx.log ? ctx.log.warn(`[convos] ${m}`) : console.warn(`[convos] ${m}`)),
-        error: (m) => (ctx.log ? ctx.log.error(`[convos] ${m}`) : console.error(`[convos] ${m}`)),
+        info: (m) => (ctx.log ? ctx.log.info(`${tag} ${m}`) : console.log(`${tag} ${m}`)),
+        warn: (m) => (ctx.log ? ctx.log.warn(`${tag} ${m}`) : console.warn(`${tag} ${m}`)),
+        error: (m) => (ctx.log ? ctx.log.error(`${tag} ${m}`) : console.error(`${tag} ${m}`)),
       }
-      log.info("starting the convos channel")
-      const runtime = channelState.runtime
+      const { accounts } = deps
+      if (accounts.closed) return
+      log.info("starting")
+      const runtime = accounts.runtime
       if (!runtime) throw new Error("convos: plugin runtime was not set")
       let instance: ConvosInstance
       try {
-        const settings = deps.settings()
+        const account: AccountSettings | undefined = accountSettingsOf(ctx.cfg, accountId)
+        if (!account?.enabled) throw new Error(`no enabled account ${accountId} in channels.convos.accounts`)
+        const host = deps.hostSettings()
+        const settings: ConvosSettings = { ...host, ...account }
+        const decode = await deps.decoders(host)
         const runTurn = createTurnRunner(runtime, {
-          accountId: ctx.accountId,
+          accountId,
           mediaDir: join(settings.stateDir, "media"),
           onError: (m) => log.error(m),
         })
@@ -104,6 +135,7 @@ export const createConvosChannel = (deps: {
         instance = new ConvosInstance({
           transport,
           store: fileBindingStore(settings.stateDir),
+          decode,
           runTurn,
           modelConfigured: settings.modelConfigured,
           joinWaitMs: settings.joinWaitMs,
@@ -112,19 +144,25 @@ export const createConvosChannel = (deps: {
         })
         await instance.start()
       } catch (error) {
-        channelState.startupError = errorMessage(error)
-        log.error(`start failed: ${channelState.startupError}`)
+        accounts.startupErrors.set(accountId, errorMessage(error))
+        log.error(`start failed: ${errorMessage(error)}`)
         throw error
       }
-      channelState.instance = instance
-      channelState.startupError = undefined
+      accounts.instances.set(accountId, instance)
+      accounts.startupErrors.delete(accountId)
       log.info(`streaming as inbox ${instance.status().inboxId}`)
       await new Promise<void>((resolve) => {
         if (ctx.abortSignal.aborted) return resolve()
         ctx.abortSignal.addEventListener("abort", () => resolve(), { once: true })
       })
-      channelState.instance = undefined
-      await instance.stop().catch((error: unknown) => log.warn(`stop failed: ${errorMessage(error)}`))
+      await stopAccount(accounts, accountId, instance, log)
     },
   },
 })
+
+/** Stops one account's instance (once), so nothing more is sent as it. */
+export const stopAccount = async (accounts: ConvosAccounts, accountId: string, instance: ConvosInstance, log: Pick<InstanceLog, "warn">): Promise<void> => {
+  if (accounts.instances.get(accountId) !== instance) return
+  accounts.instances.delete(accountId)
+  await instance.stop().catch((error: unknown) => log.warn(`stop failed: ${errorMessage(error)}`))
+}

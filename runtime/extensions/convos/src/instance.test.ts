@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { memoryBindingStore } from "./bindingStore.ts"
 import { ConvosInstance, NO_MODEL_REPLY, type TurnRequest } from "./instance.ts"
+import { testDecoders as decode } from "./testing/decoders.ts"
 import { memoryTransport, SELF_INBOX } from "./testing/memoryTransport.ts"
 import type { TransportMessage } from "./transport.ts"
 
@@ -16,6 +17,7 @@ const setup = (options: { modelConfigured?: boolean; reply?: (req: TurnRequest) 
   const instance = new ConvosInstance({
     transport,
     store,
+    decode,
     modelConfigured: options.modelConfigured ?? true,
     log: silentLog,
     runTurn: async (req) => {
@@ -34,7 +36,7 @@ describe("ConvosInstance", () => {
   it("is not ready before start and refuses provisions with 503", async () => {
     const { instance } = setup()
     expect(instance.status().ready).toBe(false)
-    expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })).toMatchObject({ status: 503 })
+    expect(await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })).toMatchObject({ status: 503 })
   })
 
   it("create: binds to the new conversation, greets its first joiner through the agent, then answers messages with a reply reference", async () => {
@@ -66,13 +68,13 @@ describe("ConvosInstance", () => {
       { conversationId: created, messageId: "m1", emoji: "👀", action: "added" },
       { conversationId: created, messageId: "m1", emoji: "👀", action: "removed" },
     ])
-    expect(await instance.provision({ agentName: "Other", instructions: "", mode: "create" })).toMatchObject({ status: 409 })
+    expect(await instance.provision({ agentName: "Other", instructions: "Be helpful.", mode: "create" })).toMatchObject({ status: 409 })
   })
 
   it("add: answers at once, ignores an unexpected add, binds on the expected welcome and greets", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()
-    expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })).toEqual({
+    expect(await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })).toEqual({
       status: 200,
       body: { status: "added", conversationId: conv },
     })
@@ -93,7 +95,7 @@ describe("ConvosInstance", () => {
   it("handles each message once and never answers its own messages", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()
-    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     transport.emitMessage(text("m1", "hi"))
     transport.emitMessage(text("m1", "hi"))
@@ -105,7 +107,7 @@ describe("ConvosInstance", () => {
   it("answers another agent (the manager) only when it addresses the agent by name", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()
-    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     transport.emitMessage(text("b1", "Spawned an agent for you.", { senderInboxId: manager, senderIsAgent: true }))
     transport.emitMessage(text("b2", "Chef, please introduce yourself", { senderInboxId: manager, senderIsAgent: true }))
@@ -117,7 +119,7 @@ describe("ConvosInstance", () => {
     const store = memoryBindingStore()
     const first = setup({ store })
     await first.instance.start()
-    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
     first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
     first.transport.emitMessage(text("b1", "Chef is joining…", { senderInboxId: manager }))
     first.transport.emitMessage(text("h1", "Chef, hello!"))
@@ -181,7 +183,7 @@ describe("ConvosInstance", () => {
     const store = memoryBindingStore()
     const first = setup({ store })
     await first.instance.start()
-    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })
     const created = first.transport.created[0] ?? ""
     await first.instance.stop()
 
@@ -201,7 +203,7 @@ describe("ConvosInstance", () => {
   it("without a model answers one clear line instead of running the agent", async () => {
     const { instance, transport, turns } = setup({ modelConfigured: false })
     await instance.start()
-    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     transport.emitMessage(text("m1", "hi"))
     await instance.idle()
@@ -212,7 +214,7 @@ describe("ConvosInstance", () => {
   it("after a restart keeps its binding, does not greet again and does not re-handle old messages", async () => {
     const first = setup()
     await first.instance.start()
-    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
     first.transport.emitMessage(text("m1", "hi"))
     await first.instance.idle()
@@ -230,7 +232,7 @@ describe("ConvosInstance", () => {
   it("marks the instance ended (not ready) when removed from its conversation", async () => {
     const { instance, transport } = setup()
     await instance.start()
-    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     transport.emitMessage({ ...text("u1", ""), senderInboxId: manager, content: { kind: "group_updated", addedInboxIds: [], removedInboxIds: [SELF_INBOX] } })
     expect(instance.status()).toMatchObject({ ready: false, ended: "removed", conversationId: conv })
@@ -241,9 +243,9 @@ describe("ConvosInstance", () => {
     let accept: (id: string) => void = () => {}
     const transport = memoryTransport({ joinOutcome: () => ({ status: "pending", accepted: new Promise<string>((r) => (accept = r)) }) })
     const store = memoryBindingStore()
-    const instance = new ConvosInstance({ transport, store, modelConfigured: true, log: silentLog, runTurn: async (req) => req.deliver("hello") })
+    const instance = new ConvosInstance({ transport, store, decode, modelConfigured: true, log: silentLog, runTurn: async (req) => req.deliver("hello") })
     await instance.start()
-    const response = await instance.provision({ agentName: "Chef", instructions: "", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" })
+    const response = await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" })
     expect(response.body).toEqual({ status: "pending_acceptance" })
     expect(instance.status()).toMatchObject({ phase: "joining", conversationId: null })
     accept(conv)
@@ -258,7 +260,7 @@ describe("ConvosInstance", () => {
     const store = memoryBindingStore()
     const first = setup({ store })
     await first.instance.start()
-    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     await first.instance.stop()
     const second = setup({ store })
     await second.instance.start()
@@ -274,7 +276,7 @@ describe("ConvosInstance", () => {
       throw new Error("network down")
     }
     await instance.start()
-    expect(await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })).toEqual({ status: 500, body: { error: "provision failed: network down" } })
+    expect(await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })).toEqual({ status: 500, body: { error: "provision failed: network down" } })
     expect(instance.reset()).toEqual({ clean: true })
   })
 })

@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from "node:async_hooks"
 import {
   type BindingState,
+  type ContractDecoders,
   bindAfterProvision,
   boundConversationId,
   decideConfigure,
@@ -14,8 +15,6 @@ import {
   decideWelcome,
   type Persona,
   type ProvisionRequest,
-  validateConfigureRequest,
-  validateProvisionRequest,
 } from "./binding.ts"
 import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
 import { classifyInbound, type InboundTurn } from "./events.ts"
@@ -48,6 +47,8 @@ export interface InstanceLog {
 export interface InstanceOptions {
   readonly transport: ConvosTransport
   readonly store: BindingStore
+  /** The contract's decoders for provision and configure bodies. */
+  readonly decode: ContractDecoders
   readonly runTurn: TurnRunner
   /** False when no model is configured: the agent then answers one line saying so. */
   readonly modelConfigured: boolean
@@ -103,6 +104,8 @@ export class ConvosInstance {
   private queue: Promise<void> = Promise.resolve()
   private streaming = false
   private warmedUp = false
+  /** Being deleted: nothing more is answered. */
+  private leaving = false
   private readonly handledInMemory = new Set<string>()
   private withdrawExpectation: (() => void) | undefined
   /**
@@ -161,6 +164,22 @@ export class ConvosInstance {
     this.warmedUp = true
   }
 
+  /**
+   * The slot is being deleted: stop answering, let the turn in flight finish (bounded), and leave the bound
+   * conversation, so the people there see the agent go. Waits at most `timeoutMs` in all.
+   */
+  async leave(timeoutMs: number): Promise<{ readonly left: string | null }> {
+    this.leaving = true
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())
+    await Promise.race([this.queue.catch(() => undefined), deadline])
+    const binding = this.binding
+    const conversationId = binding.phase === "bound" || binding.phase === "ended" ? binding.conversationId : null
+    if (conversationId === null || binding.phase === "ended") return { left: null }
+    await Promise.race([this.options.transport.leave(conversationId), deadline.then(() => Promise.reject(new Error(`no answer within ${timeoutMs} ms`)))])
+    this.options.log.info(`left conversation ${conversationId}`)
+    return { left: conversationId }
+  }
+
   async stop(): Promise<void> {
     this.streaming = false
     await this.queue.catch(() => undefined)
@@ -170,7 +189,7 @@ export class ConvosInstance {
   status(): InstanceStatus {
     const binding = this.binding
     return {
-      ready: this.streaming && this.warmedUp && binding.phase !== "ended",
+      ready: this.streaming && this.warmedUp && !this.leaving && binding.phase !== "ended",
       inboxId: this.options.transport.inboxId,
       installationId: this.options.transport.installationId,
       conversationId: boundConversationId(binding),
@@ -185,7 +204,7 @@ export class ConvosInstance {
   }
 
   async provision(body: unknown): Promise<ProvisionResponse> {
-    const validation = validateProvisionRequest(body)
+    const validation = this.options.decode.provision(body)
     if (!validation.ok) return { status: 400, body: { error: validation.error } }
     if (!this.status().ready) return { status: 503, body: { error: "instance is not ready yet" } }
     const request = validation.value
@@ -195,7 +214,7 @@ export class ConvosInstance {
     try {
       switch (request.mode) {
         case "add":
-          this.expect(request.conversationId ?? "", request.addedBy ?? "")
+          this.expect(request.conversationId, request.addedBy)
           return { status: 200, body: { status: "added", conversationId: request.conversationId } }
         case "create":
           return await this.provisionCreate(request)
@@ -225,7 +244,7 @@ export class ConvosInstance {
    * as it was; the instructions take effect from the next turn (the system prompt is built per turn).
    */
   async configure(body: unknown): Promise<ConfigureResponse> {
-    const validation = validateConfigureRequest(body)
+    const validation = this.options.decode.configure(body)
     if (!validation.ok) return { status: 400, body: { error: validation.error } }
     const decision = decideConfigure(this.binding, validation.value)
     if (!decision.accept) return { status: decision.status, body: { error: decision.error } }
@@ -257,8 +276,8 @@ export class ConvosInstance {
     return { status: 200, body: { status: "created", conversationId: created.conversationId, inviteUrl: created.inviteUrl } }
   }
 
-  private async provisionJoin(request: ProvisionRequest): Promise<ProvisionResponse> {
-    const inviteUrl = request.joinUrl ?? ""
+  private async provisionJoin(request: Extract<ProvisionRequest, { readonly mode: "join" }>): Promise<ProvisionResponse> {
+    const inviteUrl = request.joinUrl
     const outcome = await this.options.transport.joinByInvite(inviteUrl, {
       profileName: request.agentName,
       waitMs: this.options.joinWaitMs ?? 10_000,
@@ -333,7 +352,7 @@ export class ConvosInstance {
   }
 
   private onMessage(message: TransportMessage): void {
-    if (this.handledInMemory.has(message.id)) return
+    if (this.leaving || this.handledInMemory.has(message.id)) return
     const action = classifyInbound(message, {
       selfInboxId: this.options.transport.inboxId,
       boundConversationId: this.binding.phase === "bound" ? this.binding.conversationId : null,

@@ -1,10 +1,11 @@
 /**
- * The plugin's control routes on the gateway port, used only by the supervisor (loopback, bearer gateway token).
- * The supervisor turns them into the instance contract (docs/instance-contract.md).
+ * The plugin's control routes on the gateway port, used only by the supervisor (loopback, bearer gateway token), one
+ * set per slot (account). The supervisor turns them into the slot routes of the contract (docs/instance-contract.md).
  */
 import { timingSafeEqual, createHash } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { ConvosInstance } from "./instance.ts"
+import { type ConvosAccounts, stopAccount } from "./channel.ts"
+import { errorMessage } from "./instance.ts"
 
 export const CONTROL_PREFIX = "/convos/control"
 
@@ -45,30 +46,47 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
   res.end(JSON.stringify(body))
 }
 
-/** Handles `/convos/control/{status,provision,configure,reset,ack-joined}`. */
+/** How long a deleted slot's agent may take to finish its turn and leave its conversation. */
+const LEAVE_TIMEOUT_MS = 15_000
+
+/**
+ * Handles `GET /convos/control/status` (every account), `POST /convos/control/stop-all` (host shutdown: every account
+ * stops before the gateway does) and `POST /convos/control/<slotId>/{provision,configure,reset,ack-joined,leave}`.
+ */
 export const handleControl = async (
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { readonly token: string; readonly instance: () => ConvosInstance | undefined; readonly startupError: () => string | undefined },
+  deps: { readonly token: string; readonly accounts: ConvosAccounts },
 ): Promise<boolean> => {
   if (!isAuthorized(req.headers.authorization, deps.token)) {
     send(res, 401, { error: "unauthorized" })
     return true
   }
+  const { accounts } = deps
   const path = (req.url ?? "").split("?")[0] ?? ""
-  const action = path.slice(CONTROL_PREFIX.length + 1)
-  const instance = deps.instance()
-  if (!instance) {
-    const error = deps.startupError()
-    send(res, 503, { error: error ? `convos channel failed to start: ${error}` : "convos channel is starting" })
-    return true
-  }
-  if (req.method === "GET" && action === "status") {
-    send(res, 200, instance.status())
+  const rest = path.slice(CONTROL_PREFIX.length + 1)
+  if (req.method === "GET" && rest === "status") {
+    send(res, 200, {
+      accounts: Object.fromEntries([...accounts.instances].map(([accountId, instance]) => [accountId, instance.status()])),
+      errors: Object.fromEntries(accounts.startupErrors),
+    })
     return true
   }
   if (req.method !== "POST") {
     send(res, 404, { error: `no route ${req.method ?? ""} ${path}` })
+    return true
+  }
+  if (rest === "stop-all") {
+    accounts.closed = true
+    await Promise.all([...accounts.instances].map(([accountId, instance]) => stopAccount(accounts, accountId, instance, console)))
+    send(res, 200, { stopped: true })
+    return true
+  }
+  const [accountId = "", action = ""] = rest.split("/")
+  const instance = accounts.instances.get(accountId)
+  if (!instance) {
+    const error = accounts.startupErrors.get(accountId)
+    send(res, 503, { error: error ? `the agent failed to start: ${error}` : "the agent is starting" })
     return true
   }
   const body = await readJson(req)
@@ -93,6 +111,13 @@ export const handleControl = async (
     case "ack-joined":
       instance.acknowledgeJoinedNotification()
       send(res, 200, { ok: true })
+      return true
+    case "leave":
+      try {
+        send(res, 200, await instance.leave(LEAVE_TIMEOUT_MS))
+      } catch (error) {
+        send(res, 502, { error: `could not leave the conversation: ${errorMessage(error)}` })
+      }
       return true
     default:
       send(res, 404, { error: `no route POST ${path}` })

@@ -1,8 +1,9 @@
 /**
- * The agent's email and SMS tools. The gateway holds no pool credential: every call goes to the supervisor's loopback
- * tool server (CONVOS_TOOLS_URL, authenticated by the gateway token), which forwards it to the pool with the instance
- * token (runtime/src/toolForwarding.ts). A tool exists only when the instance has its resource: the email tools with
- * AGENTMAIL_INBOX_ID, the SMS tool with TELNYX_PHONE_NUMBER.
+ * The agents' email and SMS tools, per slot. The gateway holds no pool credential: every call goes to the supervisor's
+ * loopback tool server (CONVOS_TOOLS_URL, authenticated by the gateway token) under the calling agent's own slot
+ * (`/tools/<slotId>/…`, bound from the turn's account, never from the model), and the supervisor forwards it to the
+ * pool with that slot's token (runtime/src/toolForwarding.ts). A tool exists only for a slot that has its resource:
+ * the email tools with AGENTMAIL_INBOX_ID, the SMS tool with TELNYX_PHONE_NUMBER.
  *
  * Results are short text the model can relay; failures throw an Error whose message says what went wrong and what to
  * do, and never holds a token.
@@ -29,12 +30,13 @@ export class ToolCallError extends Error {
   }
 }
 
+/** Calls the supervisor's tool routes as `slotId`: `/tools/email/send` goes to `/tools/<slotId>/email/send`. */
 export const supervisorCall =
-  (toolsUrl: string, gatewayToken: string, fetchImpl: typeof fetch = fetch): SupervisorCall =>
+  (toolsUrl: string, gatewayToken: string, slotId: string, fetchImpl: typeof fetch = fetch): SupervisorCall =>
   async (method, path, body) => {
     let response: Response
     try {
-      response = await fetchImpl(`${toolsUrl}${path}`, {
+      response = await fetchImpl(`${toolsUrl}/tools/${slotId}${path.replace(/^\/tools/, "")}`, {
         method,
         headers: { authorization: `Bearer ${gatewayToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -250,16 +252,24 @@ const smsTool = (phoneNumber: string, call: SupervisorCall): AnyAgentTool =>
     },
   })
 
+/** What one slot's agent may use: its tool variables, and the way to its supervisor. */
+export interface SlotToolAccess {
+  readonly slotId: string
+  readonly toolsUrl: string | undefined
+  readonly gatewayToken: string
+  /** The slot's tool variables (from its account in the gateway config). */
+  readonly tools: Readonly<Record<string, string>>
+}
+
 /**
- * The tools this instance offers, from the gateway's environment: none outside the supervisor (no CONVOS_TOOLS_URL),
- * the email tools with an inbox, the SMS tool with a number.
+ * The tools one slot's agent gets: none outside a supervisor (no tools URL), the email tools with an inbox, the SMS tool
+ * with a number.
  */
-export const agentTools = (env: NodeJS.ProcessEnv, fetchImpl: typeof fetch = fetch): Array<AnyAgentTool> => {
-  const toolsUrl = env.CONVOS_TOOLS_URL?.trim()
-  const gatewayToken = env.OPENCLAW_GATEWAY_TOKEN
-  if (!toolsUrl || !gatewayToken) return []
-  const call = supervisorCall(toolsUrl, gatewayToken, fetchImpl)
-  const inboxId = env.AGENTMAIL_INBOX_ID?.trim()
-  const phoneNumber = env.TELNYX_PHONE_NUMBER?.trim()
+export const agentTools = (access: SlotToolAccess, fetchImpl: typeof fetch = fetch): Array<AnyAgentTool> => {
+  const toolsUrl = access.toolsUrl?.trim()
+  if (!toolsUrl || !access.gatewayToken) return []
+  const call = supervisorCall(toolsUrl, access.gatewayToken, access.slotId, fetchImpl)
+  const inboxId = access.tools.AGENTMAIL_INBOX_ID?.trim()
+  const phoneNumber = access.tools.TELNYX_PHONE_NUMBER?.trim()
   return [...(inboxId ? emailTools(inboxId, call) : []), ...(phoneNumber ? [smsTool(phoneNumber, call)] : [])]
 }

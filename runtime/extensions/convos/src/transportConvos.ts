@@ -71,7 +71,7 @@ const loadConvos = async (modulePath: string): Promise<ConvosModule> => {
   return (await tsImport(url, url)) as ConvosModule
 }
 
-export const createConvosTransport = async (settings: ConvosSettings): Promise<ConvosTransport> => {
+export const createConvosTransport = async (settings: Pick<ConvosSettings, "convosModulePath" | "stateDir" | "xmtpEnv" | "xmtpApiUrl">): Promise<ConvosTransport> => {
   const { ConvosClient } = await loadConvos(settings.convosModulePath)
   const client = await ConvosClient.open({
     stateDir: settings.stateDir,
@@ -175,6 +175,9 @@ export const createConvosTransport = async (settings: ConvosSettings): Promise<C
     },
     async setProfileName(conversationId, name) {
       await client.setProfile(conversationId, { name, isAgent: true })
+    },
+    async leave(conversationId) {
+      await client.leave(conversationId)
     },
     async hasOtherMembers(conversationId) {
       const info = await client.groupInfo(conversationId)

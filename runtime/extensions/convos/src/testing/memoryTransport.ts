@@ -36,6 +36,8 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     emitWelcome(welcome: TransportWelcome): void
     emitEnded(conversationId: string, reason: "removed" | "exploded"): void
     emitMembersJoined(conversationId: string, inboxIds: ReadonlyArray<string>): void
+    /** Conversations we left. */
+    left: Array<string>
     /** Conversations where someone besides us is a member. */
     populated: Set<string>
   } = {
@@ -71,6 +73,10 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     },
     async setProfileName(conversationId, name) {
       profiles.push({ conversationId, name })
+    },
+    left: [] as Array<string>,
+    async leave(conversationId) {
+      transport.left.push(conversationId)
     },
     populated: new Set<string>(),
     async hasOtherMembers(conversationId) {

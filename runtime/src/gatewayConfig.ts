@@ -1,0 +1,133 @@
+/**
+ * The OpenClaw gateway config of a host (openclaw 2026.9.6), built from the host's slots. Pure. The supervisor is its
+ * only writer and writes it whole and atomically (layout.ts); the gateway hot-reloads it (`gateway.reload.mode:
+ * "hybrid"`). Validation is strict: an unknown key stops the gateway from booting, and a bad write is refused whole.
+ *
+ * A slot is three entries sharing its id: `agents.entries.<id>` (own workspace and agentDir, model
+ * `slot-<id>/<model>`), `channels.convos.accounts.<id>` (own XMTP state dir) and a binding between them; plus one
+ * provider `models.providers.slot-<id>` holding that slot's own key. What hot-applies: agents, models, bindings and
+ * tools without any restart; `channels.convos.accounts.<id>` restarts only that account (the plugin declares
+ * `accountScopedRestart`). Removing an account would restart every account of the channel, so a deleted slot's
+ * account stays as a disabled stub until the next gateway start (`retired`).
+ */
+import type { SlotModel } from "../../contract/index.ts"
+import type { HostPaths, SlotPaths } from "./layout.ts"
+
+export const OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+/** Used as the model endpoint of a slot without a model: never called (the plugin answers without the model). */
+const NO_MODEL_BASE_URL = "http://127.0.0.1:9/v1"
+
+/** The tools the convos plugin may register (each only for the slots that have the resource). */
+export const PLUGIN_TOOL_NAMES = ["email_send", "email_inbox", "email_read", "sms_send"] as const
+
+export interface ConfigSlot {
+  readonly slotId: string
+  readonly paths: SlotPaths
+  readonly model: SlotModel
+  readonly tools: Readonly<Record<string, string>>
+}
+
+export const providerId = (slotId: string) => `slot-${slotId}`
+
+const endpointOf = (model: SlotModel): { readonly baseUrl: string; readonly apiKey: string; readonly model: string } => {
+  switch (model.kind) {
+    case "openrouter":
+      return { baseUrl: OPENROUTER_BASE_URL, apiKey: model.apiKey, model: model.model }
+    case "openai-compatible":
+      return { baseUrl: model.baseUrl.replace(/\/+$/, ""), apiKey: model.apiKey === "" ? "sk-none" : model.apiKey, model: model.model }
+    case "none":
+      return { baseUrl: NO_MODEL_BASE_URL, apiKey: "none", model: "none" }
+  }
+}
+
+const providerOf = (model: SlotModel) => {
+  const endpoint = endpointOf(model)
+  return {
+    baseUrl: endpoint.baseUrl,
+    apiKey: endpoint.apiKey,
+    api: "openai-completions",
+    models: [
+      {
+        id: endpoint.model,
+        name: endpoint.model,
+        reasoning: false,
+        input: ["text", "image"],
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        contextWindow: 128000,
+        maxTokens: 4096,
+      },
+    ],
+  }
+}
+
+/** What the convos plugin reads of one account (openclaw.plugin.json declares the same shape). */
+export interface ConvosAccountConfig {
+  readonly enabled: boolean
+  readonly stateDir: string
+  readonly modelConfigured: boolean
+  readonly tools: Readonly<Record<string, string>>
+}
+
+export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigSlot>, retired: ReadonlyArray<ConfigSlot> = []) => {
+  const accounts: Record<string, ConvosAccountConfig> = {}
+  for (const slot of retired) accounts[slot.slotId] = { enabled: false, stateDir: slot.paths.convosStateDir, modelConfigured: false, tools: {} }
+  for (const slot of slots) {
+    accounts[slot.slotId] = { enabled: true, stateDir: slot.paths.convosStateDir, modelConfigured: slot.model.kind !== "none", tools: { ...slot.tools } }
+  }
+  return {
+    gateway: {
+      mode: "local",
+      bind: "loopback",
+      auth: { mode: "token", token: "${OPENCLAW_GATEWAY_TOKEN}" },
+      // Lean: no browser UI, terminal or CLI agents on a host.
+      controlUi: { enabled: false },
+      terminal: { enabled: false },
+      cliAgents: { enabled: false },
+      // Slots are added and removed while the gateway runs.
+      reload: { mode: "hybrid" },
+    },
+    logging: { file: host.logFile },
+    agents: {
+      // Every agent is declared; a message no binding routes is dropped, never given to some other agent.
+      ownership: "explicit",
+      defaults: {
+        workspace: host.workspaceDir,
+        // We ship our own AGENTS.md / SOUL.md / IDENTITY.md.
+        skipBootstrap: true,
+        heartbeat: { every: "0m" },
+      },
+      entries: Object.fromEntries(
+        slots.map((slot) => [slot.slotId, { workspace: slot.paths.workspaceDir, agentDir: slot.paths.agentDir, model: `${providerId(slot.slotId)}/${endpointOf(slot.model).model}` }]),
+      ),
+    },
+    bindings: slots.map((slot) => ({ agentId: slot.slotId, match: { channel: "convos", accountId: slot.slotId } })),
+    // One provider per slot: each agent's model calls carry its own key (its own capped OpenRouter key when it has one).
+    models: {
+      mode: "merge",
+      catalogRefresh: { enabled: false },
+      providers: Object.fromEntries(slots.map((slot) => [providerId(slot.slotId), providerOf(slot.model)])),
+    },
+    // Group agents only talk: no shell, no file tools. Co-tenants never see each other: session tools see only the
+    // agent's own sessions, and no agent may message another. The plugin's email/SMS tools are added by name; a slot
+    // gets them only when it has the resource.
+    tools: {
+      profile: "messaging",
+      alsoAllow: [...PLUGIN_TOOL_NAMES],
+      sessions: { visibility: "agent" },
+      agentToAgent: { enabled: false },
+    },
+    browser: { enabled: false },
+    cron: { enabled: false },
+    update: { auto: { enabled: false } },
+    discovery: { mdns: { mode: "off" } },
+    hooks: { internal: { enabled: false } },
+    diagnostics: { enabled: false },
+    plugins: {
+      allow: ["convos"],
+      slots: { memory: "none" },
+      load: { paths: [host.pluginDir] },
+      entries: { convos: { enabled: true } },
+    },
+    channels: { convos: { enabled: true, accounts } },
+  }
+}

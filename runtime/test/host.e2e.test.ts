@@ -1,0 +1,166 @@
+/**
+ * End to end with the real OpenClaw gateway: one host with two slots (started with the host) and a third hot-added
+ * while they run. Each agent answers in its own conversation under its own name, and its model calls carry its own
+ * key; a slot's token opens only that slot (co-tenant isolation: isolation.e2e.test.ts); deleting a slot makes its agent leave its group and removes its state,
+ * and the others keep answering; a killed gateway comes back with every slot. One host (one gateway) for the file.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
+import type { FakeModel } from "../../test/fakes/fakeModel.ts"
+import {
+  modelKeyOf,
+  newSlotId,
+  RUNTIME_READY_TIMEOUT,
+  type RuntimeHost,
+  type RuntimeWorld,
+  slotSpecFor,
+  startRuntimeWorld,
+  textsFrom,
+  waitFor,
+} from "./harness.ts"
+
+let world: RuntimeWorld
+let model: FakeModel
+let host: RuntimeHost
+let user: ConvosClient
+let received: Array<ConvosMessageEvent>
+let slotA: string
+let slotB: string
+const slotC = newSlotId()
+const groupOf = new Map<string, string>()
+const inboxOf = new Map<string, string>()
+const names: Record<string, string> = {}
+
+beforeAll(async () => {
+  world = await startRuntimeWorld("host", { slots: 2, capacity: 3 })
+  ;({ model, host, user, received } = world)
+  ;[slotA = "", slotB = ""] = world.slotIds
+  for (const [slotId, inbox] of world.inboxOf) inboxOf.set(slotId, inbox)
+  names[slotA] = "Chef"
+  names[slotB] = "Trip Planner"
+  names[slotC] = "Gardener"
+}, RUNTIME_READY_TIMEOUT + 60_000)
+
+afterAll(() => world?.stop(), 90_000)
+
+const fromAgent = (slotId: string) => textsFrom(received, groupOf.get(slotId) ?? "", inboxOf.get(slotId) ?? "")
+const keysSeen = (cue: string) => new Set(model.requests.filter((r) => r.userText.includes(cue)).map((r) => r.authorization))
+
+/** Adds a slot's agent to a new group of the user's and waits for its greeting. */
+const addToGroup = async (slotId: string) => {
+  const name = names[slotId] ?? slotId
+  const group = await user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })
+  groupOf.set(slotId, group.conversationId)
+  const provisioned = await host.slot(slotId).provision({ agentName: name, instructions: `You are ${name}.`, mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
+  expect(provisioned).toEqual({ status: 200, body: { status: "added", conversationId: group.conversationId } })
+  await user.addMembers(group.conversationId, [inboxOf.get(slotId) ?? ""])
+  return waitFor(`${name}'s greeting`, () => fromAgent(slotId).find((e) => e.text?.includes(`I'm ${name}`)), 90_000)
+}
+
+const ping = async (slotId: string, cue: string) => {
+  await user.sendText(groupOf.get(slotId) ?? "", `hello PING-${cue}`)
+  return waitFor(`PONG-${cue} from ${slotId}`, () => fromAgent(slotId).find((e) => e.text === `PONG-${cue}`), 90_000)
+}
+
+describe("a runtime host with slots", () => {
+  it("starts with its slots ready (each its own inbox), and reports them all in one health answer", async () => {
+    const health = await host.health()
+    expect(health).toMatchObject({ gatewayReady: true, capacity: 3, version: expect.stringContaining("openclaw/2026.9.6") })
+    expect(health.slots.map((s) => [s.slotId, s.ready, s.conversationId])).toEqual([
+      [slotA, true, null],
+      [slotB, true, null],
+    ])
+    expect(new Set(health.slots.map((s) => s.inboxId)).size).toBe(2)
+    // Each slot's warm-up turn ran with that slot's own key.
+    expect(keysSeen("start-up check")).toEqual(new Set([`Bearer ${modelKeyOf(slotA)}`, `Bearer ${modelKeyOf(slotB)}`]))
+  })
+
+  it("a slot's token opens only its own slot; the host routes need the host token", async () => {
+    expect((await host.slot(slotA).health()).body).toMatchObject({ slotId: slotA, ready: true })
+    const intruder = host.slot(slotA, host.slot(slotB).token)
+    expect((await intruder.health()).status).toBe(401)
+    expect(await intruder.provision({ mode: "create", agentName: "Spy", instructions: "Spy." })).toEqual({ status: 401, body: { error: "missing or wrong slot token" } })
+    expect((await host.slot("nosuchslot", host.slot(slotA).token).health()).status).toBe(404)
+    const withSlotToken = await fetch(`${host.url}/host/health`, { headers: { authorization: `Bearer ${host.slot(slotA).token}` } })
+    expect(withSlotToken.status).toBe(401)
+    // The same id with another token is refused; the same token again is fine (idempotent).
+    expect((await host.putSlot(slotA, { ...slotSpecFor(model, slotA) })).status).toBe(409)
+  })
+
+  it("each agent answers in its own conversation, under its own name, with its own model key", async () => {
+    const greetings = await Promise.all([addToGroup(slotA), addToGroup(slotB)])
+    expect(greetings.map((g) => g.text)).toEqual(["Hello everyone, I'm Chef! Ask me anything.", "Hello everyone, I'm Trip Planner! Ask me anything."])
+    await Promise.all([ping(slotA, "a1"), ping(slotB, "b1")])
+    expect(keysSeen("PING-a1")).toEqual(new Set([`Bearer ${modelKeyOf(slotA)}`]))
+    expect(keysSeen("PING-b1")).toEqual(new Set([`Bearer ${modelKeyOf(slotB)}`]))
+    // Each agent's prompt held only its own persona.
+    for (const request of model.requests.filter((r) => r.userText.includes("PING-a1"))) expect(JSON.stringify(request.body)).not.toContain("Trip Planner")
+    expect((await host.health()).slots.map((s) => s.conversationId)).toEqual([groupOf.get(slotA), groupOf.get(slotB)])
+  }, 240_000)
+
+  it("hot-adds a third slot while the others run, without restarting them", async () => {
+    const started = Date.now()
+    expect(await host.putSlot(slotC, slotSpecFor(model, slotC))).toEqual({ status: 200, body: { slotId: slotC } })
+    // Full now.
+    expect(await host.putSlot(newSlotId(), slotSpecFor(model, "x"))).toMatchObject({ status: 409, body: { error: expect.stringContaining("full") } })
+    await host.waitSlotsReady([slotC], 120_000)
+    const readyMs = Date.now() - started
+    process.stderr.write(`[measure] hot-add PUT → ready: ${readyMs} ms\n`)
+    inboxOf.set(slotC, (await host.health()).slots.find((s) => s.slotId === slotC)?.inboxId ?? "")
+    const log = readFileSync(join(world.root, "host", "logs", "gateway-console.log"), "utf8") + readFileSync(join(world.root, "host", "logs", "gateway.log"), "utf8")
+    const starts = (slotId: string) => log.split(`[convos ${slotId}] starting`).length - 1
+    expect([starts(slotA), starts(slotB), starts(slotC)].map((n) => n > 0)).toEqual([true, true, true])
+    // A and B kept their one start: the add restarted neither.
+    expect([starts(slotA), starts(slotB)]).toEqual([starts(slotC), starts(slotC)])
+    await addToGroup(slotC)
+    await Promise.all([ping(slotA, "a2"), ping(slotC, "c1")])
+    expect(keysSeen("PING-c1")).toEqual(new Set([`Bearer ${modelKeyOf(slotC)}`]))
+  }, 300_000)
+
+  it("DELETE: the agent leaves its group first, then its slot and state are gone; the others keep answering", async () => {
+    const groupA = groupOf.get(slotA) ?? ""
+    const inboxA = inboxOf.get(slotA) ?? ""
+    const started = Date.now()
+    expect(await host.deleteSlot(slotA)).toEqual({ status: 200, body: { removed: true } })
+    process.stderr.write(`[measure] DELETE slot: ${Date.now() - started} ms\n`)
+    await waitFor("the deleted agent to be out of its group", async () => {
+      const info = await user.groupInfo(groupA)
+      return info.members.some((m) => m.inboxId.toLowerCase() === inboxA.toLowerCase()) ? undefined : true
+    }, 60_000)
+    expect(existsSync(join(world.root, "host", "slots", slotA))).toBe(false)
+    expect((await host.health()).slots.map((s) => s.slotId)).toEqual([slotB, slotC])
+    expect((await host.slot(slotA).health()).status).toBe(404)
+    // Idempotent.
+    expect(await host.deleteSlot(slotA)).toEqual({ status: 200, body: { removed: true } })
+    await Promise.all([ping(slotB, "b2"), ping(slotC, "c2")])
+  }, 300_000)
+
+  it("after the gateway is killed, the supervisor restarts it and every slot answers again, same inbox, same conversation", async () => {
+    const before = await host.health()
+    const gatewayPid = host.gatewayPid()
+    expect(gatewayPid).toBeDefined()
+    process.kill(gatewayPid ?? 0, "SIGKILL")
+    await waitFor("the gateway to go down", async () => ((await host.health()).gatewayReady ? undefined : true), 30_000)
+    const down = await host.health()
+    expect(down.slots.map((s) => [s.ready, s.inboxId, s.conversationId])).toEqual(before.slots.map((s) => [false, s.inboxId, s.conversationId]))
+    const recoveredMs = await host.waitSlotsReady([slotB, slotC], RUNTIME_READY_TIMEOUT)
+    process.stderr.write(`[measure] gateway kill → all slots ready: ${recoveredMs} ms\n`)
+    expect(host.gatewayPid()).not.toBe(gatewayPid)
+    expect((await host.health()).slots).toEqual(before.slots)
+    await Promise.all([ping(slotB, "b3"), ping(slotC, "c3")])
+    // Greeted once only, restart or not; and no gateway notice reached a chat.
+    expect(fromAgent(slotB).filter((e) => e.text?.includes("Hello everyone"))).toHaveLength(1)
+    expect(received.filter((e) => /gateway|restart|⚠️/i.test(e.text ?? ""))).toEqual([])
+  }, RUNTIME_READY_TIMEOUT + 120_000)
+
+  it("on shutdown the channels stop before the gateway: no notice reaches a chat", async () => {
+    await host.stop()
+    expect(await host.exited).toBe(0)
+    const log = readFileSync(join(world.root, "runtime.log"), "utf8")
+    expect(log).toMatch(/stopped: channels in \d+ ms, gateway in \d+ ms/)
+    // The user's last view of every group: nothing from any agent after its last answer.
+    expect(received.filter((e) => /gateway|restart|⚠️/i.test(e.text ?? ""))).toEqual([])
+  }, 60_000)
+})
