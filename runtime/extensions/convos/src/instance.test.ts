@@ -113,6 +113,80 @@ describe("ConvosInstance", () => {
     expect(turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "b2"])
   })
 
+  it("answers a CLI user (profile memberKind Agent) who names it, replies to it, or asks an unnamed question while it is the only agent", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Trip Planner", instructions: "", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    const greetingId = transport.sent[0]?.messageId ?? ""
+    const cli = { senderInboxId: "c".repeat(64), senderName: "Carol", senderIsAgent: true, otherAgentInboxIds: [manager] }
+    transport.emitMessage(text("c1", "Trip Planner, which month is best for Lisbon?", cli))
+    transport.emitMessage(text("c2", "what about the weather in May?", cli))
+    transport.emitMessage({ ...text("c3", "", cli), content: { kind: "reply", text: "nice, thanks", inReplyTo: greetingId } })
+    // Another agent joins: an unnamed question may now be for it.
+    transport.emitMessage(text("c4", "and hotels?", { ...cli, otherAgentInboxIds: [manager, "e".repeat(64)] }))
+    transport.emitMessage(text("c5", "booked it", cli))
+    await instance.idle()
+    expect(turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "c1", "c2", "c3"])
+  })
+
+  it("two agents that each declare memberKind Agent and answer each other stop within the limits", async () => {
+    const policy = { maxBotDepth: 3, maxBotAnswersPerWindow: 100, windowMs: 60_000, chainGapMs: 60_000 }
+    const agents = (["Trip Planner", "Chef"] as const).map((name, i) => {
+      const transport = memoryTransport()
+      Object.assign(transport, { inboxId: String(i + 5).repeat(64) })
+      const instance = new ConvosInstance({
+        transport,
+        store: memoryBindingStore(),
+        modelConfigured: true,
+        log: silentLog,
+        manners: policy,
+        // Each always answers, naming the other: the worst case for a loop.
+        runTurn: async (req) => req.deliver(`${name === "Chef" ? "Trip Planner" : "Chef"}, what do you think?`),
+      })
+      return { name, transport, instance }
+    })
+    for (const { name, instance, transport } of agents) {
+      await instance.start()
+      await instance.provision({ agentName: name, instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+      transport.emitWelcome({ conversationId: conv, addedBy: manager })
+      await instance.idle()
+    }
+    // From now on what one sends, the other receives, as a reply from an agent-marked member.
+    const chat: Array<{ from: string; text: string }> = []
+    for (const [i, { name, transport }] of agents.entries()) {
+      const other = agents[1 - i]!
+      let counter = 0
+      transport.sendText = async (conversationId, body, options) => {
+        const messageId = `${name}-${++counter}`
+        chat.push({ from: name, text: body })
+        const content = options?.replyTo ? { kind: "reply" as const, text: body, inReplyTo: options.replyTo } : { kind: "text" as const, text: body }
+        queueMicrotask(() =>
+          other.transport.emitMessage({ id: messageId, conversationId, senderInboxId: transport.inboxId, senderName: name, senderIsAgent: true, otherAgentInboxIds: [], sentAt: new Date(), content }),
+        )
+        return { messageId }
+      }
+    }
+    for (const { transport } of agents) transport.emitMessage(text("h1", "Trip Planner, ask Chef what we should cook"))
+    const settle = async () => {
+      // Quiet means: both turn queues drained and nothing new sent over a few event-loop turns.
+      for (let quiet = 0, seen = -1; quiet < 5; quiet = seen === chat.length ? quiet + 1 : 0) {
+        seen = chat.length
+        await Promise.all(agents.map((a) => a.instance.idle()))
+        await new Promise((r) => setTimeout(r, 0))
+      }
+    }
+    await settle()
+    // Both answer the person (people are always heard), then each answers the other's first 3 messages, then quiet.
+    const count = (name: string) => chat.filter((m) => m.from === name).length
+    expect([count("Trip Planner"), count("Chef")]).toEqual([1 + 3, 1 + 3])
+    // A person speaking again starts a new chain.
+    for (const { transport } of agents) transport.emitMessage(text("h2", "Chef, one more idea?"))
+    await settle()
+    expect([count("Trip Planner"), count("Chef")]).toEqual([8, 8])
+  })
+
   it("never answers the manager that spawned it, even after a restart, while humans naming it are answered", async () => {
     const store = memoryBindingStore()
     const first = setup({ store })

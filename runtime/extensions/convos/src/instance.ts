@@ -354,7 +354,13 @@ export class ConvosInstance {
     }
     const verdict = decideManners(
       this.manners,
-      { senderIsAgent: action.turn.senderIsAgent, text: action.turn.text, now: this.now() },
+      {
+        senderIsAgent: action.turn.senderIsAgent,
+        text: action.turn.text,
+        repliesToUs: action.turn.repliesToUs,
+        weAreTheOnlyAgent: action.turn.weAreTheOnlyAgent,
+        now: this.now(),
+      },
       binding.persona.agentName,
       this.options.manners ?? defaultMannersPolicy,
     )

@@ -27,8 +27,10 @@ export interface TransportMessage {
   readonly senderInboxId: string
   /** The sender's Convos profile name in this conversation, when known. */
   readonly senderName?: string
-  /** True when the sender is known to be an agent (another instance or the manager). */
+  /** True when the sender's Convos profile declares `memberKind` Agent (another agent, or a person on the CLI). */
   readonly senderIsAgent?: boolean
+  /** Members besides the sender and us whose profiles declare `memberKind` Agent, as far as known. */
+  readonly otherAgentInboxIds?: ReadonlyArray<string>
   readonly sentAt: Date
   readonly content: TransportContent
 }
