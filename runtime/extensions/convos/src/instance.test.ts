@@ -272,6 +272,58 @@ describe("ConvosInstance", () => {
     expect(joinedMeanwhile.turns.map((t) => t.messageId)).toEqual([`greeting-${created}`])
   })
 
+  it("keeps OpenClaw's notices out of the chat (the remove path: a message arriving while the gateway drains), logs them at debug, and still sends real replies", async () => {
+    const debug: Array<string> = []
+    const transport = memoryTransport()
+    const replies: Record<string, Array<[string, { isError?: boolean }?]>> = {
+      m1: [["⚠️ Gateway is restarting. Please wait a few seconds and try again."]],
+      m2: [["Something failed", { isError: true }], ["Here is the plan."]],
+    }
+    const instance = new ConvosInstance({
+      transport,
+      store: memoryBindingStore(),
+      modelConfigured: true,
+      log: { ...silentLog, debug: (m) => void debug.push(m) },
+      runTurn: async (req) => {
+        for (const [body, flags] of replies[req.messageId] ?? [["Hello, I'm Chef."]]) await req.deliver(body, flags)
+      },
+    })
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    transport.emitMessage(text("m1", "remove the chef"))
+    transport.emitMessage(text("m2", "plan please"))
+    await instance.idle()
+    expect(transport.sent.map((m) => [m.text, m.replyTo])).toEqual([
+      ["Hello, I'm Chef.", undefined],
+      // The reply reference stays for the first message really sent.
+      ["Here is the plan.", "m2"],
+    ])
+    expect(debug).toEqual([
+      'kept out of the chat: gateway_notice: "⚠️ Gateway is restarting. Please wait a few seconds and try again."',
+      'kept out of the chat: flagged_notice: "Something failed"',
+    ])
+    // Gateway-side sends (message tool, --deliver) pass the same edge; a notice counts as delivered so it is not retried.
+    expect(await instance.sendToBound(conv, "⚠️ Previous run is still shutting down. Please try again in a moment.")).toBe("")
+    await expect(instance.sendToBound(conv, "   ")).rejects.toThrow(/empty/)
+    expect(transport.sent).toHaveLength(2)
+  })
+
+  it("greets again after a restart when the greeting turn produced only a notice", async () => {
+    const store = memoryBindingStore()
+    const first = setup({ store, reply: () => "⚠️ Gateway is restarting. Please wait a few seconds and try again." })
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await first.instance.idle()
+    expect(first.transport.sent).toEqual([])
+    await first.instance.stop()
+    const second = setup({ store, reply: () => "Hello, I'm Chef." })
+    await second.instance.start()
+    await second.instance.idle()
+    expect(second.transport.sent.map((m) => m.text)).toEqual(["Hello, I'm Chef."])
+  })
+
   it("without a model answers one clear line instead of running the agent", async () => {
     const { instance, transport, turns } = setup({ modelConfigured: false })
     await instance.start()

@@ -20,6 +20,7 @@ import {
 import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
 import { classifyInbound, type InboundTurn } from "./events.ts"
 import { planReply } from "./format.ts"
+import { classifyOutbound, describeDropped, type PayloadFlags } from "./notices.ts"
 import { decideManners, defaultMannersPolicy, initialMannersState, type MannersPolicy, type MannersState } from "./manners.ts"
 import type { ConvosTransport, TransportMessage, TransportWelcome } from "./transport.ts"
 
@@ -33,8 +34,8 @@ export interface TurnRequest {
   readonly systemPrompt: string
   readonly timestamp: number
   readonly image?: { readonly filename: string; readonly mimeType: string; readonly data: Uint8Array }
-  /** Called with each reply block the agent produces. */
-  readonly deliver: (text: string) => Promise<void>
+  /** Called with each reply block the agent produces, and OpenClaw's flags on it (a notice is never sent). */
+  readonly deliver: (text: string, flags?: PayloadFlags) => Promise<void>
 }
 
 export type TurnRunner = (request: TurnRequest) => Promise<void>
@@ -43,6 +44,8 @@ export interface InstanceLog {
   info(message: string): void
   warn(message: string): void
   error(message: string): void
+  /** What was kept out of the chat (falls back to info). */
+  debug?(message: string): void
 }
 
 export interface InstanceOptions {
@@ -402,9 +405,8 @@ export class ConvosInstance {
         systemPrompt: conversationSystemPrompt(persona),
         timestamp: turn.timestamp,
         ...(turn.image ? { image: turn.image } : {}),
-        deliver: async (text) => {
-          await this.send(conversationId, text, replyTo)
-          replyTo = undefined
+        deliver: async (text, flags) => {
+          if ((await this.send(conversationId, text, replyTo, flags)).length > 0) replyTo = undefined
         },
       })
     } finally {
@@ -420,6 +422,9 @@ export class ConvosInstance {
     this.enqueue(async () => {
       const binding = this.binding
       if (binding.phase !== "bound" || binding.greeted) return
+      // A greeting turn that only produced a notice (the gateway stopping under it) is tried again after a restart.
+      let sentAny = false
+      let keptOut = false
       if (!this.options.modelConfigured) {
         await this.send(binding.conversationId, NO_MODEL_REPLY)
       } else {
@@ -431,13 +436,15 @@ export class ConvosInstance {
           text: greetingPrompt(binding.persona),
           systemPrompt: conversationSystemPrompt(binding.persona),
           timestamp: this.now(),
-          deliver: async (text) => {
-            await this.send(binding.conversationId, text)
+          deliver: async (text, flags) => {
+            const sent = await this.send(binding.conversationId, text, undefined, flags)
+            if (sent.length > 0) sentAny = true
+            else keptOut = true
           },
         })
       }
       const after = this.binding
-      if (after.phase === "bound") this.setBinding({ ...after, greeted: true })
+      if (after.phase === "bound" && (sentAny || !keptOut)) this.setBinding({ ...after, greeted: true })
     })
   }
 
@@ -448,12 +455,20 @@ export class ConvosInstance {
     if (to.toLowerCase() !== binding.conversationId) throw new Error(`this agent only sends to its own conversation ${binding.conversationId}`)
     const ids = await this.send(binding.conversationId, text)
     const last = ids.at(-1)
-    if (last === undefined) throw new Error("nothing to send: the text is empty")
-    return last
+    // A notice kept out of the chat counts as delivered (no message id): OpenClaw must not retry it.
+    if (last === undefined && classifyOutbound(text).send) throw new Error("nothing to send: the text is empty")
+    return last ?? ""
   }
 
-  private async send(conversationId: string, text: string, replyTo?: string): Promise<Array<string>> {
+  /** Every message to a chat goes out here; nothing internal passes (notices.ts). */
+  private async send(conversationId: string, text: string, replyTo?: string, flags?: PayloadFlags): Promise<Array<string>> {
     const ids: Array<string> = []
+    const verdict = classifyOutbound(text, flags)
+    if (!verdict.send) {
+      const log = this.options.log
+      ;(log.debug ?? log.info)(`kept out of the chat: ${describeDropped(text, verdict.reason)}`)
+      return ids
+    }
     for (const planned of planReply(text, replyTo)) {
       if (planned.text.length === 0) continue
       const sent = await this.options.transport.sendText(conversationId, planned.text, planned.replyTo !== undefined ? { replyTo: planned.replyTo } : {})
