@@ -69,6 +69,33 @@ describe("ConvosInstance", () => {
     expect(await instance.provision({ agentName: "Other", instructions: "", mode: "create" })).toMatchObject({ status: 409 })
   })
 
+  it("create: looks for its first member's join request itself until someone joins, then stops looking", async () => {
+    const transport = memoryTransport()
+    const instance = new ConvosInstance({
+      transport,
+      store: memoryBindingStore(),
+      modelConfigured: true,
+      log: silentLog,
+      runTurn: async (req) => req.deliver("hello"),
+      joinWatch: { fastEveryMs: 5, fastForMs: 60_000, slowEveryMs: 5, giveUpAfterMs: 60_000 },
+    })
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+    const created = transport.created[0] ?? ""
+    const started = Date.now()
+    while (transport.joinChecks < 3) {
+      if (Date.now() - started > 5_000) throw new Error(`only ${transport.joinChecks} join checks in 5 s`)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    transport.emitMembersJoined(created, [alice])
+    await instance.idle()
+    const checks = transport.joinChecks
+    await new Promise((r) => setTimeout(r, 50))
+    expect(transport.joinChecks).toBe(checks)
+    expect(transport.sent.map((m) => m.text)).toEqual(["hello"])
+    await instance.stop()
+  })
+
   it("add: answers at once, ignores an unexpected add, binds on the expected welcome and greets", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()

@@ -21,6 +21,7 @@ import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
 import { classifyInbound, type InboundTurn } from "./events.ts"
 import { planReply } from "./format.ts"
 import { classifyOutbound, describeDropped, type PayloadFlags } from "./notices.ts"
+import { type JoinWatchPolicy, nextJoinCheckInMs } from "./joinWatch.ts"
 import { decideManners, defaultMannersPolicy, initialMannersState, type MannersPolicy, type MannersState } from "./manners.ts"
 import type { ConvosTransport, TransportMessage, TransportWelcome } from "./transport.ts"
 
@@ -63,6 +64,8 @@ export interface InstanceOptions {
   readonly warmUp?: () => Promise<void>
   /** Reaction shown on a message while the model works on it. */
   readonly workingEmoji?: string
+  /** How often a created conversation looks for its first member's join request (joinWatch.ts). */
+  readonly joinWatch?: JoinWatchPolicy
 }
 
 export const NO_MODEL_REPLY =
@@ -108,6 +111,7 @@ export class ConvosInstance {
   private warmedUp = false
   private readonly handledInMemory = new Set<string>()
   private withdrawExpectation: (() => void) | undefined
+  private joinWatchTimer: ReturnType<typeof setTimeout> | undefined
   /**
    * Runs work in the async context of start() (the gateway's channel task). Turns triggered by an HTTP request
    * (provision → greeting) would otherwise inherit the request's context, and the gateway refuses new agent work
@@ -145,7 +149,7 @@ export class ConvosInstance {
       // A created conversation is greeted once someone is in it, which may have happened while we were down.
       else
         await this.options.transport.hasOtherMembers(binding.conversationId).then(
-          (populated) => populated && this.enqueueGreeting(),
+          (populated) => (populated ? this.enqueueGreeting() : this.watchForJoins()),
           (error: unknown) => this.options.log.warn(`could not read the members of our conversation: ${errorMessage(error)}`),
         )
     }
@@ -166,6 +170,8 @@ export class ConvosInstance {
 
   async stop(): Promise<void> {
     this.streaming = false
+    clearTimeout(this.joinWatchTimer)
+    this.joinWatchTimer = undefined
     await this.queue.catch(() => undefined)
     await this.options.transport.stop()
   }
@@ -304,6 +310,30 @@ export class ConvosInstance {
     // A conversation we just created has nobody in it yet (a joiner cannot read what was sent before they came):
     // it is greeted when its first member joins.
     if (binding.mode !== "create") this.enqueueGreeting()
+    else this.watchForJoins()
+  }
+
+  /**
+   * Until its first member joins, a created conversation looks for their join request itself (joinWatch.ts): the
+   * live stream can lose it, and the periodic sweep would find it only seconds later.
+   */
+  private watchForJoins(startedAt: number = Date.now(), failing = false): void {
+    clearTimeout(this.joinWatchTimer)
+    const delay = nextJoinCheckInMs(Date.now() - startedAt, this.options.joinWatch)
+    if (delay === null) return
+    this.joinWatchTimer = setTimeout(() => {
+      const binding = this.binding
+      if (!this.streaming || binding.phase !== "bound" || binding.greeted) return
+      this.options.transport.checkJoinRequests().then(
+        () => this.joinWatchTimer !== undefined && this.watchForJoins(startedAt),
+        (error: unknown) => {
+          // Reported once per failing run: while the network is down this fails every few hundred ms.
+          if (!failing) this.options.log.warn(`could not look for join requests: ${errorMessage(error)}`)
+          if (this.joinWatchTimer !== undefined) this.watchForJoins(startedAt, true)
+        },
+      )
+    }, delay)
+    this.joinWatchTimer.unref?.()
   }
 
   /** A pending join carried the name of its time; the agent may have been renamed while it waited. */
@@ -332,7 +362,11 @@ export class ConvosInstance {
   /** Someone is now in our conversation: greet, once (a created conversation waits for its first member). */
   private onMembersJoined(conversationId: string): void {
     const binding = this.binding
-    if (binding.phase === "bound" && binding.conversationId === conversationId.toLowerCase() && !binding.greeted) this.enqueueGreeting()
+    if (binding.phase === "bound" && binding.conversationId === conversationId.toLowerCase() && !binding.greeted) {
+      clearTimeout(this.joinWatchTimer)
+      this.joinWatchTimer = undefined
+      this.enqueueGreeting()
+    }
   }
 
   private onMessage(message: TransportMessage): void {

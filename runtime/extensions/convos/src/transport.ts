@@ -75,6 +75,8 @@ export interface ConvosTransport {
   expectAdd(conversationId: string, addedBy: string): () => void
   joinByInvite(inviteUrl: string, input: { readonly profileName: string; readonly waitMs: number }): Promise<JoinOutcome>
   setProfileName(conversationId: string, name: string): Promise<void>
+  /** Reads join requests for our invites that the live stream may have lost; accepted ones come to `onMembersJoined`. */
+  checkJoinRequests(): Promise<void>
   /** Whether anyone but us is a member (a restart cannot know whether a join was accepted while it was down). */
   hasOtherMembers(conversationId: string): Promise<boolean>
   sendText(conversationId: string, text: string, options?: { readonly replyTo?: string }): Promise<{ readonly messageId: string }>

@@ -66,8 +66,12 @@ const loadConvos = async (modulePath: string): Promise<ConvosModule> => {
   return (await tsImport(url, url)) as ConvosModule
 }
 
-export const createConvosTransport = async (settings: ConvosSettings): Promise<ConvosTransport> => {
-  const { ConvosClient } = await loadConvos(settings.convosModulePath)
+/** `load` is for tests, which import `convos/` themselves (the loader above needs a real Node module context). */
+export const createConvosTransport = async (
+  settings: ConvosSettings,
+  load: (modulePath: string) => Promise<ConvosModule> = loadConvos,
+): Promise<ConvosTransport> => {
+  const { ConvosClient } = await load(settings.convosModulePath)
   const client = await ConvosClient.open({
     stateDir: settings.stateDir,
     env: settings.xmtpEnv,
@@ -166,6 +170,9 @@ export const createConvosTransport = async (settings: ConvosSettings): Promise<C
     },
     async setProfileName(conversationId, name) {
       await client.setProfile(conversationId, { name, isAgent: true })
+    },
+    async checkJoinRequests() {
+      await client.checkJoinRequests()
     },
     async hasOtherMembers(conversationId) {
       const info = await client.groupInfo(conversationId)

@@ -38,6 +38,8 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     emitMembersJoined(conversationId: string, inboxIds: ReadonlyArray<string>): void
     /** Conversations where someone besides us is a member. */
     populated: Set<string>
+    /** How often the instance looked for join requests. */
+    joinChecks: number
   } = {
     inboxId: SELF_INBOX,
     installationId: "b".repeat(64),
@@ -73,6 +75,10 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
       profiles.push({ conversationId, name })
     },
     populated: new Set<string>(),
+    joinChecks: 0,
+    async checkJoinRequests() {
+      transport.joinChecks += 1
+    },
     async hasOtherMembers(conversationId) {
       return transport.populated.has(conversationId)
     },
