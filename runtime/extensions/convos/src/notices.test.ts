@@ -22,6 +22,15 @@ describe("classifyOutbound", () => {
     expect(classifyOutbound("Gateway is restarting. Please wait a few seconds.")).toEqual({ send: false, reason: "gateway_notice" })
   })
 
+  it("drops the restart-recovery notices OpenClaw sends through the channel's outbound after a crash", () => {
+    for (const notice of [
+      "I'm continuing your interrupted request now (the gateway has just restarted).  Don't be concerned with the lack of typing; I am working behind the scenes and I'll send a message when I'm done!",
+      "I couldn't continue this session after a gateway restart. Your transcript is safe. In WebChat, use Resume in new session to continue it; in other channels, use /new or /reset to start a replacement session.",
+      "I couldn’t confirm whether my previous reply reached this chat, so I won’t resend it automatically. Please ask for any missing remainder.",
+    ])
+      expect(classifyOutbound(notice), notice).toEqual({ send: false, reason: "gateway_notice" })
+  })
+
   it("drops what the reply payload flags as not the assistant's answer, whatever the text", () => {
     for (const flag of ["isError", "isStatusNotice", "isCompactionNotice", "isFallbackNotice", "isReasoning", "isCommentary"])
       expect(classifyOutbound("Sure, here is the plan.", { [flag]: true }), flag).toEqual({ send: false, reason: "flagged_notice" })

@@ -29,8 +29,18 @@ const FLAGS: ReadonlyArray<keyof PayloadFlags> = ["isError", "isStatusNotice", "
  * to open with them (workspace AGENTS.md), so a reply that does is taken for a notice.
  */
 const NOTICE_SIGN = /^\s*(?:\u26A0|\u274C|\u{1F6D1}|\u26D4)/u
-/** The same notices without their sign, as a relay might pass them on. */
-const BARE_NOTICE = /\bgateway is (restarting|draining|shutting down)\b|\bprevious run is still shutting down\b/i
+/**
+ * Notices without a sign: the restart notice passed on without it, and the restart-recovery notices OpenClaw sends
+ * through the channel's outbound after a crash ("I'm continuing your interrupted request now (the gateway has just
+ * restarted)…", "I couldn't continue this session after a gateway restart…", "I couldn't confirm whether my previous
+ * reply reached this chat…"). An agent's own words about travel or cooking never mention the gateway restarting.
+ */
+const BARE_NOTICE = [
+  /\bgateway (is|has just|was) (restarting|restarted|draining|shutting down)\b/i,
+  /\b(after|before|by) (a|the) gateway restart/i,
+  /\bprevious run is still shutting down\b/i,
+  /\bwhether my previous reply reached this chat\b/i,
+]
 
 /** A JavaScript stack frame (`at fn (file:///x.mjs:1:2)`, `at file:///x.mjs:1:2`, `at node:internal/…`). */
 const STACK_FRAME = /^\s*at\s+(?:.+\s\()?(?:file:\/\/|node:|\/|[A-Za-z]:\\)[^\n]*:\d+(?::\d+)?\)?\s*$/m
@@ -49,7 +59,7 @@ const SECRET_OR_ID = [
 
 export const classifyOutbound = (text: string, flags: PayloadFlags = {}): OutboundVerdict => {
   if (FLAGS.some((flag) => flags[flag] === true)) return { send: false, reason: "flagged_notice" }
-  if (NOTICE_SIGN.test(text) || BARE_NOTICE.test(text)) return { send: false, reason: "gateway_notice" }
+  if (NOTICE_SIGN.test(text) || BARE_NOTICE.some((pattern) => pattern.test(text))) return { send: false, reason: "gateway_notice" }
   if (STACK_FRAME.test(text)) return { send: false, reason: "stack_trace" }
   if (SECRET_OR_ID.some((pattern) => pattern.test(text))) return { send: false, reason: "secret_or_id" }
   return { send: true }
