@@ -598,6 +598,15 @@ export class ConvosClient {
     }
   }
 
+  /**
+   * Looks for join requests the streams have not delivered (XMTP's stream can lose a new DM's first message): the
+   * same read as at start. A creator waiting for its first member calls it often; the periodic sweep is slower.
+   */
+  async checkJoinRequests(): Promise<void> {
+    this.assertOpen()
+    await this.processMissedJoinRequests()
+  }
+
   /** Conversation ids of the groups bound to this client (consent Allowed). */
   boundGroupIds(): string[] {
     return this.xmtp.conversations
@@ -857,10 +866,11 @@ export class ConvosClient {
       if (this.consentOf(dm) === Consent.Denied) continue
       await dm.sync()
       for (const message of await dm.messages({ limit: 10, direction: 1 /* descending */ } as never)) {
-        if (sameId(message.senderInboxId, this.inboxId) || !this.seenMessages.firstSeen(message.id)) continue
+        if (sameId(message.senderInboxId, this.inboxId)) continue
         const request = joinRequestFromMessage({ senderInboxId: message.senderInboxId, contentType: message.contentType, content: message.content })
+        // Only join requests are taken here (and so marked seen): other DM messages stay with the streams and sweeps.
         if (request && (request.structured || normaliseMessage({ ...message, contentType: message.contentType as ContentTypeId }, true).kind === "join_request"))
-          this.enqueueJoinRequest(request, dm)
+          if (this.seenMessages.firstSeen(message.id)) this.enqueueJoinRequest(request, dm)
       }
     }
   }

@@ -62,6 +62,8 @@ describe("profile content types", () => {
     expect(decodedByCli).toEqual(update)
     const fromCli = new cliProfiles.ProfileUpdateCodec().encode({ name: "Human", memberKind: cliProfiles.MemberKind.Unspecified })
     expect(new ProfileUpdateCodec().decode(fromCli as never)).toEqual({ name: "Human" })
+    // Convos apps declare people as User (2), a kind the CLI's codec does not know.
+    expect(new ProfileUpdateCodec().decode(new ProfileUpdateCodec().encode({ name: "Person", memberKind: MemberKind.User }))).toEqual({ name: "Person", memberKind: 2 })
   })
 
   it("profile snapshots interoperate with the CLI codec", () => {

@@ -14,7 +14,10 @@ describe("classifyInbound", () => {
   it("turns a text from the bound conversation into a turn with sender name and inbox", () => {
     expect(classifyInbound(message({ kind: "text", text: " hi there " }), context)).toEqual({
       kind: "turn",
-      turn: { messageId: "m1", conversationId: conv, senderInboxId: alice, senderName: "Alice", senderIsAgent: false, text: "hi there", replyTo: "m1", timestamp: 1_000 },
+      turn: {
+        messageId: "m1", conversationId: conv, senderInboxId: alice, senderName: "Alice", senderIsAgent: false, repliesToUs: false, weAreTheOnlyAgent: true,
+        text: "hi there", replyTo: "m1", timestamp: 1_000,
+      },
     })
   })
   it("ignores other conversations, own messages and plain group updates, and nothing when unbound", () => {
@@ -61,6 +64,18 @@ describe("classifyInbound", () => {
     expect(fromAgent).toMatchObject({ kind: "turn", turn: { senderIsAgent: true, senderName: "ffffffff…" } })
     const fromHuman = classifyInbound(message({ kind: "text", text: "hi" }), context)
     expect(fromHuman).toMatchObject({ kind: "turn", turn: { senderIsAgent: false } })
+  })
+  it("marks replies and reactions to our own messages as replying to us, and nothing else", () => {
+    expect(classifyInbound(message({ kind: "reply", text: "sure", inReplyTo: "mine-1" }), context)).toMatchObject({ turn: { repliesToUs: true } })
+    expect(classifyInbound(message({ kind: "reply", text: "sure", inReplyTo: "other" }), context)).toMatchObject({ turn: { repliesToUs: false } })
+    expect(classifyInbound(message({ kind: "reaction", emoji: "👍", action: "added", reference: "mine-1" }), context)).toMatchObject({ turn: { repliesToUs: true } })
+  })
+  it("knows whether we are the conversation's only agent, not counting the manager", () => {
+    const manager = "f".repeat(64)
+    const other = "e".repeat(64)
+    const withManager = { ...context, managerInboxId: manager }
+    expect(classifyInbound(message({ kind: "text", text: "hi" }, { otherAgentInboxIds: [manager.toUpperCase()] }), withManager)).toMatchObject({ turn: { weAreTheOnlyAgent: true } })
+    expect(classifyInbound(message({ kind: "text", text: "hi" }, { otherAgentInboxIds: [manager, other] }), withManager)).toMatchObject({ turn: { weAreTheOnlyAgent: false } })
   })
   it("ignores unsupported content types", () => {
     expect(classifyInbound(message({ kind: "other", typeId: "readReceipt" }), context)).toEqual({ kind: "ignore", reason: "unsupported content type readReceipt" })

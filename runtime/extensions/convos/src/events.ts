@@ -7,6 +7,10 @@ export interface InboundTurn {
   readonly senderInboxId: string
   readonly senderName: string
   readonly senderIsAgent: boolean
+  /** A reply to, or a reaction on, one of our messages. */
+  readonly repliesToUs: boolean
+  /** No agent but us is known in the conversation, the sender and the manager aside. */
+  readonly weAreTheOnlyAgent: boolean
   /** What the agent reads. */
   readonly text: string
   /** The message to reply to (and to mark with the working reaction). */
@@ -47,7 +51,8 @@ export const classifyInbound = (message: TransportMessage, context: InboundConte
     return { kind: "ignore", reason: "group update" }
   }
   if (sender === self) return { kind: "ignore", reason: "own message" }
-  if (context.managerInboxId != null && sender === context.managerInboxId.toLowerCase())
+  const manager = context.managerInboxId?.toLowerCase() ?? null
+  if (manager !== null && sender === manager)
     return { kind: "ignore", reason: "message from the manager that spawned us" }
   const senderName = message.senderName?.trim() || shortInbox(sender)
   const base = {
@@ -55,8 +60,10 @@ export const classifyInbound = (message: TransportMessage, context: InboundConte
     conversationId: context.boundConversationId,
     senderInboxId: sender,
     senderName,
-    // Agents (other instances, the manager) mark themselves in their Convos profile; a human who added us is human.
+    // Agents (and the CLI, for people too) mark themselves in their Convos profile; a person who added us is a person.
     senderIsAgent: message.senderIsAgent === true,
+    repliesToUs: false,
+    weAreTheOnlyAgent: (message.otherAgentInboxIds ?? []).every((id) => id.toLowerCase() === manager),
     replyTo: message.id,
     timestamp: message.sentAt.getTime(),
   }
@@ -65,12 +72,13 @@ export const classifyInbound = (message: TransportMessage, context: InboundConte
     case "reply": {
       const text = content.text.trim()
       if (text.length === 0) return { kind: "ignore", reason: "empty text" }
-      return { kind: "turn", turn: { ...base, text } }
+      const repliesToUs = content.kind === "reply" && context.ownMessageIds.has(content.inReplyTo)
+      return { kind: "turn", turn: { ...base, text, repliesToUs } }
     }
     case "reaction": {
       if (content.action !== "added") return { kind: "ignore", reason: "reaction removed" }
       if (!context.ownMessageIds.has(content.reference)) return { kind: "ignore", reason: "reaction to someone else's message" }
-      return { kind: "turn", turn: { ...base, text: `${senderName} reacted ${content.emoji} to your message.`, replyTo: content.reference } }
+      return { kind: "turn", turn: { ...base, text: `${senderName} reacted ${content.emoji} to your message.`, replyTo: content.reference, repliesToUs: true } }
     }
     case "attachment": {
       if (content.mimeType.startsWith("image/") && content.data !== undefined) {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { createTurnRunner, type InboundRuntime } from "./inbound.ts"
 
 /** A hand-made plugin-runtime fake: records the pipeline calls and replies with scripted blocks. */
-const fakeRuntime = (blocks: Array<string | undefined>) => {
+const fakeRuntime = (blocks: Array<string | undefined | Record<string, unknown>>) => {
   const calls: Array<{ name: string; args: unknown }> = []
   const runtime = {
     config: { current: () => ({ session: { store: "/tmp/store" } }) },
@@ -27,9 +27,9 @@ const fakeRuntime = (blocks: Array<string | undefined>) => {
       },
       reply: {
         finalizeInboundContext: (ctx: Record<string, unknown>) => ({ ...ctx, finalized: true }),
-        dispatchReplyWithBufferedBlockDispatcher: async (args: { dispatcherOptions: { deliver: (p: { text?: string }) => Promise<void> } }) => {
+        dispatchReplyWithBufferedBlockDispatcher: async (args: { dispatcherOptions: { deliver: (p: Record<string, unknown>) => Promise<void> } }) => {
           calls.push({ name: "dispatch", args })
-          for (const text of blocks) await args.dispatcherOptions.deliver(text === undefined ? {} : { text })
+          for (const block of blocks) await args.dispatcherOptions.deliver(block === undefined ? {} : typeof block === "string" ? { text: block } : block)
           return { queuedFinal: true, counts: {} }
         },
       },
@@ -41,7 +41,7 @@ const fakeRuntime = (blocks: Array<string | undefined>) => {
 const mediaDir = mkdtempSync(join(tmpdir(), "convos-media-"))
 afterAll(() => rmSync(mediaDir, { recursive: true, force: true }))
 
-const request = (deliver: (text: string) => Promise<void>) => ({
+const request = (deliver: (text: string, flags?: unknown) => Promise<void>) => ({
   conversationId: "c".repeat(32),
   messageId: "m1",
   senderInboxId: "1".repeat(64),
@@ -81,6 +81,16 @@ describe("createTurnRunner", () => {
     const delivered: Array<string> = []
     await createTurnRunner(runtime, { accountId: "default", mediaDir, onError: () => {} })(request(async (t) => void delivered.push(t)))
     expect(delivered).toEqual(["one", "two"])
+  })
+
+  it("hands each block's notice flags to the instance with its text", async () => {
+    const { runtime } = fakeRuntime([{ text: "⚠️ Agent couldn't generate a response.", isError: true }, { text: "compacting…", isCompactionNotice: true, channelData: {} }])
+    const delivered: Array<[string, unknown]> = []
+    await createTurnRunner(runtime, { accountId: "default", mediaDir, onError: () => {} })(request(async (t, flags) => void delivered.push([t, flags])))
+    expect(delivered).toEqual([
+      ["⚠️ Agent couldn't generate a response.", expect.objectContaining({ isError: true })],
+      ["compacting…", expect.objectContaining({ isCompactionNotice: true })],
+    ])
   })
 
   it("writes an inbound image to the media dir and passes its path and type to the agent", async () => {

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { OpenClawConfig, PluginRuntime } from "openclaw/plugin-sdk/channel-core"
 import type { TurnRequest, TurnRunner } from "./instance.ts"
+import type { PayloadFlags } from "./notices.ts"
 
 export const CHANNEL_ID = "convos"
 
@@ -26,6 +27,15 @@ export interface TurnRunnerOptions {
   readonly mediaDir: string
   readonly onError: (message: string) => void
 }
+
+const payloadFlags = (payload: PayloadFlags): PayloadFlags => ({
+  isError: payload.isError,
+  isStatusNotice: payload.isStatusNotice,
+  isCompactionNotice: payload.isCompactionNotice,
+  isFallbackNotice: payload.isFallbackNotice,
+  isReasoning: payload.isReasoning,
+  isCommentary: payload.isCommentary,
+})
 
 const safeName = (name: string) => name.replace(/[^\w.-]+/g, "_").slice(-80) || "image"
 
@@ -81,7 +91,8 @@ export const createTurnRunner = (runtime: InboundRuntime, options: TurnRunnerOpt
     dispatcherOptions: {
       deliver: async (payload) => {
         const text = payload.text?.trim()
-        if (text) await request.deliver(text)
+        // The flags mark OpenClaw's own notices; the instance keeps those out of the chat.
+        if (text) await request.deliver(text, payloadFlags(payload))
       },
       onError: (error: unknown) => options.onError(`reply dispatch failed: ${String(error)}`),
     },

@@ -71,6 +71,33 @@ describe("ConvosInstance", () => {
     expect(await instance.provision({ agentName: "Other", instructions: "Be helpful.", mode: "create" })).toMatchObject({ status: 409 })
   })
 
+  it("create: looks for its first member's join request itself until someone joins, then stops looking", async () => {
+    const transport = memoryTransport()
+    const instance = new ConvosInstance({
+      transport,
+      store: memoryBindingStore(),
+      modelConfigured: true,
+      log: silentLog,
+      runTurn: async (req) => req.deliver("hello"),
+      joinWatch: { fastEveryMs: 5, fastForMs: 60_000, slowEveryMs: 5, giveUpAfterMs: 60_000 },
+    })
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+    const created = transport.created[0] ?? ""
+    const started = Date.now()
+    while (transport.joinChecks < 3) {
+      if (Date.now() - started > 5_000) throw new Error(`only ${transport.joinChecks} join checks in 5 s`)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    transport.emitMembersJoined(created, [alice])
+    await instance.idle()
+    const checks = transport.joinChecks
+    await new Promise((r) => setTimeout(r, 50))
+    expect(transport.joinChecks).toBe(checks)
+    expect(transport.sent.map((m) => m.text)).toEqual(["hello"])
+    await instance.stop()
+  })
+
   it("add: answers at once, ignores an unexpected add, binds on the expected welcome and greets", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()
@@ -113,6 +140,80 @@ describe("ConvosInstance", () => {
     transport.emitMessage(text("b2", "Chef, please introduce yourself", { senderInboxId: manager, senderIsAgent: true }))
     await instance.idle()
     expect(turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "b2"])
+  })
+
+  it("answers a CLI user (profile memberKind Agent) who names it, replies to it, or asks an unnamed question while it is the only agent", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Trip Planner", instructions: "", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    const greetingId = transport.sent[0]?.messageId ?? ""
+    const cli = { senderInboxId: "c".repeat(64), senderName: "Carol", senderIsAgent: true, otherAgentInboxIds: [manager] }
+    transport.emitMessage(text("c1", "Trip Planner, which month is best for Lisbon?", cli))
+    transport.emitMessage(text("c2", "what about the weather in May?", cli))
+    transport.emitMessage({ ...text("c3", "", cli), content: { kind: "reply", text: "nice, thanks", inReplyTo: greetingId } })
+    // Another agent joins: an unnamed question may now be for it.
+    transport.emitMessage(text("c4", "and hotels?", { ...cli, otherAgentInboxIds: [manager, "e".repeat(64)] }))
+    transport.emitMessage(text("c5", "booked it", cli))
+    await instance.idle()
+    expect(turns.map((t) => t.messageId)).toEqual([`greeting-${conv}`, "c1", "c2", "c3"])
+  })
+
+  it("two agents that each declare memberKind Agent and answer each other stop within the limits", async () => {
+    const policy = { maxBotDepth: 3, maxBotAnswersPerWindow: 100, windowMs: 60_000, chainGapMs: 60_000 }
+    const agents = (["Trip Planner", "Chef"] as const).map((name, i) => {
+      const transport = memoryTransport()
+      Object.assign(transport, { inboxId: String(i + 5).repeat(64) })
+      const instance = new ConvosInstance({
+        transport,
+        store: memoryBindingStore(),
+        modelConfigured: true,
+        log: silentLog,
+        manners: policy,
+        // Each always answers, naming the other: the worst case for a loop.
+        runTurn: async (req) => req.deliver(`${name === "Chef" ? "Trip Planner" : "Chef"}, what do you think?`),
+      })
+      return { name, transport, instance }
+    })
+    for (const { name, instance, transport } of agents) {
+      await instance.start()
+      await instance.provision({ agentName: name, instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+      transport.emitWelcome({ conversationId: conv, addedBy: manager })
+      await instance.idle()
+    }
+    // From now on what one sends, the other receives, as a reply from an agent-marked member.
+    const chat: Array<{ from: string; text: string }> = []
+    for (const [i, { name, transport }] of agents.entries()) {
+      const other = agents[1 - i]!
+      let counter = 0
+      transport.sendText = async (conversationId, body, options) => {
+        const messageId = `${name}-${++counter}`
+        chat.push({ from: name, text: body })
+        const content = options?.replyTo ? { kind: "reply" as const, text: body, inReplyTo: options.replyTo } : { kind: "text" as const, text: body }
+        queueMicrotask(() =>
+          other.transport.emitMessage({ id: messageId, conversationId, senderInboxId: transport.inboxId, senderName: name, senderIsAgent: true, otherAgentInboxIds: [], sentAt: new Date(), content }),
+        )
+        return { messageId }
+      }
+    }
+    for (const { transport } of agents) transport.emitMessage(text("h1", "Trip Planner, ask Chef what we should cook"))
+    const settle = async () => {
+      // Quiet means: both turn queues drained and nothing new sent over a few event-loop turns.
+      for (let quiet = 0, seen = -1; quiet < 5; quiet = seen === chat.length ? quiet + 1 : 0) {
+        seen = chat.length
+        await Promise.all(agents.map((a) => a.instance.idle()))
+        await new Promise((r) => setTimeout(r, 0))
+      }
+    }
+    await settle()
+    // Both answer the person (people are always heard), then each answers the other's first 3 messages, then quiet.
+    const count = (name: string) => chat.filter((m) => m.from === name).length
+    expect([count("Trip Planner"), count("Chef")]).toEqual([1 + 3, 1 + 3])
+    // A person speaking again starts a new chain.
+    for (const { transport } of agents) transport.emitMessage(text("h2", "Chef, one more idea?"))
+    await settle()
+    expect([count("Trip Planner"), count("Chef")]).toEqual([8, 8])
   })
 
   it("never answers the manager that spawned it, even after a restart, while humans naming it are answered", async () => {
@@ -198,6 +299,58 @@ describe("ConvosInstance", () => {
     await joinedMeanwhile.instance.start()
     await joinedMeanwhile.instance.idle()
     expect(joinedMeanwhile.turns.map((t) => t.messageId)).toEqual([`greeting-${created}`])
+  })
+
+  it("keeps OpenClaw's notices out of the chat (the remove path: a message arriving while the gateway drains), logs them at debug, and still sends real replies", async () => {
+    const debug: Array<string> = []
+    const transport = memoryTransport()
+    const replies: Record<string, Array<[string, { isError?: boolean }?]>> = {
+      m1: [["⚠️ Gateway is restarting. Please wait a few seconds and try again."]],
+      m2: [["Something failed", { isError: true }], ["Here is the plan."]],
+    }
+    const instance = new ConvosInstance({
+      transport,
+      store: memoryBindingStore(),
+      modelConfigured: true,
+      log: { ...silentLog, debug: (m) => void debug.push(m) },
+      runTurn: async (req) => {
+        for (const [body, flags] of replies[req.messageId] ?? [["Hello, I'm Chef."]]) await req.deliver(body, flags)
+      },
+    })
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    transport.emitMessage(text("m1", "remove the chef"))
+    transport.emitMessage(text("m2", "plan please"))
+    await instance.idle()
+    expect(transport.sent.map((m) => [m.text, m.replyTo])).toEqual([
+      ["Hello, I'm Chef.", undefined],
+      // The reply reference stays for the first message really sent.
+      ["Here is the plan.", "m2"],
+    ])
+    expect(debug).toEqual([
+      'kept out of the chat: gateway_notice: "⚠️ Gateway is restarting. Please wait a few seconds and try again."',
+      'kept out of the chat: flagged_notice: "Something failed"',
+    ])
+    // Gateway-side sends (message tool, --deliver) pass the same edge; a notice counts as delivered so it is not retried.
+    expect(await instance.sendToBound(conv, "⚠️ Previous run is still shutting down. Please try again in a moment.")).toBe("")
+    await expect(instance.sendToBound(conv, "   ")).rejects.toThrow(/empty/)
+    expect(transport.sent).toHaveLength(2)
+  })
+
+  it("greets again after a restart when the greeting turn produced only a notice", async () => {
+    const store = memoryBindingStore()
+    const first = setup({ store, reply: () => "⚠️ Gateway is restarting. Please wait a few seconds and try again." })
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await first.instance.idle()
+    expect(first.transport.sent).toEqual([])
+    await first.instance.stop()
+    const second = setup({ store, reply: () => "Hello, I'm Chef." })
+    await second.instance.start()
+    await second.instance.idle()
+    expect(second.transport.sent.map((m) => m.text)).toEqual(["Hello, I'm Chef."])
   })
 
   it("without a model answers one clear line instead of running the agent", async () => {

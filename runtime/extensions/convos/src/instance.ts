@@ -19,6 +19,8 @@ import {
 import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
 import { classifyInbound, type InboundTurn } from "./events.ts"
 import { planReply } from "./format.ts"
+import { classifyOutbound, describeDropped, type PayloadFlags } from "./notices.ts"
+import { type JoinWatchPolicy, nextJoinCheckInMs } from "./joinWatch.ts"
 import { decideManners, defaultMannersPolicy, initialMannersState, type MannersPolicy, type MannersState } from "./manners.ts"
 import type { ConvosTransport, TransportMessage, TransportWelcome } from "./transport.ts"
 
@@ -32,8 +34,8 @@ export interface TurnRequest {
   readonly systemPrompt: string
   readonly timestamp: number
   readonly image?: { readonly filename: string; readonly mimeType: string; readonly data: Uint8Array }
-  /** Called with each reply block the agent produces. */
-  readonly deliver: (text: string) => Promise<void>
+  /** Called with each reply block the agent produces, and OpenClaw's flags on it (a notice is never sent). */
+  readonly deliver: (text: string, flags?: PayloadFlags) => Promise<void>
 }
 
 export type TurnRunner = (request: TurnRequest) => Promise<void>
@@ -42,6 +44,8 @@ export interface InstanceLog {
   info(message: string): void
   warn(message: string): void
   error(message: string): void
+  /** What was kept out of the chat (falls back to info). */
+  debug?(message: string): void
 }
 
 export interface InstanceOptions {
@@ -61,6 +65,8 @@ export interface InstanceOptions {
   readonly warmUp?: () => Promise<void>
   /** Reaction shown on a message while the model works on it. */
   readonly workingEmoji?: string
+  /** How often a created conversation looks for its first member's join request (joinWatch.ts). */
+  readonly joinWatch?: JoinWatchPolicy
 }
 
 export const NO_MODEL_REPLY =
@@ -108,6 +114,7 @@ export class ConvosInstance {
   private leaving = false
   private readonly handledInMemory = new Set<string>()
   private withdrawExpectation: (() => void) | undefined
+  private joinWatchTimer: ReturnType<typeof setTimeout> | undefined
   /**
    * Runs work in the async context of start() (the gateway's channel task). Turns triggered by an HTTP request
    * (provision → greeting) would otherwise inherit the request's context, and the gateway refuses new agent work
@@ -145,7 +152,7 @@ export class ConvosInstance {
       // A created conversation is greeted once someone is in it, which may have happened while we were down.
       else
         await this.options.transport.hasOtherMembers(binding.conversationId).then(
-          (populated) => populated && this.enqueueGreeting(),
+          (populated) => (populated ? this.enqueueGreeting() : this.watchForJoins()),
           (error: unknown) => this.options.log.warn(`could not read the members of our conversation: ${errorMessage(error)}`),
         )
     }
@@ -182,6 +189,8 @@ export class ConvosInstance {
 
   async stop(): Promise<void> {
     this.streaming = false
+    clearTimeout(this.joinWatchTimer)
+    this.joinWatchTimer = undefined
     await this.queue.catch(() => undefined)
     await this.options.transport.stop()
   }
@@ -320,6 +329,30 @@ export class ConvosInstance {
     // A conversation we just created has nobody in it yet (a joiner cannot read what was sent before they came):
     // it is greeted when its first member joins.
     if (binding.mode !== "create") this.enqueueGreeting()
+    else this.watchForJoins()
+  }
+
+  /**
+   * Until its first member joins, a created conversation looks for their join request itself (joinWatch.ts): the
+   * live stream can lose it, and the periodic sweep would find it only seconds later.
+   */
+  private watchForJoins(startedAt: number = Date.now(), failing = false): void {
+    clearTimeout(this.joinWatchTimer)
+    const delay = nextJoinCheckInMs(Date.now() - startedAt, this.options.joinWatch)
+    if (delay === null) return
+    this.joinWatchTimer = setTimeout(() => {
+      const binding = this.binding
+      if (!this.streaming || binding.phase !== "bound" || binding.greeted) return
+      this.options.transport.checkJoinRequests().then(
+        () => this.joinWatchTimer !== undefined && this.watchForJoins(startedAt),
+        (error: unknown) => {
+          // Reported once per failing run: while the network is down this fails every few hundred ms.
+          if (!failing) this.options.log.warn(`could not look for join requests: ${errorMessage(error)}`)
+          if (this.joinWatchTimer !== undefined) this.watchForJoins(startedAt, true)
+        },
+      )
+    }, delay)
+    this.joinWatchTimer.unref?.()
   }
 
   /** A pending join carried the name of its time; the agent may have been renamed while it waited. */
@@ -348,7 +381,11 @@ export class ConvosInstance {
   /** Someone is now in our conversation: greet, once (a created conversation waits for its first member). */
   private onMembersJoined(conversationId: string): void {
     const binding = this.binding
-    if (binding.phase === "bound" && binding.conversationId === conversationId.toLowerCase() && !binding.greeted) this.enqueueGreeting()
+    if (binding.phase === "bound" && binding.conversationId === conversationId.toLowerCase() && !binding.greeted) {
+      clearTimeout(this.joinWatchTimer)
+      this.joinWatchTimer = undefined
+      this.enqueueGreeting()
+    }
   }
 
   private onMessage(message: TransportMessage): void {
@@ -373,7 +410,13 @@ export class ConvosInstance {
     }
     const verdict = decideManners(
       this.manners,
-      { senderIsAgent: action.turn.senderIsAgent, text: action.turn.text, now: this.now() },
+      {
+        senderIsAgent: action.turn.senderIsAgent,
+        text: action.turn.text,
+        repliesToUs: action.turn.repliesToUs,
+        weAreTheOnlyAgent: action.turn.weAreTheOnlyAgent,
+        now: this.now(),
+      },
       binding.persona.agentName,
       this.options.manners ?? defaultMannersPolicy,
     )
@@ -415,9 +458,8 @@ export class ConvosInstance {
         systemPrompt: conversationSystemPrompt(persona),
         timestamp: turn.timestamp,
         ...(turn.image ? { image: turn.image } : {}),
-        deliver: async (text) => {
-          await this.send(conversationId, text, replyTo)
-          replyTo = undefined
+        deliver: async (text, flags) => {
+          if ((await this.send(conversationId, text, replyTo, flags)).length > 0) replyTo = undefined
         },
       })
     } finally {
@@ -433,6 +475,9 @@ export class ConvosInstance {
     this.enqueue(async () => {
       const binding = this.binding
       if (binding.phase !== "bound" || binding.greeted) return
+      // A greeting turn that only produced a notice (the gateway stopping under it) is tried again after a restart.
+      let sentAny = false
+      let keptOut = false
       if (!this.options.modelConfigured) {
         await this.send(binding.conversationId, NO_MODEL_REPLY)
       } else {
@@ -444,13 +489,15 @@ export class ConvosInstance {
           text: greetingPrompt(binding.persona),
           systemPrompt: conversationSystemPrompt(binding.persona),
           timestamp: this.now(),
-          deliver: async (text) => {
-            await this.send(binding.conversationId, text)
+          deliver: async (text, flags) => {
+            const sent = await this.send(binding.conversationId, text, undefined, flags)
+            if (sent.length > 0) sentAny = true
+            else keptOut = true
           },
         })
       }
       const after = this.binding
-      if (after.phase === "bound") this.setBinding({ ...after, greeted: true })
+      if (after.phase === "bound" && (sentAny || !keptOut)) this.setBinding({ ...after, greeted: true })
     })
   }
 
@@ -461,12 +508,20 @@ export class ConvosInstance {
     if (to.toLowerCase() !== binding.conversationId) throw new Error(`this agent only sends to its own conversation ${binding.conversationId}`)
     const ids = await this.send(binding.conversationId, text)
     const last = ids.at(-1)
-    if (last === undefined) throw new Error("nothing to send: the text is empty")
-    return last
+    // A notice kept out of the chat counts as delivered (no message id): OpenClaw must not retry it.
+    if (last === undefined && classifyOutbound(text).send) throw new Error("nothing to send: the text is empty")
+    return last ?? ""
   }
 
-  private async send(conversationId: string, text: string, replyTo?: string): Promise<Array<string>> {
+  /** Every message to a chat goes out here; nothing internal passes (notices.ts). */
+  private async send(conversationId: string, text: string, replyTo?: string, flags?: PayloadFlags): Promise<Array<string>> {
     const ids: Array<string> = []
+    const verdict = classifyOutbound(text, flags)
+    if (!verdict.send) {
+      const log = this.options.log
+      ;(log.debug ?? log.info)(`kept out of the chat: ${describeDropped(text, verdict.reason)}`)
+      return ids
+    }
     for (const planned of planReply(text, replyTo)) {
       if (planned.text.length === 0) continue
       const sent = await this.options.transport.sendText(conversationId, planned.text, planned.replyTo !== undefined ? { replyTo: planned.replyTo } : {})

@@ -27,8 +27,10 @@ export interface TransportMessage {
   readonly senderInboxId: string
   /** The sender's Convos profile name in this conversation, when known. */
   readonly senderName?: string
-  /** True when the sender is known to be an agent (another instance or the manager). */
+  /** True when the sender's Convos profile declares `memberKind` Agent (another agent, or a person on the CLI). */
   readonly senderIsAgent?: boolean
+  /** Members besides the sender and us whose profiles declare `memberKind` Agent, as far as known. */
+  readonly otherAgentInboxIds?: ReadonlyArray<string>
   readonly sentAt: Date
   readonly content: TransportContent
 }
@@ -75,6 +77,8 @@ export interface ConvosTransport {
   setProfileName(conversationId: string, name: string): Promise<void>
   /** Leaves a conversation (the agent's slot is being deleted). */
   leave(conversationId: string): Promise<void>
+  /** Reads join requests for our invites that the live stream may have lost; accepted ones come to `onMembersJoined`. */
+  checkJoinRequests(): Promise<void>
   /** Whether anyone but us is a member (a restart cannot know whether a join was accepted while it was down). */
   hasOtherMembers(conversationId: string): Promise<boolean>
   sendText(conversationId: string, text: string, options?: { readonly replyTo?: string }): Promise<{ readonly messageId: string }>

@@ -1,22 +1,17 @@
 /**
  * The production transport: the `convos/` layer (in-process XMTP) behind the plugin's narrow interface.
  * Also keeps what convos/ does not hand us per message: sender display names and whether a sender is an agent
- * (from Convos profile updates and the group's appData profiles).
+ * (members.ts: from Convos profile updates and snapshots, names also from the group's appData).
  */
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import type { ConvosMessageEvent } from "../../../../convos/index.ts"
+import { memberDirectory } from "./members.ts"
 import type { ConvosSettings } from "./settings.ts"
 import type { ConvosTransport, TransportContent, TransportHandlers, TransportMessage } from "./transport.ts"
 
-const AGENT_MEMBER_KIND = 1
 /** A pending join keeps waiting for the creator's app this long after the provision answered. */
 const PENDING_JOIN_MAX_WAIT_MS = 7 * 24 * 60 * 60 * 1000
-
-interface SenderInfo {
-  name?: string
-  isAgent?: boolean
-}
 
 /** Maps a convos/ event to the plugin's content shape. Pure. */
 export const toTransportContent = (event: ConvosMessageEvent): TransportContent => {
@@ -71,8 +66,12 @@ const loadConvos = async (modulePath: string): Promise<ConvosModule> => {
   return (await tsImport(url, url)) as ConvosModule
 }
 
-export const createConvosTransport = async (settings: Pick<ConvosSettings, "convosModulePath" | "stateDir" | "xmtpEnv" | "xmtpApiUrl">): Promise<ConvosTransport> => {
-  const { ConvosClient } = await loadConvos(settings.convosModulePath)
+/** `load` is for tests, which import `convos/` themselves (the loader above needs a real Node module context). */
+export const createConvosTransport = async (
+  settings: Pick<ConvosSettings, "convosModulePath" | "stateDir" | "xmtpEnv" | "xmtpApiUrl">,
+  load: (modulePath: string) => Promise<ConvosModule> = loadConvos,
+): Promise<ConvosTransport> => {
+  const { ConvosClient } = await load(settings.convosModulePath)
   const client = await ConvosClient.open({
     stateDir: settings.stateDir,
     env: settings.xmtpEnv,
@@ -81,11 +80,9 @@ export const createConvosTransport = async (settings: Pick<ConvosSettings, "conv
     welcomePolicy: "expected_only",
     onError: (error, context) => console.error(`[convos] ${context}: ${error instanceof Error ? error.message : String(error)}`),
   })
-  const senders = new Map<string, SenderInfo>()
+  const members = memberDirectory()
   const loadedProfiles = new Set<string>()
   const unsubscribes: Array<() => void> = []
-
-  const senderKey = (conversationId: string, inboxId: string) => `${conversationId}:${inboxId.toLowerCase()}`
 
   /** Names from the group's appData, once per conversation (profile updates keep them fresh afterwards). */
   const loadProfiles = async (conversationId: string) => {
@@ -93,11 +90,7 @@ export const createConvosTransport = async (settings: Pick<ConvosSettings, "conv
     loadedProfiles.add(conversationId)
     try {
       const info = await client.groupInfo(conversationId)
-      for (const profile of info.profiles) {
-        const key = senderKey(conversationId, profile.inboxId)
-        const known = senders.get(key) ?? {}
-        if (profile.name && !known.name) senders.set(key, { ...known, name: profile.name })
-      }
+      for (const profile of info.profiles) if (profile.name) members.learnNameIfUnknown(conversationId, profile.inboxId, profile.name)
     } catch {
       // A DM or a group we cannot read: names fall back to short inbox ids.
     }
@@ -105,24 +98,26 @@ export const createConvosTransport = async (settings: Pick<ConvosSettings, "conv
 
   const toMessage = async (event: ConvosMessageEvent): Promise<TransportMessage | undefined> => {
     if (event.isDm) return undefined
-    const key = senderKey(event.conversationId, event.senderInboxId)
+    const { conversationId, senderInboxId } = event
     if (event.kind === "profile_update" && event.profile) {
-      const known = senders.get(key) ?? {}
-      senders.set(key, {
-        ...known,
-        ...(event.profile.name ? { name: event.profile.name } : {}),
-        ...(event.profile.memberKind !== undefined ? { isAgent: event.profile.memberKind === AGENT_MEMBER_KIND } : {}),
-      })
+      members.learn(conversationId, senderInboxId, event.profile)
       return undefined
     }
-    if (!senders.get(key)?.name) await loadProfiles(event.conversationId)
-    const sender = senders.get(key)
+    if (event.kind === "profile_snapshot" && event.profileSnapshot) {
+      for (const profile of event.profileSnapshot.profiles) members.learn(conversationId, profile.inboxId, profile)
+      return undefined
+    }
+    // Who left is no longer one of the conversation's agents.
+    for (const inboxId of [...(event.groupUpdate?.removedInboxIds ?? []), ...(event.groupUpdate?.leftInboxIds ?? [])]) members.forget(conversationId, inboxId)
+    if (!members.nameOf(conversationId, senderInboxId)) await loadProfiles(conversationId)
+    const senderName = members.nameOf(conversationId, senderInboxId)
     return {
       id: event.id,
-      conversationId: event.conversationId,
-      senderInboxId: event.senderInboxId,
-      ...(sender?.name ? { senderName: sender.name } : {}),
-      ...(sender?.isAgent ? { senderIsAgent: true } : {}),
+      conversationId,
+      senderInboxId,
+      ...(senderName ? { senderName } : {}),
+      ...(members.isAgent(conversationId, senderInboxId) ? { senderIsAgent: true } : {}),
+      otherAgentInboxIds: members.agentsExcept(conversationId, [senderInboxId, client.inboxId]),
       sentAt: event.sentAt,
       content: toTransportContent(event),
     }
@@ -178,6 +173,9 @@ export const createConvosTransport = async (settings: Pick<ConvosSettings, "conv
     },
     async leave(conversationId) {
       await client.leave(conversationId)
+    },
+    async checkJoinRequests() {
+      await client.checkJoinRequests()
     },
     async hasOtherMembers(conversationId) {
       const info = await client.groupInfo(conversationId)

@@ -40,6 +40,8 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     left: Array<string>
     /** Conversations where someone besides us is a member. */
     populated: Set<string>
+    /** How often the instance looked for join requests. */
+    joinChecks: number
   } = {
     inboxId: SELF_INBOX,
     installationId: "b".repeat(64),
@@ -79,6 +81,10 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
       transport.left.push(conversationId)
     },
     populated: new Set<string>(),
+    joinChecks: 0,
+    async checkJoinRequests() {
+      transport.joinChecks += 1
+    },
     async hasOtherMembers(conversationId) {
       return transport.populated.has(conversationId)
     },
