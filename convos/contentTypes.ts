@@ -79,7 +79,8 @@ export class JoinRequestCodec implements ConvosCodec<JoinRequestContent> {
 
 // ---------- profiles ----------
 
-export const MemberKind = { Unspecified: 0, Agent: 1 } as const
+/** What a member declares itself in its profile (Convos apps write User for people, the CLI and agents Agent). */
+export const MemberKind = { Unspecified: 0, Agent: 1, User: 2 } as const
 export type MemberKind = (typeof MemberKind)[keyof typeof MemberKind]
 
 export type ProfileMetadataValue = { type: "string"; value: string } | { type: "number"; value: number } | { type: "bool"; value: boolean }
@@ -145,6 +146,7 @@ function readProfileFields(
   }
   const kind = message.varint(fields.kind)
   if (kind === 1n) profile.memberKind = MemberKind.Agent
+  else if (kind === 2n) profile.memberKind = MemberKind.User
   const metadata: Record<string, ProfileMetadataValue> = {}
   for (const entryBytes of message.repeatedBytes(fields.metadata)) {
     const entry = new ProtoMessage(entryBytes)

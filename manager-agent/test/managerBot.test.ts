@@ -35,6 +35,7 @@ const runBot = async (
       removeMembers: () => Effect.die("unused"),
       canAddMembers: () => Effect.die("unused"),
       isAdmin: () => Effect.die("unused"),
+      memberInboxIds: () => Effect.die("unused"),
       joinByInvite: () => Effect.die("unused"),
     }),
   )

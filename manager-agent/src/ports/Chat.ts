@@ -22,6 +22,8 @@ export type ChatEvent =
   | ({ readonly _tag: "Message" } & InboundMessage)
   /** The manager was added to a group (or its join request was accepted). */
   | { readonly _tag: "JoinedGroup"; readonly conversationId: string }
+  /** Someone joined through the manager's published link and got a conversation of their own with it. */
+  | { readonly _tag: "FrontDoorOpened"; readonly conversationId: string }
   /** Members left or were removed (by anyone): agents among them no longer belong to this conversation. */
   | { readonly _tag: "MembersRemoved"; readonly conversationId: string; readonly inboxIds: ReadonlyArray<string> }
 
@@ -46,6 +48,8 @@ export class Chat extends Context.Service<
     /** Whether the manager itself may add members to this group right now. */
     canAddMembers(conversationId: string): Effect.Effect<boolean, ChatError>
     isAdmin(conversationId: string, inboxId: string): Effect.Effect<boolean, ChatError>
+    /** Who is in the group now, as its member list says. */
+    memberInboxIds(conversationId: string): Effect.Effect<ReadonlyArray<string>, ChatError>
     joinByInvite(inviteUrl: string): Effect.Effect<JoinOutcome, ChatError>
   }
 >()("manager-agent/Chat") {}
