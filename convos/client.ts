@@ -179,6 +179,8 @@ export interface JoinOptions {
   timeoutMs?: number
   signal?: AbortSignal
   profile?: { name: string; isAgent: boolean }
+  /** Send `profile` as a profile update once joined (default true); false when the caller does it on every join. */
+  profileUpdate?: boolean
   /** Also send the slug as plain text, for Convos apps that predate the join_request type (default true). */
   sendPlainTextSlug?: boolean
 }
@@ -448,7 +450,7 @@ export class ConvosClient {
     }
     try {
       const { conversationId } = await wait
-      if (options.profile) await this.sendProfileUpdate(await this.requireGroup(conversationId), options.profile)
+      if (options.profile && options.profileUpdate !== false) await this.sendProfileUpdate(await this.requireGroup(conversationId), options.profile)
       return { status: "joined", conversationId }
     } catch (error) {
       if (!(error instanceof ConvosClientError) || error.reason !== "timeout") throw error

@@ -172,6 +172,7 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
         messageId: event.id,
         conversationId: event.conversationId,
         conversationKind: oneToOne ? "dm" : "group",
+        inGroup: !event.isDm,
         senderInboxId: event.senderInboxId,
         text: event.text,
         replyToInboxId: event.referenceMessageId && ownMessages.has(event.referenceMessageId) ? selfInboxId : undefined,
@@ -186,7 +187,8 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
     })
     client.onConversation((event) => {
       if (event.type === "joined" && event.via !== "created" && event.conversationId !== lobby.conversationId) {
-        // Our name in every conversation we enter, whichever way (added, or an invite accepted late).
+        // Our name in every conversation we enter, whichever way (added, or an invite accepted at once or late):
+        // set here once, so `joinByInvite` does not send its own.
         void client.setProfile(event.conversationId, profile).catch((error: unknown) =>
           Effect.runFork(Effect.logWarning("setting the profile failed", error instanceof Error ? error.message : String(error))),
         )
@@ -227,7 +229,7 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
         call("group info", () => client.groupInfo(conversationId)).pipe(Effect.map((info) => info.members.map((m) => m.inboxId))),
       joinByInvite: (inviteUrl) =>
         call("join by invite", () =>
-          client.joinByInvite(inviteUrl, { timeoutMs: Duration.toMillis(joinWait), profile }),
+          client.joinByInvite(inviteUrl, { timeoutMs: Duration.toMillis(joinWait), profile, profileUpdate: false }),
         ).pipe(
           Effect.map((result) =>
             result.status === "joined"

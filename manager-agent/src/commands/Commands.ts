@@ -2,7 +2,7 @@
  * One inbound chat message → at most one action and one short reply. Decisions are the pure functions of
  * `policy.ts`; this file gathers the facts (Postgres, the group's permissions) and calls the pool and the chat.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schedule } from "effect"
 import { Ownership, type OwnershipError } from "../db/Ownership.ts"
 import type { Intent, MessageContext, SpawnIntent } from "../intent/Intent.ts"
 import { IntentParser } from "../intent/IntentParser.ts"
@@ -10,7 +10,7 @@ import { TemplateCatalog } from "../intent/TemplateCatalog.ts"
 import { makeKeyedLock } from "../keyedLock.ts"
 import { ManagerSettings } from "../ManagerSettings.ts"
 import { AgentPool, type AgentPoolError } from "../ports/AgentPool.ts"
-import { Chat, type ChatError, type InboundMessage } from "../ports/Chat.ts"
+import { Chat, inGroup, type ChatError, type InboundMessage } from "../ports/Chat.ts"
 import { pastedInvite } from "./invites.ts"
 import { checkSpawnQuota, classifySender, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
 import { replies } from "./replies.ts"
@@ -24,6 +24,8 @@ export type Outcome =
   | { readonly _tag: "Removed"; readonly agent: AgentRecord }
 
 const HOUR_MS = 60 * 60 * 1000
+/** How long a removal may take to show in the manager's own member list before the reply says it has not. */
+const memberListSettles = Schedule.spaced("250 millis")
 
 export class Commands extends Context.Service<
   Commands,
@@ -58,7 +60,7 @@ export class Commands extends Context.Service<
         here: ReadonlyArray<AgentRecord>,
       ) {
         const now = new Date()
-        const isGroup = message.conversationKind === "group"
+        const isGroup = inGroup(message)
         // Independent look-ups, at once: the quota facts and whether we may add members here.
         const [recentSpawns, mayAdd] = yield* Effect.all(
           [
@@ -79,7 +81,7 @@ export class Commands extends Context.Service<
         }
         const name = isGroup ? uniqueName(intent.name, here) : intent.name
         if (!mayAdd) return yield* replied(message, "spawn", replies.cannotAddMembers(name))
-        const mode = message.conversationKind === "dm" ? "create" : "add"
+        const mode = isGroup ? "add" : "create"
         // Said once, while the pool makes an agent ready for this claim; the agent joins when it is.
         let toldWaiting = false
         const onWaiting = (etaSeconds: number) =>
@@ -167,7 +169,7 @@ export class Commands extends Context.Service<
         const isSpawner = mayManage({ actorInboxId: message.senderInboxId, actorIsAdmin: false, agent })
         const actorIsAdmin = isSpawner
           ? false
-          : message.conversationKind === "group"
+          : inGroup(message)
             ? yield* chat.isAdmin(message.conversationId, message.senderInboxId)
             : false
         if (!mayManage({ actorInboxId: message.senderInboxId, actorIsAdmin, agent })) {
@@ -180,7 +182,7 @@ export class Commands extends Context.Service<
       const remove = Effect.fn("Commands.remove")(function* (message: InboundMessage, ref: string) {
         const agent = yield* target(message, ref)
         if (!agent) return { _tag: "Replied", intent: "remove" } satisfies Outcome
-        const isGroup = message.conversationKind === "group"
+        const isGroup = inGroup(message)
         let removeRefused = false
         if (isGroup) {
           const removed = yield* chat.removeMembers(message.conversationId, [agent.inboxId]).pipe(Effect.result)
@@ -195,12 +197,16 @@ export class Commands extends Context.Service<
         }
         yield* ownership.markRemoved(agent.instanceId)
         // The reply says what the member list says, not what we asked for.
-        const stillMember = isGroup
-          ? yield* chat.memberInboxIds(message.conversationId).pipe(
-            Effect.map((ids) => ids.some((id) => id.toLowerCase() === agent.inboxId.toLowerCase())),
-            Effect.catch(() => Effect.succeed(true)),
-          )
-          : false
+        const listed = chat.memberInboxIds(message.conversationId).pipe(
+          Effect.map((ids) => ids.some((id) => id.toLowerCase() === agent.inboxId.toLowerCase())),
+          Effect.catch(() => Effect.succeed(true)),
+        )
+        // A removal we made can take a moment to show in our own view of the group: look again a few times.
+        const stillMember = !isGroup
+          ? false
+          : removeRefused
+            ? yield* listed
+            : yield* listed.pipe(Effect.repeat({ schedule: memberListSettles, times: 8, until: (still) => !still }))
         yield* reply(message, replies.removal(agent.agentName, removalReport({ inGroup: isGroup, removeRefused, stillMember })))
         return { _tag: "Removed", agent } satisfies Outcome
       })
@@ -244,7 +250,7 @@ export class Commands extends Context.Service<
         const [isSpawnedAgent, here] = yield* Effect.all(
           [
             ownership.isSpawnedAgent(message.senderInboxId),
-            message.conversationKind === "group" ? ownership.liveAgents(message.conversationId) : Effect.succeed([]),
+            inGroup(message) ? ownership.liveAgents(message.conversationId) : Effect.succeed([]),
           ],
           { concurrency: 2 },
         )

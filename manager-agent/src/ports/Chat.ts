@@ -9,6 +9,8 @@ export interface InboundMessage {
   readonly conversationId: string
   /** `dm` for a DM, or a group holding only the sender and the manager. */
   readonly conversationKind: "dm" | "group"
+  /** An XMTP group, even one holding only the sender and the manager (agents can be added to it); false for a DM. */
+  readonly inGroup?: boolean | undefined
   readonly senderInboxId: string
   readonly text: string
   /** Inbox id of the author of the message this one replies to, if it is a reply. */
@@ -17,6 +19,9 @@ export interface InboundMessage {
   readonly senderMemberKind?: "agent" | "human" | undefined
   readonly sentAt: Date
 }
+
+/** Whether agents can be added where this message was written (any group; `conversationKind` alone when unknown). */
+export const inGroup = (message: InboundMessage): boolean => message.inGroup ?? message.conversationKind === "group"
 
 export type ChatEvent =
   | ({ readonly _tag: "Message" } & InboundMessage)
