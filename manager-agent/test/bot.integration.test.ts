@@ -17,6 +17,7 @@ import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
+import type { ConvosClient } from "../../convos/client.ts"
 import { makeUser, makeXmtpPool, openConvos, waitFor, type User } from "./support/xmtpWorld.ts"
 
 let node: FakeXmtpNode
@@ -173,15 +174,30 @@ describe("the manager in a DM", () => {
     }
   })
 
-  it("accepts join requests to its own lobby", async () => {
+  it("gives each joiner of its lobby link a conversation of its own, never the shared lobby, and greets there once", async () => {
     const dave = await openConvos(stateDir, "dave", node.apiUrl)
+    const frank = await openConvos(stateDir, "frank", node.apiUrl)
     try {
-      expect(await dave.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 })).toEqual({
-        status: "joined",
-        conversationId: lobby.conversationId,
+      const [daves, franks] = await Promise.all([
+        dave.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 }),
+        frank.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 }),
+      ])
+      if (daves.status !== "joined" || franks.status !== "joined") throw new Error("a join did not complete")
+      expect(new Set([daves.conversationId, franks.conversationId, lobby.conversationId]).size).toBe(3)
+      const members = async (client: ConvosClient, id: string) => (await client.groupInfo(id)).members.map((m) => m.inboxId).sort()
+      expect(await members(dave, daves.conversationId)).toEqual([dave.inboxId, lobby.inboxId].sort())
+      expect(await members(frank, franks.conversationId)).toEqual([frank.inboxId, lobby.inboxId].sort())
+      const greetings: Array<string> = []
+      dave.onMessage((m) => {
+        if (m.conversationId === daves.conversationId && m.senderInboxId === lobby.inboxId && m.text) greetings.push(m.text)
       })
+      await dave.sendText(daves.conversationId, "help")
+      await waitFor(() => greetings.some((t) => t.startsWith("I'm Manager: I add AI agents")), "the answer to help")
+      // The welcome may have arrived before the listener: read the conversation as it stands.
+      const info = await dave.groupInfo(daves.conversationId)
+      expect(info.profiles.find((p) => p.inboxId === lobby.inboxId.toLowerCase())?.name).toBe("Manager")
     } finally {
-      await dave.close()
+      await Promise.allSettled([dave.close(), frank.close()])
     }
   })
 
