@@ -3,21 +3,16 @@
  * pre-warmed XMTP agents), real Postgres for ownership.
  */
 import { Dm, Group } from "@xmtp/node-sdk"
-import { Duration, Effect, Layer, ManagedRuntime } from "effect"
+import { Layer, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
-import { ManagerBotLayer } from "../src/bot/ManagerBot.ts"
-import { ManagerLobby, XmtpChatLayer } from "../src/bot/XmtpChat.ts"
-import { Commands } from "../src/commands/Commands.ts"
-import { Ownership } from "../src/db/Ownership.ts"
-import { IntentParser } from "../src/intent/IntentParser.ts"
-import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
-import { ManagerSettings } from "../src/ManagerSettings.ts"
+import type { ManagerLobby } from "../src/bot/XmtpChat.ts"
 import type { ConvosClient } from "../../convos/client.ts"
+import { startManager as startManagerOn } from "./support/managerWorld.ts"
 import { makeUser, makeXmtpPool, openConvos, waitFor, type User } from "./support/xmtpWorld.ts"
 
 let node: FakeXmtpNode
@@ -31,24 +26,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "manager-state-"))
 const database = ManagedRuntime.make(TestDatabaseLayer({ maxConnections: 4 }))
 
 /** A manager process: its XMTP client on `stateDir`, the fake pool, ownership in the shared database. */
-const startManager = async () => {
-  const sql = Layer.succeedContext(await database.context())
-  const deps = Layer.mergeAll(
-    // A live stream can lose a message (libxmtp#2351): a sweep every 2 s keeps that from failing a 10 s wait.
-    XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) }),
-    pool.layer,
-    Ownership.layer,
-    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
-    TemplateCatalog.layer,
-    ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
-  )
-  const manager = ManagerBotLayer().pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps))
-  const started = ManagedRuntime.make(manager.pipe(Layer.provide(sql)))
-  const startedLobby = await started.runPromise(Effect.gen(function* () {
-    return yield* ManagerLobby
-  }))
-  return { runtime: started, lobby: startedLobby }
-}
+const startManager = async () =>
+  startManagerOn({ stateDir, apiUrl: node.apiUrl, pool: pool.layer, sql: Layer.succeedContext(await database.context()) })
 
 beforeAll(async () => {
   node = await startFakeXmtpNode()

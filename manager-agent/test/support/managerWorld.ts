@@ -16,7 +16,38 @@ import { Ownership } from "../../src/db/Ownership.ts"
 import { IntentParser } from "../../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../../src/ManagerSettings.ts"
+import type { SqlClient } from "effect/sql"
+import type { AgentPool } from "../../src/ports/AgentPool.ts"
 import { makeXmtpPool } from "./xmtpWorld.ts"
+
+/**
+ * A manager process on the fake node: its XMTP client on `stateDir`, the given pool, ownership in the given
+ * database, rules-only intents. A live stream can lose a message (libxmtp#2351): a sweep every 2 s keeps that from
+ * failing a test's wait.
+ */
+export const startManager = async (options: {
+  readonly stateDir: string
+  readonly apiUrl: string
+  readonly pool: Layer.Layer<AgentPool>
+  readonly sql: Layer.Layer<SqlClient.SqlClient>
+  readonly hooks?: ManagerBotHooks
+}) => {
+  const deps = Layer.mergeAll(
+    XmtpChatLayer({ stateDir: options.stateDir, env: "local", apiUrl: options.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) }),
+    options.pool,
+    Ownership.layer,
+    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
+    TemplateCatalog.layer,
+    ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
+  )
+  const runtime = ManagedRuntime.make(
+    ManagerBotLayer(options.hooks).pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps), Layer.provide(options.sql)),
+  )
+  const lobby = await runtime.runPromise(Effect.gen(function*() {
+    return yield* ManagerLobby
+  }))
+  return { runtime, lobby }
+}
 
 export interface ManagerWorld {
   readonly node: FakeXmtpNode
@@ -33,18 +64,7 @@ export const startManagerWorld = async (
   const pool = await makeXmtpPool({ apiUrl: node.apiUrl, warm: options.warm ?? 2 })
   const database = ManagedRuntime.make(TestDatabaseLayer({ maxConnections: 4 }))
   const sql = Layer.succeedContext(await database.context())
-  const deps = Layer.mergeAll(
-    XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) }),
-    pool.layer,
-    Ownership.layer,
-    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
-    TemplateCatalog.layer,
-    ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
-  )
-  const runtime = ManagedRuntime.make(ManagerBotLayer(options.hooks).pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps), Layer.provide(sql)))
-  const lobby = await runtime.runPromise(Effect.gen(function*() {
-    return yield* ManagerLobby
-  }))
+  const { runtime, lobby } = await startManager({ stateDir, apiUrl: node.apiUrl, pool: pool.layer, sql, ...(options.hooks ? { hooks: options.hooks } : {}) })
   return {
     node,
     lobby,
