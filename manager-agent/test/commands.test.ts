@@ -414,6 +414,11 @@ describe("other commands", () => {
     expect(lastReply("dm-join")).toMatch(/^That invite link didn't work/)
   })
 
+  it("answers a help command in a group of several people, from a person or a declared agent", async () => {
+    expect(await send(message("g-help", "alice", "/help"))).toEqual({ _tag: "Replied", intent: "help" })
+    expect(await send(message("g-help", "cli-user", "/help", { senderMemberKind: "agent" }))).toEqual({ _tag: "Replied", intent: "help" })
+  })
+
   it("lists templates and explains itself", async () => {
     await send(message("dm-t", "alice", "templates", { conversationKind: "dm" }))
     expect(lastReply("dm-t")).toContain("Trip Planner")
