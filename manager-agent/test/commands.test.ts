@@ -192,6 +192,13 @@ describe("spawning in a DM", () => {
     expect(lastReply("dm-1")).toMatch(/^Chef is ready in its own conversation\. Join it here: https:\/\/dev\.convos\.org\/v2\?i=invite\d+$/)
   })
 
+  it("names a second agent of the same kind apart, so its conversation's name is not ambiguous", async () => {
+    await send(message("dm-twice", "alice", "make me a chef", { conversationKind: "dm" }))
+    await send(message("dm-twice", "alice", "make me a chef", { conversationKind: "dm" }))
+    expect(pool.state.claims.slice(-2).map((c) => c.agentName)).toEqual(["Chef", "Chef 2"])
+    expect(lastReply("dm-twice")).toMatch(/^Chef 2 is ready in its own conversation/)
+  })
+
   it("lists and removes the agents spawned from this DM", async () => {
     const spawned = await send(message("dm-2", "alice", "make me a poet", { conversationKind: "dm" }))
     if (spawned._tag !== "Spawned") throw new Error("spawn failed")

@@ -79,7 +79,9 @@ export class Commands extends Context.Service<
               : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
           )
         }
-        const name = isGroup ? uniqueName(intent.name, here) : intent.name
+        // Unique among the agents asked for here: in a group two members of one name cannot be told apart, and from a
+        // 1:1 each agent gets a conversation named after it, so two "Trip Planner" chats would be ambiguous.
+        const name = uniqueName(intent.name, here)
         if (!mayAdd) return yield* replied(message, "spawn", replies.cannotAddMembers(name))
         const mode = isGroup ? "add" : "create"
         // Said once, while the pool makes an agent ready for this claim; the agent joins when it is.
@@ -250,7 +252,7 @@ export class Commands extends Context.Service<
         const [isSpawnedAgent, here] = yield* Effect.all(
           [
             ownership.isSpawnedAgent(message.senderInboxId),
-            inGroup(message) ? ownership.liveAgents(message.conversationId) : Effect.succeed([]),
+            ownership.liveAgents(message.conversationId),
           ],
           { concurrency: 2 },
         )
@@ -294,7 +296,7 @@ export class Commands extends Context.Service<
           case "spawn":
             return yield* oneSpawnPerSender(message.senderInboxId, spawn(message, intent, here))
           case "list":
-            return yield* replied(message, "list", replies.list(here.length > 0 ? here : yield* ownership.liveAgents(message.conversationId)))
+            return yield* replied(message, "list", replies.list(here))
           case "remove":
             return yield* remove(message, intent.agent)
           case "rename":
