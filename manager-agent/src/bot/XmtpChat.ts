@@ -134,13 +134,18 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
      */
     const memberKinds = new Map<string, "agent" | "human" | "unknown">()
     const key = (conversationId: string, inboxId: string) => `${conversationId} ${inboxId.toLowerCase()}`
+    const rememberKind = (k: string, kind: "agent" | "human" | "unknown") => {
+      memberKinds.set(k, kind)
+      // Forgotten ones are read back from the conversation's history when needed.
+      if (memberKinds.size > 20_000) memberKinds.delete(memberKinds.keys().next().value!)
+    }
     const kindOf = (memberKind: number | undefined) =>
       memberKind === MemberKind.Agent ? "agent" : memberKind === MemberKind.User ? "human" : "unknown"
     const declared = async (conversationId: string, inboxId: string) => {
       let known = memberKinds.get(key(conversationId, inboxId))
       if (known === undefined) {
         known = kindOf(await client.declaredMemberKind(conversationId, inboxId).catch(() => undefined))
-        memberKinds.set(key(conversationId, inboxId), known)
+        rememberKind(key(conversationId, inboxId), known)
       }
       return known === "unknown" ? undefined : known
     }
@@ -153,11 +158,11 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
 
     const toEvent = async (event: ConvosMessageEvent): Promise<ChatEvent | undefined> => {
       if (event.kind === "profile_update" && event.profile) {
-        memberKinds.set(key(event.conversationId, event.senderInboxId), kindOf(event.profile.memberKind))
+        rememberKind(key(event.conversationId, event.senderInboxId), kindOf(event.profile.memberKind))
         return undefined
       }
       if (event.kind === "profile_snapshot" && event.profileSnapshot) {
-        for (const p of event.profileSnapshot.profiles) memberKinds.set(key(event.conversationId, p.inboxId), kindOf(p.memberKind))
+        for (const p of event.profileSnapshot.profiles) rememberKind(key(event.conversationId, p.inboxId), kindOf(p.memberKind))
         return undefined
       }
       // A link pasted into a DM is classified as a legacy join request; the client only acts on our own invites, and

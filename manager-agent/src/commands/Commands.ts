@@ -50,6 +50,12 @@ export class Commands extends Context.Service<
       const oneSpawnPerSender = makeKeyedLock()
       /** Recent traffic per conversation, for the loop limits and the reply budget (`traffic.ts`). */
       const traffic = new Map<string, ConversationTraffic>()
+      /** Most recently active conversations last; the least recent is forgotten past 10,000 (its window is long gone). */
+      const keepTraffic = (conversationId: string, state: ConversationTraffic) => {
+        traffic.delete(conversationId)
+        traffic.set(conversationId, state)
+        if (traffic.size > 10_000) traffic.delete(traffic.keys().next().value!)
+      }
 
       const logPoolError = (what: string, error: AgentPoolError) =>
         Effect.logWarning(`${what} failed`, { reason: error.reason, message: error.message })
@@ -265,7 +271,7 @@ export class Commands extends Context.Service<
         if (kind === "self") return { _tag: "Ignored", why: kind } satisfies Outcome
         const isAgent = kind !== "human"
         const conversationTraffic = heard(traffic.get(message.conversationId) ?? emptyTraffic, { isAgent })
-        traffic.set(message.conversationId, conversationTraffic)
+        keepTraffic(message.conversationId, conversationTraffic)
         if (kind === "spawned-agent") return { _tag: "Ignored", why: kind } satisfies Outcome
 
         const ctx: MessageContext = {
@@ -287,7 +293,7 @@ export class Commands extends Context.Service<
         const silence = mayReply(conversationTraffic, facts, settings.traffic)
         if (silence !== null) return { _tag: "Ignored", why: silence } satisfies Outcome
         const outcome = yield* act(message, intent, here)
-        traffic.set(message.conversationId, repliedTo(traffic.get(message.conversationId) ?? emptyTraffic, facts, settings.traffic))
+        keepTraffic(message.conversationId, repliedTo(traffic.get(message.conversationId) ?? emptyTraffic, facts, settings.traffic))
         return outcome
       })
 
