@@ -404,6 +404,12 @@ describe("pasted links", () => {
       expect(outcome).toEqual({ _tag: "Ignored", why: "own-invite" })
       expect(ownChat.state.joins).toEqual([])
       expect(ownChat.state.sent).toEqual([])
+      // Asked in so many words to join its own link, in a group, it says what that link is for.
+      await manager.runPromise(Effect.gen(function* () {
+        return yield* (yield* Commands).handle(message("g-own", "alice", `@Manager join this ${own.url}`))
+      }))
+      expect(ownChat.state.joins).toEqual([])
+      expect(ownChat.state.sent.at(-1)?.text).toMatch(/^That's my own invite link/)
     } finally {
       await manager.dispose()
     }

@@ -246,6 +246,7 @@ export class Commands extends Context.Service<
       })
 
       const join = Effect.fn("Commands.join")(function* (message: InboundMessage, inviteUrl: string) {
+        if (pastedInvite(inviteUrl, chat.selfInboxId)?.kind === "own") return yield* replied(message, "join", replies.ownLink())
         const outcome = yield* chat.joinByInvite(inviteUrl).pipe(Effect.result)
         if (outcome._tag === "Failure") {
           yield* Effect.logWarning("joining by invite failed", { reason: outcome.failure.reason })

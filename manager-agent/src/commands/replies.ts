@@ -67,6 +67,7 @@ export const replies = {
         ].join("\n"),
   joinDone: () => "I'm in that conversation now.",
   joinPending: () => "I've asked to join; I'll be in as soon as the conversation's creator accepts.",
+  ownLink: () => "That's my own invite link: share it with whoever wants a conversation with me. To bring me into a chat, send me that chat's link.",
   joinFailed: () => "That invite link didn't work. Check that it's a current Convos invite and send it again.",
 } as const
 
