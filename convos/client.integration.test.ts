@@ -173,6 +173,62 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(await agentConversations.next((e) => e.type === "removed")).toMatchObject({ conversationId: target.conversationId, byInboxId: manager.inboxId })
   })
 
+  it("a front door gives each joiner a group of its own with the door's invite tag, once, and never adds anyone to the door", async () => {
+    let door = ""
+    const host = await openClient({ frontDoor: { isDoor: (id) => id === door, profile: { name: "Host", isAgent: true } } })
+    const events = collect<ConversationEvent>((h) => host.onConversation(h))
+    const decisions = collect<JoinRequestEvent>((h) => host.onJoinRequest(h))
+    const created = await host.createConversation({ name: "Host", permissions: "all_members", profile: { name: "Host", isAgent: true } })
+    door = created.conversationId
+    const [first, second] = [await openClient(), await openClient()]
+    const [a, b] = await Promise.all([
+      first.joinByInvite(created.inviteUrl, { timeoutMs: 10_000 }),
+      second.joinByInvite(created.inviteUrl, { timeoutMs: 10_000 }),
+    ])
+    if (a.status !== "joined" || b.status !== "joined") throw new Error("a join did not complete")
+    expect(new Set([a.conversationId, b.conversationId, door]).size).toBe(3)
+    // The event follows the new group's first commits: a joiner may be in before its event is out.
+    await events.next(() => events.events.filter((e) => e.type === "front_door").length >= 2)
+    const opened = events.events.filter((e) => e.type === "front_door")
+    expect(opened.map((e) => e.type === "front_door" && e.joinerInboxId).sort()).toEqual([first.inboxId, second.inboxId].sort())
+    const info = await first.groupInfo(a.conversationId)
+    expect(info.members.map((m) => m.inboxId).sort()).toEqual([host.inboxId, first.inboxId].sort())
+    expect(info.inviteTag).toBe(parseInvite(created.inviteSlug).tag)
+    expect(info.profiles).toEqual([{ inboxId: host.inboxId, name: "Host" }])
+    expect((await host.groupInfo(door)).members.map((m) => m.inboxId)).toEqual([host.inboxId])
+    // Each joiner's structured request and its plain-text twin opened one conversation, not two.
+    await decisions.next(() => decisions.events.length >= 4)
+    expect(events.events.filter((e) => e.type === "front_door")).toHaveLength(2)
+  })
+
+  it("someone else's invite pasted into a DM is delivered as a message and never blocks the DM", async () => {
+    const host = await openClient()
+    const other = await openClient()
+    const decisions = collect<JoinRequestEvent>((h) => host.onJoinRequest(h))
+    const messages = collect<ConvosMessageEvent>((h) => host.onMessage(h))
+    const theirs = await other.createConversation({ name: "Theirs", permissions: "all_members" })
+    const dm = await (await rawClient()).conversations.createDm(host.inboxId)
+    await dm.sendText(theirs.inviteUrl)
+    expect((await decisions.next(() => true)).verdict).toEqual({ kind: "ignore", reason: "not_our_invite" })
+    expect(await messages.next((e) => e.kind === "join_request" && e.text === theirs.inviteUrl)).toMatchObject({ contentType: expect.stringContaining("/text:") })
+    await dm.sendText("still there?")
+    expect(await messages.next((e) => e.text === "still there?")).toMatchObject({ kind: "text" })
+  })
+
+  it("reads back what a member declared itself in a conversation from its history (Agent, User, or nothing)", async () => {
+    const host = await openClient()
+    const agent = await openClient()
+    const person = await rawClient()
+    const created = await host.createConversation({ name: "Kinds", permissions: "all_members", memberInboxIds: [agent.inboxId, person.inboxId] })
+    const messages = collect<ConvosMessageEvent>((h) => host.onMessage(h))
+    await agent.expectAdd({ conversationId: created.conversationId, timeoutMs: 10_000 })
+    await agent.setProfile(created.conversationId, { name: "Bot", isAgent: true })
+    await agent.sendText(created.conversationId, "hi")
+    await messages.next((e) => e.text === "hi")
+    expect(await host.declaredMemberKind(created.conversationId, agent.inboxId.toUpperCase())).toBe(1)
+    expect(await host.declaredMemberKind(created.conversationId, person.inboxId)).toBeUndefined()
+  })
+
   it("denies forged and tampered invites, ignores expired and revoked ones, and changes nothing", async () => {
     const creator = await openClient()
     const decisions = collect<JoinRequestEvent>((h) => creator.onJoinRequest(h))

@@ -115,6 +115,19 @@ export interface ConvosClientOptions {
    * libxmtp#2351): messages since the previous sweep, through the same dedupe. Default 15 s; 0 turns it off.
    */
   catchUpEveryMs?: number
+  /**
+   * Front doors: conversations whose invite is published for anyone. A join request accepted for one of them does
+   * not add the joiner there (strangers would share one group): the client creates a new group of the joiner's
+   * own, carrying the door's invite tag (what the joiner's client checks), and emits a `front_door` event.
+   */
+  frontDoor?: FrontDoorOptions
+}
+
+export interface FrontDoorOptions {
+  isDoor(conversationId: string): boolean
+  /** Our profile in each private conversation; also its name. */
+  profile: { name: string; isAgent: boolean }
+  description?: string
 }
 
 export type ConversationEvent =
@@ -123,6 +136,8 @@ export type ConversationEvent =
   | { type: "removed"; conversationId: string; byInboxId?: string }
   | { type: "members_changed"; conversationId: string; addedInboxIds: string[]; removedInboxIds: string[]; byInboxId: string }
   | { type: "dm"; conversationId: string; peerInboxId: string }
+  /** A joiner of a front door got a conversation of its own (`frontDoor` option). */
+  | { type: "front_door"; conversationId: string; doorConversationId: string; joinerInboxId: string }
 
 export interface JoinRequestEvent {
   senderInboxId: string
@@ -164,6 +179,8 @@ export interface JoinOptions {
   timeoutMs?: number
   signal?: AbortSignal
   profile?: { name: string; isAgent: boolean }
+  /** Send `profile` as a profile update once joined (default true); false when the caller does it on every join. */
+  profileUpdate?: boolean
   /** Also send the slug as plain text, for Convos apps that predate the join_request type (default true). */
   sendPlainTextSlug?: boolean
 }
@@ -433,7 +450,7 @@ export class ConvosClient {
     }
     try {
       const { conversationId } = await wait
-      if (options.profile) await this.sendProfileUpdate(await this.requireGroup(conversationId), options.profile)
+      if (options.profile && options.profileUpdate !== false) await this.sendProfileUpdate(await this.requireGroup(conversationId), options.profile)
       return { status: "joined", conversationId }
     } catch (error) {
       if (!(error instanceof ConvosClientError) || error.reason !== "timeout") throw error
@@ -949,7 +966,15 @@ export class ConvosClient {
       lookupGroup: (conversationId) => this.groupSnapshot(conversationId),
     })
     const verdict = decideJoinRequest(evidence)
-    if (verdict.kind === "accept") {
+    const door = this.options.frontDoor
+    if (verdict.kind === "accept" && door?.isDoor(verdict.conversationId)) {
+      // The structured request and its plain-text twin both arrive: one private conversation per joiner.
+      if (!(await this.privateConversationOf(verdict.invite.tag, verdict.conversationId, verdict.joinerInboxId))) {
+        const conversationId = await this.openPrivateConversation(door, verdict.invite.tag, verdict.joinerInboxId)
+        this.emitConversation({ type: "front_door", conversationId, doorConversationId: verdict.conversationId, joinerInboxId: verdict.joinerInboxId })
+      }
+      this.setConsent(dm, Consent.Allowed)
+    } else if (verdict.kind === "accept") {
       const group = await this.requireGroup(verdict.conversationId)
       await group.addMembers([verdict.joinerInboxId])
       this.setConsent(dm, Consent.Allowed)
@@ -957,6 +982,46 @@ export class ConvosClient {
       this.setConsent(dm, Consent.Denied)
     }
     this.emit(this.joinRequestHandlers, { senderInboxId: request.senderInboxId, dmConversationId: dm.id, verdict }, "onJoinRequest handler")
+  }
+
+  /** The joiner's private conversation behind this door, if it is still in one. */
+  private async privateConversationOf(tag: string, doorConversationId: string, joinerInboxId: string): Promise<string | undefined> {
+    for (const group of this.xmtp.conversations.listGroups()) {
+      if (group.id === doorConversationId || readAppData(group.appData).tag !== tag || !group.isActive) continue
+      if ((await group.members()).some((m) => sameId(m.inboxId, joinerInboxId))) return group.id
+    }
+    return undefined
+  }
+
+  private async openPrivateConversation(door: FrontDoorOptions, tag: string, joinerInboxId: string): Promise<string> {
+    const group = await this.xmtp.conversations.createGroup([joinerInboxId], {
+      groupName: door.profile.name,
+      ...(door.description === undefined ? {} : { groupDescription: door.description }),
+      permissions: GroupPermissions.AllMembers,
+      appData: encodeAppData({ tag, profiles: [{ inboxId: this.inboxId, name: door.profile.name }] }),
+    } as never)
+    this.setConsent(group, Consent.Allowed)
+    await this.sendProfileUpdate(group, door.profile)
+    return group.id
+  }
+
+  /**
+   * What a member declared itself in a conversation: its newest profile update there, else the newest profile
+   * snapshot naming it (both are in the local history, so this survives restarts). Undefined when it never said.
+   */
+  async declaredMemberKind(conversationId: string, inboxId: string): Promise<MemberKind | undefined> {
+    const conversation = await this.requireConversation(conversationId)
+    const messages = await conversation.messages({ limit: 500, direction: 1 /* descending */ } as never)
+    for (const message of messages) {
+      const event = normaliseMessage({ ...message, contentType: message.contentType as ContentTypeId | undefined }, conversation instanceof Dm)
+      if (event.kind === "profile_update" && event.profile && sameId(message.senderInboxId, inboxId))
+        return event.profile.memberKind ?? MemberKind.Unspecified
+      if (event.kind === "profile_snapshot" && event.profileSnapshot) {
+        const entry = event.profileSnapshot.profiles.find((p) => sameId(p.inboxId, inboxId))
+        if (entry) return entry.memberKind ?? MemberKind.Unspecified
+      }
+    }
+    return undefined
   }
 
   private async groupSnapshot(conversationId: string): Promise<GroupSnapshot | undefined> {

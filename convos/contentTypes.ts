@@ -79,7 +79,7 @@ export class JoinRequestCodec implements ConvosCodec<JoinRequestContent> {
 
 // ---------- profiles ----------
 
-/** Convos `MemberKind`: the apps write User (2) for people; the CLI writes Agent (1) for every profile it writes. */
+/** What a member declares itself in its profile (Convos apps write User for people, the CLI and agents Agent). */
 export const MemberKind = { Unspecified: 0, Agent: 1, User: 2 } as const
 export type MemberKind = (typeof MemberKind)[keyof typeof MemberKind]
 

@@ -30,6 +30,21 @@ const ourInvite = (extra: { expiresAt?: Date; tag?: string } = {}) =>
   createInvite({ conversationId, creatorInboxId: selfInboxId, walletKey: selfKey, tag, ...extra }, "dev").then((i) => i.slug)
 
 describe("join request verdict", () => {
+  it("never denies a plain text: someone else's invite pasted into the DM is not an attack", async () => {
+    const other = await createInvite({ conversationId, creatorInboxId: joiner, walletKey: generatePrivateKey(), tag }, "dev")
+    expect(await verdictFor(other.url, undefined, { structured: false })).toEqual({ kind: "ignore", reason: "not_our_invite" })
+    expect(await verdictFor(other.slug, undefined, { structured: false })).toEqual({ kind: "ignore", reason: "not_our_invite" })
+    // Claims to be ours but is not signed by us: still only ignored when it came as plain text.
+    const forged = await createInvite({ conversationId, creatorInboxId: selfInboxId, walletKey: generatePrivateKey(), tag }, "dev")
+    expect(await verdictFor(forged.slug, undefined, { structured: false })).toEqual({ kind: "ignore", reason: "not_our_invite" })
+    // The structured request with the same forged slug is denied.
+    expect(await verdictFor(forged.slug)).toEqual({ kind: "deny", reason: "signature_mismatch" })
+  })
+
+  it("accepts our own invite sent as the legacy plain-text slug", async () => {
+    expect(await verdictFor(await ourInvite(), undefined, { structured: false })).toMatchObject({ kind: "accept" })
+  })
+
   it("accepts a valid invite for a group we hold, naming the conversation and the joiner", async () => {
     const verdict = await verdictFor(await ourInvite())
     expect(verdict).toMatchObject({ kind: "accept", conversationId, joinerInboxId: joiner })

@@ -4,7 +4,7 @@
  * `gatherJoinRequestEvidence` does the crypto and lookups (signature recovery, token decryption, group state);
  * `decideJoinRequest` is the pure verdict over that evidence:
  * - accept  → add the sender to the conversation and allow the DM;
- * - deny    → the request is forged or malformed: deny (block) the DM;
+ * - deny    → a structured request that is forged or malformed: deny (block) the DM;
  * - ignore  → honest but not actionable (expired, revoked by a lock, already a member, not an invite): do nothing.
  */
 import type { Hex } from "viem"
@@ -23,6 +23,7 @@ export type JoinDenyReason = "malformed_invite" | "unverifiable_signature" | "wr
 export type JoinIgnoreReason =
   | "own_message"
   | "not_an_invite"
+  | "not_our_invite"
   | "invite_expired"
   | "conversation_not_found"
   | "invite_revoked"
@@ -85,6 +86,9 @@ export function decideJoinRequest(evidence: JoinRequestEvidence): JoinVerdict {
     return request.structured ? { kind: "deny", reason: "malformed_invite" } : { kind: "ignore", reason: "not_an_invite" }
   }
   const invite = parsed.invite
+  // A plain text is a legacy request at best, and as likely a link pasted for us to join: never grounds to deny.
+  if (!request.structured && !(evidence.signature === "ours" && sameId(invite.creatorInboxId, evidence.selfInboxId)))
+    return { kind: "ignore", reason: "not_our_invite" }
   if (evidence.signature === "malformed") return { kind: "deny", reason: "unverifiable_signature" }
   if (!sameId(invite.creatorInboxId, evidence.selfInboxId)) return { kind: "deny", reason: "wrong_creator" }
   // Claims to be ours but another key signed it (forged), or the payload changed after signing (tampered).

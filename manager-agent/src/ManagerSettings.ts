@@ -1,11 +1,14 @@
 /** The manager's own settings (name and quotas), read from the environment once, in this layer. */
 import { Config, Context, Layer } from "effect"
 import { defaultLimits, type Limits } from "./commands/policy.ts"
+import type { TrafficLimits } from "./commands/traffic.ts"
 
 export interface ManagerSettingsShape {
   /** Display name, also what group members mention ("@Manager …"). */
   readonly name: string
   readonly limits: Limits
+  /** Loop limits and reply budget; `defaultTrafficLimits` when absent. */
+  readonly traffic?: TrafficLimits | undefined
 }
 
 export const ManagerSettingsConfig: Config.Config<ManagerSettingsShape> = Config.all({

@@ -3,20 +3,16 @@
  * pre-warmed XMTP agents), real Postgres for ownership.
  */
 import { Dm, Group } from "@xmtp/node-sdk"
-import { Duration, Effect, Layer, ManagedRuntime } from "effect"
+import { Layer, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
-import { ManagerBotLayer } from "../src/bot/ManagerBot.ts"
-import { ManagerLobby, XmtpChatLayer } from "../src/bot/XmtpChat.ts"
-import { Commands } from "../src/commands/Commands.ts"
-import { Ownership } from "../src/db/Ownership.ts"
-import { IntentParser } from "../src/intent/IntentParser.ts"
-import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
-import { ManagerSettings } from "../src/ManagerSettings.ts"
+import type { ManagerLobby } from "../src/bot/XmtpChat.ts"
+import type { ConvosClient } from "../../convos/client.ts"
+import { startManager as startManagerOn } from "./support/managerWorld.ts"
 import { makeUser, makeXmtpPool, openConvos, waitFor, type User } from "./support/xmtpWorld.ts"
 
 let node: FakeXmtpNode
@@ -30,24 +26,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "manager-state-"))
 const database = ManagedRuntime.make(TestDatabaseLayer({ maxConnections: 4 }))
 
 /** A manager process: its XMTP client on `stateDir`, the fake pool, ownership in the shared database. */
-const startManager = async () => {
-  const sql = Layer.succeedContext(await database.context())
-  const deps = Layer.mergeAll(
-    // A live stream can lose a message (libxmtp#2351): a sweep every 2 s keeps that from failing a 10 s wait.
-    XmtpChatLayer({ stateDir, env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) }),
-    pool.layer,
-    Ownership.layer,
-    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
-    TemplateCatalog.layer,
-    ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
-  )
-  const manager = ManagerBotLayer().pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps))
-  const started = ManagedRuntime.make(manager.pipe(Layer.provide(sql)))
-  const startedLobby = await started.runPromise(Effect.gen(function* () {
-    return yield* ManagerLobby
-  }))
-  return { runtime: started, lobby: startedLobby }
-}
+const startManager = async () =>
+  startManagerOn({ stateDir, apiUrl: node.apiUrl, pool: pool.layer, sql: Layer.succeedContext(await database.context()) })
 
 beforeAll(async () => {
   node = await startFakeXmtpNode()
@@ -173,15 +153,30 @@ describe("the manager in a DM", () => {
     }
   })
 
-  it("accepts join requests to its own lobby", async () => {
+  it("gives each joiner of its lobby link a conversation of its own, never the shared lobby, and greets there once", async () => {
     const dave = await openConvos(stateDir, "dave", node.apiUrl)
+    const frank = await openConvos(stateDir, "frank", node.apiUrl)
     try {
-      expect(await dave.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 })).toEqual({
-        status: "joined",
-        conversationId: lobby.conversationId,
+      const [daves, franks] = await Promise.all([
+        dave.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 }),
+        frank.joinByInvite(lobby.inviteUrl, { timeoutMs: 10_000 }),
+      ])
+      if (daves.status !== "joined" || franks.status !== "joined") throw new Error("a join did not complete")
+      expect(new Set([daves.conversationId, franks.conversationId, lobby.conversationId]).size).toBe(3)
+      const members = async (client: ConvosClient, id: string) => (await client.groupInfo(id)).members.map((m) => m.inboxId).sort()
+      expect(await members(dave, daves.conversationId)).toEqual([dave.inboxId, lobby.inboxId].sort())
+      expect(await members(frank, franks.conversationId)).toEqual([frank.inboxId, lobby.inboxId].sort())
+      const greetings: Array<string> = []
+      dave.onMessage((m) => {
+        if (m.conversationId === daves.conversationId && m.senderInboxId === lobby.inboxId && m.text) greetings.push(m.text)
       })
+      await dave.sendText(daves.conversationId, "help")
+      await waitFor(() => greetings.some((t) => t.startsWith("I'm Manager: I add AI agents")), "the answer to help")
+      // The welcome may have arrived before the listener: read the conversation as it stands.
+      const info = await dave.groupInfo(daves.conversationId)
+      expect(info.profiles.find((p) => p.inboxId === lobby.inboxId.toLowerCase())?.name).toBe("Manager")
     } finally {
-      await dave.close()
+      await Promise.allSettled([dave.close(), frank.close()])
     }
   })
 

@@ -8,6 +8,8 @@ import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
 import type { InboundMessage } from "../src/ports/Chat.ts"
+import { generatePrivateKey } from "viem/accounts"
+import { createInvite } from "../../convos/invite.ts"
 import { makeFakeChat, makeFakePool } from "./support/fakes.ts"
 
 const chat = makeFakeChat("manager-inbox")
@@ -154,8 +156,24 @@ describe("spawning in a group", () => {
     } finally {
       pool.state.failClaimsWith = undefined
     }
-    expect(lastReply("g-empty")).toBe("All agents are busy getting ready right now. New ones start automatically; please ask again in a minute.")
+    expect(lastReply("g-empty")).toBe("I have no room for another agent right now. Please ask again later.")
     expect(chat.state.sent.map((s) => s.text).join("\n")).not.toContain("secret-token-123")
+  })
+
+  it("when the pool makes an agent ready for this claim, says so once with its estimate, then the agent joins", async () => {
+    pool.state.waitingEta = 11.6
+    try {
+      expect(await send(message("g-wait", "alice", "spawn a trip planner here"))).toMatchObject({ _tag: "Spawned" })
+    } finally {
+      pool.state.waitingEta = undefined
+    }
+    // The notice runs on its own fiber: wait for it, never for a fixed time.
+    await expect.poll(() => chat.state.sent.filter((m) => m.conversationId === "g-wait").map((m) => m.text)).toContain(
+      "Trip Planner is getting ready, about 12 s.",
+    )
+    const said = chat.state.sent.filter((m) => m.conversationId === "g-wait").map((m) => m.text)
+    expect(said.filter((t) => t.includes("getting ready"))).toHaveLength(1)
+    expect(said).toContain("Trip Planner is joining…")
   })
 
   it("uses the message id as the idempotency key", async () => {
@@ -174,6 +192,13 @@ describe("spawning in a DM", () => {
     expect(lastReply("dm-1")).toMatch(/^Chef is ready in its own conversation\. Join it here: https:\/\/dev\.convos\.org\/v2\?i=invite\d+$/)
   })
 
+  it("names a second agent of the same kind apart, so its conversation's name is not ambiguous", async () => {
+    await send(message("dm-twice", "alice", "make me a chef", { conversationKind: "dm" }))
+    await send(message("dm-twice", "alice", "make me a chef", { conversationKind: "dm" }))
+    expect(pool.state.claims.slice(-2).map((c) => c.agentName)).toEqual(["Chef", "Chef 2"])
+    expect(lastReply("dm-twice")).toMatch(/^Chef 2 is ready in its own conversation/)
+  })
+
   it("lists and removes the agents spawned from this DM", async () => {
     const spawned = await send(message("dm-2", "alice", "make me a poet", { conversationKind: "dm" }))
     if (spawned._tag !== "Spawned") throw new Error("spawn failed")
@@ -181,6 +206,8 @@ describe("spawning in a DM", () => {
     expect(lastReply("dm-2")).toBe("Agents here: Poet.")
     expect((await send(message("dm-2", "alice", "remove the poet", { conversationKind: "dm" })))._tag).toBe("Removed")
     expect(pool.state.killed).toContain(spawned.agent.instanceId)
+    // It lives in a conversation of its own: the reply claims no departure it cannot see.
+    expect(lastReply("dm-2")).toBe("Poet is shut down and won't answer anymore.")
   })
 })
 
@@ -204,8 +231,17 @@ describe("removing, renaming and re-instructing", () => {
     expect((await send(message("g-rm-locked", "alice", "remove the chef")))._tag).toBe("Removed")
     expect(pool.state.killed).toContain(spawned.agent.instanceId)
     expect(lastReply("g-rm-locked")).toBe(
-      "Chef is shut down. I'm not allowed to remove members here, so a group admin can remove it from the member list.",
+      "Chef is shut down but still listed here: I'm not allowed to remove members, so a group admin can remove it.",
     )
+  })
+
+  it("never says 'has left' while the member list still has the agent", async () => {
+    const spawned = await send(message("g-rm-sticky", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    chat.state.ineffectiveRemovals.add("g-rm-sticky")
+    expect((await send(message("g-rm-sticky", "alice", "remove the chef")))._tag).toBe("Removed")
+    expect(chat.state.members.get("g-rm-sticky")?.has(spawned.agent.inboxId)).toBe(true)
+    expect(lastReply("g-rm-sticky")).toBe("Chef is shut down but still listed here; a group admin can remove it from the member list.")
   })
 
   it("politely refuses a member who did not spawn the agent and is not an admin", async () => {
@@ -272,16 +308,12 @@ describe("removing, renaming and re-instructing", () => {
 })
 
 describe("what the manager ignores", () => {
-  it("never reacts to its own messages, to agents it spawned, or to other bots", async () => {
+  it("never reacts to its own messages or to agents it spawned", async () => {
     const spawned = await send(message("g-loop", "alice", "add a chef here"))
     if (spawned._tag !== "Spawned") throw new Error("spawn failed")
     const sentBefore = chat.state.sent.length
     expect(await send(message("g-loop", "manager-inbox", "spawn a chef here"))).toEqual({ _tag: "Ignored", why: "self" })
     expect(await send(message("g-loop", spawned.agent.inboxId, "@Manager spawn a chef here"))).toEqual({ _tag: "Ignored", why: "spawned-agent" })
-    expect(await send(message("g-loop", "other-bot", "help", { senderMemberKind: "agent", conversationKind: "dm" }))).toEqual({
-      _tag: "Ignored",
-      why: "bot",
-    })
     expect(chat.state.sent.length).toBe(sentBefore)
   })
 
@@ -290,6 +322,97 @@ describe("what the manager ignores", () => {
     expect(lastReply("g-chat")).toBeUndefined()
     await send(message("g-chat", "alice", "@Manager what's the weather"))
     expect(lastReply("g-chat")).toMatch(/^Sorry, I didn't get that/)
+  })
+})
+
+describe("agents are users too", () => {
+  it("answers a declared agent (memberKind Agent, as the Convos CLI marks everyone) that asks in a 1:1", async () => {
+    expect(await send(message("dm-agent", "cli-user", "help", { senderMemberKind: "agent", conversationKind: "dm" }))).toEqual({
+      _tag: "Replied",
+      intent: "help",
+    })
+    expect(lastReply("dm-agent")).toMatch(/^I'm Manager/)
+  })
+
+  it("spawns a helper another agent asks for in a group", async () => {
+    const outcome = await send(message("g-agent-asks", "other-bot", "spawn a translator here", { senderMemberKind: "agent" }))
+    expect(outcome).toMatchObject({ _tag: "Spawned", agent: { agentName: "Translator", spawnedBy: "other-bot" } })
+  })
+
+  it("stops answering two agents that keep asking it, within the depth limit, and answers again after a person speaks", async () => {
+    const replies: Array<Outcome> = []
+    for (let i = 0; i < 12; i++) {
+      replies.push(await send(message("g-agents", i % 2 === 0 ? "bot-a" : "bot-b", "@Manager who's here", { senderMemberKind: "agent" })))
+    }
+    const answered = replies.filter((o) => o._tag === "Replied").length
+    expect(answered).toBeGreaterThan(0)
+    expect(answered).toBeLessThanOrEqual(3)
+    expect(replies.at(-1)).toEqual({ _tag: "Ignored", why: "agent-depth" })
+    expect((await send(message("g-agents", "alice", "see you at 8")))._tag).toBe("Ignored")
+    expect(await send(message("g-agents", "bot-a", "@Manager who's here", { senderMemberKind: "agent" }))).toMatchObject({ _tag: "Replied" })
+  })
+
+  it("does not loop with a chatty bot that never declared itself: two 'didn't get that', then silence", async () => {
+    const before = chat.state.sent.filter((m) => m.conversationId === "dm-chatty").length
+    for (let i = 0; i < 8; i++) await send(message("dm-chatty", "echo-bot", `Sorry, I didn't get that (${i})`, { conversationKind: "dm" }))
+    const said = chat.state.sent.filter((m) => m.conversationId === "dm-chatty").slice(before)
+    expect(said).toHaveLength(2)
+    // A clear request from it is still answered.
+    await send(message("dm-chatty", "echo-bot", "templates", { conversationKind: "dm" }))
+    expect(lastReply("dm-chatty")).toContain("Trip Planner")
+  })
+})
+
+describe("pasted links", () => {
+  const otherInvite = () =>
+    createInvite({ conversationId: "someone-elses-group", creatorInboxId: "b".repeat(64), walletKey: generatePrivateKey(), tag: "T1" }, "dev")
+
+  it("a link for someone else's conversation, pasted alone into a DM, means 'join this'", async () => {
+    chat.state.joinOutcome = { status: "joined", conversationId: "joined-conv" }
+    const invite = await otherInvite()
+    expect(await send(message("dm-paste", "alice", invite.url, { conversationKind: "dm" }))).toEqual({ _tag: "Replied", intent: "join" })
+    expect(chat.state.joins.at(-1)).toBe(invite.url)
+    expect(lastReply("dm-paste")).toBe("I'm in that conversation now.")
+    // A bare slug (what a CLI user copies) works the same, and the DM keeps being answered.
+    await send(message("dm-paste", "alice", invite.slug, { conversationKind: "dm" }))
+    expect(chat.state.joins.at(-1)).toBe(invite.slug)
+    await send(message("dm-paste", "alice", "help", { conversationKind: "dm" }))
+    expect(lastReply("dm-paste")).toMatch(/^I'm Manager/)
+  })
+
+  it("the manager's own invite (the plain-text twin of a join request) is left to the join-request path, silently", async () => {
+    const selfInboxId = "a".repeat(64)
+    const ownChat = makeFakeChat(selfInboxId)
+    const manager = ManagedRuntime.make(
+      Commands.layer.pipe(
+        Layer.provide([
+          ownChat.layer,
+          pool.layer,
+          Ownership.layer,
+          IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
+          TemplateCatalog.layer,
+          ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 2, spawnsPerSenderPerHour: 100 } }),
+        ]),
+        Layer.provide(dbLayer),
+      ),
+    )
+    try {
+      const own = await createInvite({ conversationId: "lobby", creatorInboxId: selfInboxId, walletKey: generatePrivateKey(), tag: "T2" }, "dev")
+      const outcome = await manager.runPromise(Effect.gen(function* () {
+        return yield* (yield* Commands).handle(message("dm-own", "alice", own.slug, { conversationKind: "dm" }))
+      }))
+      expect(outcome).toEqual({ _tag: "Ignored", why: "own-invite" })
+      expect(ownChat.state.joins).toEqual([])
+      expect(ownChat.state.sent).toEqual([])
+      // Asked in so many words to join its own link, in a group, it says what that link is for.
+      await manager.runPromise(Effect.gen(function* () {
+        return yield* (yield* Commands).handle(message("g-own", "alice", `@Manager join this ${own.url}`))
+      }))
+      expect(ownChat.state.joins).toEqual([])
+      expect(ownChat.state.sent.at(-1)?.text).toMatch(/^That's my own invite link/)
+    } finally {
+      await manager.dispose()
+    }
   })
 })
 
@@ -302,6 +425,11 @@ describe("other commands", () => {
     chat.state.joinOutcome = "invalid"
     await send(message("dm-join", "alice", "https://dev.convos.org/v2?i=zzz", { conversationKind: "dm" }))
     expect(lastReply("dm-join")).toMatch(/^That invite link didn't work/)
+  })
+
+  it("answers a help command in a group of several people, from a person or a declared agent", async () => {
+    expect(await send(message("g-help", "alice", "/help"))).toEqual({ _tag: "Replied", intent: "help" })
+    expect(await send(message("g-help", "cli-user", "/help", { senderMemberKind: "agent" }))).toEqual({ _tag: "Replied", intent: "help" })
   })
 
   it("lists templates and explains itself", async () => {

@@ -5,117 +5,29 @@
  * instructions reach the running agent, and "remove" destroys its instance. Slow (a gateway start): one instance for the file.
  */
 import type { Group } from "@xmtp/node-sdk"
-import { ConfigProvider, Duration, Effect, Layer, ManagedRuntime } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { LocalProcessLayer, runtimeCommand } from "../../pool/src/compute/LocalProcess.ts"
-import { Claims } from "../../pool/src/db/Claims.ts"
-import { Instances } from "../../pool/src/db/Instances.ts"
-import { Hosts } from "../../pool/src/db/Hosts.ts"
-import { HostClient } from "../../pool/src/HostClient.ts"
-import { InstanceClient } from "../../pool/src/InstanceClient.ts"
-import { InstanceTokens } from "../../pool/src/InstanceTokens.ts"
 import { Pool } from "../../pool/src/Pool.ts"
-import { PoolConfig } from "../../pool/src/PoolConfig.ts"
-import { PoolProcess } from "../../pool/src/PoolProcess.ts"
-import { Reconciler } from "../../pool/src/Reconciler.ts"
-import { ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
-import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
-import { killHostProcesses } from "../../test/pool/poolHarness.ts"
-import { startFakeModel, type FakeModel } from "../../test/fakes/fakeModel.ts"
-import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
-import { ManagerLobby } from "../src/bot/XmtpChat.ts"
-import { ManagerAgentLayer } from "../src/ManagerAgent.ts"
+import type { ManagerLobby } from "../src/bot/XmtpChat.ts"
+import { READY_TIMEOUT, startRuntimeProduct, type RuntimeProduct } from "./support/runtimeProduct.ts"
 import { makeUser, waitFor, type User } from "./support/xmtpWorld.ts"
 
-const READY_TIMEOUT = 240_000
-
-/**
- * The agent's model: OK to the runtime's start-up check, a hello when it is added somewhere, "Answer to CUE-X" to a
- * message carrying a cue. The history is in every request, so the cue is checked first and the newest one wins.
- */
-const agentModel = (request: { readonly userText: string }) => {
-  const cue = [...request.userText.matchAll(/CUE-[A-Z]+/g)].at(-1)?.[0]
-  if (cue) return `Answer to ${cue}`
-  if (request.userText.includes("start-up check")) return "OK"
-  const added = /added to this group conversation as "([^"]+)"/.exec(request.userText)
-  if (added) return `Hello everyone, I'm ${added[1]}! Ask me anything.`
-  return "fake model reply"
-}
-
-let root: string
-let node: FakeXmtpNode
-let model: FakeModel
-let runtime: ManagedRuntime.ManagedRuntime<ManagerLobby | Pool, unknown>
+let product: RuntimeProduct
+let runtime: RuntimeProduct["runtime"]
+let model: RuntimeProduct["model"]
 let lobby: ManagerLobby["Service"]
 let alice: User
 let bob: User
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "manager-e2e-"))
-  node = await startFakeXmtpNode()
-  model = await startFakeModel(agentModel)
-  const poolLayer = Reconciler.layer.pipe(
-    Layer.provideMerge(Pool.layer),
-    Layer.provideMerge(
-      Layer.mergeAll(
-        Instances.layer,
-        Hosts.layer,
-        Claims.layer,
-        LocalProcessLayer({ dataDir: join(root, "pool"), command: runtimeCommand, maxRestarts: 1, crashWindow: Duration.minutes(5) }),
-        InstanceClient.layer,
-        HostClient.layer,
-        InstanceTokens.layerSecret("e2e-secret"),
-        PoolConfig.layerWith({
-          targetIdle: 1,
-          maxTotal: 1,
-          createConcurrency: 1,
-          xmtpEnv: "local",
-          reconcileInterval: Duration.seconds(1),
-          startTimeout: Duration.millis(READY_TIMEOUT),
-          xmtpApiUrl: node.apiUrl,
-          sharedModel: { kind: "openai-compatible", baseUrl: model.baseUrl, apiKey: "sk-local", model: "fake-model" },
-        }),
-        PoolProcess.layerAdvisory,
-        Layer.succeed(ToolProviders, ToolProviders.of([])),
-      ),
-    ),
-  )
-  // The reconcile loop warms the instance up to `targetIdle`, as in the product.
-  const poolWithLoop = Reconciler.loop.pipe(Layer.provideMerge(poolLayer))
-  // The manager exactly as the product wires it, with an empty environment (rules, default quotas).
-  const manager = ManagerAgentLayer({
-    // A sweep every 2 s: a message the live stream loses (libxmtp#2351) must not fail a wait.
-    chat: { stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) },
-  }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({}))))
-  runtime = ManagedRuntime.make(
-    manager.pipe(Layer.provideMerge(poolWithLoop), Layer.provide(TestDatabaseLayer({ maxConnections: 6 }))),
-  )
-  lobby = await runtime.runPromise(Effect.gen(function* () {
-    return yield* ManagerLobby
-  }))
-  ;[alice, bob] = await Promise.all([makeUser(node.apiUrl), makeUser(node.apiUrl)])
-  // A warm pool: the one instance is idle (its gateway up, first model turn paid) before anyone asks.
-  await waitFor(
-    () => runtime.runPromise(Effect.gen(function* () {
-      return (yield* (yield* Pool).counts).idle >= 1 || undefined
-    })),
-    "an idle runtime instance",
-    READY_TIMEOUT,
-  )
+  product = await startRuntimeProduct()
+  ;({ runtime, model, lobby } = product)
+  ;[alice, bob] = await Promise.all([makeUser(product.node.apiUrl), makeUser(product.node.apiUrl)])
 }, READY_TIMEOUT + 60_000)
 
 afterAll(async () => {
   await Promise.allSettled([alice?.close(), bob?.close()])
-  await runtime?.dispose()
-  // Instance processes are detached (they outlive a pool restart): stop the ones this file started.
-  if (root) killHostProcesses(join(root, "pool"))
-  await model?.stop()
-  await node?.stop()
-  if (process.env.KEEP_E2E_LOGS === undefined) rmSync(root, { recursive: true, force: true })
-  else process.stderr.write(`e2e logs kept in ${root}\n`)
+  await product?.close()
 }, 120_000)
 
 describe("spawning a real runtime agent from chat", () => {

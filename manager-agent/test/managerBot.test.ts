@@ -35,6 +35,7 @@ const runBot = async (
       removeMembers: () => Effect.die("unused"),
       canAddMembers: () => Effect.die("unused"),
       isAdmin: () => Effect.die("unused"),
+      memberInboxIds: () => Effect.die("unused"),
       joinByInvite: () => Effect.die("unused"),
     }),
   )
@@ -97,6 +98,20 @@ describe("the bot loop", () => {
         Effect.andThen(Effect.sync(() => (finished.push(m.messageId), { _tag: "Replied", intent: "help" } as const))),
       ), () => finished.length >= 2)
     expect(finished).toEqual(["1", "2"])
+  })
+
+  it("greets a front-door joiner once, in its own conversation, with what it can do", async () => {
+    const { sent } = await runBot(
+      [
+        { _tag: "FrontDoorOpened", conversationId: "p1" },
+        { _tag: "FrontDoorOpened", conversationId: "p1" },
+        { _tag: "FrontDoorOpened", conversationId: "p2" },
+      ],
+      () => Effect.die("no messages"),
+      (sent) => sent.length >= 2,
+    )
+    expect(sent.map((s) => s.conversationId)).toEqual(["p1", "p2"])
+    expect(sent[0]!.text).toMatch(/^Hi, this is your own conversation with me, Manager: nobody else is in it\.\nI'm Manager: I add AI agents/)
   })
 
   it("introduces itself once per group it joins", async () => {

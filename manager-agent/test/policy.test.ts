@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { checkSpawnQuota, classifySender, defaultLimits, mayManage, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
+import { checkSpawnQuota, classifySender, defaultLimits, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
 
 const agent = (agentName: string, spawnedBy = "alice", instanceId = agentName): AgentRecord => ({
   instanceId,
@@ -18,8 +18,8 @@ describe("which messages the manager reacts to", () => {
   it("ignores agents it spawned, even when their profile says human", () => {
     expect(classifySender({ ...base, senderInboxId: "x", isSpawnedAgent: true, senderMemberKind: "human" })).toBe("spawned-agent")
   })
-  it("ignores other bots (Convos profile memberKind agent)", () => {
-    expect(classifySender({ ...base, senderInboxId: "x", senderMemberKind: "agent" })).toBe("bot")
+  it("tells a declared agent (Convos profile memberKind Agent) from a person, without ignoring it", () => {
+    expect(classifySender({ ...base, senderInboxId: "x", senderMemberKind: "agent" })).toBe("agent")
   })
   it("reacts to people", () => {
     expect(classifySender({ ...base, senderInboxId: "x" })).toBe("human")
@@ -113,5 +113,16 @@ describe("unique names", () => {
     expect(uniqueName("Chef", [agent("Chef")])).toBe("Chef 2")
     expect(uniqueName("Chef", [agent("Chef"), agent("Chef 2", "a", "2")])).toBe("Chef 3")
     expect(uniqueName("Chef", [agent("Trip Planner")])).toBe("Chef")
+  })
+})
+
+describe("what a removal reply may say", () => {
+  it("says 'left' only when the member list no longer has the agent", () => {
+    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: false })).toBe("left")
+    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: true })).toBe("still_member")
+    expect(removalReport({ inGroup: true, removeRefused: true, stillMember: true })).toBe("still_member_not_allowed")
+  })
+  it("for an agent spawned from a 1:1 (it lives in its own conversation) says only that it is shut down", () => {
+    expect(removalReport({ inGroup: false, removeRefused: false, stillMember: false })).toBe("shut_down")
   })
 })

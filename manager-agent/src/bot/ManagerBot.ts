@@ -34,7 +34,7 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
         Effect.timed,
         Effect.tap(([took, outcome]) =>
           outcome._tag === "Ignored"
-            ? Effect.void
+            ? Effect.logDebug("not acting on a message", { why: outcome.why })
             : Effect.logInfo("handled a message", {
                 outcome: outcome._tag,
                 ...(outcome._tag === "Replied" ? { intent: outcome.intent } : {}),
@@ -51,9 +51,10 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
         ),
       )
 
-    const onJoinedGroup = (conversationId: string) =>
+    /** Says hello once per conversation: the short intro in a group it joined, what it can do at the front door. */
+    const introduce = (conversationId: string, text: string) =>
       ownership.markIntroduced(conversationId).pipe(
-        Effect.flatMap((first) => (first ? chat.sendText(conversationId, replies.intro(settings.name)) : Effect.void)),
+        Effect.flatMap((first) => (first ? chat.sendText(conversationId, text) : Effect.void)),
         Effect.catchCause((cause) => Effect.logError("introduction failed", Cause.pretty(cause))),
       )
 
@@ -66,7 +67,8 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
       )
 
     const onEvent = (event: ChatEvent) => {
-      if (event._tag === "JoinedGroup") return onJoinedGroup(event.conversationId)
+      if (event._tag === "JoinedGroup") return introduce(event.conversationId, replies.intro(settings.name))
+      if (event._tag === "FrontDoorOpened") return introduce(event.conversationId, replies.welcome(settings.name))
       if (event._tag === "MembersRemoved") return onMembersRemoved(event.conversationId, event.inboxIds)
       // Streams can deliver a message twice (after a restart, or on the fake node): act once.
       if (seen.has(event.messageId)) return Effect.void

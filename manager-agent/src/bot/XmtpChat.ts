@@ -49,25 +49,35 @@ export class XmtpStartError extends Schema.TaggedError<XmtpStartError>()("XmtpSt
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 
-/** The lobby group from a previous run (its id in `lobby.json`), or a new one; and a fresh invite to it. */
-const ensureLobby = async (client: ConvosClient, options: XmtpChatOptions) => {
-  const file = join(options.stateDir, "lobby.json")
-  const previous = await readFile(file, "utf8")
+const lobbyFile = (options: XmtpChatOptions) => join(options.stateDir, "lobby.json")
+
+/** The lobby's id from a previous run, if any. */
+const previousLobby = (options: XmtpChatOptions) =>
+  readFile(lobbyFile(options), "utf8")
     .then((text) => (JSON.parse(text) as { conversationId?: string }).conversationId)
     .catch(() => undefined)
+
+/**
+ * The lobby: the conversation whose invite the manager publishes. Nobody is ever added to it: each joiner gets a
+ * conversation of their own (the client's front door). The lobby from a previous run keeps its invite tag, so links
+ * already printed keep working.
+ */
+const ensureLobby = async (client: ConvosClient, options: XmtpChatOptions, previous: string | undefined) => {
   if (previous) {
     const invite = await client.createInvite(previous).catch(() => undefined)
     if (invite) return { conversationId: previous, inviteUrl: invite.url }
   }
   const created = await client.createConversation({
     name: options.name,
-    description: "Ask me to spawn AI agents into your chats.",
+    description: frontDoorDescription,
     permissions: "all_members",
     profile: { name: options.name, isAgent: true },
   })
-  await writeFile(file, JSON.stringify({ conversationId: created.conversationId }))
+  await writeFile(lobbyFile(options), JSON.stringify({ conversationId: created.conversationId }))
   return { conversationId: created.conversationId, inviteUrl: created.inviteUrl }
 }
+
+const frontDoorDescription = "Ask me to spawn AI agents into your chats."
 
 const NOT_ALLOWED = /permission|not allowed|unauthori[sz]ed|policy|insufficient/i
 
@@ -90,6 +100,9 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
   Effect.gen(function* () {
     // Events are queued from the first moment the client streams, so nothing arrives before a listener.
     const queue = yield* Queue.unbounded<ChatEvent, Cause.Done>()
+    const profile = { name: options.name, isAgent: true }
+    // Known before the client opens: join requests that waited while we were offline are routed at open.
+    let lobbyId = yield* Effect.promise(() => previousLobby(options))
     const client = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () =>
@@ -99,6 +112,7 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
             ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
             // People add the manager to their groups: every group it is added to is one it serves.
             welcomePolicy: "accept_all",
+            frontDoor: { isDoor: (id) => id === lobbyId, profile, description: frontDoorDescription },
             catchUpEveryMs: Duration.toMillis(options.catchUpEvery ?? Duration.minutes(1)),
             onError: (error, context) =>
               Effect.runFork(Effect.logWarning(`convos: ${context}`, error instanceof Error ? error.message : String(error))),
@@ -109,12 +123,32 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
     )
     const selfInboxId = client.inboxId
     const lobby = yield* Effect.tryPromise({
-      try: () => ensureLobby(client, options),
+      try: () => ensureLobby(client, options, lobbyId),
       catch: (cause) => new XmtpStartError({ message: "cannot prepare the lobby conversation", cause }),
     })
+    lobbyId = lobby.conversationId
 
-    /** Convos profiles seen in messages: who says it is an agent. */
-    const memberKinds = new Map<string, "agent" | "human">()
+    /**
+     * What each sender declared itself, per conversation ("conversation inbox" → kind), from profile messages as
+     * they arrive; on a miss (a restart) read back from the conversation's history.
+     */
+    const memberKinds = new Map<string, "agent" | "human" | "unknown">()
+    const key = (conversationId: string, inboxId: string) => `${conversationId} ${inboxId.toLowerCase()}`
+    const rememberKind = (k: string, kind: "agent" | "human" | "unknown") => {
+      memberKinds.set(k, kind)
+      // Forgotten ones are read back from the conversation's history when needed.
+      if (memberKinds.size > 20_000) memberKinds.delete(memberKinds.keys().next().value!)
+    }
+    const kindOf = (memberKind: number | undefined) =>
+      memberKind === MemberKind.Agent ? "agent" : memberKind === MemberKind.User ? "human" : "unknown"
+    const declared = async (conversationId: string, inboxId: string) => {
+      let known = memberKinds.get(key(conversationId, inboxId))
+      if (known === undefined) {
+        known = kindOf(await client.declaredMemberKind(conversationId, inboxId).catch(() => undefined))
+        rememberKind(key(conversationId, inboxId), known)
+      }
+      return known === "unknown" ? undefined : known
+    }
     /** Our own recent message ids, to tell a reply to the manager. */
     const ownMessages = new Set<string>()
     const remember = (id: string) => {
@@ -124,16 +158,17 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
 
     const toEvent = async (event: ConvosMessageEvent): Promise<ChatEvent | undefined> => {
       if (event.kind === "profile_update" && event.profile) {
-        memberKinds.set(event.senderInboxId.toLowerCase(), event.profile.memberKind === MemberKind.Agent ? "agent" : "human")
+        rememberKind(key(event.conversationId, event.senderInboxId), kindOf(event.profile.memberKind))
         return undefined
       }
       if (event.kind === "profile_snapshot" && event.profileSnapshot) {
-        for (const p of event.profileSnapshot.profiles) {
-          memberKinds.set(p.inboxId.toLowerCase(), p.memberKind === MemberKind.Agent ? "agent" : "human")
-        }
+        for (const p of event.profileSnapshot.profiles) rememberKind(key(event.conversationId, p.inboxId), kindOf(p.memberKind))
         return undefined
       }
-      if (event.kind !== "text" && event.kind !== "markdown" && event.kind !== "reply") return undefined
+      // A link pasted into a DM is classified as a legacy join request; the client only acts on our own invites, and
+      // the manager reads the text like any other (someone else's invite means "join this").
+      const pastedLink = event.kind === "join_request" && event.contentType.includes("/text:")
+      if (event.kind !== "text" && event.kind !== "markdown" && event.kind !== "reply" && !pastedLink) return undefined
       if (event.text === undefined || sameId(event.senderInboxId, selfInboxId)) return undefined
       // A group holding only the sender and the manager is a 1:1 conversation too.
       const oneToOne = event.isDm || (await client.groupInfo(event.conversationId)).members.length <= 2
@@ -142,10 +177,11 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
         messageId: event.id,
         conversationId: event.conversationId,
         conversationKind: oneToOne ? "dm" : "group",
+        inGroup: !event.isDm,
         senderInboxId: event.senderInboxId,
         text: event.text,
         replyToInboxId: event.referenceMessageId && ownMessages.has(event.referenceMessageId) ? selfInboxId : undefined,
-        senderMemberKind: memberKinds.get(event.senderInboxId.toLowerCase()),
+        senderMemberKind: await declared(event.conversationId, event.senderInboxId),
         sentAt: event.sentAt,
       }
     }
@@ -156,7 +192,14 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
     })
     client.onConversation((event) => {
       if (event.type === "joined" && event.via !== "created" && event.conversationId !== lobby.conversationId) {
+        // Our name in every conversation we enter, whichever way (added, or an invite accepted at once or late):
+        // set here once, so `joinByInvite` does not send its own.
+        void client.setProfile(event.conversationId, profile).catch((error: unknown) =>
+          Effect.runFork(Effect.logWarning("setting the profile failed", error instanceof Error ? error.message : String(error))),
+        )
         Queue.offerUnsafe(queue, { _tag: "JoinedGroup", conversationId: event.conversationId })
+      } else if (event.type === "front_door") {
+        Queue.offerUnsafe(queue, { _tag: "FrontDoorOpened", conversationId: event.conversationId })
       } else if (event.type === "members_changed" && event.removedInboxIds.length > 0) {
         Queue.offerUnsafe(queue, { _tag: "MembersRemoved", conversationId: event.conversationId, inboxIds: event.removedInboxIds })
       }
@@ -187,9 +230,11 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
         call("group info", () => client.groupInfo(conversationId)).pipe(
           Effect.map((info) => [...info.adminInboxIds, ...info.superAdminInboxIds].some((id) => sameId(id, inboxId))),
         ),
+      memberInboxIds: (conversationId) =>
+        call("group info", () => client.groupInfo(conversationId)).pipe(Effect.map((info) => info.members.map((m) => m.inboxId))),
       joinByInvite: (inviteUrl) =>
         call("join by invite", () =>
-          client.joinByInvite(inviteUrl, { timeoutMs: Duration.toMillis(joinWait), profile: { name: options.name, isAgent: true } }),
+          client.joinByInvite(inviteUrl, { timeoutMs: Duration.toMillis(joinWait), profile, profileUpdate: false }),
         ).pipe(
           Effect.map((result) =>
             result.status === "joined"

@@ -2,7 +2,7 @@
  * One inbound chat message → at most one action and one short reply. Decisions are the pure functions of
  * `policy.ts`; this file gathers the facts (Postgres, the group's permissions) and calls the pool and the chat.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schedule } from "effect"
 import { Ownership, type OwnershipError } from "../db/Ownership.ts"
 import type { Intent, MessageContext, SpawnIntent } from "../intent/Intent.ts"
 import { IntentParser } from "../intent/IntentParser.ts"
@@ -10,18 +10,22 @@ import { TemplateCatalog } from "../intent/TemplateCatalog.ts"
 import { makeKeyedLock } from "../keyedLock.ts"
 import { ManagerSettings } from "../ManagerSettings.ts"
 import { AgentPool, type AgentPoolError } from "../ports/AgentPool.ts"
-import { Chat, type ChatError, type InboundMessage } from "../ports/Chat.ts"
-import { checkSpawnQuota, classifySender, mayManage, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
+import { Chat, inGroup, type ChatError, type InboundMessage } from "../ports/Chat.ts"
+import { pastedInvite } from "./invites.ts"
+import { checkSpawnQuota, classifySender, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
 import { replies } from "./replies.ts"
+import { emptyTraffic, heard, mayReply, replied as repliedTo, type ConversationTraffic, type TrafficSilence } from "./traffic.ts"
 
 /** What the manager did with a message: for tests, logs and the benchmark. */
 export type Outcome =
-  | { readonly _tag: "Ignored"; readonly why: "self" | "spawned-agent" | "bot" | "not-addressed" }
+  | { readonly _tag: "Ignored"; readonly why: "self" | "spawned-agent" | "not-addressed" | "own-invite" | TrafficSilence }
   | { readonly _tag: "Replied"; readonly intent: Intent["kind"] }
   | { readonly _tag: "Spawned"; readonly agent: AgentRecord; readonly mode: "add" | "create" }
   | { readonly _tag: "Removed"; readonly agent: AgentRecord }
 
 const HOUR_MS = 60 * 60 * 1000
+/** How long a removal may take to show in the manager's own member list before the reply says it has not. */
+const memberListSettles = Schedule.spaced("250 millis")
 
 export class Commands extends Context.Service<
   Commands,
@@ -44,6 +48,14 @@ export class Commands extends Context.Service<
       // Messages are handled in order per conversation; one sender's spawns in several conversations at once must
       // still count against one hourly quota, so a sender's spawns (quota check → claim → record) run one at a time.
       const oneSpawnPerSender = makeKeyedLock()
+      /** Recent traffic per conversation, for the loop limits and the reply budget (`traffic.ts`). */
+      const traffic = new Map<string, ConversationTraffic>()
+      /** Most recently active conversations last; the least recent is forgotten past 10,000 (its window is long gone). */
+      const keepTraffic = (conversationId: string, state: ConversationTraffic) => {
+        traffic.delete(conversationId)
+        traffic.set(conversationId, state)
+        if (traffic.size > 10_000) traffic.delete(traffic.keys().next().value!)
+      }
 
       const logPoolError = (what: string, error: AgentPoolError) =>
         Effect.logWarning(`${what} failed`, { reason: error.reason, message: error.message })
@@ -54,7 +66,7 @@ export class Commands extends Context.Service<
         here: ReadonlyArray<AgentRecord>,
       ) {
         const now = new Date()
-        const isGroup = message.conversationKind === "group"
+        const isGroup = inGroup(message)
         // Independent look-ups, at once: the quota facts and whether we may add members here.
         const [recentSpawns, mayAdd] = yield* Effect.all(
           [
@@ -73,9 +85,20 @@ export class Commands extends Context.Service<
               : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
           )
         }
-        const name = isGroup ? uniqueName(intent.name, here) : intent.name
+        // Unique among the agents asked for here: in a group two members of one name cannot be told apart, and from a
+        // 1:1 each agent gets a conversation named after it, so two "Trip Planner" chats would be ambiguous.
+        const name = uniqueName(intent.name, here)
         if (!mayAdd) return yield* replied(message, "spawn", replies.cannotAddMembers(name))
-        const mode = message.conversationKind === "dm" ? "create" : "add"
+        const mode = isGroup ? "add" : "create"
+        // Said once, while the pool makes an agent ready for this claim; the agent joins when it is.
+        let toldWaiting = false
+        const onWaiting = (etaSeconds: number) =>
+          toldWaiting
+            ? Effect.void
+            : Effect.suspend(() => {
+              toldWaiting = true
+              return reply(message, replies.gettingReady(name, etaSeconds)).pipe(Effect.ignore)
+            })
         const claimed = yield* pool
           .claim({
             agentName: name,
@@ -85,10 +108,10 @@ export class Commands extends Context.Service<
             claimedBy: message.senderInboxId,
             idempotencyKey: `manager:${message.messageId}`,
             managerInboxId: chat.selfInboxId,
-          })
+          }, onWaiting)
           .pipe(Effect.tapError((error) => logPoolError("claim", error)), Effect.result)
         if (claimed._tag === "Failure") {
-          return yield* replied(message, "spawn", claimed.failure.reason === "no_idle" ? replies.poolEmpty() : replies.spawnFailed(name))
+          return yield* replied(message, "spawn", claimed.failure.reason === "no_idle" ? replies.noCapacity() : replies.spawnFailed(name))
         }
         const instance = claimed.success
         const agent: AgentRecord = {
@@ -154,7 +177,7 @@ export class Commands extends Context.Service<
         const isSpawner = mayManage({ actorInboxId: message.senderInboxId, actorIsAdmin: false, agent })
         const actorIsAdmin = isSpawner
           ? false
-          : message.conversationKind === "group"
+          : inGroup(message)
             ? yield* chat.isAdmin(message.conversationId, message.senderInboxId)
             : false
         if (!mayManage({ actorInboxId: message.senderInboxId, actorIsAdmin, agent })) {
@@ -167,12 +190,13 @@ export class Commands extends Context.Service<
       const remove = Effect.fn("Commands.remove")(function* (message: InboundMessage, ref: string) {
         const agent = yield* target(message, ref)
         if (!agent) return { _tag: "Replied", intent: "remove" } satisfies Outcome
-        let leftGroup = true
-        if (message.conversationKind === "group") {
+        const isGroup = inGroup(message)
+        let removeRefused = false
+        if (isGroup) {
           const removed = yield* chat.removeMembers(message.conversationId, [agent.inboxId]).pipe(Effect.result)
           if (removed._tag === "Failure") {
             yield* Effect.logWarning("removing the agent from the group failed", { reason: removed.failure.reason })
-            leftGroup = false
+            removeRefused = true
           }
         }
         const killed = yield* pool.kill(agent.instanceId).pipe(Effect.tapError((e) => logPoolError("kill", e)), Effect.result)
@@ -180,7 +204,18 @@ export class Commands extends Context.Service<
           return yield* replied(message, "remove", replies.removeFailed(agent.agentName))
         }
         yield* ownership.markRemoved(agent.instanceId)
-        yield* reply(message, leftGroup ? replies.removed(agent.agentName) : replies.shutDownButStillMember(agent.agentName))
+        // The reply says what the member list says, not what we asked for.
+        const listed = chat.memberInboxIds(message.conversationId).pipe(
+          Effect.map((ids) => ids.some((id) => id.toLowerCase() === agent.inboxId.toLowerCase())),
+          Effect.catch(() => Effect.succeed(true)),
+        )
+        // A removal we made can take a moment to show in our own view of the group: look again a few times.
+        const stillMember = !isGroup
+          ? false
+          : removeRefused
+            ? yield* listed
+            : yield* listed.pipe(Effect.repeat({ schedule: memberListSettles, times: 8, until: (still) => !still }))
+        yield* reply(message, replies.removal(agent.agentName, removalReport({ inGroup: isGroup, removeRefused, stillMember })))
         return { _tag: "Removed", agent } satisfies Outcome
       })
 
@@ -211,6 +246,7 @@ export class Commands extends Context.Service<
       })
 
       const join = Effect.fn("Commands.join")(function* (message: InboundMessage, inviteUrl: string) {
+        if (pastedInvite(inviteUrl, chat.selfInboxId)?.kind === "own") return yield* replied(message, "join", replies.ownLink())
         const outcome = yield* chat.joinByInvite(inviteUrl).pipe(Effect.result)
         if (outcome._tag === "Failure") {
           yield* Effect.logWarning("joining by invite failed", { reason: outcome.failure.reason })
@@ -223,7 +259,7 @@ export class Commands extends Context.Service<
         const [isSpawnedAgent, here] = yield* Effect.all(
           [
             ownership.isSpawnedAgent(message.senderInboxId),
-            message.conversationKind === "group" ? ownership.liveAgents(message.conversationId) : Effect.succeed([]),
+            ownership.liveAgents(message.conversationId),
           ],
           { concurrency: 2 },
         )
@@ -233,7 +269,11 @@ export class Commands extends Context.Service<
           isSpawnedAgent,
           senderMemberKind: message.senderMemberKind,
         })
-        if (kind !== "human") return { _tag: "Ignored", why: kind } satisfies Outcome
+        if (kind === "self") return { _tag: "Ignored", why: kind } satisfies Outcome
+        const isAgent = kind !== "human"
+        const conversationTraffic = heard(traffic.get(message.conversationId) ?? emptyTraffic, { isAgent })
+        keepTraffic(message.conversationId, conversationTraffic)
+        if (kind === "spawned-agent") return { _tag: "Ignored", why: kind } satisfies Outcome
 
         const ctx: MessageContext = {
           conversation: message.conversationKind,
@@ -241,12 +281,29 @@ export class Commands extends Context.Service<
           repliesToManager: message.replyToInboxId?.toLowerCase() === chat.selfInboxId.toLowerCase(),
           knownAgents: here.map((a) => a.agentName),
         }
-        const { intent, addressed } = yield* parser.parse(message.text, ctx)
+        // In a 1:1, a pasted invite for someone else's conversation means "join this"; one of our own invites is the
+        // plain-text twin of a join request, which the join-request path already handles.
+        const pasted = message.conversationKind === "dm" ? pastedInvite(message.text, chat.selfInboxId) : undefined
+        if (pasted?.kind === "own") return { _tag: "Ignored", why: "own-invite" } satisfies Outcome
+        const { intent, addressed } = pasted
+          ? { intent: { kind: "join", inviteUrl: pasted.invite } satisfies Intent, addressed: true }
+          : yield* parser.parse(message.text, ctx)
+        if (intent.kind === "none" && !addressed) return { _tag: "Ignored", why: "not-addressed" } satisfies Outcome
+
+        const facts = { sender: message.senderInboxId, isAgent, understood: intent.kind !== "none", now: Date.now() }
+        const silence = mayReply(conversationTraffic, facts, settings.traffic)
+        if (silence !== null) return { _tag: "Ignored", why: silence } satisfies Outcome
+        const outcome = yield* act(message, intent, here)
+        keepTraffic(message.conversationId, repliedTo(traffic.get(message.conversationId) ?? emptyTraffic, facts, settings.traffic))
+        return outcome
+      })
+
+      const act = Effect.fn("Commands.act")(function* (message: InboundMessage, intent: Intent, here: ReadonlyArray<AgentRecord>) {
         switch (intent.kind) {
           case "spawn":
             return yield* oneSpawnPerSender(message.senderInboxId, spawn(message, intent, here))
           case "list":
-            return yield* replied(message, "list", replies.list(here.length > 0 ? here : yield* ownership.liveAgents(message.conversationId)))
+            return yield* replied(message, "list", replies.list(here))
           case "remove":
             return yield* remove(message, intent.agent)
           case "rename":
@@ -262,9 +319,7 @@ export class Commands extends Context.Service<
           case "clarify":
             return yield* replied(message, "clarify", intent.question)
           case "none":
-            return addressed
-              ? yield* replied(message, "none", replies.didNotUnderstand())
-              : ({ _tag: "Ignored", why: "not-addressed" } satisfies Outcome)
+            return yield* replied(message, "none", replies.didNotUnderstand())
         }
       })
 

@@ -23,22 +23,25 @@ export interface Limits {
 
 export const defaultLimits: Limits = { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 }
 
-export type SenderKind = "self" | "spawned-agent" | "bot" | "human"
+export type SenderKind = "self" | "spawned-agent" | "agent" | "human"
 
 /**
- * Who wrote a message. The manager only ever reacts to humans: never to itself, to an agent it spawned (anywhere),
- * or to a member whose Convos profile says it is an agent, so no loop can start between bots.
+ * Who wrote a message: the manager itself, an agent it spawned (anywhere), a member whose Convos profile in this
+ * conversation declares it an agent (`memberKind` Agent), or a person (declared User, or nothing declared).
+ * The manager never answers itself or an agent it spawned (its own agents' chatter must not start a loop with it);
+ * a declared agent is answered like a person (addressed, or an obvious command: another agent may ask for a
+ * helper), and loops are stopped by the limits of `traffic.ts`, not by silence.
  */
 export const classifySender = (facts: {
   readonly senderInboxId: string
   readonly selfInboxId: string
   readonly isSpawnedAgent: boolean
-  /** From the sender's Convos profile (`memberKind`), when known. */
+  /** From the sender's Convos profile (`memberKind`) in this conversation, when known. */
   readonly senderMemberKind?: "agent" | "human" | undefined
 }): SenderKind => {
   if (facts.senderInboxId.toLowerCase() === facts.selfInboxId.toLowerCase()) return "self"
   if (facts.isSpawnedAgent) return "spawned-agent"
-  if (facts.senderMemberKind === "agent") return "bot"
+  if (facts.senderMemberKind === "agent") return "agent"
   return "human"
 }
 
@@ -111,6 +114,19 @@ export const resolveAgent = (ref: string, agents: ReadonlyArray<AgentRecord>): A
   if (partial.length > 1) return { kind: "ambiguous", candidates: partial }
   return { kind: "not_found" }
 }
+
+/** What a removal achieved, read from the member list afterwards: the reply states exactly this. */
+export type RemovalReport = "left" | "shut_down" | "still_member_not_allowed" | "still_member"
+
+export const removalReport = (facts: {
+  /** The agent was placed in this group (not in a conversation of its own, spawned from a 1:1). */
+  readonly inGroup: boolean
+  /** The manager was refused when it removed the agent (not an admin here). */
+  readonly removeRefused: boolean
+  /** The agent is still in the group's member list. */
+  readonly stillMember: boolean
+}): RemovalReport =>
+  !facts.inGroup ? "shut_down" : !facts.stillMember ? "left" : facts.removeRefused ? "still_member_not_allowed" : "still_member"
 
 /** A name not already used by another agent here: "Chef", then "Chef 2", … */
 /**

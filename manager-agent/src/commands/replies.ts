@@ -3,18 +3,20 @@
  * functions take names and numbers, never error objects).
  */
 import type { TemplateInfo } from "../intent/Intent.ts"
-import type { AgentRecord } from "./policy.ts"
+import type { AgentRecord, RemovalReport } from "./policy.ts"
+
+const help = (managerName: string) =>
+  [
+    `I'm ${managerName}: I add AI agents to this chat. Try:`,
+    '• "spawn a trip planner here" (or add / create / summon …)',
+    '• "who\'s here" to list the agents I added',
+    '• "remove the trip planner", "rename Chef to Remy", "tell Chef to cook vegan"',
+    '• "templates" for ready-made agents',
+    "Only whoever added an agent, or a group admin, can remove or change it.",
+  ].join("\n")
 
 export const replies = {
-  help: (managerName: string) =>
-    [
-      `I'm ${managerName}: I add AI agents to this chat. Try:`,
-      '• "spawn a trip planner here" (or add / create / summon …)',
-      '• "who\'s here" to list the agents I added',
-      '• "remove the trip planner", "rename Chef to Remy", "tell Chef to cook vegan"',
-      '• "templates" for ready-made agents',
-      "Only whoever added an agent, or a group admin, can remove or change it.",
-    ].join("\n"),
+  help,
   intro: (managerName: string) =>
     `Hi, I'm ${managerName}. Ask me to "spawn a trip planner here" (or any agent you like) and it joins this chat; "help" for more.`,
   didNotUnderstand: () => 'Sorry, I didn\'t get that. Try "spawn a trip planner here", "who\'s here" or "help".',
@@ -22,7 +24,10 @@ export const replies = {
   createdDm: (name: string, inviteUrl: string) => `${name} is ready in its own conversation. Join it here: ${inviteUrl}`,
   cannotAddMembers: (name: string) =>
     `I'm not allowed to add members here. A group admin can let me add members (or make me an admin), then ask again for ${name}.`,
-  poolEmpty: () => "All agents are busy getting ready right now. New ones start automatically; please ask again in a minute.",
+  noCapacity: () => "I have no room for another agent right now. Please ask again later.",
+  gettingReady: (name: string, etaSeconds: number) => `${name} is getting ready, about ${Math.max(1, Math.round(etaSeconds))} s.`,
+  welcome: (managerName: string) =>
+    [`Hi, this is your own conversation with me, ${managerName}: nobody else is in it.`, help(managerName)].join("\n"),
   spawnFailed: (name: string) => `${name} couldn't start, sorry. Nothing was added; please try again.`,
   conversationFull: (limit: number) => `This chat already has ${limit} agents, the most I can add. Remove one first.`,
   rateLimited: (limit: number, minutes: number) =>
@@ -35,9 +40,18 @@ export const replies = {
   ambiguous: (candidates: ReadonlyArray<AgentRecord>) =>
     `Which one: ${candidates.map((a) => a.agentName).join(" or ")}?`,
   notAllowed: (name: string) => `Sorry, only whoever added ${name}, or a group admin, can do that.`,
-  removed: (name: string) => `${name} has left and been shut down.`,
-  shutDownButStillMember: (name: string) =>
-    `${name} is shut down. I'm not allowed to remove members here, so a group admin can remove it from the member list.`,
+  removal: (name: string, report: RemovalReport) => {
+    switch (report) {
+      case "left":
+        return `${name} has left and been shut down.`
+      case "shut_down":
+        return `${name} is shut down and won't answer anymore.`
+      case "still_member_not_allowed":
+        return `${name} is shut down but still listed here: I'm not allowed to remove members, so a group admin can remove it.`
+      case "still_member":
+        return `${name} is shut down but still listed here; a group admin can remove it from the member list.`
+    }
+  },
   removeFailed: (name: string) => `I couldn't remove ${name} right now; please try again in a moment.`,
   renamed: (oldName: string, newName: string) => `${oldName} is now called ${newName}.`,
   alreadyCalled: (name: string) => `${name} is already called that.`,
@@ -53,6 +67,7 @@ export const replies = {
         ].join("\n"),
   joinDone: () => "I'm in that conversation now.",
   joinPending: () => "I've asked to join; I'll be in as soon as the conversation's creator accepts.",
+  ownLink: () => "That's my own invite link: share it with whoever wants a conversation with me. To bring me into a chat, send me that chat's link.",
   joinFailed: () => "That invite link didn't work. Check that it's a current Convos invite and send it again.",
 } as const
 

@@ -9,6 +9,8 @@ export interface InboundMessage {
   readonly conversationId: string
   /** `dm` for a DM, or a group holding only the sender and the manager. */
   readonly conversationKind: "dm" | "group"
+  /** An XMTP group, even one holding only the sender and the manager (agents can be added to it); false for a DM. */
+  readonly inGroup?: boolean | undefined
   readonly senderInboxId: string
   readonly text: string
   /** Inbox id of the author of the message this one replies to, if it is a reply. */
@@ -18,10 +20,15 @@ export interface InboundMessage {
   readonly sentAt: Date
 }
 
+/** Whether agents can be added where this message was written (any group; `conversationKind` alone when unknown). */
+export const inGroup = (message: InboundMessage): boolean => message.inGroup ?? message.conversationKind === "group"
+
 export type ChatEvent =
   | ({ readonly _tag: "Message" } & InboundMessage)
   /** The manager was added to a group (or its join request was accepted). */
   | { readonly _tag: "JoinedGroup"; readonly conversationId: string }
+  /** Someone joined through the manager's published link and got a conversation of their own with it. */
+  | { readonly _tag: "FrontDoorOpened"; readonly conversationId: string }
   /** Members left or were removed (by anyone): agents among them no longer belong to this conversation. */
   | { readonly _tag: "MembersRemoved"; readonly conversationId: string; readonly inboxIds: ReadonlyArray<string> }
 
@@ -46,6 +53,8 @@ export class Chat extends Context.Service<
     /** Whether the manager itself may add members to this group right now. */
     canAddMembers(conversationId: string): Effect.Effect<boolean, ChatError>
     isAdmin(conversationId: string, inboxId: string): Effect.Effect<boolean, ChatError>
+    /** Who is in the group now, as its member list says. */
+    memberInboxIds(conversationId: string): Effect.Effect<ReadonlyArray<string>, ChatError>
     joinByInvite(inviteUrl: string): Effect.Effect<JoinOutcome, ChatError>
   }
 >()("manager-agent/Chat") {}

@@ -11,6 +11,8 @@ export interface FakeChatState {
   readonly addLocked: Set<string>
   /** Groups where the manager may not remove members (not an admin). */
   readonly removeLocked: Set<string>
+  /** Groups where a removal reports success but the member stays listed. */
+  readonly ineffectiveRemovals: Set<string>
   readonly joins: Array<string>
   joinOutcome: JoinOutcome | "invalid"
 }
@@ -22,6 +24,7 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
     admins: new Map(),
     addLocked: new Set(),
     removeLocked: new Set(),
+    ineffectiveRemovals: new Set(),
     joins: [],
     joinOutcome: { status: "joined", conversationId: "joined-conv" },
   }
@@ -43,8 +46,11 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
       removeMembers: (conversationId, inboxIds) =>
         state.removeLocked.has(conversationId)
           ? Effect.fail(new ChatError({ reason: "not_allowed", message: "not an admin" }))
-          : Effect.sync(() => inboxIds.forEach((id) => membersOf(conversationId).delete(id))),
+          : Effect.sync(() => {
+            if (!state.ineffectiveRemovals.has(conversationId)) inboxIds.forEach((id) => membersOf(conversationId).delete(id))
+          }),
       canAddMembers: (conversationId) => Effect.succeed(!state.addLocked.has(conversationId)),
+      memberInboxIds: (conversationId) => Effect.sync(() => [...membersOf(conversationId)]),
       isAdmin: (conversationId, inboxId) => Effect.succeed(state.admins.get(conversationId)?.has(inboxId) ?? false),
       joinByInvite: (url) =>
         Effect.suspend(() => {
@@ -65,19 +71,25 @@ export interface FakePoolState {
   /** Fail the next claims with this reason. */
   failClaimsWith: AgentPoolError["reason"] | undefined
   failReconfigure: false | "unavailable" | "not_found"
+  /** When set, each claim first reports waiting for capacity with this estimate (twice, as a pool may). */
+  waitingEta: number | undefined
 }
 
 export const makeFakePool = () => {
-  const state: FakePoolState = { claims: [], killed: [], reconfigured: [], failClaimsWith: undefined, failReconfigure: false }
+  const state: FakePoolState = { claims: [], killed: [], reconfigured: [], failClaimsWith: undefined, failReconfigure: false, waitingEta: undefined }
   let next = 0
   const layer = Layer.succeed(
     AgentPool,
     AgentPool.of({
-      claim: (request) =>
-        Effect.suspend(() => {
+      claim: (request, onWaiting) =>
+        Effect.gen(function*() {
           state.claims.push(request)
+          if (state.waitingEta !== undefined && onWaiting) {
+            yield* onWaiting(state.waitingEta)
+            yield* onWaiting(state.waitingEta)
+          }
           if (state.failClaimsWith) {
-            return Effect.fail(new AgentPoolError({ reason: state.failClaimsWith, message: "scripted failure (secret-token-123)" }))
+            return yield* Effect.fail(new AgentPoolError({ reason: state.failClaimsWith, message: "scripted failure (secret-token-123)" }))
           }
           next += 1
           const result: ClaimedAgent = {
@@ -89,7 +101,7 @@ export const makeFakePool = () => {
             inviteUrl: request.mode === "create" ? `https://dev.convos.org/v2?i=invite${next}` : null,
             joined: request.mode !== "create",
           }
-          return Effect.succeed(result)
+          return result
         }),
       kill: (instanceId) => Effect.sync(() => void state.killed.push(instanceId)),
       reconfigure: (instanceId, change) =>

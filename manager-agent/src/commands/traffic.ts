@@ -1,0 +1,97 @@
+/**
+ * Loop limits and the reply budget, as pure functions over one conversation's recent traffic. The manager answers
+ * agents too, so a loop (two bots answering each other through it, or a chatty bot that never declared itself an
+ * agent and answers every "Sorry, I didn't get that") is stopped by limits here, never by ignoring a whole class of
+ * sender:
+ * - depth: after `agentDepth` consecutive agent messages (the manager's own replies count) since the last human
+ *   one, agents are not answered until a person speaks again;
+ * - a per-conversation cap on answers to agents in a window;
+ * - a reply budget per sender and per conversation, whoever the sender is;
+ * - after `misunderstoodStreak` "didn't get that" replies in a row to one sender, its next unclear messages get
+ *   silence (a clear request is still answered, within the budget).
+ */
+
+export interface TrafficLimits {
+  readonly agentDepth: number
+  readonly agentAnswersPerWindow: number
+  readonly repliesPerSenderPerWindow: number
+  readonly repliesPerConversationPerWindow: number
+  readonly windowMs: number
+  readonly misunderstoodStreak: number
+}
+
+export const defaultTrafficLimits: TrafficLimits = {
+  agentDepth: 6,
+  agentAnswersPerWindow: 5,
+  repliesPerSenderPerWindow: 8,
+  repliesPerConversationPerWindow: 20,
+  windowMs: 60_000,
+  misunderstoodStreak: 2,
+}
+
+interface SentReply {
+  readonly at: number
+  readonly to: string
+  readonly toAgent: boolean
+}
+
+export interface ConversationTraffic {
+  /** Agent messages (the manager's replies included) since the last human message. */
+  readonly sinceHuman: number
+  /** The manager's replies still inside the window, oldest first. */
+  readonly replies: ReadonlyArray<SentReply>
+  /** Per sender (lower-case inbox id): "didn't get that" replies in a row. */
+  readonly misunderstood: ReadonlyMap<string, number>
+}
+
+export const emptyTraffic: ConversationTraffic = { sinceHuman: 0, replies: [], misunderstood: new Map() }
+
+export type TrafficSilence = "agent-depth" | "agent-rate" | "sender-budget" | "conversation-budget" | "misunderstood-streak"
+
+/** A message was heard: a person resets the depth, an agent adds to it. */
+export const heard = (state: ConversationTraffic, from: { readonly isAgent: boolean }): ConversationTraffic => ({
+  ...state,
+  sinceHuman: from.isAgent ? state.sinceHuman + 1 : 0,
+})
+
+const inWindow = (state: ConversationTraffic, now: number, limits: TrafficLimits) =>
+  state.replies.filter((r) => r.at > now - limits.windowMs)
+
+/**
+ * Whether the manager may reply to this message. `understood` is false when the only reply would be "didn't get
+ * that". Call after `heard` for the same message.
+ */
+export const mayReply = (
+  state: ConversationTraffic,
+  facts: { readonly sender: string; readonly isAgent: boolean; readonly understood: boolean; readonly now: number },
+  limits: TrafficLimits = defaultTrafficLimits,
+): TrafficSilence | null => {
+  const recent = inWindow(state, facts.now, limits)
+  const sender = facts.sender.toLowerCase()
+  if (facts.isAgent) {
+    // `heard` already counted this message: the depth includes it.
+    if (state.sinceHuman > limits.agentDepth) return "agent-depth"
+    if (recent.filter((r) => r.toAgent).length >= limits.agentAnswersPerWindow) return "agent-rate"
+  }
+  if (!facts.understood && (state.misunderstood.get(sender) ?? 0) >= limits.misunderstoodStreak) return "misunderstood-streak"
+  if (recent.filter((r) => r.to === sender).length >= limits.repliesPerSenderPerWindow) return "sender-budget"
+  if (recent.length >= limits.repliesPerConversationPerWindow) return "conversation-budget"
+  return null
+}
+
+/** The manager replied: its reply is an agent message for the depth, and counts against the budgets. */
+export const replied = (
+  state: ConversationTraffic,
+  facts: { readonly sender: string; readonly isAgent: boolean; readonly understood: boolean; readonly now: number },
+  limits: TrafficLimits = defaultTrafficLimits,
+): ConversationTraffic => {
+  const sender = facts.sender.toLowerCase()
+  const misunderstood = new Map(state.misunderstood)
+  if (facts.understood) misunderstood.delete(sender)
+  else misunderstood.set(sender, (misunderstood.get(sender) ?? 0) + 1)
+  return {
+    sinceHuman: state.sinceHuman + 1,
+    replies: [...inWindow(state, facts.now, limits), { at: facts.now, to: sender, toAgent: facts.isAgent }],
+    misunderstood,
+  }
+}
