@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import type { ManagerLobby } from "../src/bot/XmtpChat.ts"
-import type { ConvosClient } from "../../convos/client.ts"
+import { ConvosClient } from "../../convos/client.ts"
 import { startManager as startManagerOn } from "./support/managerWorld.ts"
 import { makeUser, makeXmtpPool, openConvos, waitFor, type User } from "./support/xmtpWorld.ts"
 
@@ -201,6 +201,36 @@ describe("the manager in a DM", () => {
       await erin.close()
     }
   })
+})
+
+describe("the slow join path", () => {
+  it("a join accepted only after the manager stopped waiting still gets its name and one introduction", async () => {
+    const erinDir = join(stateDir, "erin-slow")
+    // Erin's client is offline for join requests at first: the manager's request waits in its DM.
+    let erin = await ConvosClient.open({ stateDir: erinDir, env: "local", apiUrl: node.apiUrl, processJoinRequests: false, onError: () => {} })
+    try {
+      const group = await erin.createConversation({ name: "Erin's slow trip", permissions: "all_members" })
+      const dm = (await alice.client.conversations.createDm(lobby.inboxId)) as Dm
+      const before = fromManager(alice, dm.id).length
+      await dm.sendText(`join this ${group.inviteUrl}`)
+      await waitFor(() => fromManager(alice, dm.id).slice(before).find((m) => m.text.startsWith("I've asked to join")), "the pending reply", 20_000)
+      await erin.close()
+      // Back online: the request that waited is accepted now, long after the manager's own wait ended.
+      erin = await ConvosClient.open({ stateDir: erinDir, env: "local", apiUrl: node.apiUrl, onError: () => {} })
+      const said: Array<{ kind: string; text?: string; name?: string }> = []
+      erin.onMessage((m) => {
+        if (m.conversationId === group.conversationId && m.senderInboxId === lobby.inboxId)
+          said.push({ kind: m.kind, ...(m.text ? { text: m.text } : {}), ...(m.profile?.name ? { name: m.profile.name } : {}) })
+      })
+      await waitFor(() => said.some((m) => m.text?.startsWith("Hi, I'm Manager.")), "the introduction", 20_000)
+      const info = await erin.groupInfo(group.conversationId)
+      expect(info.members.map((m) => m.inboxId)).toContain(lobby.inboxId)
+      await waitFor(() => said.some((m) => m.kind === "profile_update" && m.name === "Manager"), "the manager's profile name", 20_000)
+      expect(said.filter((m) => m.text?.startsWith("Hi, I'm Manager."))).toHaveLength(1)
+    } finally {
+      await erin.close()
+    }
+  }, 60_000)
 })
 
 describe("a manager restart", () => {
