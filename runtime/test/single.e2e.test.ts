@@ -1,9 +1,11 @@
 /**
  * End to end with the real OpenClaw gateway, on a host of capacity 1 (HOST_CAPACITY=1: today's one agent per gateway,
- * same code): provision `create`, a user joins by the invite, gets the greeting and the model's reply; removed from
- * the group, the slot asks the pool to destroy it (the host keeps running); the pool's DELETE frees the slot and a
- * fresh one is hot-added, which ignores an add it was not told about and joins the expected group.
+ * same code): provision `create`, a user joins by the invite, gets the greeting and the model's reply; the pool's
+ * DELETE frees the slot and a fresh one is hot-added, which ignores an add it was not told about and joins the expected
+ * group; removed from that group, the slot asks the pool to destroy it (the host keeps running).
  */
+import { existsSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
 import type { FakeModel } from "../../test/fakes/fakeModel.ts"
@@ -17,6 +19,9 @@ let received: Array<ConvosMessageEvent>
 let pool: NonNullable<RuntimeWorld["pool"]>
 let slotId: string
 let agentInbox: string
+let fresh: string
+let freshInbox: string
+let tripGroup: string
 
 beforeAll(async () => {
   world = await startRuntimeWorld("single", { fakePool: true, slots: 1, capacity: 1 })
@@ -63,25 +68,20 @@ describe("a host of capacity 1", () => {
     expect((await host.slot(slotId).provision({ agentName: "Other", instructions: "Other.", mode: "create" })).status).toBe(409)
   }, 180_000)
 
-  it("removed from its group, the slot asks the pool to destroy it with its own token, and the host keeps running", async () => {
-    await user.removeMembers(conversationId, [agentInbox])
-    const call = await waitFor("the self-destruct call", () => pool.calls.find((c) => c.path === "/api/pool/self-destruct"), 60_000)
-    expect(call.body).toEqual({ instanceId: slotId, token: host.slot(slotId).token })
-    expect((await host.health()).slots).toEqual([expect.objectContaining({ slotId, ready: false })])
-  }, 120_000)
-
   it("the pool's DELETE frees the slot; a fresh one is hot-added and joins only the group it was told about", async () => {
     expect(await host.deleteSlot(slotId)).toEqual({ status: 200, body: { removed: true } })
-    const fresh = newSlotId()
+    expect(existsSync(join(world.root, "host", "slots", slotId))).toBe(false)
+    fresh = newSlotId()
     const started = Date.now()
     expect(await host.putSlot(fresh, slotSpecFor(model, fresh))).toEqual({ status: 200, body: { slotId: fresh } })
     await host.waitSlotsReady([fresh], 120_000)
     process.stderr.write(`[measure] hot-add after delete, PUT → ready: ${Date.now() - started} ms\n`)
-    const freshInbox = (await host.health()).slots.find((s) => s.slotId === fresh)?.inboxId ?? ""
+    freshInbox = (await host.health()).slots.find((s) => s.slotId === fresh)?.inboxId ?? ""
     expect(freshInbox).not.toBe(agentInbox)
 
     const unexpected = await user.createConversation({ name: "Someone else's group", permissions: "all_members" })
     const group = await user.createConversation({ name: "Trip", permissions: "all_members", profile: { name: "Alice", isAgent: false } })
+    tripGroup = group.conversationId
     const provisioned = await host.slot(fresh).provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
     expect(provisioned).toEqual({ status: 200, body: { status: "added", conversationId: group.conversationId } })
     await user.addMembers(unexpected.conversationId, [freshInbox])
@@ -94,4 +94,11 @@ describe("a host of capacity 1", () => {
     expect(fromAgent(unexpected.conversationId, freshInbox)).toEqual([])
     expect(model.requests.some((r) => r.userText.includes(unexpected.conversationId))).toBe(false)
   }, 300_000)
+
+  it("removed from its group, the slot asks the pool to destroy it with its own token, and the host keeps running", async () => {
+    await user.removeMembers(tripGroup, [freshInbox])
+    const call = await waitFor("the self-destruct call", () => pool.calls.find((c) => c.path === "/api/pool/self-destruct"), 60_000)
+    expect(call.body).toEqual({ instanceId: fresh, token: host.slot(fresh).token })
+    expect((await host.health()).slots).toEqual([expect.objectContaining({ slotId: fresh, ready: false, conversationId: tripGroup })])
+  }, 120_000)
 })
