@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks"
 import { startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { agentScript } from "../test/agentScript.ts"
-import { fakeNetworkEnv, openRecordingUser, RUNTIME_READY_TIMEOUT, startRuntimeInstance, waitFor } from "../test/harness.ts"
+import { fakeNetworkEnv, newSlotId, openRecordingUser, RUNTIME_READY_TIMEOUT, slotSpecFor, startRuntimeHost, waitFor } from "../test/harness.ts"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? "3")
 const LOSE = process.env.BENCH_LOSE !== "0"
@@ -25,16 +25,20 @@ const model = await startFakeModel(agentScript)
 const samples: Array<number> = []
 try {
   for (let run = 0; run < RUNS; run++) {
-    const instance = await startRuntimeInstance({
-      stateDir: join(root, `instance-${run}`),
-      logFile: join(root, `instance-${run}.log`),
-      env: fakeNetworkEnv(node, model),
+    const host = await startRuntimeHost({
+      stateDir: join(root, `host-${run}`),
+      logFile: join(root, `host-${run}.log`),
+      capacity: 1,
+      env: fakeNetworkEnv(node),
     })
+    const slotId = newSlotId()
     const person = await openRecordingUser(join(root, `person-${run}`), node.apiUrl)
     try {
-      await instance.waitReady(RUNTIME_READY_TIMEOUT)
-      const agentInbox = (await instance.health()).inboxId
-      const provisioned = await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+      await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), 60_000)
+      await host.putSlot(slotId, slotSpecFor(model, slotId))
+      await host.waitSlotsReady([slotId], RUNTIME_READY_TIMEOUT)
+      const agentInbox = (await host.slot(slotId).health()).body.inboxId
+      const provisioned = await host.slot(slotId).provision({ agentName: "Chef", instructions: "", mode: "create" })
       const { conversationId, inviteUrl } = provisioned.body as { conversationId: string; inviteUrl: string }
       if (LOSE) node.dropNextLiveMessages(2)
       const opened = performance.now()
@@ -46,7 +50,7 @@ try {
       log(`run ${run}: invite opened → joined ${joined.toFixed(0)} ms → greeting ${greeted.toFixed(0)} ms`)
     } finally {
       await person.user.close()
-      await instance.stop()
+      await host.stop()
     }
   }
 } finally {

@@ -4,7 +4,7 @@
  * answers every message of ours): Carol is answered when she names the agent or asks an unnamed question while it is
  * the only agent; the two agents' back-and-forth stops at the chain limit; and nothing internal (OpenClaw's
  * "⚠️ Gateway is restarting" and the like) reaches the group while the gateway crashes (SIGTERM, SIGKILL) or the
- * instance is stopped with a turn in flight. One runtime instance (one gateway at a time) for the file.
+ * slot is deleted (the pool's remove) with a turn in flight. One host with one slot for the file.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -13,7 +13,7 @@ import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
 import type { FakeModelScript } from "../../test/fakes/fakeModel.ts"
 import { classifyOutbound } from "../extensions/convos/src/notices.ts"
 import { agentScript } from "./agentScript.ts"
-import { openRecordingUser, type RuntimeInstance, RUNTIME_READY_TIMEOUT, type RuntimeWorld, startRuntimeWorld, textsFrom, waitFor } from "./harness.ts"
+import { openRecordingUser, RUNTIME_READY_TIMEOUT, type RuntimeWorld, type SlotClient, startRuntimeWorld, textsFrom, waitFor } from "./harness.ts"
 
 /** As agentScript, but a turn whose newest cue is PING-slow… takes long: the turn is in flight when the gateway goes. */
 const SLOW_MS = 10_000
@@ -24,7 +24,8 @@ const conductScript: FakeModelScript = (request) => {
 }
 
 let world: RuntimeWorld
-let instance: RuntimeInstance
+let slotId: string
+let instance: SlotClient
 let alice: ConvosClient
 let received: Array<ConvosMessageEvent>
 let carol: ConvosClient
@@ -37,7 +38,10 @@ let looping = false
 beforeAll(async () => {
   world = await startRuntimeWorld("conduct")
   world.model.setScript(conductScript)
-  ;({ instance, agentInbox, received } = world)
+  slotId = world.slotIds[0]!
+  instance = world.host.slot(slotId)
+  agentInbox = world.inboxOf.get(slotId)!
+  received = world.received
   alice = world.user
   carol = (await openRecordingUser(join(world.root, "carol"), world.node.apiUrl)).user
   bot = (await openRecordingUser(join(world.root, "bot"), world.node.apiUrl)).user
@@ -60,7 +64,7 @@ afterAll(async () => {
 const fromAgent = () => textsFrom(received, conversationId, agentInbox)
 const gatewayLog = () => {
   try {
-    return readFileSync(join(instance.stateDir, "logs", "gateway-console.log"), "utf8")
+    return readFileSync(join(world.host.stateDir, "logs", "gateway-console.log"), "utf8")
   } catch {
     return ""
   }
@@ -126,11 +130,11 @@ describe("runtime instance (conduct)", () => {
     // the drain catches it past admission, and after a SIGKILL resumes it and announces that in the chat.
     const slow = await alice.sendText(conversationId, `Trip Planner, PING-slow${cue}`)
     await working(slow)
-    const gatewayPid = instance.gatewayPid()
+    const gatewayPid = world.host.gatewayPid()
     expect(gatewayPid).toBeDefined()
     process.kill(gatewayPid ?? 0, signal)
-    await waitFor("the gateway to go down", async () => ((await instance.health().catch(() => ({ ready: false }))).ready ? undefined : true), 60_000)
-    await instance.waitReady(RUNTIME_READY_TIMEOUT)
+    await waitFor("the gateway to go down", async () => ((await instance.health().catch(() => ({ body: { ready: false } }))).body.ready ? undefined : true), 60_000)
+    await world.host.waitSlotsReady([slotId], RUNTIME_READY_TIMEOUT)
     // Under load the resumed turns come first; the answer can take a while.
     await ping(`after${cue}`, alice, `PING-after${cue}`, 240_000)
     expectNothingInternal()
@@ -145,10 +149,10 @@ describe("runtime instance (conduct)", () => {
     await crash("SIGKILL", "kill")
   }, RUNTIME_READY_TIMEOUT + 360_000)
 
-  it("stopped (as the pool does to remove it) while a \"remove\" message is being dispatched: nothing internal reaches the group", async () => {
+  it("deleted (as the pool does to remove it) while a \"remove\" message is being dispatched: nothing internal reaches the group", async () => {
     const remove = await alice.sendText(conversationId, "remove the trip planner PING-slowremove")
     await working(remove)
-    await instance.stop()
+    expect((await world.host.deleteSlot(slotId)).status).toBe(200)
     // Everything the agent sent before it stopped precedes this marker in the group.
     await carol.sendText(conversationId, "MARKER-removed")
     await waitFor("the marker", () => received.find((e) => e.conversationId === conversationId && e.text === "MARKER-removed"), 60_000)

@@ -16,6 +16,7 @@ import { memoryBindingStore } from "../extensions/convos/src/bindingStore.ts"
 import { ConvosInstance } from "../extensions/convos/src/instance.ts"
 import { createConvosTransport } from "../extensions/convos/src/transportConvos.ts"
 import { openRecordingUser, REPO_ROOT, waitFor } from "./harness.ts"
+import { testDecoders as decode } from "../extensions/convos/src/testing/decoders.ts"
 
 const RUNS = 6
 const TARGET_P50_MS = 1_500
@@ -41,14 +42,12 @@ const oneJoin = async (run: number, loseJoinRequest: boolean): Promise<number> =
     stateDir: join(root, `agent-${run}`),
     xmtpEnv: "local",
     xmtpApiUrl: node.apiUrl,
-    modelConfigured: true,
-    controlToken: "unused",
-    joinWaitMs: 10_000,
     convosModulePath: resolve(REPO_ROOT, "convos/index.ts"),
   }, () => import("../../convos/index.ts"))
   const instance = new ConvosInstance({
     transport,
     store: memoryBindingStore(),
+    decode,
     modelConfigured: true,
     log: { info: () => {}, warn: (m) => console.warn(m), error: (m) => console.error(m) },
     runTurn: async (request) => request.deliver("Hello, I'm Chef! Ask me anything."),

@@ -76,6 +76,7 @@ describe("ConvosInstance", () => {
     const instance = new ConvosInstance({
       transport,
       store: memoryBindingStore(),
+      decode,
       modelConfigured: true,
       log: silentLog,
       runTurn: async (req) => req.deliver("hello"),
@@ -168,6 +169,7 @@ describe("ConvosInstance", () => {
       const instance = new ConvosInstance({
         transport,
         store: memoryBindingStore(),
+        decode,
         modelConfigured: true,
         log: silentLog,
         manners: policy,
@@ -311,6 +313,7 @@ describe("ConvosInstance", () => {
     const instance = new ConvosInstance({
       transport,
       store: memoryBindingStore(),
+      decode,
       modelConfigured: true,
       log: { ...silentLog, debug: (m) => void debug.push(m) },
       runTurn: async (req) => {
