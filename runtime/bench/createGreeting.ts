@@ -38,7 +38,7 @@ try {
       await host.putSlot(slotId, slotSpecFor(model, slotId))
       await host.waitSlotsReady([slotId], RUNTIME_READY_TIMEOUT)
       const agentInbox = (await host.slot(slotId).health()).body.inboxId
-      const provisioned = await host.slot(slotId).provision({ agentName: "Chef", instructions: "", mode: "create" })
+      const provisioned = await host.slot(slotId).provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })
       const { conversationId, inviteUrl } = provisioned.body as { conversationId: string; inviteUrl: string }
       if (LOSE) node.dropNextLiveMessages(2)
       const opened = performance.now()

@@ -55,7 +55,7 @@ const oneJoin = async (run: number, loseJoinRequest: boolean): Promise<number> =
   const person = await openRecordingUser(join(root, `person-${run}`), node.apiUrl)
   try {
     await instance.start()
-    const created = await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+    const created = await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })
     expect(created.status).toBe(200)
     const { conversationId, inviteUrl } = created.body as { conversationId: string; inviteUrl: string }
     // The join request and the slug sent after it: both only reachable by a read.

@@ -83,7 +83,7 @@ describe("ConvosInstance", () => {
       joinWatch: { fastEveryMs: 5, fastForMs: 60_000, slowEveryMs: 5, giveUpAfterMs: 60_000 },
     })
     await instance.start()
-    await instance.provision({ agentName: "Chef", instructions: "", mode: "create" })
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })
     const created = transport.created[0] ?? ""
     const started = Date.now()
     while (transport.joinChecks < 3) {
@@ -146,7 +146,7 @@ describe("ConvosInstance", () => {
   it("answers a CLI user (profile memberKind Agent) who names it, replies to it, or asks an unnamed question while it is the only agent", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()
-    await instance.provision({ agentName: "Trip Planner", instructions: "", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
+    await instance.provision({ agentName: "Trip Planner", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager, managerInboxId: manager })
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     await instance.idle()
     const greetingId = transport.sent[0]?.messageId ?? ""
@@ -180,7 +180,7 @@ describe("ConvosInstance", () => {
     })
     for (const { name, instance, transport } of agents) {
       await instance.start()
-      await instance.provision({ agentName: name, instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+      await instance.provision({ agentName: name, instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
       transport.emitWelcome({ conversationId: conv, addedBy: manager })
       await instance.idle()
     }
@@ -321,7 +321,7 @@ describe("ConvosInstance", () => {
       },
     })
     await instance.start()
-    await instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     transport.emitWelcome({ conversationId: conv, addedBy: manager })
     transport.emitMessage(text("m1", "remove the chef"))
     transport.emitMessage(text("m2", "plan please"))
@@ -345,7 +345,7 @@ describe("ConvosInstance", () => {
     const store = memoryBindingStore()
     const first = setup({ store, reply: () => "⚠️ Gateway is restarting. Please wait a few seconds and try again." })
     await first.instance.start()
-    await first.instance.provision({ agentName: "Chef", instructions: "", mode: "add", conversationId: conv, addedBy: manager })
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
     first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
     await first.instance.idle()
     expect(first.transport.sent).toEqual([])
