@@ -94,7 +94,7 @@ describe("runtime instance (conduct)", () => {
     await Promise.all(accepted)
     expect(await instance.provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId, addedBy: alice.inboxId })).toEqual({
       status: 200,
-      body: { status: "added", conversationId },
+      body: { status: "added", conversationId, inviteUrl: null },
     })
     await alice.addMembers(conversationId, [agentInbox])
     await waitFor("the greeting", () => fromAgent().find((e) => e.text?.includes("I'm Trip Planner")), 90_000)

@@ -53,11 +53,13 @@ describe("decideConfigure", () => {
     expect(decideConfigure(bound, { agentName: "Sous Chef" })).toEqual({
       accept: true,
       next: { ...bound, persona: { agentName: "Sous Chef", instructions: "cook" } },
+      persona: { agentName: "Sous Chef", instructions: "cook" },
       renameIn: conv,
     })
     expect(decideConfigure(bound, { instructions: "bake" })).toEqual({
       accept: true,
       next: { ...bound, persona: { agentName: "Chef", instructions: "bake" } },
+      persona: { agentName: "Chef", instructions: "bake" },
       renameIn: null,
     })
     expect(decideConfigure(bound, { agentName: "Chef", instructions: "bake" })).toMatchObject({ renameIn: null })
@@ -67,6 +69,7 @@ describe("decideConfigure", () => {
     expect(decideConfigure(expecting, { agentName: "Sous Chef" })).toEqual({
       accept: true,
       next: { ...expecting, persona: { agentName: "Sous Chef", instructions: "cook" } },
+      persona: { agentName: "Sous Chef", instructions: "cook" },
       renameIn: null,
     })
   })

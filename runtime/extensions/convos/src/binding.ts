@@ -53,6 +53,8 @@ export type ConfigureDecision =
   | {
       readonly accept: true
       readonly next: BindingState
+      /** The persona after the change (what the next turn uses). */
+      readonly persona: Persona
       /** The conversation whose profile name must change first (bound, and the name changed), else null. */
       readonly renameIn: string | null
     }
@@ -78,7 +80,7 @@ export const decideConfigure = (state: BindingState, change: ConfigureRequest): 
         instructions: change.instructions ?? state.persona.instructions,
       }
       const renamed = persona.agentName !== state.persona.agentName
-      return { accept: true, next: { ...state, persona }, renameIn: state.phase === "bound" && renamed ? state.conversationId : null }
+      return { accept: true, next: { ...state, persona }, persona, renameIn: state.phase === "bound" && renamed ? state.conversationId : null }
     }
   }
 }

@@ -104,7 +104,7 @@ describe("ConvosInstance", () => {
     await instance.start()
     expect(await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })).toEqual({
       status: 200,
-      body: { status: "added", conversationId: conv },
+      body: { status: "added", conversationId: conv, inviteUrl: null },
     })
     expect(transport.expectations).toEqual([{ conversationId: conv, addedBy: manager, withdrawn: false }])
     transport.emitWelcome({ conversationId: "9".repeat(32), addedBy: alice })
@@ -402,7 +402,7 @@ describe("ConvosInstance", () => {
     const instance = new ConvosInstance({ transport, store, decode, modelConfigured: true, log: silentLog, runTurn: async (req) => req.deliver("hello") })
     await instance.start()
     const response = await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" })
-    expect(response.body).toEqual({ status: "pending_acceptance" })
+    expect(response.body).toEqual({ status: "pending_acceptance", conversationId: null, inviteUrl: null })
     expect(instance.status()).toMatchObject({ phase: "joining", conversationId: null })
     accept(conv)
     await new Promise((r) => setTimeout(r, 0))

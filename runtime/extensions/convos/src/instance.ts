@@ -4,6 +4,7 @@
  * a recording fake in unit tests).
  */
 import { AsyncLocalStorage } from "node:async_hooks"
+import type { ConfigureReply, ProvisionReply } from "../../../../contract/index.ts"
 import {
   type BindingState,
   type ContractDecoders,
@@ -85,11 +86,12 @@ export const conversationSystemPrompt = (persona: Persona) =>
     .filter((part) => part.length > 0)
     .join("\n\n")
 
-export type ProvisionResponse =
-  | { readonly status: 200; readonly body: Record<string, unknown> }
-  | { readonly status: 400 | 409 | 500 | 503; readonly body: { readonly error: string } }
+type Refusal = { readonly status: 400 | 409 | 500 | 503; readonly body: { readonly error: string } }
 
-export type ConfigureResponse = ProvisionResponse
+/** Typed with the contract's reply bodies, so an answer the pool would refuse to decode does not compile. */
+export type ProvisionResponse = { readonly status: 200; readonly body: ProvisionReply } | Refusal
+
+export type ConfigureResponse = { readonly status: 200; readonly body: ConfigureReply } | Refusal
 
 export interface InstanceStatus {
   readonly ready: boolean
@@ -224,7 +226,7 @@ export class ConvosInstance {
       switch (request.mode) {
         case "add":
           this.expect(request.conversationId, request.addedBy)
-          return { status: 200, body: { status: "added", conversationId: request.conversationId } }
+          return { status: 200, body: { status: "added", conversationId: request.conversationId, inviteUrl: null } }
         case "create":
           return await this.provisionCreate(request)
         case "join":
@@ -257,10 +259,9 @@ export class ConvosInstance {
     if (!validation.ok) return { status: 400, body: { error: validation.error } }
     const decision = decideConfigure(this.binding, validation.value)
     if (!decision.accept) return { status: decision.status, body: { error: decision.error } }
-    const persona = personaOf(decision.next)
-    if (decision.renameIn !== null && persona) {
+    if (decision.renameIn !== null) {
       try {
-        await this.options.transport.setProfileName(decision.renameIn, persona.agentName)
+        await this.options.transport.setProfileName(decision.renameIn, decision.persona.agentName)
       } catch (error) {
         this.options.log.error(`rename failed: ${errorMessage(error)}`)
         return { status: 500, body: { error: `could not change the profile name: ${errorMessage(error)}` } }
@@ -271,7 +272,7 @@ export class ConvosInstance {
     if (!now.accept) return { status: now.status, body: { error: now.error } }
     this.setBinding(now.next)
     this.options.log.info(`configured: ${Object.keys(validation.value).join(" and ")} changed`)
-    return { status: 200, body: { status: "configured", agentName: personaOf(now.next)?.agentName ?? null } }
+    return { status: 200, body: { status: "configured", agentName: now.persona.agentName } }
   }
 
   private expect(conversationId: string, addedBy: string): void {
@@ -293,7 +294,7 @@ export class ConvosInstance {
     })
     if (outcome.status === "joined") {
       this.bindTo(outcome.conversationId, "join")
-      return { status: 200, body: { status: "joined", conversationId: outcome.conversationId } }
+      return { status: 200, body: { status: "joined", conversationId: outcome.conversationId, inviteUrl: null } }
     }
     const persona = { agentName: request.agentName, instructions: request.instructions }
     this.setBinding({ phase: "joining", inviteUrl, persona })
@@ -312,7 +313,7 @@ export class ConvosInstance {
         if (this.binding.phase === "joining") this.setBinding({ phase: "idle" })
       },
     )
-    return { status: 200, body: { status: "pending_acceptance" } }
+    return { status: 200, body: { status: "pending_acceptance", conversationId: null, inviteUrl: null } }
   }
 
   private bindTo(conversationId: string, mode: "create" | "join"): void {
