@@ -3,10 +3,6 @@
  * brings the manager into a group, spawns a real runtime agent there, talks to it, and removes it. Written against
  * the runtime of this branch; its answers are the runtime's conduct, so this file stays apart from the fast CLI e2e
  * and can be re-run after the runtime changes. Slow: one gateway start.
- *
- * Off unless CONVOS_CLI_RUNTIME_E2E=1: against this branch's runtime the agent greets but does not answer the CLI
- * user, whom the CLI declares an agent (`memberKind` 1) and whom the runtime's manners (runtime/extensions/convos/
- * src/manners.ts) treat as one. Turn it on once the runtime answers declared agents like people.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLI_PORT, cliUser, type CliUser } from "./support/convosCli.ts"
@@ -24,7 +20,6 @@ let product: RuntimeProduct
 let alice: CliUser
 
 beforeAll(async () => {
-  if (process.env.CONVOS_CLI_RUNTIME_E2E !== "1") return
   product = await startRuntimeProduct({ port: CLI_PORT })
   alice = cliUser("alice")
 }, READY_TIMEOUT + 60_000)
@@ -39,8 +34,10 @@ const said = async (conversationId: string) => {
   const messages = await alice.json<Array<CliMessage>>("conversation", "messages", conversationId, "--sync", "--direction", "ascending")
   return messages.flatMap((m) => {
     if (m.contentType.typeId === "text" && typeof m.content === "string") return [{ sender: m.senderInboxId, text: m.content }]
-    const reply = m.content as { content?: unknown } | undefined
-    if (m.contentType.typeId === "reply" && typeof reply?.content === "string") return [{ sender: m.senderInboxId, text: reply.content }]
+    // The CLI renders a reply as one string, `reply to "<quoted>" (<id>): <text>` or `reply to <id>: <text>`.
+    if (m.contentType.typeId === "reply" && typeof m.content === "string") {
+      return [{ sender: m.senderInboxId, text: m.content.replace(/^reply to (?:"[\s\S]*" \([0-9a-f-]+\)|[0-9a-f-]+): /, "") }]
+    }
     return []
   })
 }
@@ -51,7 +48,7 @@ const members = async (conversationId: string) =>
 /** Internal things that must never reach a chat: long hex ids, stack frames, error names, tokens, gateway notices. */
 const INTERNAL = /[0-9a-f]{16,}|\bat \S+:\d+|Error\b|token|secret|stack|gateway|session/i
 
-describe.runIf(process.env.CONVOS_CLI_RUNTIME_E2E === "1")("(d) a real agent in a CLI user's group", () => {
+describe("(d) a real agent in a CLI user's group", () => {
   it('spawn → joins and greets; "Trip Planner, …" and an unnamed question to the only agent are answered; remove → the reply matches the member list', async () => {
     const manager = product.lobby.inboxId
     const joined = await alice.json<{ conversationId: string; inboxId: string }>("conversations", "join", product.lobby.inviteUrl, "--timeout", "60")

@@ -10,12 +10,23 @@ const exchange = (
   facts: { sender: string; isAgent: boolean; understood?: boolean; now?: number },
 ) => {
   const f = { sender: facts.sender, isAgent: facts.isAgent, understood: facts.understood ?? true, now: facts.now ?? t0 }
-  const afterHeard = heard(state, { isAgent: f.isAgent })
+  const afterHeard = heard(state, { isAgent: f.isAgent, now: f.now })
   const silence = mayReply(afterHeard, f, limits)
   return { state: silence === null ? replied(afterHeard, f, limits) : afterHeard, silence }
 }
 
 describe("loop limits for agents", () => {
+  it("a quiet gap ends an agent chain: a person on a client that declares everyone an agent is heard again", () => {
+    let state = emptyTraffic
+    for (let i = 0; i < 10; i++) state = heard(state, { isAgent: true, now: t0 + i * 1_000 })
+    expect(mayReply(state, { sender: "cli", isAgent: true, understood: true, now: t0 + 10_000 }, limits)).toBe("agent-depth")
+    // Still inside the gap: the chain goes on.
+    expect(heard(state, { isAgent: true, now: t0 + 9_000 + limits.chainGapMs - 1 }).sinceHuman).toBe(11)
+    const later = heard(state, { isAgent: true, now: t0 + 9_000 + limits.chainGapMs })
+    expect(later.sinceHuman).toBe(1)
+    expect(mayReply(later, { sender: "cli", isAgent: true, understood: true, now: t0 + 9_000 + limits.chainGapMs }, limits)).toBeNull()
+  })
+
   it("two agents asking the manager in turn are answered until the depth limit, then not", () => {
     let state = emptyTraffic
     let answers = 0
@@ -32,26 +43,26 @@ describe("loop limits for agents", () => {
 
   it("a person speaking resets the depth, and a person is answered even past it", () => {
     let state = emptyTraffic
-    for (let i = 0; i < 10; i++) state = heard(state, { isAgent: true })
+    for (let i = 0; i < 10; i++) state = heard(state, { isAgent: true, now: t0 })
     expect(mayReply(state, { sender: "bot", isAgent: true, understood: true, now: t0 }, limits)).toBe("agent-depth")
     expect(mayReply(state, { sender: "alice", isAgent: false, understood: true, now: t0 }, limits)).toBeNull()
-    state = heard(state, { isAgent: false })
-    expect(heard(state, { isAgent: true }).sinceHuman).toBe(1)
-    expect(mayReply(heard(state, { isAgent: true }), { sender: "bot", isAgent: true, understood: true, now: t0 }, limits)).toBeNull()
+    state = heard(state, { isAgent: false, now: t0 })
+    expect(heard(state, { isAgent: true, now: t0 }).sinceHuman).toBe(1)
+    expect(mayReply(heard(state, { isAgent: true, now: t0 }), { sender: "bot", isAgent: true, understood: true, now: t0 }, limits)).toBeNull()
   })
 
   it("caps answers to agents per conversation in a window, even with people talking in between", () => {
     let state = emptyTraffic
     let answers = 0
     for (let i = 0; i < 12; i++) {
-      state = heard(state, { isAgent: false }) // a person keeps the depth at zero
+      state = heard(state, { isAgent: false, now: t0 }) // a person keeps the depth at zero
       const step = exchange(state, { sender: `agent-${i}`, isAgent: true, now: t0 + i })
       state = step.state
       if (step.silence === null) answers++
     }
     expect(answers).toBe(limits.agentAnswersPerWindow)
     // The window passes: agents are answered again.
-    state = heard(state, { isAgent: false })
+    state = heard(state, { isAgent: false, now: t0 })
     expect(exchange(state, { sender: "agent-x", isAgent: true, now: t0 + limits.windowMs + 100 }).silence).toBeNull()
   })
 })

@@ -270,10 +270,12 @@ export class Commands extends Context.Service<
           senderMemberKind: message.senderMemberKind,
         })
         if (kind === "self") return { _tag: "Ignored", why: kind } satisfies Outcome
-        const isAgent = kind !== "human"
-        const conversationTraffic = heard(traffic.get(message.conversationId) ?? emptyTraffic, { isAgent })
-        keepTraffic(message.conversationId, conversationTraffic)
+        // Never answered, so never part of a loop through us: our own agents do not count towards the depth.
         if (kind === "spawned-agent") return { _tag: "Ignored", why: kind } satisfies Outcome
+        const isAgent = kind !== "human"
+        const now = Date.now()
+        const conversationTraffic = heard(traffic.get(message.conversationId) ?? emptyTraffic, { isAgent, now }, settings.traffic)
+        keepTraffic(message.conversationId, conversationTraffic)
 
         const ctx: MessageContext = {
           conversation: message.conversationKind,
@@ -290,7 +292,7 @@ export class Commands extends Context.Service<
           : yield* parser.parse(message.text, ctx)
         if (intent.kind === "none" && !addressed) return { _tag: "Ignored", why: "not-addressed" } satisfies Outcome
 
-        const facts = { sender: message.senderInboxId, isAgent, understood: intent.kind !== "none", now: Date.now() }
+        const facts = { sender: message.senderInboxId, isAgent, understood: intent.kind !== "none", now }
         const silence = mayReply(conversationTraffic, facts, settings.traffic)
         if (silence !== null) return { _tag: "Ignored", why: silence } satisfies Outcome
         const outcome = yield* act(message, intent, here)

@@ -4,7 +4,10 @@
  * agent and answers every "Sorry, I didn't get that") is stopped by limits here, never by ignoring a whole class of
  * sender:
  * - depth: after `agentDepth` consecutive agent messages (the manager's own replies count) since the last human
- *   one, agents are not answered until a person speaks again;
+ *   one, agents are not answered until a person speaks again or the conversation has been quiet for `chainGapMs`
+ *   (bots in a loop answer within seconds; a person on a client that declares everyone an agent, like the Convos
+ *   CLI, pauses, and must not be silenced for good in a group with no other people). Messages from agents the
+ *   manager spawned do not count: it never answers them, so no loop runs through them;
  * - a per-conversation cap on answers to agents in a window;
  * - a reply budget per sender and per conversation, whoever the sender is;
  * - after `misunderstoodStreak` "didn't get that" replies in a row to one sender, its next unclear messages get
@@ -18,6 +21,8 @@ export interface TrafficLimits {
   readonly repliesPerConversationPerWindow: number
   readonly windowMs: number
   readonly misunderstoodStreak: number
+  /** This long without a message ends an agent chain (the depth starts again). */
+  readonly chainGapMs: number
 }
 
 export const defaultTrafficLimits: TrafficLimits = {
@@ -27,6 +32,7 @@ export const defaultTrafficLimits: TrafficLimits = {
   repliesPerConversationPerWindow: 20,
   windowMs: 60_000,
   misunderstoodStreak: 2,
+  chainGapMs: 2 * 60_000,
 }
 
 interface SentReply {
@@ -42,17 +48,23 @@ export interface ConversationTraffic {
   readonly replies: ReadonlyArray<SentReply>
   /** Per sender (lower-case inbox id): "didn't get that" replies in a row. */
   readonly misunderstood: ReadonlyMap<string, number>
+  /** When the last message (heard or sent) was, for the quiet gap that ends a chain; null before any. */
+  readonly lastAt: number | null
 }
 
-export const emptyTraffic: ConversationTraffic = { sinceHuman: 0, replies: [], misunderstood: new Map() }
+export const emptyTraffic: ConversationTraffic = { sinceHuman: 0, replies: [], misunderstood: new Map(), lastAt: null }
 
 export type TrafficSilence = "agent-depth" | "agent-rate" | "sender-budget" | "conversation-budget" | "misunderstood-streak"
 
-/** A message was heard: a person resets the depth, an agent adds to it. */
-export const heard = (state: ConversationTraffic, from: { readonly isAgent: boolean }): ConversationTraffic => ({
-  ...state,
-  sinceHuman: from.isAgent ? state.sinceHuman + 1 : 0,
-})
+/** A message was heard: a person resets the depth, an agent adds to it (to a fresh chain after a quiet gap). */
+export const heard = (
+  state: ConversationTraffic,
+  from: { readonly isAgent: boolean; readonly now: number },
+  limits: TrafficLimits = defaultTrafficLimits,
+): ConversationTraffic => {
+  const quiet = state.lastAt !== null && from.now - state.lastAt >= limits.chainGapMs
+  return { ...state, sinceHuman: from.isAgent ? (quiet ? 0 : state.sinceHuman) + 1 : 0, lastAt: from.now }
+}
 
 const inWindow = (state: ConversationTraffic, now: number, limits: TrafficLimits) =>
   state.replies.filter((r) => r.at > now - limits.windowMs)
@@ -93,5 +105,6 @@ export const replied = (
     sinceHuman: state.sinceHuman + 1,
     replies: [...inWindow(state, facts.now, limits), { at: facts.now, to: sender, toAgent: facts.isAgent }],
     misunderstood,
+    lastAt: facts.now,
   }
 }
