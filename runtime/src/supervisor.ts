@@ -42,6 +42,9 @@ export const freePort = (): Promise<number> =>
     })
   })
 
+/** How long a slot waits before asking the pool again after a failed call. */
+const POOL_RETRY_MS = 10_000
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -61,9 +64,13 @@ interface Slot {
   removing: boolean
   /** The pool was told this slot's conversation ended (told once per supervisor run). */
   toldEnded: boolean
+  /** Not before this time is the pool asked again (after a failed call). */
+  retryPoolAt: number
   lastInboxId: string | null
   lastConversationId: string | null
 }
+
+const newSlot = (spec: SlotSpec): Slot => ({ spec, removing: false, toldEnded: false, retryPoolAt: 0, lastInboxId: null, lastConversationId: null })
 
 export class Supervisor {
   private readonly gatewayToken = randomBytes(32).toString("hex")
@@ -102,7 +109,7 @@ export class Supervisor {
     for (const problem of problems) this.options.log.error(`slot not loaded: ${problem}`)
     for (const [slotId, spec] of slots) {
       prepareSlot(slotPaths(this.paths, slotId), spec.tools)
-      this.slots.set(slotId, { spec, removing: false, toldEnded: false, lastInboxId: null, lastConversationId: null })
+      this.slots.set(slotId, newSlot(spec))
     }
     this.gatewayPort = await freePort()
     const tools = await startToolForwardingServer({
@@ -197,7 +204,7 @@ export class Supervisor {
     const paths = slotPaths(this.paths, slotId)
     saveSlotSpec(paths, spec)
     if (existing) existing.spec = spec
-    else this.slots.set(slotId, { spec, removing: false, toldEnded: false, lastInboxId: null, lastConversationId: null })
+    else this.slots.set(slotId, newSlot(spec))
     // A slot id used again after a delete is a new account, not the disabled stub.
     this.retired.delete(slotId)
     this.writeConfig()
@@ -348,7 +355,7 @@ export class Supervisor {
       if (!status) continue
       for (const [slotId, account] of Object.entries(status.accounts)) {
         const slot = this.liveSlot(slotId)
-        if (!slot) continue
+        if (!slot || Date.now() < slot.retryPoolAt) continue
         if (account.joinedNotificationPending && account.conversationId) {
           const told = await this.tellPool(slotId, slot, "joined", { conversationId: account.conversationId })
           if (told) await this.control("POST", `${slotId}/ack-joined`, {}, 3_000).catch(() => undefined)
@@ -361,7 +368,14 @@ export class Supervisor {
     }
   }
 
+  /** One call to the pool for a slot; after a failure that slot's calls wait POOL_RETRY_MS. */
   private async tellPool(slotId: string, slot: Slot, what: "joined" | "self-destruct", extra: Record<string, unknown>): Promise<boolean> {
+    const told = await this.callPool(slotId, slot, what, extra)
+    if (!told) slot.retryPoolAt = Date.now() + POOL_RETRY_MS
+    return told
+  }
+
+  private async callPool(slotId: string, slot: Slot, what: "joined" | "self-destruct", extra: Record<string, unknown>): Promise<boolean> {
     const { poolUrl } = this.options.host
     if (!poolUrl) {
       this.options.log.error(`POOL_URL is not set; cannot tell the pool "${what}" for slot ${slotId}`)
