@@ -54,7 +54,7 @@ const addToGroup = async (slotId: string) => {
   const group = await user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })
   groupOf.set(slotId, group.conversationId)
   const provisioned = await host.slot(slotId).provision({ agentName: name, instructions: `You are ${name}.`, mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
-  expect(provisioned).toEqual({ status: 200, body: { status: "added", conversationId: group.conversationId } })
+  expect(provisioned).toEqual({ status: 200, body: { status: "added", conversationId: group.conversationId, inviteUrl: null } })
   await user.addMembers(group.conversationId, [inboxOf.get(slotId) ?? ""])
   return waitFor(`${name}'s greeting`, () => fromAgent(slotId).find((e) => e.text?.includes(`I'm ${name}`)), 90_000)
 }

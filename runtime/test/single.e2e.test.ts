@@ -83,7 +83,7 @@ describe("a host of capacity 1", () => {
     const group = await user.createConversation({ name: "Trip", permissions: "all_members", profile: { name: "Alice", isAgent: false } })
     tripGroup = group.conversationId
     const provisioned = await host.slot(fresh).provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
-    expect(provisioned).toEqual({ status: 200, body: { status: "added", conversationId: group.conversationId } })
+    expect(provisioned).toEqual({ status: 200, body: { status: "added", conversationId: group.conversationId, inviteUrl: null } })
     await user.addMembers(unexpected.conversationId, [freshInbox])
     await user.addMembers(group.conversationId, [freshInbox])
     const greeting = await waitFor("the greeting", () => fromAgent(group.conversationId, freshInbox).find((e) => e.text?.includes("Trip Planner")), 90_000)

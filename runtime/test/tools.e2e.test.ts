@@ -168,7 +168,7 @@ describe("a slot with an email inbox", () => {
     const conversationId = group.conversationId
     expect(await host.slot(issued.instanceId).provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId, addedBy: user.inboxId })).toEqual({
       status: 200,
-      body: { status: "added", conversationId },
+      body: { status: "added", conversationId, inviteUrl: null },
     })
     await user.addMembers(conversationId, [agentInbox])
     await waitFor("the greeting", () => fromAgent(conversationId).find((e) => e.text?.includes("Trip Planner")), 60_000)

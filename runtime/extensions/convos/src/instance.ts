@@ -215,7 +215,7 @@ export class ConvosInstance {
       switch (request.mode) {
         case "add":
           this.expect(request.conversationId, request.addedBy)
-          return { status: 200, body: { status: "added", conversationId: request.conversationId } }
+          return { status: 200, body: { status: "added", conversationId: request.conversationId, inviteUrl: null } }
         case "create":
           return await this.provisionCreate(request)
         case "join":
@@ -284,7 +284,7 @@ export class ConvosInstance {
     })
     if (outcome.status === "joined") {
       this.bindTo(outcome.conversationId, "join")
-      return { status: 200, body: { status: "joined", conversationId: outcome.conversationId } }
+      return { status: 200, body: { status: "joined", conversationId: outcome.conversationId, inviteUrl: null } }
     }
     const persona = { agentName: request.agentName, instructions: request.instructions }
     this.setBinding({ phase: "joining", inviteUrl, persona })
@@ -303,7 +303,7 @@ export class ConvosInstance {
         if (this.binding.phase === "joining") this.setBinding({ phase: "idle" })
       },
     )
-    return { status: 200, body: { status: "pending_acceptance" } }
+    return { status: 200, body: { status: "pending_acceptance", conversationId: null, inviteUrl: null } }
   }
 
   private bindTo(conversationId: string, mode: "create" | "join"): void {
