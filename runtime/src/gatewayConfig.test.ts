@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import { buildGatewayConfig, type ConfigSlot, OPENROUTER_BASE_URL } from "./gatewayConfig.ts"
 import { buildGatewayEnv } from "./gatewayEnv.ts"
 import { HostEnvError, parseHostEnv } from "./hostEnv.ts"
+import { configNotApplied } from "./supervisor.ts"
 import { hostPaths, slotPaths } from "./layout.ts"
 
 const host = hostPaths("/data")
@@ -81,5 +82,16 @@ describe("the host environment", () => {
     const text = JSON.stringify(gatewayEnv)
     for (const secret of [env.HOST_TOKEN, "127.0.0.1:9000", "AWS_SECRET", "OPENROUTER_API_KEY"]) expect(text).not.toContain(secret)
     expect(gatewayEnv).toMatchObject({ PATH: "/bin", OPENCLAW_GATEWAY_TOKEN: "gw-token", CONVOS_TOOLS_URL: "http://127.0.0.1:4555", OPENCLAW_CONFIG_PATH: "/data/openclaw/openclaw.json", XMTP_ENV: "dev" })
+  })
+})
+
+describe("configNotApplied", () => {
+  it("is true only when, some seconds after a write, the gateway runs other accounts than written", () => {
+    expect(configNotApplied(["slotaaaa"], ["slotaaaa", "slotbbbb"], 11_000)).toBe(true)
+    expect(configNotApplied(["slotaaaa", "slotbbbb"], ["slotaaaa"], 11_000)).toBe(true)
+    expect(configNotApplied(["slotbbbb", "slotaaaa"], ["slotaaaa", "slotbbbb"], 11_000)).toBe(false)
+    // Still within the time a reload takes, or the plugin cannot tell yet.
+    expect(configNotApplied(["slotaaaa"], ["slotaaaa", "slotbbbb"], 1_000)).toBe(false)
+    expect(configNotApplied(null, ["slotaaaa"], 60_000)).toBe(false)
   })
 })

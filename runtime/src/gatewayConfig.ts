@@ -116,6 +116,9 @@ export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigS
       sessions: { visibility: "agent" },
       agentToAgent: { enabled: false },
     },
+    // The shipped skills change only with a slot's resources, written before its account starts; no watcher (with the
+    // config watcher polling, a skills watcher would poll every workspace too).
+    skills: { load: { watch: false } },
     browser: { enabled: false },
     cron: { enabled: false },
     update: { auto: { enabled: false } },

@@ -48,6 +48,9 @@ export const buildGatewayEnv = (host: HostSettings, paths: HostPaths, links: Sup
     OPENCLAW_NO_AUTO_UPDATE: "1",
     OPENCLAW_DISABLE_BONJOUR: "1",
     OPENCLAW_NO_RESPAWN: "1",
+    // The config watcher polls the file's path: its native (inotify) watch stopped seeing our atomic renames after a
+    // few quick slot deletes and adds, and every later write went unnoticed (seen in bench/host.ts).
+    CHOKIDAR_USEPOLLING: "1",
     // Lock files and compile caches go to a per-host temp dir, not a shared one.
     TMPDIR: paths.tmpDir,
     NODE_OPTIONS: parent.OPENCLAW_NODE_OPTIONS ?? DEFAULT_GATEWAY_NODE_OPTIONS,

@@ -30,7 +30,16 @@ export interface SupervisorLog {
 export interface PluginStatus {
   readonly accounts: Readonly<Record<string, InstanceStatus>>
   readonly errors: Readonly<Record<string, string>>
+  /** The enabled accounts of the config the gateway runs now (null before the plugin has its runtime). */
+  readonly configured: ReadonlyArray<string> | null
 }
+
+/**
+ * Pure: whether the gateway runs a config other than the one last written (its watcher can miss a write), given the
+ * enabled accounts it reports, the slots that should be enabled, and how long ago the last write was.
+ */
+export const configNotApplied = (configured: ReadonlyArray<string> | null, expected: ReadonlyArray<string>, sinceWriteMs: number, graceMs = CONFIG_APPLY_GRACE_MS): boolean =>
+  configured !== null && sinceWriteMs >= graceMs && (configured.length !== expected.length || expected.some((slotId) => !configured.includes(slotId)))
 
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -41,6 +50,12 @@ export const freePort = (): Promise<number> =>
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
     })
   })
+
+/** How long the gateway gets to apply a config write before the supervisor writes it again. */
+const CONFIG_APPLY_GRACE_MS = 10_000
+
+/** How long a slot waits before asking the pool again after a failed call. */
+const POOL_RETRY_MS = 10_000
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
@@ -61,9 +76,13 @@ interface Slot {
   removing: boolean
   /** The pool was told this slot's conversation ended (told once per supervisor run). */
   toldEnded: boolean
+  /** Not before this time is the pool asked again (after a failed call). */
+  retryPoolAt: number
   lastInboxId: string | null
   lastConversationId: string | null
 }
+
+const newSlot = (spec: SlotSpec): Slot => ({ spec, removing: false, toldEnded: false, retryPoolAt: 0, lastInboxId: null, lastConversationId: null })
 
 export class Supervisor {
   private readonly gatewayToken = randomBytes(32).toString("hex")
@@ -71,6 +90,8 @@ export class Supervisor {
   private readonly slots = new Map<string, Slot>()
   /** Deleted slots whose convos account stays a disabled stub until the next gateway start (gatewayConfig.ts). */
   private readonly retired = new Set<string>()
+  /** When the config was last written, and the slots it enables. */
+  private lastWrite = { at: 0, enabled: [] as ReadonlyArray<string>, text: "" }
   private gatewayPort = 0
   private gateway: RunningGateway | undefined
   private ready = false
@@ -102,7 +123,7 @@ export class Supervisor {
     for (const problem of problems) this.options.log.error(`slot not loaded: ${problem}`)
     for (const [slotId, spec] of slots) {
       prepareSlot(slotPaths(this.paths, slotId), spec.tools)
-      this.slots.set(slotId, { spec, removing: false, toldEnded: false, lastInboxId: null, lastConversationId: null })
+      this.slots.set(slotId, newSlot(spec))
     }
     this.gatewayPort = await freePort()
     const tools = await startToolForwardingServer({
@@ -197,7 +218,7 @@ export class Supervisor {
     const paths = slotPaths(this.paths, slotId)
     saveSlotSpec(paths, spec)
     if (existing) existing.spec = spec
-    else this.slots.set(slotId, { spec, removing: false, toldEnded: false, lastInboxId: null, lastConversationId: null })
+    else this.slots.set(slotId, newSlot(spec))
     // A slot id used again after a delete is a new account, not the disabled stub.
     this.retired.delete(slotId)
     this.writeConfig()
@@ -254,7 +275,9 @@ export class Supervisor {
       Object.assign(config.models.providers, kept.models.providers)
       config.bindings.push(...kept.bindings)
     }
-    writeFileAtomically(this.paths.configPath, `${JSON.stringify(config, null, 2)}\n`)
+    const text = `${JSON.stringify(config, null, 2)}\n`
+    writeFileAtomically(this.paths.configPath, text)
+    this.lastWrite = { at: Date.now(), enabled: live.map((slot) => slot.slotId), text }
   }
 
   private controlUrl(path: string) {
@@ -346,9 +369,16 @@ export class Supervisor {
       await sleep(1_000)
       const status = await this.fetchStatus()
       if (!status) continue
+      if (configNotApplied(status.configured, this.lastWrite.enabled, Date.now() - this.lastWrite.at)) {
+        // OpenClaw's file watcher can miss a rename; the same config written again is a new event.
+        this.options.log.error(`the gateway runs accounts [${status.configured?.join(", ")}], not [${this.lastWrite.enabled.join(", ")}]: writing the config again`)
+        // The same text again (synchronous, so it cannot interleave with a newer write).
+        writeFileAtomically(this.paths.configPath, this.lastWrite.text)
+        this.lastWrite = { ...this.lastWrite, at: Date.now() }
+      }
       for (const [slotId, account] of Object.entries(status.accounts)) {
         const slot = this.liveSlot(slotId)
-        if (!slot) continue
+        if (!slot || Date.now() < slot.retryPoolAt) continue
         if (account.joinedNotificationPending && account.conversationId) {
           const told = await this.tellPool(slotId, slot, "joined", { conversationId: account.conversationId })
           if (told) await this.control("POST", `${slotId}/ack-joined`, {}, 3_000).catch(() => undefined)
@@ -361,7 +391,14 @@ export class Supervisor {
     }
   }
 
+  /** One call to the pool for a slot; after a failure that slot's calls wait POOL_RETRY_MS. */
   private async tellPool(slotId: string, slot: Slot, what: "joined" | "self-destruct", extra: Record<string, unknown>): Promise<boolean> {
+    const told = await this.callPool(slotId, slot, what, extra)
+    if (!told) slot.retryPoolAt = Date.now() + POOL_RETRY_MS
+    return told
+  }
+
+  private async callPool(slotId: string, slot: Slot, what: "joined" | "self-destruct", extra: Record<string, unknown>): Promise<boolean> {
     const { poolUrl } = this.options.host
     if (!poolUrl) {
       this.options.log.error(`POOL_URL is not set; cannot tell the pool "${what}" for slot ${slotId}`)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { memoryBindingStore } from "./bindingStore.ts"
 import { ConvosInstance, NO_MODEL_REPLY, type TurnRequest } from "./instance.ts"
+import * as contract from "../../../../contract/index.ts"
 import { testDecoders as decode } from "./testing/decoders.ts"
 import { memoryTransport, SELF_INBOX } from "./testing/memoryTransport.ts"
 import type { TransportMessage } from "./transport.ts"
@@ -434,5 +435,44 @@ describe("ConvosInstance", () => {
     await instance.start()
     expect(await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })).toEqual({ status: 500, body: { error: "provision failed: network down" } })
     expect(instance.reset()).toEqual({ clean: true })
+  })
+
+  it("leave (slot deleted): stops answering, and leaves the bound conversation; an unbound slot has nothing to leave", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    expect(await instance.leave(1_000)).toEqual({ left: conv })
+    expect(transport.left).toEqual([conv])
+    expect(instance.status().ready).toBe(false)
+    const before = turns.length
+    transport.emitMessage(text("late", "anyone there?"))
+    await instance.idle()
+    expect(turns).toHaveLength(before)
+
+    const unbound = setup()
+    await unbound.instance.start()
+    expect(await unbound.instance.leave(1_000)).toEqual({ left: null })
+    expect(unbound.transport.left).toEqual([])
+  })
+
+  it("every provision reply is a contract ProvisionReply", async () => {
+    const replies = []
+    const created = setup()
+    await created.instance.start()
+    replies.push((await created.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "create" })).body)
+    const added = setup()
+    await added.instance.start()
+    replies.push((await added.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })).body)
+    const joined = setup()
+    await joined.instance.start()
+    replies.push((await joined.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" })).body)
+    const pendingTransport = memoryTransport({ joinOutcome: () => ({ status: "pending", accepted: new Promise<string>(() => {}) }) })
+    const pending = new ConvosInstance({ transport: pendingTransport, store: memoryBindingStore(), decode, modelConfigured: true, log: silentLog, runTurn: async () => {} })
+    await pending.start()
+    replies.push((await pending.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "join", joinUrl: "https://popup.convos.org/v2?i=x" })).body)
+    expect(replies.map((reply) => contract.decoderFor(contract.ProvisionReply)(reply).ok)).toEqual([true, true, true, true])
+    expect(replies.map((reply) => ("status" in reply ? reply.status : reply.error))).toEqual(["created", "added", "joined", "pending_acceptance"])
   })
 })

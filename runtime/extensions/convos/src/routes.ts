@@ -6,6 +6,7 @@ import { timingSafeEqual, createHash } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type ConvosAccounts, stopAccount } from "./channel.ts"
 import { errorMessage } from "./instance.ts"
+import { accountIdsOf, accountSettingsOf } from "./settings.ts"
 
 export const CONTROL_PREFIX = "/convos/control"
 
@@ -50,7 +51,7 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 const LEAVE_TIMEOUT_MS = 15_000
 
 /**
- * Handles `GET /convos/control/status` (every account), `POST /convos/control/stop-all` (host shutdown: every account
+ * Handles `GET /convos/control/status` (every account, and the accounts the running config enables), `POST /convos/control/stop-all` (host shutdown: every account
  * stops before the gateway does) and `POST /convos/control/<slotId>/{provision,configure,reset,ack-joined,leave}`.
  */
 export const handleControl = async (
@@ -66,9 +67,12 @@ export const handleControl = async (
   const path = (req.url ?? "").split("?")[0] ?? ""
   const rest = path.slice(CONTROL_PREFIX.length + 1)
   if (req.method === "GET" && rest === "status") {
+    const cfg = accounts.runtime?.config.current()
     send(res, 200, {
       accounts: Object.fromEntries([...accounts.instances].map(([accountId, instance]) => [accountId, instance.status()])),
       errors: Object.fromEntries(accounts.startupErrors),
+      // The enabled accounts of the config the gateway runs now: the supervisor checks its writes were applied.
+      configured: cfg === undefined ? null : accountIdsOf(cfg).filter((accountId) => accountSettingsOf(cfg, accountId)?.enabled === true),
     })
     return true
   }
