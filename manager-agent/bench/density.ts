@@ -113,7 +113,8 @@ try {
     chat: { stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(5) },
   }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ MANAGER_MAX_SPAWNS_PER_HOUR: "1000" }))))
   const runtime = ManagedRuntime.make(
-    manager.pipe(Layer.provideMerge(Reconciler.loop.pipe(Layer.provideMerge(poolLayer))), Layer.provide(TestDatabaseLayer({ maxConnections: 8 }))),
+    // provideMerge: the hot-add phase turns replenish off through the pool's settings row.
+    manager.pipe(Layer.provideMerge(Reconciler.loop.pipe(Layer.provideMerge(poolLayer))), Layer.provideMerge(TestDatabaseLayer({ maxConnections: 8 }))),
   )
   const run = <A>(effect: Effect.Effect<A, unknown, Pool | ManagerLobby | SqlClient.SqlClient>) => runtime.runPromise(effect as never) as Promise<A>
   const users: Array<User> = []
