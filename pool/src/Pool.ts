@@ -383,13 +383,14 @@ export class Pool extends Context.Service<Pool, {
        */
       const reserveSlot = Effect.gen(function*() {
         const warming = yield* instances.reserveStarting(processInfo.id)
-        if (Option.isSome(warming) && warming.value.host_id !== null) {
-          const host = yield* hostsRepo.findById(warming.value.host_id)
+        // Reserved now, so it is this claim's: wait for it even if its warm-up has not placed it on a host yet.
+        if (Option.isSome(warming)) {
+          const host = warming.value.host_id === null ? Option.none<HostRow>() : yield* hostsRepo.findById(warming.value.host_id)
           const elapsed = Date.now() - warming.value.created_at.getTime()
           const eta = etaSeconds({
             slotReadyMs: Option.isSome(host) ? host.value.slot_ready_ms : null,
             hostStartMs: Option.isSome(host) ? host.value.start_ms : null,
-            newHost: Option.isSome(host) && host.value.status === "starting",
+            newHost: Option.isNone(host) || host.value.status === "starting",
           })
           return Option.some({ id: warming.value.id, etaSeconds: Math.max(1, eta - Math.floor(elapsed / 1000)) })
         }

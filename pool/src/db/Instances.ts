@@ -290,9 +290,12 @@ export class Instances extends Context.Service<Instances, {
       )
 
       const reserveStarting = Effect.fn("Instances.reserveStarting")(function*(owner: string) {
+        // FOR UPDATE, not SKIP LOCKED: a warming row is locked for a moment by every health write of its warm-up,
+        // and skipping it made a claim add a second slot. Waiting is brief, and a row another claim reserved
+        // meanwhile fails the re-check and is passed over.
         return one(yield* sql<InstanceRow>`UPDATE instances SET reserved_by = ${owner}, updated_at = now()
           WHERE id = (SELECT id FROM instances WHERE status = 'starting' AND reserved_by IS NULL
-            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            ORDER BY created_at LIMIT 1 FOR UPDATE)
           RETURNING ${sql.literal(columns)}`)
       }, Effect.orDie)
 
