@@ -149,6 +149,11 @@ export const SlotSpec = Schema.Struct({
       return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_* or TELNYX_*)`
     }),
   ),
+  /**
+   * false: a claim is already waiting for this slot, so it is ready as soon as its agent can join, and its first real
+   * turn pays the start-up cost the warm-up turn would have paid first (absent: warm up, as every idle slot does).
+   */
+  warmUp: Schema.optional(Schema.Boolean),
 })
 export type SlotSpec = typeof SlotSpec.Type
 

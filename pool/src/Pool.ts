@@ -237,7 +237,8 @@ export class Pool extends Context.Service<Pool, {
        * tool variables), then its readiness. Any failure before the slot is up rolls back what was created and leaves
        * no row behind; a slot that does not get ready in time is left to the reconciler (start timeout).
        */
-      const warm = Effect.fn("Pool.warm")(function*(id: string, hostId: string) {
+      /** `awaited`: a claim already waits for this slot, so the host skips its warm-up turn (`SlotSpec.warmUp`). */
+      const warm = Effect.fn("Pool.warm")(function*(id: string, hostId: string, awaited: boolean) {
         const started = Date.now()
         const resourceEnv: Record<string, string> = {}
         for (const tool of tools) {
@@ -251,6 +252,7 @@ export class Pool extends Context.Service<Pool, {
           token: Redacted.value(tokenFor(id)),
           model: slotModelOf(resourceEnv, config.sharedModel, config.openRouterModel),
           tools: slotToolsOf(resourceEnv),
+          ...(awaited ? { warmUp: false } : {}),
         })
         yield* instances.setCompute(id, { hostId }, url)
         return yield* awaitReady(id, hostId, url, started)
@@ -338,12 +340,15 @@ export class Pool extends Context.Service<Pool, {
         })
 
       /** Starts the new hosts and warms the new slots in the background. */
-      const launch = (placed: { readonly slots: ReadonlyArray<{ id: string; hostId: string }>; readonly newHostIds: ReadonlyArray<string> }) =>
+      const launch = (
+        placed: { readonly slots: ReadonlyArray<{ id: string; hostId: string }>; readonly newHostIds: ReadonlyArray<string> },
+        awaited: boolean,
+      ) =>
         Effect.gen(function*() {
           for (const hostId of placed.newHostIds) yield* FiberSet.run(background, startHost(hostId))
           yield* FiberSet.run(
             background,
-            Effect.forEach(placed.slots, (s) => warm(s.id, s.hostId), { concurrency: config.createConcurrency, discard: true }),
+            Effect.forEach(placed.slots, (s) => warm(s.id, s.hostId, awaited), { concurrency: config.createConcurrency, discard: true }),
           )
         })
 
@@ -373,7 +378,7 @@ export class Pool extends Context.Service<Pool, {
               (placed.newHostIds.length > 0 ? ` on ${placed.newHostIds.length} new host(s)` : ""),
           )
         }
-        yield* launch(placed)
+        yield* launch(placed, false)
         return placed.slots.map((s) => s.id)
       })
 
@@ -411,7 +416,7 @@ export class Pool extends Context.Service<Pool, {
           hostStartMs: measured((h) => h.start_ms),
           newHost: host === undefined || host.status === "starting",
         })
-        yield* launch(placed)
+        yield* launch(placed, true)
         return Option.some({ id: slot.id, etaSeconds: etaSecondsNow })
       })
 

@@ -112,7 +112,7 @@ describe("Pool", () => {
       }), { agentsPerHost: 2 }), 60_000)
 
   it.live("a claim with no warm slot but room waits for a hot-added slot, reporting the capacity step with an ETA", () =>
-    withPool(() =>
+    withPool(({ dataDir }) =>
       Effect.gen(function*() {
         const pool = yield* warmPool(1)
         const first = yield* pool.claim(request())
@@ -128,6 +128,10 @@ describe("Pool", () => {
         assert.isAtMost(capacity!.step === "capacity" ? capacity!.etaSeconds : 99, 5)
         assert.strictEqual((yield* pool.hosts).length, 1, "the slot was hot-added on the host with room")
         assert.strictEqual(steps.at(-1)?.step, "convo")
+        // The claim waited for it, so its host was told to skip the warm-up turn; a slot warmed for the pool was not.
+        const specOf = (id: string) => JSON.parse(readFileSync(join(slotDir(dataDir, id)!, "spec.json"), "utf8")) as { warmUp?: boolean }
+        assert.strictEqual(specOf(second.instanceId).warmUp, false)
+        assert.isUndefined(specOf(first.instanceId).warmUp)
       })), 60_000)
 
   it.live("a claim that finds a slot still warming waits for that one instead of adding another", () =>

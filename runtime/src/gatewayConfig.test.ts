@@ -8,7 +8,8 @@ import { hostPaths, slotPaths } from "./layout.ts"
 const host = hostPaths("/data")
 const slot = (slotId: string, model: ConfigSlot["model"], tools: Record<string, string> = {}): ConfigSlot => ({ slotId, paths: slotPaths(host, slotId), model, tools })
 const a = slot("slotaaaa", { kind: "openrouter", apiKey: "sk-or-key-of-a-0123456789", model: "anthropic/claude-sonnet-4.5" }, { AGENTMAIL_INBOX_ID: "a@mail.example" })
-const b = slot("slotbbbb", { kind: "openai-compatible", baseUrl: "http://127.0.0.1:9999/v1/", apiKey: "", model: "fake-model" })
+// A slot a claim already waits for: no warm-up turn.
+const b = { ...slot("slotbbbb", { kind: "openai-compatible", baseUrl: "http://127.0.0.1:9999/v1/", apiKey: "", model: "fake-model" }), warmUp: false }
 const c = slot("slotcccc", { kind: "none" })
 
 describe("buildGatewayConfig", () => {
@@ -23,9 +24,9 @@ describe("buildGatewayConfig", () => {
     })
     expect(config.bindings).toEqual(["slotaaaa", "slotbbbb", "slotcccc"].map((id) => ({ agentId: id, match: { channel: "convos", accountId: id } })))
     expect(config.channels.convos.accounts).toEqual({
-      slotaaaa: { enabled: true, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: true, tools: { AGENTMAIL_INBOX_ID: "a@mail.example" } },
-      slotbbbb: { enabled: true, stateDir: "/data/slots/slotbbbb/convos", modelConfigured: true, tools: {} },
-      slotcccc: { enabled: true, stateDir: "/data/slots/slotcccc/convos", modelConfigured: false, tools: {} },
+      slotaaaa: { enabled: true, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: true, warmUp: true, tools: { AGENTMAIL_INBOX_ID: "a@mail.example" } },
+      slotbbbb: { enabled: true, stateDir: "/data/slots/slotbbbb/convos", modelConfigured: true, warmUp: false, tools: {} },
+      slotcccc: { enabled: true, stateDir: "/data/slots/slotcccc/convos", modelConfigured: false, warmUp: true, tools: {} },
     })
   })
 
@@ -45,7 +46,7 @@ describe("buildGatewayConfig", () => {
 
   it("keeps a deleted slot's account as a disabled stub, with nothing else of it", () => {
     const after = buildGatewayConfig(host, [b], [a])
-    expect(after.channels.convos.accounts.slotaaaa).toEqual({ enabled: false, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: false, tools: {} })
+    expect(after.channels.convos.accounts.slotaaaa).toEqual({ enabled: false, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: false, warmUp: false, tools: {} })
     expect(Object.keys(after.agents.entries)).toEqual(["slotbbbb"])
     expect(Object.keys(after.models.providers)).toEqual(["slot-slotbbbb"])
     expect(JSON.stringify(after)).not.toContain("sk-or-key-of-a")

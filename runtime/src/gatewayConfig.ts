@@ -25,6 +25,8 @@ export interface ConfigSlot {
   readonly paths: SlotPaths
   readonly model: SlotModel
   readonly tools: Readonly<Record<string, string>>
+  /** false: no warm-up turn before the slot is ready (a claim is waiting for it; contract `SlotSpec.warmUp`). */
+  readonly warmUp?: boolean
 }
 
 export const providerId = (slotId: string) => `slot-${slotId}`
@@ -65,14 +67,15 @@ export interface ConvosAccountConfig {
   readonly enabled: boolean
   readonly stateDir: string
   readonly modelConfigured: boolean
+  readonly warmUp: boolean
   readonly tools: Readonly<Record<string, string>>
 }
 
 export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigSlot>, retired: ReadonlyArray<ConfigSlot> = []) => {
   const accounts: Record<string, ConvosAccountConfig> = {}
-  for (const slot of retired) accounts[slot.slotId] = { enabled: false, stateDir: slot.paths.convosStateDir, modelConfigured: false, tools: {} }
+  for (const slot of retired) accounts[slot.slotId] = { enabled: false, stateDir: slot.paths.convosStateDir, modelConfigured: false, warmUp: false, tools: {} }
   for (const slot of slots) {
-    accounts[slot.slotId] = { enabled: true, stateDir: slot.paths.convosStateDir, modelConfigured: slot.model.kind !== "none", tools: { ...slot.tools } }
+    accounts[slot.slotId] = { enabled: true, stateDir: slot.paths.convosStateDir, modelConfigured: slot.model.kind !== "none", warmUp: slot.warmUp !== false, tools: { ...slot.tools } }
   }
   return {
     gateway: {

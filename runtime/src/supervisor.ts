@@ -259,7 +259,7 @@ export class Supervisor {
   }
 
   private configSlot(slotId: string, spec: SlotSpec): ConfigSlot {
-    return { slotId, paths: slotPaths(this.paths, slotId), model: spec.model, tools: spec.tools }
+    return { slotId, paths: slotPaths(this.paths, slotId), model: spec.model, tools: spec.tools, ...(spec.warmUp === undefined ? {} : { warmUp: spec.warmUp }) }
   }
 
   /** Writes the whole config from the slots. `stopOnly`: that slot's account is disabled but its agent stays for now. */

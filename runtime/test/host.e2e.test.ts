@@ -100,9 +100,10 @@ describe("a runtime host with slots", () => {
     expect((await host.health()).slots.map((s) => s.conversationId)).toEqual([groupOf.get(slotA), groupOf.get(slotB)])
   }, 240_000)
 
-  it("hot-adds a third slot while the others run, without restarting them", async () => {
+  it("hot-adds a third slot while the others run, without restarting them; a slot a claim waits for skips its warm-up turn", async () => {
     const started = Date.now()
-    expect(await host.putSlot(slotC, slotSpecFor(model, slotC))).toEqual({ status: 200, body: { slotId: slotC } })
+    // As the pool adds a slot for a claim that waits for it (`warmUp: false`): ready once its client streams.
+    expect(await host.putSlot(slotC, { ...slotSpecFor(model, slotC), warmUp: false })).toEqual({ status: 200, body: { slotId: slotC } })
     // Full now.
     expect(await host.putSlot(newSlotId(), slotSpecFor(model, "x"))).toMatchObject({ status: 409, body: { error: expect.stringContaining("full") } })
     await host.waitSlotsReady([slotC], 120_000)
@@ -114,6 +115,7 @@ describe("a runtime host with slots", () => {
     expect([starts(slotA), starts(slotB), starts(slotC)].map((n) => n > 0)).toEqual([true, true, true])
     // A and B kept their one start: the add restarted neither.
     expect([starts(slotA), starts(slotB)]).toEqual([starts(slotC), starts(slotC)])
+    expect(keysSeen("start-up check").has(`Bearer ${modelKeyOf(slotC)}`)).toBe(false)
     await addToGroup(slotC)
     await Promise.all([ping(slotA, "a2"), ping(slotC, "c1")])
     expect(keysSeen("PING-c1")).toEqual(new Set([`Bearer ${modelKeyOf(slotC)}`]))

@@ -32,6 +32,7 @@ describe("account settings from the gateway config", () => {
         accounts: {
           slotaaaa: { enabled: true, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: true, tools: { AGENTMAIL_INBOX_ID: "a@m.x" } },
           slotbbbb: { enabled: false, stateDir: "/data/slots/slotbbbb/convos" },
+          slotcccc: { enabled: true, stateDir: "/data/slots/slotcccc/convos", modelConfigured: true, warmUp: false, tools: {} },
           default: { enabled: true, stateDir: "/x" },
         },
       },
@@ -39,8 +40,10 @@ describe("account settings from the gateway config", () => {
   }
 
   it("lists the slots (never default) and reads each one's own settings", () => {
-    expect(accountIdsOf(cfg)).toEqual(["slotaaaa", "slotbbbb"])
-    expect(accountSettingsOf(cfg, "slotaaaa")).toEqual({ accountId: "slotaaaa", enabled: true, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: true, tools: { AGENTMAIL_INBOX_ID: "a@m.x" } })
+    expect(accountIdsOf(cfg)).toEqual(["slotaaaa", "slotbbbb", "slotcccc"])
+    expect(accountSettingsOf(cfg, "slotaaaa")).toEqual({ accountId: "slotaaaa", enabled: true, stateDir: "/data/slots/slotaaaa/convos", modelConfigured: true, warmUp: true, tools: { AGENTMAIL_INBOX_ID: "a@m.x" } })
+    // A slot a claim already waits for skips its warm-up turn.
+    expect(accountSettingsOf(cfg, "slotcccc")?.warmUp).toBe(false)
     expect(accountSettingsOf(cfg, "slotbbbb")?.enabled).toBe(false)
     expect(accountSettingsOf(cfg, "default")).toBeUndefined()
     expect(accountSettingsOf(cfg, "nosuchslot")).toBeUndefined()

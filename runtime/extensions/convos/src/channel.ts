@@ -116,8 +116,9 @@ export const createConvosChannel = (deps: {
           onError: (m) => log.error(m),
         })
         // The first agent turn after start is 10-20x slower than later ones: pay it now, in a scratch session,
-        // while the XMTP client opens and registers (the two do not depend on each other).
-        const warmUp = settings.modelConfigured
+        // while the XMTP client opens and registers (the two do not depend on each other). Not when a claim already
+        // waits for this slot: its join comes first, and its greeting is that first turn.
+        const warmUp = settings.modelConfigured && settings.warmUp
           ? runTurn({
               conversationId: WARMUP_PEER,
               messageId: `warmup-${Date.now()}`,
@@ -128,9 +129,9 @@ export const createConvosChannel = (deps: {
               timestamp: Date.now(),
               deliver: async () => {},
             })
-          : Promise.resolve()
+          : undefined
         // Observed by the instance; never an unhandled rejection if the transport fails first.
-        warmUp.catch(() => undefined)
+        warmUp?.catch(() => undefined)
         const transport = await deps.createTransport(settings)
         instance = new ConvosInstance({
           transport,
@@ -140,7 +141,7 @@ export const createConvosChannel = (deps: {
           modelConfigured: settings.modelConfigured,
           joinWaitMs: settings.joinWaitMs,
           log,
-          warmUp: () => warmUp,
+          ...(warmUp ? { warmUp: () => warmUp } : {}),
         })
         await instance.start()
       } catch (error) {

@@ -23,6 +23,8 @@ export interface AccountSettings {
   /** Where this account's XMTP identity, database and binding live (persists across restarts). */
   readonly stateDir: string
   readonly modelConfigured: boolean
+  /** Whether a warm-up turn runs before the account reports ready (false when a claim is already waiting for it). */
+  readonly warmUp: boolean
   /** The slot's tool variables (AGENTMAIL_INBOX_ID, TELNYX_PHONE_NUMBER, …): which tools its agent gets. */
   readonly tools: Readonly<Record<string, string>>
 }
@@ -72,6 +74,7 @@ export const accountSettingsOf = (cfg: unknown, accountId: string): AccountSetti
     enabled: account.enabled !== false && typeof account.stateDir === "string",
     stateDir: typeof account.stateDir === "string" ? account.stateDir : "",
     modelConfigured: account.modelConfigured === true,
+    warmUp: account.warmUp !== false,
     tools,
   }
 }
