@@ -90,6 +90,10 @@ export class Supervisor {
   private readonly slots = new Map<string, Slot>()
   /** Deleted slots whose convos account stays a disabled stub until the next gateway start (gatewayConfig.ts). */
   private readonly retired = new Set<string>()
+  /** Slots being deleted whose account is stopped (disabled) while their agent entry stays until it has stopped. */
+  private readonly accountStopped = new Set<string>()
+  /** Deletions in progress: a second DELETE of the same slot waits for the first. */
+  private readonly deletions = new Map<string, Promise<Answer>>()
   /** When the config was last written, and the slots it enables. */
   private lastWrite = { at: 0, enabled: [] as ReadonlyArray<string>, text: "" }
   private gatewayPort = 0
@@ -169,7 +173,8 @@ export class Supervisor {
       hostHealth: () => this.hostHealth(),
       slotHealth: async (slotId) => this.slotHealthOf(slotId, await this.fetchStatus()),
       putSlot: (slotId, spec) => this.exclusive(() => this.putSlot(slotId, spec)),
-      deleteSlot: (slotId) => this.exclusive(() => this.deleteSlot(slotId)),
+      // Not one exclusive section: a delete waits for its agent to leave and stop, and must not hold up a PUT.
+      deleteSlot: (slotId) => this.deleteSlot(slotId),
       forward: (slotId, action, body) => this.forward(slotId, action, body),
     }
   }
@@ -212,7 +217,8 @@ export class Supervisor {
     if (existing) {
       if (existing.removing) return { status: 409, body: { error: `slot ${slotId} is being deleted` } }
       if (!bearerMatches(`Bearer ${spec.token}`, existing.spec.token)) return { status: 409, body: { error: `slot ${slotId} exists with another token` } }
-    } else if (this.slots.size >= this.options.host.capacity) {
+    } else if ([...this.slots.values()].filter((slot) => !slot.removing).length >= this.options.host.capacity) {
+      // A slot being deleted no longer counts: the pool already gave its place to the next claim.
       return { status: 409, body: { error: `host is full (${this.options.host.capacity} slots)` } }
     }
     const paths = slotPaths(this.paths, slotId)
@@ -230,18 +236,30 @@ export class Supervisor {
    * The agent leaves its conversation (bounded), then its account stops (nothing of it can post any more, gateway
    * notices included), then it leaves the config and its state dir goes. Other slots keep running.
    */
-  private async deleteSlot(slotId: string): Promise<Answer> {
+  private deleteSlot(slotId: string): Promise<Answer> {
+    const inFlight = this.deletions.get(slotId)
+    if (inFlight) return inFlight
     const slot = this.slots.get(slotId)
-    if (!slot) return { status: 200, body: { removed: true } }
+    if (!slot) return Promise.resolve({ status: 200, body: { removed: true } })
     slot.removing = true
+    const deletion = this.removeSlot(slotId).finally(() => this.deletions.delete(slotId))
+    this.deletions.set(slotId, deletion)
+    return deletion
+  }
+
+  /** Only the config writes are exclusive; the waits for the agent to leave and its account to stop are not. */
+  private async removeSlot(slotId: string): Promise<Answer> {
     const started = Date.now()
     if (this.ready) {
       const left = await this.control("POST", `${slotId}/leave`, {}, this.options.leaveTimeoutMs ?? 20_000).catch((error: unknown) => ({ status: 503, body: { error: message(error) } }))
       if (left.status !== 200) this.options.log.error(`slot ${slotId}: leaving its conversation failed (${JSON.stringify(left.body)}); removing it anyway`)
     }
     // First only the account is disabled: a scoped restart of that one account stops it.
-    this.retired.add(slotId)
-    this.writeConfig({ stopOnly: slotId })
+    await this.exclusive(async () => {
+      this.retired.add(slotId)
+      this.accountStopped.add(slotId)
+      this.writeConfig()
+    })
     if (this.ready) {
       const stopped = await waitForOk(this.controlUrl("status"), {
         timeoutMs: 20_000,
@@ -251,9 +269,12 @@ export class Supervisor {
       })
       if (!stopped) this.options.log.error(`slot ${slotId}: its account did not stop within 20 s; removing it anyway`)
     }
-    this.slots.delete(slotId)
-    this.writeConfig()
-    removeSlotDir(slotPaths(this.paths, slotId))
+    await this.exclusive(async () => {
+      this.slots.delete(slotId)
+      this.accountStopped.delete(slotId)
+      this.writeConfig()
+      removeSlotDir(slotPaths(this.paths, slotId))
+    })
     this.options.log.info(`slot ${slotId} deleted in ${Date.now() - started} ms (${this.slots.size}/${this.options.host.capacity})`)
     return { status: 200, body: { removed: true } }
   }
@@ -262,15 +283,15 @@ export class Supervisor {
     return { slotId, paths: slotPaths(this.paths, slotId), model: spec.model, tools: spec.tools, ...(spec.warmUp === undefined ? {} : { warmUp: spec.warmUp }) }
   }
 
-  /** Writes the whole config from the slots. `stopOnly`: that slot's account is disabled but its agent stays for now. */
-  private writeConfig(options: { readonly stopOnly?: string } = {}): void {
-    const live = [...this.slots].filter(([slotId]) => slotId !== options.stopOnly).map(([slotId, slot]) => this.configSlot(slotId, slot.spec))
+  /** Writes the whole config from the slots; a slot whose account is being stopped keeps only its agent entry. */
+  private writeConfig(): void {
+    const live = [...this.slots].filter(([slotId]) => !this.accountStopped.has(slotId)).map(([slotId, slot]) => this.configSlot(slotId, slot.spec))
     const retired = [...this.retired].map((slotId) => ({ slotId, paths: slotPaths(this.paths, slotId), model: { kind: "none" as const }, tools: {} }))
     const config = buildGatewayConfig(this.paths, live, retired)
-    const stopping = options.stopOnly === undefined ? undefined : this.slots.get(options.stopOnly)
-    if (stopping && options.stopOnly !== undefined) {
-      // The agent entry (and its binding, provider) outlive its account by one write, so nothing of it is orphaned mid-turn.
-      const kept = buildGatewayConfig(this.paths, [this.configSlot(options.stopOnly, stopping.spec)])
+    const stopping = [...this.slots].filter(([slotId]) => this.accountStopped.has(slotId))
+    if (stopping.length > 0) {
+      // The agent entry (and its binding, provider) outlive its account until it stopped, so nothing of it is orphaned mid-turn.
+      const kept = buildGatewayConfig(this.paths, stopping.map(([slotId, slot]) => this.configSlot(slotId, slot.spec)))
       Object.assign(config.agents.entries, kept.agents.entries)
       Object.assign(config.models.providers, kept.models.providers)
       config.bindings.push(...kept.bindings)

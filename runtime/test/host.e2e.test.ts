@@ -29,6 +29,7 @@ let received: Array<ConvosMessageEvent>
 let slotA: string
 let slotB: string
 const slotC = newSlotId()
+const slotD = newSlotId()
 const groupOf = new Map<string, string>()
 const inboxOf = new Map<string, string>()
 const names: Record<string, string> = {}
@@ -125,8 +126,17 @@ describe("a runtime host with slots", () => {
     const groupA = groupOf.get(slotA) ?? ""
     const inboxA = inboxOf.get(slotA) ?? ""
     const started = Date.now()
-    expect(await host.deleteSlot(slotA)).toEqual({ status: 200, body: { removed: true } })
-    process.stderr.write(`[measure] DELETE slot: ${Date.now() - started} ms\n`)
+    let deletedAt = 0
+    const deleting = host.deleteSlot(slotA).then((answer) => ((deletedAt = Date.now()), answer))
+    // While A leaves and stops, its place is already free: a PUT on the full host neither waits for it nor is refused.
+    await waitFor("A to be marked as leaving", async () => ((await host.health()).slots.find((s) => s.slotId === slotA)?.ready === false ? true : undefined), 30_000)
+    expect(await host.putSlot(slotD, slotSpecFor(model, slotD))).toEqual({ status: 200, body: { slotId: slotD } })
+    const putAt = Date.now()
+    expect(await deleting).toEqual({ status: 200, body: { removed: true } })
+    expect(putAt).toBeLessThan(deletedAt)
+    process.stderr.write(`[measure] DELETE slot: ${deletedAt - started} ms (a PUT meanwhile answered after ${putAt - started} ms)\n`)
+    await host.waitSlotsReady([slotD], 120_000)
+    expect(await host.deleteSlot(slotD)).toEqual({ status: 200, body: { removed: true } })
     await waitFor("the deleted agent to be out of its group", async () => {
       const info = await user.groupInfo(groupA)
       return info.members.some((m) => m.inboxId.toLowerCase() === inboxA.toLowerCase()) ? undefined : true
