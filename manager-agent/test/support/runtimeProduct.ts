@@ -14,6 +14,7 @@ import { Instances } from "../../../pool/src/db/Instances.ts"
 import { HostClient } from "../../../pool/src/HostClient.ts"
 import { InstanceClient } from "../../../pool/src/InstanceClient.ts"
 import { InstanceTokens } from "../../../pool/src/InstanceTokens.ts"
+import { Templates } from "../../../pool/src/web/Templates.ts"
 import { Pool } from "../../../pool/src/Pool.ts"
 import { PoolConfig } from "../../../pool/src/PoolConfig.ts"
 import { PoolProcess } from "../../../pool/src/PoolProcess.ts"
@@ -77,6 +78,7 @@ const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks
         InstanceClient.layer,
         HostClient.layer,
         InstanceTokens.layerSecret("e2e-secret"),
+        Templates.layer,
         PoolConfig.layerWith({
           targetIdle: 1,
           maxTotal: 1,
