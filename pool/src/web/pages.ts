@@ -140,7 +140,7 @@ ${skills(t)}
 <p>In Convos, open your conversation, copy its invite link, and paste it here. ${t.name} asks to join; if you are not the conversation's creator, the creator's app has to accept it.</p>
 <form class="launch" data-mode="join" action="/a/${t.slug}/launch" method="post" hidden>
 <label for="joinUrl">Your conversation's invite link</label>
-<input id="joinUrl" name="joinUrl" type="url" required inputmode="url" autocomplete="off" spellcheck="false" placeholder="https://popup.convos.org/v2?i=…">
+<input id="joinUrl" name="joinUrl" type="url" required inputmode="url" autocomplete="off" spellcheck="false" placeholder="Paste the invite link here">
 <button type="submit">Add ${t.name}</button>
 </form>
 <ol class="steps" aria-label="Progress"></ol>
