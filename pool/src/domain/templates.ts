@@ -94,8 +94,6 @@ export const seedTemplates: ReadonlyArray<Template> = (() => {
 /** The seed list, for callers without a database (the intent CLI, parser tests). */
 export const templates = seedTemplates
 
-export const findTemplate = (slug: string): Template | undefined => templates.find((t) => t.slug === slug)
-
 /** Catalog order: featured first, then the order given (the data file's for seeded templates). */
 export const catalogOrder = <T extends { readonly featured: boolean; readonly rank: number; readonly slug: string }>(
   a: T,
