@@ -66,8 +66,12 @@ export const startRuntimeProduct = async (options: { readonly port?: number; rea
   }
 }
 
-const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks: ManagerBotHooks | undefined): Promise<RuntimeProduct> => {
-  const poolLayer = Reconciler.layer.pipe(
+/**
+ * The pool core warming a real agent runtime (at most one agent) against the fake XMTP node and the
+ * fake model; host state under `root/pool`. Needs a SqlClient.
+ */
+export const runtimePoolLayer = (root: string, node: FakeXmtpNode, model: FakeModel) =>
+  Reconciler.layer.pipe(
     Layer.provideMerge(Pool.layer),
     Layer.provideMerge(
       Layer.mergeAll(
@@ -94,6 +98,9 @@ const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks
       ),
     ),
   )
+
+const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks: ManagerBotHooks | undefined): Promise<RuntimeProduct> => {
+  const poolLayer = runtimePoolLayer(root, node, model)
   // The reconcile loop warms the instance up to `targetIdle`, as in the product.
   const poolWithLoop = Reconciler.loop.pipe(Layer.provideMerge(poolLayer))
   // The manager exactly as the product wires it, with an empty environment (rules, default quotas).

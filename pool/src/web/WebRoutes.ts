@@ -74,6 +74,9 @@ class Memo<V> {
     this.entries.set(key, value)
     return value
   }
+  delete(key: string) {
+    this.entries.delete(key)
+  }
 }
 
 const asset = (name: string, contentType: string) =>
@@ -143,7 +146,13 @@ export const webRoutes = (settings: WebSettings) =>
         const url = pageUrl(base, template.slug)
         const key = `${kind}|${catalog.etag}|${base}|${template.slug}`
         const render = () =>
-          (kind === "qr" ? qrPng(url) : ogPng(template, url)).then((png) => cached(new Uint8Array(png), "image/png"))
+          (kind === "qr" ? qrPng(url) : ogPng(template, url)).then(
+            (png) => cached(new Uint8Array(png), "image/png"),
+            (error: unknown) => {
+              images.delete(key) // a failed render is tried again by the next request, not remembered
+              throw error
+            },
+          )
         const entry = yield* Effect.promise(() => images.get(key, render))
         return respond(request, entry, "public, max-age=300")
       })
