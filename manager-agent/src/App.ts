@@ -72,6 +72,7 @@ const StartupReport = Layer.effectDiscard(
     const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
     const host = yield* Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
     yield* Effect.logInfo(`pool API on http://${host}:${port} (OpenAPI: /api/openapi.json; operator CLI: npm run pool -- status)`)
+    yield* Effect.logInfo(`web page: http://${host}:${port}/ (the agent catalog; set PUBLIC_URL for share links)`)
     yield* Effect.gen(function*() {
       let last = ""
       while (true) {
