@@ -12,7 +12,8 @@ import { startWebServer } from "../test/web/webServer.ts"
 const out = new URL("../docs/screenshots/", import.meta.url)
 mkdirSync(out, { recursive: true })
 
-const server = await startWebServer()
+// Share links as a deployment behind a domain would show them.
+const server = await startWebServer({ env: { PUBLIC_URL: "https://agents.example.com" } })
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" })
 try {
   // Two warm agents, so the pages say "2 agents ready now" as a running pool would.
