@@ -150,3 +150,6 @@ for (const form of $$("form.launch")) {
     }
   })
 }
+
+// Arriving from a catalog card's "Add to my conversation": the invite field is ready to paste into.
+if (location.hash === "#add") $("#joinUrl")?.focus()
