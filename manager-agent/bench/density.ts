@@ -24,6 +24,7 @@ import { Instances } from "../../pool/src/db/Instances.ts"
 import { HostClient } from "../../pool/src/HostClient.ts"
 import { InstanceClient } from "../../pool/src/InstanceClient.ts"
 import { InstanceTokens } from "../../pool/src/InstanceTokens.ts"
+import { Templates } from "../../pool/src/web/Templates.ts"
 import { Pool } from "../../pool/src/Pool.ts"
 import { PoolConfig } from "../../pool/src/PoolConfig.ts"
 import { PoolProcess } from "../../pool/src/PoolProcess.ts"
@@ -93,6 +94,7 @@ try {
         InstanceClient.layer,
         HostClient.layer,
         InstanceTokens.layerSecret("bench-density"),
+        Templates.layer,
         PoolConfig.layerWith({
           targetIdle: SLOTS,
           maxTotal: SLOTS,

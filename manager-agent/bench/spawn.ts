@@ -66,8 +66,8 @@ const main = async () => {
           IntentParser.make(
             Option.some({ baseUrl: model.baseUrl, apiKey: Redacted.make("bench"), model: "fake-model", timeout: Duration.seconds(5), retries: 1 }),
           ),
-        ).pipe(Layer.provide(TemplateCatalog.layer)),
-        TemplateCatalog.layer,
+        ).pipe(Layer.provide(TemplateCatalog.layerSeed)),
+        TemplateCatalog.layerSeed,
         ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 1_000 } }),
       ),
     ),

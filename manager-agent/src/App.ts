@@ -10,6 +10,7 @@ import { HttpServerFromConfig } from "../../pool/src/http/Server.ts"
 import { Pool } from "../../pool/src/Pool.ts"
 import { PoolLive } from "../../pool/src/PoolLive.ts"
 import { Reconciler } from "../../pool/src/Reconciler.ts"
+import { Templates } from "../../pool/src/web/Templates.ts"
 import { ManagerLobby, XmtpChatConfig } from "./bot/XmtpChat.ts"
 import { ModelConfig } from "./intent/IntentParser.ts"
 import { ManagerAgentLayer } from "./ManagerAgent.ts"
@@ -42,7 +43,7 @@ const ManagerWhenReachable = (onReady: (lobby: ManagerLobby["Service"]) => void)
       // retry loop below (which waits for the network) could swallow it.
       yield* Effect.all([XmtpChatConfig, ManagerSettingsConfig, ModelConfig])
       const xmtpEnv = yield* Config.String("XMTP_ENV").pipe(Config.withDefault("dev"))
-      const context = yield* Effect.context<Pool | SqlClient.SqlClient>()
+      const context = yield* Effect.context<Pool | SqlClient.SqlClient | Templates>()
       const runManager = Effect.scoped(Effect.gen(function*() {
         const manager = yield* Layer.build(ManagerAgentLayer())
         onReady(Context.get(manager, ManagerLobby))
@@ -71,6 +72,7 @@ const StartupReport = Layer.effectDiscard(
     const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
     const host = yield* Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
     yield* Effect.logInfo(`pool API on http://${host}:${port} (OpenAPI: /api/openapi.json; operator CLI: npm run pool -- status)`)
+    yield* Effect.logInfo(`web page: http://${host}:${port}/ (the agent catalog; set PUBLIC_URL for share links)`)
     yield* Effect.gen(function*() {
       let last = ""
       while (true) {

@@ -18,6 +18,7 @@ import { ResourcesFromConfig } from "./resources/fromConfig.ts"
 import { NoResources } from "./resources/none.ts"
 import type { ToolProviders } from "./resources/ToolProvider.ts"
 import type { ToolProxy } from "./resources/ToolProxy.ts"
+import { Templates } from "./web/Templates.ts"
 
 /** `COMPUTE_PROVIDER`: `local` (default, one process per host) or `railway` (one service per host). */
 export const ComputeFromConfig: Layer.Layer<ComputeProvider, unknown> = Layer.unwrap(
@@ -42,6 +43,7 @@ export const PoolCore = (
     InstanceClient.layer,
     HostClient.layer,
     InstanceTokens.layer,
+    Templates.layer,
     PoolConfig.layer,
     PoolProcess.layer,
     compute,

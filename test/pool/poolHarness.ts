@@ -17,6 +17,7 @@ import { Reconciler } from "../../pool/src/Reconciler.ts"
 import { AgentMail } from "../../pool/src/resources/AgentMail.ts"
 import { type ToolProvider, ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
 import { ToolProxy } from "../../pool/src/resources/ToolProxy.ts"
+import { Templates } from "../../pool/src/web/Templates.ts"
 
 /** The test host: a real process serving the host and slot routes of the contract. */
 export const hostServerCommand = [process.execPath, fileURLToPath(new URL("../instance-server/server.mjs", import.meta.url))]
@@ -97,6 +98,7 @@ export const poolLayer = (options: {
     InstanceClient.layer,
     HostClient.layer,
     InstanceTokens.layerSecret("test-secret"),
+    Templates.layer,
     PoolConfig.layerWith({
       targetIdle: 0,
       maxTotal: 100,

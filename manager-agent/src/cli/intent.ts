@@ -44,7 +44,7 @@ const program = Effect.gen(function* () {
 
 await Effect.runPromise(
   program.pipe(
-    Effect.provide(IntentParser.layer.pipe(Layer.provide(TemplateCatalog.layer))),
+    Effect.provide(IntentParser.layer.pipe(Layer.provide(TemplateCatalog.layerSeed))),
     Effect.provideService(Logger.LogToStderr, true),
   ),
 ).catch((error: unknown) => {

@@ -315,7 +315,7 @@ export class Commands extends Context.Service<
           case "join":
             return yield* join(message, intent.inviteUrl)
           case "templates":
-            return yield* replied(message, "templates", replies.templates(catalog.templates))
+            return yield* replied(message, "templates", replies.templates(yield* catalog.templates))
           case "help":
             return yield* replied(message, "help", replies.help(settings.name))
           case "clarify":

@@ -5,6 +5,16 @@
 import type { TemplateInfo } from "../intent/Intent.ts"
 import type { AgentRecord, RemovalReport } from "./policy.ts"
 
+/** Categories in order of first appearance (the catalog's: featured first), each with its templates in order. */
+const byCategory = (templates: ReadonlyArray<TemplateInfo>) => {
+  const groups = new Map<string, Array<TemplateInfo>>()
+  for (const t of templates) {
+    const label = (t.category ?? "other").replace(/^./, (c) => c.toUpperCase()).replace(/-/g, " ")
+    groups.set(label, [...(groups.get(label) ?? []), t])
+  }
+  return [...groups]
+}
+
 const help = (managerName: string) =>
   [
     `I'm ${managerName}: I add AI agents to this chat. Try:`,
@@ -61,9 +71,17 @@ export const replies = {
   templates: (templates: ReadonlyArray<TemplateInfo>) =>
     templates.length === 0
       ? 'No ready-made agents yet, but describe any agent and I\'ll make it: "spawn a chess coach here".'
-      : [
+      : templates.length <= 8 || templates.some((t) => t.category === undefined)
+      ? [
           "Ready-made agents (or describe your own):",
           ...templates.map((t) => `${t.emoji} ${t.name}: ${t.description}`),
+        ].join("\n")
+      : [
+          // A long catalog would fill the chat: one line per category, names only.
+          "Ready-made agents (or describe your own):",
+          ...byCategory(templates).map(([category, list]) =>
+            `${category}: ${list.map((t) => `${t.emoji} ${t.name}`).join(", ")}`),
+          `Say "spawn a ${templates[0]!.name.toLowerCase()} here" to add one.`,
         ].join("\n"),
   joinDone: () => "I'm in that conversation now.",
   joinPending: () => "I've asked to join; I'll be in as soon as the conversation's creator accepts.",

@@ -66,4 +66,6 @@ export interface TemplateInfo {
   readonly emoji: string
   readonly description: string
   readonly instructions: string
+  /** The catalog's category ("travel", "food"…), used to keep the "templates" reply short. */
+  readonly category?: string | undefined
 }

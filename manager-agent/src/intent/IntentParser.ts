@@ -3,7 +3,7 @@
  * fails (timeout, HTTP error, malformed tool call). Never fails: the worst case is the rule-based answer.
  */
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
-import type { Intent, MessageContext } from "./Intent.ts"
+import type { Intent, MessageContext, TemplateInfo } from "./Intent.ts"
 import { makeModelClient, type ModelSettings } from "./model.ts"
 import { isAddressed, isBareHelp, parseByRules } from "./rules.ts"
 import { TemplateCatalog } from "./TemplateCatalog.ts"
@@ -65,9 +65,10 @@ export class IntentParser extends Context.Service<
       text: string,
       ctx: MessageContext,
       addressed: boolean,
+      templates: ReadonlyArray<TemplateInfo>,
     ) {
       const attempt = Effect.tryPromise({
-        try: (signal) => m.call(text, ctx, catalog.templates, addressed, signal),
+        try: (signal) => m.call(text, ctx, templates, addressed, signal),
         catch: (cause) => new ModelIntentError({ reason: "request_failed", detail: String(cause).slice(0, 300) }),
       }).pipe(
         Effect.timeoutOrElse({
@@ -89,7 +90,8 @@ export class IntentParser extends Context.Service<
 
     const parse = Effect.fn("IntentParser.parse")(function* (text: string, ctx: MessageContext) {
       const addressed = isAddressed(text, ctx)
-      const rules = parseByRules(text, ctx, catalog.templates)
+      const templates = yield* catalog.templates
+      const rules = parseByRules(text, ctx, templates)
       if (Option.isNone(ask)) return { intent: rules, source: "rules", addressed } satisfies ParsedIntent
       // Ordinary group chatter never goes to the model: only messages addressed to us or that look like commands.
       // Nor does a bare "help" / "/help" / "?": it is answered wherever we are, which a model told to ignore
@@ -97,7 +99,7 @@ export class IntentParser extends Context.Service<
       if ((!addressed && rules.kind === "none") || isBareHelp(text, ctx)) {
         return { intent: rules, source: "rules", addressed } satisfies ParsedIntent
       }
-      return yield* viaModel(ask.value, text, ctx, addressed).pipe(
+      return yield* viaModel(ask.value, text, ctx, addressed, templates).pipe(
         Effect.map((intent): ParsedIntent => ({ intent, source: "model", addressed })),
         Effect.catch((error) =>
           Effect.logWarning("model intent unusable, using the rules", { reason: error.reason, detail: error.detail }).pipe(

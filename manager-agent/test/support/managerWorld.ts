@@ -36,8 +36,8 @@ export const startManager = async (options: {
     XmtpChatLayer({ stateDir: options.stateDir, env: "local", apiUrl: options.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(2) }),
     options.pool,
     Ownership.layer,
-    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
-    TemplateCatalog.layer,
+    IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layerSeed)),
+    TemplateCatalog.layerSeed,
     ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
   )
   const runtime = ManagedRuntime.make(

@@ -14,6 +14,7 @@ import { Instances } from "../../../pool/src/db/Instances.ts"
 import { HostClient } from "../../../pool/src/HostClient.ts"
 import { InstanceClient } from "../../../pool/src/InstanceClient.ts"
 import { InstanceTokens } from "../../../pool/src/InstanceTokens.ts"
+import { Templates } from "../../../pool/src/web/Templates.ts"
 import { Pool } from "../../../pool/src/Pool.ts"
 import { PoolConfig } from "../../../pool/src/PoolConfig.ts"
 import { PoolProcess } from "../../../pool/src/PoolProcess.ts"
@@ -65,8 +66,12 @@ export const startRuntimeProduct = async (options: { readonly port?: number; rea
   }
 }
 
-const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks: ManagerBotHooks | undefined): Promise<RuntimeProduct> => {
-  const poolLayer = Reconciler.layer.pipe(
+/**
+ * The pool core warming a real agent runtime (at most one agent) against the fake XMTP node and the
+ * fake model; host state under `root/pool`. Needs a SqlClient.
+ */
+export const runtimePoolLayer = (root: string, node: FakeXmtpNode, model: FakeModel) =>
+  Reconciler.layer.pipe(
     Layer.provideMerge(Pool.layer),
     Layer.provideMerge(
       Layer.mergeAll(
@@ -77,6 +82,7 @@ const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks
         InstanceClient.layer,
         HostClient.layer,
         InstanceTokens.layerSecret("e2e-secret"),
+        Templates.layer,
         PoolConfig.layerWith({
           targetIdle: 1,
           maxTotal: 1,
@@ -92,6 +98,9 @@ const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks
       ),
     ),
   )
+
+const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks: ManagerBotHooks | undefined): Promise<RuntimeProduct> => {
+  const poolLayer = runtimePoolLayer(root, node, model)
   // The reconcile loop warms the instance up to `targetIdle`, as in the product.
   const poolWithLoop = Reconciler.loop.pipe(Layer.provideMerge(poolLayer))
   // The manager exactly as the product wires it, with an empty environment (rules, default quotas).

@@ -61,3 +61,13 @@ export class ShuttingDown extends Schema.TaggedError<ShuttingDown>()("ShuttingDo
 }
 
 export type ClaimError = NoIdleInstance | InvalidRequest | ProvisionFailed | IdempotencyConflict | ShuttingDown
+
+export class TemplateNotFound extends Schema.TaggedError<TemplateNotFound>()("TemplateNotFound", {
+  error: Schema.String,
+}, { httpApiStatus: 404 }) {
+  static readonly standard = () => new TemplateNotFound({ error: "Template not found" })
+}
+
+export class TemplateExists extends Schema.TaggedError<TemplateExists>()("TemplateExists", {
+  error: Schema.String,
+}, { httpApiStatus: 409 }) {}

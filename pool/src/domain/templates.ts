@@ -1,71 +1,101 @@
-/** Ready-made agents: the HTTP API lists them and the manager agent spawns them by name. */
+/**
+ * Ready-made agents: the web catalog, the HTTP API and the manager agent all read them from the `templates` table
+ * (pool/src/web/Templates.ts), which is seeded from `pool/src/web/catalog.json`. This module is the pure part: the
+ * shape, the rules a template must follow, and the seed list.
+ */
+import { Schema } from "effect"
+import { readFileSync } from "node:fs"
+import { agentNameProblem, instructionsProblem } from "../../../contract/index.ts"
+
+/** The tools an agent made from a template uses; shown as tags on the page. */
+export const Skills = ["web", "memory", "reminders", "email", "sms"] as const
+export type Skill = (typeof Skills)[number]
+
 export interface Template {
   readonly slug: string
   readonly name: string
   readonly emoji: string
+  readonly category: string
   readonly description: string
   readonly instructions: string
+  readonly skills: ReadonlyArray<Skill>
+  readonly featured: boolean
+  readonly published: boolean
 }
 
-export const templates: ReadonlyArray<Template> = [
-  {
-    slug: "trip-planner",
-    name: "Trip Planner",
-    emoji: "🧳",
-    description: "Plans trips with the group: dates, budgets, routes, bookings to make, and a day-by-day plan.",
-    instructions:
-      "You are Trip Planner, a travel planner living in a group chat. Help the group agree on where, when and how: " +
-      "ask for dates, budget and must-sees when they are missing, propose concrete options with rough costs, keep a " +
-      "running shortlist, and turn decisions into a simple day-by-day plan. Be brief; one question at a time.",
-  },
-  {
-    slug: "chef",
-    name: "Chef",
-    emoji: "🧑‍🍳",
-    description: "Suggests recipes from what you have, adapts them to diets, and writes shopping lists.",
-    instructions:
-      "You are Chef, a friendly home cook in a group chat. Suggest recipes from the ingredients people mention, " +
-      "respect allergies and diets, give quantities for the number of people, and write short shopping lists. " +
-      "Steps are numbered and short.",
-  },
-  {
-    slug: "fitness-coach",
-    name: "Fitness Coach",
-    emoji: "🏋️",
-    description: "Builds simple training plans, keeps the group accountable, and celebrates progress.",
-    instructions:
-      "You are Fitness Coach in a group chat. Build simple, safe plans matched to each person's level and time, " +
-      "check in on goals when asked, and celebrate progress. You are not a doctor: for pain or injury, advise " +
-      "seeing a professional.",
-  },
-  {
-    slug: "study-buddy",
-    name: "Study Buddy",
-    emoji: "📚",
-    description: "Explains topics, quizzes the group, and keeps a study schedule.",
-    instructions:
-      "You are Study Buddy in a group chat. Explain topics step by step, check understanding with short quiz " +
-      "questions, and help plan study sessions before deadlines. Encourage, never do graded work for people.",
-  },
-  {
-    slug: "debate-referee",
-    name: "Debate Referee",
-    emoji: "⚖️",
-    description: "Keeps arguments fair: summarises each side, checks claims, and calls out fallacies kindly.",
-    instructions:
-      "You are Debate Referee in a group chat. When asked, summarise each side fairly, separate facts from " +
-      "opinions, point out logical fallacies kindly, and suggest what evidence would settle the question. Never take " +
-      "sides on values.",
-  },
-  {
-    slug: "event-organizer",
-    name: "Event Organizer",
-    emoji: "🎉",
-    description: "Finds a date that works, tracks who brings what, and sends reminders in the chat.",
-    instructions:
-      "You are Event Organizer in a group chat. Help pick a date and place, keep a list of who is coming and who " +
-      "brings what, and summarise the plan when asked. Keep messages short and friendly.",
-  },
-]
+export const limits = { slug: 60, category: 30, description: 200, emoji: 16 } as const
 
-export const findTemplate = (slug: string): Template | undefined => templates.find((t) => t.slug === slug)
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+const CATEGORY = /^[a-z][a-z0-9-]*$/
+// One line of visible text: no control, bidi-override or zero-width characters (they could disguise a listing).
+const UNSAFE_LINE = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069\u200b\u200e\u200f]/
+
+/** Why a template (new or changed) cannot be stored, or null. Pure: the admin API and the seed both use it. */
+export const templateProblem = (t: Template): string | null => {
+  if (!SLUG.test(t.slug) || t.slug.length > limits.slug) {
+    return `slug must be 1 to ${limits.slug} lower-case letters, digits and single dashes`
+  }
+  const nameProblem = agentNameProblem(t.name)
+  if (nameProblem) return nameProblem.replace("agentName", "name")
+  if (t.emoji.trim() === "" || t.emoji.length > limits.emoji || UNSAFE_LINE.test(t.emoji.replace(/\u200d/g, ""))) {
+    return `emoji must be 1 to ${limits.emoji} characters`
+  }
+  if (!CATEGORY.test(t.category) || t.category.length > limits.category) {
+    return `category must be 1 to ${limits.category} lower-case letters, digits and dashes`
+  }
+  if (t.description.trim() === "" || t.description.length > limits.description || UNSAFE_LINE.test(t.description)) {
+    return `description must be one line of 1 to ${limits.description} characters`
+  }
+  const instructions = instructionsProblem(t.instructions)
+  if (instructions) return instructions
+  if (new Set(t.skills).size !== t.skills.length) return "skills must not repeat"
+  return null
+}
+
+export const TemplateFields = {
+  slug: Schema.String,
+  name: Schema.String,
+  emoji: Schema.String,
+  category: Schema.String,
+  description: Schema.String,
+  instructions: Schema.String,
+  skills: Schema.Array(Schema.Literals(Skills)),
+  featured: Schema.Boolean,
+  published: Schema.Boolean,
+}
+
+/** An entry of the seed file: `published` defaults to true. */
+const SeedEntry = Schema.Struct({
+  ...TemplateFields,
+  published: Schema.optional(Schema.Boolean),
+})
+
+export const catalogFile = new URL("../web/catalog.json", import.meta.url)
+
+/**
+ * The seed catalog from the data file, decoded and checked once at import: a broken entry stops start-up with its
+ * slug and problem instead of reaching a page.
+ */
+export const seedTemplates: ReadonlyArray<Template> = (() => {
+  const entries = Schema.decodeUnknownSync(Schema.Array(SeedEntry))(JSON.parse(readFileSync(catalogFile, "utf8")), {
+    onExcessProperty: "error",
+  })
+  const seen = new Set<string>()
+  return entries.map((entry) => {
+    const template: Template = { ...entry, published: entry.published ?? true }
+    const problem = templateProblem(template)
+    if (problem) throw new Error(`catalog.json: template ${entry.slug}: ${problem}`)
+    if (seen.has(entry.slug)) throw new Error(`catalog.json: template ${entry.slug} appears twice`)
+    seen.add(entry.slug)
+    return template
+  })
+})()
+
+/** The seed list, for callers without a database (the intent CLI, parser tests). */
+export const templates = seedTemplates
+
+/** Catalog order: featured first, then the order given (the data file's for seeded templates). */
+export const catalogOrder = <T extends { readonly featured: boolean; readonly rank: number; readonly slug: string }>(
+  a: T,
+  b: T,
+) => Number(b.featured) - Number(a.featured) || a.rank - b.rank || a.slug.localeCompare(b.slug)

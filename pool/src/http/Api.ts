@@ -2,6 +2,7 @@ import { Context, Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { InstanceStatuses } from "../domain/InstanceStatus.ts"
 import { HostStatuses } from "../domain/placement.ts"
+import { TemplateFields } from "../domain/templates.ts"
 import {
   ConfigureFailed,
   Forbidden,
@@ -13,6 +14,8 @@ import {
   NotConfigurable,
   ProvisionFailed,
   ShuttingDown,
+  TemplateExists,
+  TemplateNotFound,
   Unauthorized,
 } from "../domain/errors.ts"
 
@@ -33,12 +36,24 @@ const Counts = Schema.Struct(Object.fromEntries(InstanceStatuses.map((s) => [s, 
   [K in (typeof InstanceStatuses)[number]]: typeof Schema.Int
 })
 
-export const TemplateJson = Schema.Struct({
-  slug: Schema.String,
-  name: Schema.String,
-  emoji: Schema.String,
-  description: Schema.String,
-  instructions: Schema.String,
+export const TemplateJson = Schema.Struct(TemplateFields)
+/** A new template: `featured` defaults to false, `published` to true, `skills` to none. */
+export const TemplateCreateBody = Schema.Struct({
+  ...TemplateFields,
+  skills: Schema.optional(TemplateFields.skills),
+  featured: Schema.optional(Schema.Boolean),
+  published: Schema.optional(Schema.Boolean),
+})
+/** Any fields but the slug; the rest stay as they are. */
+export const TemplatePatchBody = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  emoji: Schema.optional(Schema.String),
+  category: Schema.optional(Schema.String),
+  description: Schema.optional(Schema.String),
+  instructions: Schema.optional(Schema.String),
+  skills: Schema.optional(TemplateFields.skills),
+  featured: Schema.optional(Schema.Boolean),
+  published: Schema.optional(Schema.Boolean),
 })
 
 export const ClaimBody = Schema.Struct({
@@ -114,7 +129,7 @@ export class PublicGroup extends HttpApiGroup.make("public")
     HttpApiEndpoint.get("template", "/api/pool/templates/:slug", {
       params: { slug: Schema.String },
       success: TemplateJson,
-      error: InstanceNotFound,
+      error: TemplateNotFound,
     }),
   )
 {}
@@ -184,6 +199,31 @@ export class AdminGroup extends HttpApiGroup.make("admin")
 {}
 
 /** Routes an instance calls with its own token (never the API key). */
+/** The template catalog (the web page, the public API and the manager read it): create, change, unpublish. */
+export class TemplatesAdminGroup extends HttpApiGroup.make("templatesAdmin")
+  .add(
+    HttpApiEndpoint.get("listAll", "/api/pool/admin/templates", { success: Schema.Array(TemplateJson) })
+      .annotate(OpenApi.Description, "Every template, unpublished ones too."),
+    HttpApiEndpoint.post("create", "/api/pool/templates", {
+      payload: TemplateCreateBody,
+      success: TemplateJson,
+      error: [InvalidRequest, TemplateExists],
+    }),
+    HttpApiEndpoint.patch("update", "/api/pool/templates/:slug", {
+      params: { slug: Schema.String },
+      payload: TemplatePatchBody,
+      success: TemplateJson,
+      error: [InvalidRequest, TemplateNotFound],
+    }),
+    HttpApiEndpoint.post("unpublish", "/api/pool/templates/:slug/unpublish", {
+      params: { slug: Schema.String },
+      success: TemplateJson,
+      error: TemplateNotFound,
+    }).annotate(OpenApi.Description, "Takes a template off the page, the API list and the manager; the row is kept."),
+  )
+  .middleware(ApiKeyAuth)
+{}
+
 export class InstanceGroup extends HttpApiGroup.make("instance")
   .add(
     HttpApiEndpoint.post("selfDestruct", "/api/pool/self-destruct", {
@@ -239,6 +279,7 @@ export class ToolsGroup extends HttpApiGroup.make("tools")
 export class PoolApi extends HttpApi.make("convos-pool")
   .add(PublicGroup)
   .add(AdminGroup)
+  .add(TemplatesAdminGroup)
   .add(InstanceGroup)
   .add(ToolsGroup)
   .annotateMerge(OpenApi.annotations({

@@ -6,13 +6,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances, type InstanceRow } from "../db/Instances.ts"
 import { type ClaimResult, type ClaimStep, validateClaim, validateReconfigure } from "../domain/Claim.ts"
-import { type Forbidden, InstanceNotFound, InvalidRequest, Unauthorized } from "../domain/errors.ts"
+import { type Forbidden, InvalidRequest, TemplateNotFound, Unauthorized } from "../domain/errors.ts"
 import { type InstanceTools, ToolProxy, type ToolProxyError, toolProxyHttpStatus } from "../resources/ToolProxy.ts"
-import { findTemplate, templates } from "../domain/templates.ts"
 import { Pool } from "../Pool.ts"
 import { PoolConfig } from "../PoolConfig.ts"
 import { Reconciler } from "../Reconciler.ts"
-import { ApiCaller, ApiKeyAuth, ClaimBody, ConfigureBody, CountBody, InstanceTokenBody, JoinedBody, PoolApi } from "./Api.ts"
+import { Templates } from "../web/Templates.ts"
+import {
+  ApiCaller,
+  ApiKeyAuth,
+  ClaimBody,
+  ConfigureBody,
+  CountBody,
+  InstanceTokenBody,
+  JoinedBody,
+  PoolApi,
+  TemplateCreateBody,
+  TemplatePatchBody,
+} from "./Api.ts"
 import { readJsonBody } from "./body.ts"
 
 export const version = "0.1.0"
@@ -62,15 +73,37 @@ const toClaimJson = (r: ClaimResult) => ({
 const PublicHandlers = HttpApiBuilder.group(PoolApi, "public", Effect.fn(function*(handlers) {
   const pool = yield* Pool
   const config = yield* PoolConfig
+  const catalog = yield* Templates
   return handlers
     .handle("healthz", () => Effect.succeed({ ok: true }))
     .handle("version", () => Effect.succeed({ version, environment: config.xmtpEnv }))
     .handle("counts", () => pool.counts)
-    .handle("templates", () => Effect.succeed(templates))
-    .handle("template", ({ params }) => {
-      const template = findTemplate(params.slug)
-      return template ? Effect.succeed(template) : Effect.fail(new InstanceNotFound({ error: "Template not found" }))
-    })
+    .handle("templates", () => Effect.map(catalog.published, (c) => c.templates))
+    .handle("template", ({ params }) =>
+      Effect.flatMap(catalog.published, (c) => {
+        const template = c.bySlug.get(params.slug)
+        return template ? Effect.succeed(template) : Effect.fail(TemplateNotFound.standard())
+      }))
+}))
+
+const TemplatesAdminHandlers = HttpApiBuilder.group(PoolApi, "templatesAdmin", Effect.fn(function*(handlers) {
+  const catalog = yield* Templates
+  return handlers
+    .handle("listAll", () => catalog.all)
+    .handleRaw("create", ({ request }) =>
+      Effect.gen(function*() {
+        const body = yield* readJsonBody(request, TemplateCreateBody)
+        return yield* catalog.create({
+          ...body,
+          skills: body.skills ?? [],
+          featured: body.featured ?? false,
+          published: body.published ?? true,
+        })
+      }))
+    .handleRaw("update", ({ request, params }) =>
+      Effect.flatMap(readJsonBody(request, TemplatePatchBody), (patch) => catalog.update(params.slug, patch)))
+    .handle("unpublish", ({ params }) =>
+      catalog.update(params.slug, { published: false }).pipe(Effect.catchTag("InvalidRequest", Effect.die)))
 }))
 
 const AdminHandlers = HttpApiBuilder.group(PoolApi, "admin", Effect.fn(function*(handlers) {
@@ -251,7 +284,7 @@ const ToolsHandlers = HttpApiBuilder.group(PoolApi, "tools", Effect.fn(function*
         Effect.flatMap(readJsonBody(request, Schema.Unknown), (body) => proxy.sendSms(tools, body))))
 }))
 
-export const ApiHandlers = Layer.mergeAll(PublicHandlers, AdminHandlers, InstanceHandlers, ToolsHandlers)
+export const ApiHandlers = Layer.mergeAll(PublicHandlers, AdminHandlers, TemplatesAdminHandlers, InstanceHandlers, ToolsHandlers)
 
 export const ApiRoutes = HttpApiBuilder.layer(PoolApi, { openapiPath: "/api/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
