@@ -1,9 +1,13 @@
+import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { seedTemplates } from "../src/domain/templates.ts"
 import { escapeHtml, html } from "../src/web/html.ts"
 import { availability, LaunchLimiter, sameOriginProblem } from "../src/web/launchPolicy.ts"
 import { catalogPage, matches, templatePage } from "../src/web/pages.ts"
 import { makeCatalog } from "../src/web/Templates.ts"
+import { ogPng, twemojiFileName } from "../src/web/share.ts"
 import { friendly } from "../src/web/WebRoutes.ts"
 
 describe("html", () => {
@@ -75,4 +79,25 @@ describe("launch policy", () => {
     expect(friendly("joinUrl must be a Convos invite URL")).toMatch(/doesn't look like a Convos invite link/)
     expect(friendly("agentName must not be empty")).toBe("agentName must not be empty")
   })
+})
+
+describe("share image emoji", () => {
+  it("names Twemoji's file by code points, dropping U+FE0F except in ZWJ sequences", () => {
+    expect(twemojiFileName("🧳")).toBe("1f9f3.svg")
+    expect(twemojiFileName("🏋️")).toBe("1f3cb.svg")
+    expect(twemojiFileName("🧑‍🍳")).toBe("1f9d1-200d-1f373.svg")
+    expect(twemojiFileName("🏳️‍🌈")).toBe("1f3f3-fe0f-200d-1f308.svg")
+  })
+
+  it("has a picture for every seeded template's emoji", () => {
+    const twemojiDir = dirname(createRequire(import.meta.url).resolve("@twemoji/svg/package.json"))
+    expect(seedTemplates.filter((t) => !existsSync(join(twemojiDir, twemojiFileName(t.emoji)))).map((t) => `${t.slug} ${t.emoji}`)).toEqual([])
+  })
+
+  it("draws the emoji on the card, and the first letter when Twemoji has no picture for it", async () => {
+    const template = seedTemplates[0]!
+    const [withEmoji, withLetter] = await Promise.all([ogPng(template, "https://a.example/a/x"), ogPng({ ...template, emoji: "x" }, "https://a.example/a/x")])
+    expect(withEmoji.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    expect(withEmoji.equals(withLetter)).toBe(false)
+  }, 30_000)
 })

@@ -1,10 +1,12 @@
 /**
  * Share images: a template page's QR code (PNG) and its 1200×630 OpenGraph card, drawn with satori (layout → SVG)
  * and resvg (SVG → PNG). The font is vendored (`assets/fonts/`, SIL OFL) so rendering needs nothing from the system.
- * Emoji are left out of the card: no open colour-emoji font small enough to vendor renders in resvg.
+ * resvg draws no colour-emoji font, so a template's emoji is Twemoji's SVG of it (`@twemoji/svg`, graphics CC-BY 4.0
+ * by Twitter, Inc. and contributors); an emoji it does not have falls back to the name's first letter.
  */
 import { Resvg } from "@resvg/resvg-js"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { createRequire } from "node:module"
 import satori from "satori"
 import type { Template } from "../domain/templates.ts"
@@ -16,6 +18,26 @@ const qrcode = require("qrcode") as {
 }
 
 const font = readFileSync(new URL("./assets/fonts/NotoSans-Regular.otf", import.meta.url))
+const twemojiDir = dirname(require.resolve("@twemoji/svg/package.json"))
+
+/**
+ * Twemoji's file name of an emoji: its code points in hex joined by "-", without the U+FE0F variation selector unless
+ * the emoji is a ZWJ sequence (Twemoji's own rule).
+ */
+export const twemojiFileName = (emoji: string): string => {
+  const points = [...emoji].map((c) => c.codePointAt(0)!)
+  const kept = points.includes(0x200d) ? points : points.filter((p) => p !== 0xfe0f)
+  return `${kept.map((p) => p.toString(16)).join("-")}.svg`
+}
+
+/** The emoji as an SVG `data:` URL, or undefined when Twemoji has no picture for it. */
+const emojiSvg = (emoji: string): string | undefined => {
+  // A few ZWJ sequences are filed without their U+FE0F too.
+  const file = [twemojiFileName(emoji.trim()), twemojiFileName(emoji.trim().replaceAll("\uFE0F", ""))]
+    .map((name) => join(twemojiDir, name))
+    .find((path) => existsSync(path))
+  return file === undefined ? undefined : `data:image/svg+xml;base64,${readFileSync(file).toString("base64")}`
+}
 
 /** The QR code of a URL as a PNG: margin for scanners, medium error correction. */
 export const qrPng = (url: string, size = 480): Promise<Buffer> =>
@@ -39,6 +61,7 @@ export const ogSize = { width: 1200, height: 630 } as const
 export const ogPng = async (template: Template, pageUrl: string): Promise<Buffer> => {
   const qrSvg = await qrcode.toString(pageUrl, { type: "svg", margin: 1, errorCorrectionLevel: "M", color: { dark: "#111827", light: "#ffffff" } })
   const initial = [...template.name][0]?.toUpperCase() ?? "A"
+  const emoji = emojiSvg(template.emoji)
   const tree = el("div", {
     width: "100%",
     height: "100%",
@@ -56,13 +79,14 @@ export const ogPng = async (template: Template, pageUrl: string): Promise<Buffer
         width: "112px",
         height: "112px",
         borderRadius: "28px",
-        background: "#4338ca",
+        background: emoji ? "#ffffff" : "#4338ca",
         color: "#ffffff",
         fontSize: "64px",
         alignItems: "center",
         justifyContent: "center",
         marginBottom: "32px",
-      }, initial),
+        boxShadow: emoji ? "0 4px 16px rgba(17, 24, 39, 0.10)" : "none",
+      }, emoji ? el("img", { width: "80px", height: "80px" }, undefined, { src: emoji, width: 80, height: 80 }) : initial),
       el("div", { fontSize: "72px", lineHeight: 1.1, marginBottom: "20px" }, clip(template.name, 40)),
       el("div", { fontSize: "34px", lineHeight: 1.35, color: "#374151", marginBottom: "36px" }, clip(template.description, 140)),
       el("div", { display: "flex", fontSize: "30px", color: "#4338ca" }, "Add it to your group chat · Convos"),
