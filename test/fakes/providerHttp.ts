@@ -32,6 +32,8 @@ export interface Fault {
   readonly delayMs?: number
   /** `Retry-After` header value for the faulty answer. */
   readonly retryAfter?: string
+  /** Other headers of the faulty answer (e.g. Telnyx's `x-ratelimit-reset`). */
+  readonly headers?: Readonly<Record<string, string>>
   /** Do the real work first, then answer the fault (or answer late): the client cannot know the call succeeded. */
   readonly after?: boolean
   /** Body of the faulty answer (default `{error: "injected <status>"}`): a malformed answer, say. */
@@ -144,7 +146,7 @@ export const startFakeHttp = async (options: {
         return send(response, {
           status: fault.status,
           body: fault.body ?? { error: `injected ${fault.status}` },
-          ...(fault.retryAfter === undefined ? {} : { headers: { "retry-after": fault.retryAfter } }),
+          headers: { ...fault.headers, ...(fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter }) },
         })
       }
       const reply = options.handle(call)

@@ -88,6 +88,8 @@ export const toolProxyHttpStatus = (error: ToolProxyError): number => {
 export interface ToolProxyLimits {
   readonly emailsPerHour: number
   readonly smsPerHour: number
+  /** Why SMS is off although Telnyx has a key (no 10DLC campaign): the SMS tool's answer says so. */
+  readonly smsOffReason?: string | undefined
 }
 
 const invalid = (issue: unknown) =>
@@ -182,7 +184,11 @@ export class ToolProxy extends Context.Service<ToolProxy, {
 
       const sendSms = Effect.fn("ToolProxy.sendSms")(function*(tools: InstanceTools, request: unknown) {
         const input = yield* Schema.decodeUnknownEffect(SendSmsRequest)(request).pipe(Effect.mapError(invalid))
-        if (Option.isNone(telnyx)) return yield* notConfigured("SMS")
+        if (Option.isNone(telnyx)) {
+          return yield* limits.smsOffReason === undefined
+            ? notConfigured("SMS")
+            : new ToolProxyError({ reason: "NotConfigured", message: limits.smsOffReason, retryable: false })
+        }
         if (tools.telnyxPhoneNumber === undefined) return yield* notProvisioned(tools, "phone number")
         yield* takeSlot("sms", tools.instanceId)
         return yield* telnyx.value.sendSms(tools.telnyxPhoneNumber, input).pipe(Effect.mapError(providerFailed))
@@ -197,6 +203,7 @@ export class ToolProxy extends Context.Service<ToolProxy, {
     const limits = yield* Config.all({
       emailsPerHour: Config.Int("TOOL_PROXY_EMAILS_PER_HOUR").pipe(Config.withDefault(30)),
       smsPerHour: Config.Int("TOOL_PROXY_SMS_PER_HOUR").pipe(Config.withDefault(30)),
+      smsOffReason: Telnyx.offReason,
     })
     return ToolProxy.layerWith(limits)
   }))
