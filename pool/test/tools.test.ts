@@ -44,12 +44,14 @@ describe("instance tool routes", () => {
         )
         assert.strictEqual(sent.status, 200, sent.text)
         assert.isString(sent.json.messageId)
-        const inboxA = [...fake.inboxes.values()].find((i) => i.inboxId.includes(a!))!
+        const inboxA = [...fake.inboxes.values()].find((i) => i.email.includes(a!))!
         assert.strictEqual(inboxA.messages.length, 1, "the mail left from instance a's own inbox")
+        fake.deliver(inboxA.inboxId, { from: "friend@example.com", subject: "re: hi", text: "hello back" })
 
         const inbox = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox?limit=5", as(a!)))
         assert.strictEqual(inbox.status, 200)
         assert.strictEqual(inbox.json.messages.length, 1)
+        assert.strictEqual(inbox.json.messages[0].subject, "re: hi", "received mail, not its own send")
         const ofB = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox", as(b!)))
         assert.strictEqual(ofB.json.messages.length, 0, "b sees only its own inbox")
 

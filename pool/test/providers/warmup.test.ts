@@ -158,6 +158,7 @@ layer(Layer.provideMerge(providers, TestDatabaseLayer()), {
       assert.deepStrictEqual(decoded.tools, {
         TELNYX_PHONE_NUMBER: "+15550100001",
         AGENTMAIL_INBOX_ID: [...agentmail.inboxes.keys()][0]!,
+        AGENTMAIL_ADDRESS: [...agentmail.inboxes.values()][0]!.email,
       })
       for (const master of Object.values(keys)) {
         assert.isFalse(JSON.stringify([variables, spec]).includes(master), "no master key reaches a host or a slot")
