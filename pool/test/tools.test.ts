@@ -78,6 +78,13 @@ describe("instance tool routes", () => {
         )
         assert.strictEqual(limited.status, 429, "hourly send quota")
         for (const r of [sent, inbox, forged, bad, sms, limited]) assert.notInclude(r.text, masterKey)
+
+        // The provider webhooks are served beside the API; unsigned ones are refused (this pool has no webhook secret).
+        const unsigned = yield* Effect.promise(() =>
+          call("POST", "/webhooks/agentmail", { key: null, rawBody: JSON.stringify({ event_type: "message.received" }) })
+        )
+        assert.strictEqual(unsigned.status, 401)
+        assert.match(unsigned.json.error, /AGENTMAIL_WEBHOOK_SECRET is not set/)
       }).pipe(Effect.provide(layer))
     }).pipe(Effect.scoped), 60_000)
 })

@@ -3,6 +3,7 @@ import { Config, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { ApiRoutes } from "./Handlers.ts"
+import { InboundWebhooks, WebhookRoutes } from "./Webhooks.ts"
 
 /** Anything the API does not define is a JSON 404, like every other error. */
 const NotFound = HttpRouter.add(
@@ -16,7 +17,10 @@ const NotFound = HttpRouter.add(
 
 /** The API on a Node HTTP server; `port` 0 picks a free one (tests read it from `HttpServer.address`). */
 export const HttpServerLayer = (options: { readonly port: number; readonly host?: string; readonly logRequests?: boolean }) =>
-  HttpRouter.serve(Layer.mergeAll(ApiRoutes, NotFound), { disableLogger: options.logRequests !== true }).pipe(
+  HttpRouter.serve(
+    Layer.mergeAll(ApiRoutes, WebhookRoutes.pipe(Layer.provide(InboundWebhooks.layer)), NotFound),
+    { disableLogger: options.logRequests !== true },
+  ).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
   )
 
