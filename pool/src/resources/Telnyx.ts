@@ -365,19 +365,24 @@ export class Telnyx extends Context.Service<Telnyx, {
         } satisfies CreatedResource
       })
 
+      /** Telnyx's id of a number the account owns (purchase-pending or active); none once it is released. */
+      const ownedId = (phoneNumber: string) =>
+        rest("findPhoneNumber", {
+          method: "GET",
+          path: "/phone_numbers",
+          query: { "filter[phone_number]": phoneNumber },
+        }).pipe(
+          Effect.retry(transientRetry(options.retryBase)),
+          Effect.flatMap((response) => decodeBody("findPhoneNumber", OwnedNumbers)(response.body)),
+          Effect.map((owned) => Option.fromNullishOr(owned.data.find((number) => number.phone_number === phoneNumber)?.id)),
+        )
+
       /** Deletes the number at Telnyx; one Telnyx no longer has is already released. */
       const deleteAtTelnyx = (phoneNumber: string) =>
         Effect.gen(function*() {
-          const owned = yield* rest("findPhoneNumber", {
-            method: "GET",
-            path: "/phone_numbers",
-            query: { "filter[phone_number]": phoneNumber },
-          }).pipe(
-            Effect.retry(transientRetry(options.retryBase)),
-            Effect.flatMap((response) => decodeBody("findPhoneNumber", OwnedNumbers)(response.body)),
-          )
-          const id = owned.data.find((number) => number.phone_number === phoneNumber)?.id
-          if (id === undefined) return
+          const found = yield* ownedId(phoneNumber)
+          if (Option.isNone(found)) return
+          const id = found.value
           yield* rest("deletePhoneNumber", { method: "DELETE", path: `/phone_numbers/${encodeURIComponent(id)}`, accept: [404] })
             .pipe(Effect.retry(transientRetry(options.retryBase)))
         })
@@ -397,8 +402,14 @@ export class Telnyx extends Context.Service<Telnyx, {
       const find = Effect.fn("Telnyx.find")(function*(instanceId: string) {
         const assigned = yield* numbers.assignedTo(instanceId).pipe(Effect.mapError(dbError("find")))
         if (Option.isSome(assigned)) return assigned
-        const orders = yield* liveOrdersFor(referenceOf(instanceId)).pipe(Effect.mapError(toToolError(tool, "find")))
-        return Option.fromNullishOr(orders.flatMap((order) => order.phone_numbers)[0]?.phone_number)
+        // An order outlives its number: only a number the account still owns is this instance's.
+        return yield* Effect.gen(function*() {
+          const orders = yield* liveOrdersFor(referenceOf(instanceId))
+          for (const { phone_number } of orders.flatMap((order) => order.phone_numbers)) {
+            if (Option.isSome(yield* ownedId(phone_number))) return Option.some(phone_number)
+          }
+          return Option.none<string>()
+        }).pipe(Effect.mapError(toToolError(tool, "find")))
       })
 
       const sendSms = Effect.fn("Telnyx.sendSms")(

@@ -164,6 +164,7 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds", excludeTestServices: true })
         assert.deepStrictEqual(yield* rows, [])
         yield* tool.release("short-lived", number)
         assert.deepStrictEqual(fake.deleted, [number])
+        assert.deepStrictEqual(yield* tool.find("short-lived"), Option.none(), "its order remains, its number does not")
       }), { keepReleasedNumbers: false }))
 
   it.effect("a kept number goes back to the pool and the next instance reuses it with one look at its 10DLC assignment, no order", () =>
