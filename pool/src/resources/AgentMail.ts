@@ -22,7 +22,8 @@ import type { CreatedResource, ToolError, ToolProvider } from "./ToolProvider.ts
  *
  * Hand-written REST rather than the official `agentmail` SDK: every call goes through `providerRest`, where the pool's
  * retry policy, timeouts, interruption and secret-free errors live; the SDK's own fetcher retries with its own policy.
- * Paths, fields and the `Idempotency-Key` header follow the SDK (agentmail 0.5.27).
+ * Paths, fields and the `Idempotency-Key` header follow the SDK (agentmail 0.5.27); the fake is held to the SDK by
+ * test/fakes/sdkConformance.test.ts.
  */
 
 export const tool = "agentmail"

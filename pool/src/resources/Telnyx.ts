@@ -30,7 +30,8 @@ import { type CreatedResource, ToolError, type ToolProvider } from "./ToolProvid
  * Hand-written REST rather than the official `telnyx` SDK: every call goes through `providerRest` so the pool's policy
  * holds in one place (no resend of an order or a message after a 5xx, `x-ratelimit-reset` honoured, errors that say
  * whether a retry may help, Effect timeouts and interruption); the SDK retries 5xx itself and hides those headers behind
- * its own errors. The paths and fields follow the SDK's types (telnyx 7.24.0).
+ * its own errors. The paths and fields follow the SDK's types (telnyx 7.24.0); the fake is held to the SDK by
+ * test/fakes/sdkConformance.test.ts.
  */
 
 export const tool = "telnyx"
