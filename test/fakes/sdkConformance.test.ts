@@ -41,6 +41,9 @@ describe("official SDKs against the fakes", () => {
     const listed = await client.numberOrders.list({ filter: { customer_reference: "sdk-ref" } })
     expect(listed.data.map((o) => o.id)).toEqual([order.data!.id])
 
+    // Purchase-pending for a look after the order succeeds, then active (only active numbers join a campaign).
+    expect((await client.phoneNumbers.list({ filter: { phone_number: "+15550009999" } })).data[0]?.status).toBe("purchase-pending")
+    expect((await client.phoneNumbers.list({ filter: { phone_number: "+15550009999" } })).data[0]?.status).toBe("active")
     const assigned = await client.messaging10dlc.phoneNumberCampaigns.create({ phoneNumber: "+15550009999", campaignId: "cmp_sdk" })
     expect(assigned.assignmentStatus).toBe("PENDING_ASSIGNMENT")
     await client.messaging10dlc.phoneNumberCampaigns.retrieve("+15550009999")

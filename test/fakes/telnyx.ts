@@ -6,7 +6,8 @@
  *   without it voice-only numbers (`voiceOnly`) are offered too, as an ignored filter would.
  * - `POST /v2/number_orders` answers `pending` at once (422 when the number was taken meanwhile); the order turns
  *   `success` or `failure` (numbers in `failOnOrder`) after `settings.pendingLooks` looks at `GET /v2/number_orders/:id`.
- *   Its number is `purchase-pending` until then, `active` after a success and gone after a failure.
+ *   Its number is `purchase-pending` until then and for `settings.activationLooks` looks at it after a success (then
+ *   `active`; only an active number can join a 10DLC campaign), gone after a failure.
  *   `GET /v2/number_orders?filter[customer_reference]=` lists orders by reference (the documented filter).
  * - `GET /v2/phone_numbers?filter[phone_number]=` and `DELETE /v2/phone_numbers/:id` (the release).
  * - `POST /v2/10dlc/phone_number_campaigns {phoneNumber, campaignId}` (campaign must be in `campaigns`), `GET` and
@@ -25,6 +26,8 @@ export interface FakeOwnedNumber {
   customerReference: string | null
   readonly messagingProfileId: string | null
   status: "purchase-pending" | "active"
+  /** Looks at it (GET /phone_numbers) after its order succeeded before it turns active. */
+  activationLooksLeft?: number
 }
 
 export interface FakeNumberOrder {
@@ -74,8 +77,11 @@ export interface FakeTelnyx extends FakeHttpServer {
    * that appears in the inventory at that moment (the market moved on).
    */
   readonly takenOnOrder: Map<string, string | undefined>
-  /** `pendingLooks`: how many looks an order or an assignment stays pending (default 1). */
-  readonly settings: { pendingLooks: number }
+  /**
+   * `pendingLooks`: how many looks an order or an assignment stays pending (default 1); `activationLooks`: how many
+   * looks at a bought number it stays `purchase-pending` after its order succeeded (default 1).
+   */
+  readonly settings: { pendingLooks: number; activationLooks: number }
   /** Puts a number on the account (active, in `messagingProfileId`), as one bought long ago. */
   own(phoneNumber: string, messagingProfileId?: string): void
   /** Empties every table (between tests). */
@@ -100,7 +106,7 @@ export const startFakeTelnyx = async (options: { readonly apiKey: string }): Pro
   const messages: Array<FakeSms> = []
   const deleted: Array<string> = []
   const takenOnOrder = new Map<string, string | undefined>()
-  const settings = { pendingLooks: 1 }
+  const settings = { pendingLooks: 1, activationLooks: 1 }
 
   const orderBody = (order: FakeNumberOrder) => ({
     id: order.id,
@@ -126,7 +132,10 @@ export const startFakeTelnyx = async (options: { readonly apiKey: string }): Pro
     } else {
       order.status = "success"
       const number = owned.get(order.phoneNumber)
-      if (number !== undefined) number.status = "active"
+      if (number !== undefined) {
+        if (settings.activationLooks === 0) number.status = "active"
+        else number.activationLooksLeft = settings.activationLooks
+      }
     }
   }
 
@@ -226,6 +235,18 @@ export const startFakeTelnyx = async (options: { readonly apiKey: string }): Pro
         const number = query.get("filter[phone_number]")
         const data = [...owned.entries()]
           .filter(([phoneNumber]) => number === null || phoneNumber === number)
+          .map(([phone_number, details]) => {
+            // Seen as it is now; a bought number turns active after a few looks.
+            const seen = { status: details.status }
+            if (details.activationLooksLeft !== undefined) {
+              details.activationLooksLeft -= 1
+              if (details.activationLooksLeft <= 0) {
+                details.status = "active"
+                delete details.activationLooksLeft
+              }
+            }
+            return [phone_number, { ...details, ...seen }] as const
+          })
           .map(([phone_number, details]) => ({
             id: details.id,
             record_type: "phone_number",
@@ -316,6 +337,7 @@ export const startFakeTelnyx = async (options: { readonly apiKey: string }): Pro
         table.clear()
       }
       settings.pendingLooks = 1
+      settings.activationLooks = 1
     },
   })
 }

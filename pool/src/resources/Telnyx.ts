@@ -19,7 +19,8 @@ import { type CreatedResource, ToolError, type ToolProvider } from "./ToolProvid
  * `failure` (or a number taken meanwhile, 409/422) starts a new search round. After an ambiguous order failure (5xx,
  * timeout) or a crash, the order is found again by its reference (`GET /number_orders?filter[customer_reference]=`, the
  * documented filter; that the reference is copied onto the number is not documented, so it is never relied on).
- * Then the number is assigned to `TELNYX_10DLC_CAMPAIGN_ID` (`POST /10dlc/phone_number_campaigns`) and the agent gets
+ * Once the number leaves `purchase-pending` for `active`, it is assigned to `TELNYX_10DLC_CAMPAIGN_ID`
+ * (`POST /10dlc/phone_number_campaigns`) and the agent gets
  * it only once Telnyx reports the assignment `ASSIGNED`: carriers filter texts from numbers on no campaign while the
  * send itself still answers 200. Without a campaign setting SMS stays off (`smsSetting`).
  *
@@ -70,7 +71,9 @@ const NumberOrderData = Schema.Struct({
 })
 const NumberOrder = Schema.Struct({ data: NumberOrderData })
 const NumberOrders = Schema.Struct({ data: Schema.Array(NumberOrderData) })
-const OwnedNumbers = Schema.Struct({ data: Schema.Array(Schema.Struct({ id: Schema.String, phone_number: Schema.String })) })
+const OwnedNumbers = Schema.Struct({
+  data: Schema.Array(Schema.Struct({ id: Schema.String, phone_number: Schema.String, status: Schema.optional(Schema.String) })),
+})
 const Assignment = Schema.Struct({
   campaignId: Schema.String,
   assignmentStatus: Schema.optional(Schema.String),
@@ -284,6 +287,31 @@ export class Telnyx extends Context.Service<Telnyx, {
           )
         })
 
+      /** A number the account owns (purchase-pending or active); none once it is released. */
+      const owned = (phoneNumber: string) =>
+        rest("findPhoneNumber", {
+          method: "GET",
+          path: "/phone_numbers",
+          query: { "filter[phone_number]": phoneNumber },
+        }).pipe(
+          Effect.retry(transientRetry(options.retryBase)),
+          Effect.flatMap((response) => decodeBody("findPhoneNumber", OwnedNumbers)(response.body)),
+          Effect.map((found) => Option.fromNullishOr(found.data.find((number) => number.phone_number === phoneNumber))),
+        )
+      const ownedId = (phoneNumber: string) => Effect.map(owned(phoneNumber), Option.map((number) => number.id))
+
+      /** A bought number stays `purchase-pending` a while after its order succeeds; only an active one joins a campaign. */
+      const awaitActive = (phoneNumber: string) =>
+        poll("awaitActive", `number ${phoneNumber}`, Effect.map(owned(phoneNumber), (number) =>
+          Option.isNone(number) || number.value.status === "active" ? Option.some(number) : Option.none()
+        )).pipe(
+          Effect.flatMap((number) =>
+            Option.isSome(number)
+              ? Effect.void
+              : Effect.fail(new RestCallError({ operation: "awaitActive", message: `${phoneNumber} is not on the account`, retryable: false }))
+          ),
+        )
+
       const assignmentPath = (phoneNumber: string) => `/10dlc/phone_number_campaigns/${encodeURIComponent(phoneNumber)}`
       const getAssignment = (phoneNumber: string) =>
         rest("getCampaignAssignment", { method: "GET", path: assignmentPath(phoneNumber), accept: [404] }).pipe(
@@ -305,6 +333,7 @@ export class Telnyx extends Context.Service<Telnyx, {
             current.value.assignmentStatus === "ASSIGNED"
           ) return
           if (Option.isNone(current)) {
+            yield* awaitActive(phoneNumber)
             yield* rest("assignCampaign", { method: "POST", path: "/10dlc/phone_number_campaigns", body }).pipe(
               Effect.retry(rateLimitRetry(options.retryBase)),
               // A 5xx may have assigned it: the look below tells.
@@ -365,18 +394,6 @@ export class Telnyx extends Context.Service<Telnyx, {
           meta: { messagingProfileId: options.messagingProfileId, campaignId: options.campaignId, source },
         } satisfies CreatedResource
       })
-
-      /** Telnyx's id of a number the account owns (purchase-pending or active); none once it is released. */
-      const ownedId = (phoneNumber: string) =>
-        rest("findPhoneNumber", {
-          method: "GET",
-          path: "/phone_numbers",
-          query: { "filter[phone_number]": phoneNumber },
-        }).pipe(
-          Effect.retry(transientRetry(options.retryBase)),
-          Effect.flatMap((response) => decodeBody("findPhoneNumber", OwnedNumbers)(response.body)),
-          Effect.map((owned) => Option.fromNullishOr(owned.data.find((number) => number.phone_number === phoneNumber)?.id)),
-        )
 
       /** Deletes the number at Telnyx; one Telnyx no longer has is already released. */
       const deleteAtTelnyx = (phoneNumber: string) =>

@@ -73,10 +73,11 @@ const placeOrder = (phoneNumber: string, reference: string) =>
   })
 
 layer(TestDatabaseLayer(), { timeout: "60 seconds", excludeTestServices: true })("Telnyx numbers against the fake v2 API and the pool table", (it) => {
-  it.effect("a bought number is searched with filter[features]=sms, its pending order awaited, and given only once ASSIGNED to the 10DLC campaign", () =>
+  it.effect("a bought number is searched with filter[features]=sms, its pending order awaited, assigned to the 10DLC campaign once active, and given only once ASSIGNED", () =>
     withTelnyx(({ tool }) =>
       Effect.gen(function*() {
         fake.settings.pendingLooks = 3
+        fake.settings.activationLooks = 2
         fake.inventory.push("+15550000001")
         fake.voiceOnly.add("+15550000099")
         fake.inventory.push("+15550000099")
@@ -90,6 +91,12 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds", excludeTestServices: true })
         assert.strictEqual(fake.owned.get("+15550000001")?.status, "active")
         assert.strictEqual(fake.count(`GET /v2/number_orders/${order!.id}`), 4, "three pending looks, then success")
         assert.deepStrictEqual(fake.assignments.get("+15550000001")?.status, "ASSIGNED")
+        const keys = fake.calls.map((call) => call.key)
+        assert.strictEqual(
+          keys.slice(0, keys.indexOf("POST /v2/10dlc/phone_number_campaigns")).filter((key) => key === "GET /v2/phone_numbers").length,
+          3,
+          "waited while the number was purchase-pending (two looks), assigned it once active",
+        )
         assert.deepStrictEqual(fake.calls.find((call) => call.key === "POST /v2/10dlc/phone_number_campaigns")?.body, {
           phoneNumber: "+15550000001",
           campaignId,
