@@ -20,13 +20,16 @@ import { type CreatedResource, ToolError, type ToolProvider } from "./ToolProvid
  * timeout) or a crash, the order is found again by its reference (`GET /number_orders?filter[customer_reference]=`, the
  * documented filter; that the reference is copied onto the number is not documented, so it is never relied on).
  * Once the number leaves `purchase-pending` for `active`, it is assigned to `TELNYX_10DLC_CAMPAIGN_ID`
- * (`POST /10dlc/phone_number_campaigns`) and the agent gets
- * it only once Telnyx reports the assignment `ASSIGNED`: carriers filter texts from numbers on no campaign while the
- * send itself still answers 200. Without a campaign setting SMS stays off (`smsSetting`).
+ * (`POST /10dlc/phone_number_campaigns`) and the agent gets it only once Telnyx reports the assignment `ASSIGNED`:
+ * carriers filter texts from numbers on no campaign while the send itself still answers 200. Without a campaign setting
+ * SMS stays off (`smsSetting`).
  *
  * Release deletes the number at Telnyx (`DELETE /phone_numbers/{id}`), so it stops billing. With
  * `TELNYX_KEEP_RELEASED_NUMBERS=true` it goes back to `phone_number_pool` (sql/0003_providers.sql) instead, keeps billing,
  * and the next agent reuses it (claimed with FOR UPDATE SKIP LOCKED, its campaign assignment checked again).
+ *
+ * About 500 lines, over the usual 400: one number's life (order, activation, campaign, reuse, release, recovery) shares
+ * the same polling and retry helpers and the pool table; split apart, each piece would need them all.
  *
  * Hand-written REST rather than the official `telnyx` SDK: every call goes through `providerRest` so the pool's policy
  * holds in one place (no resend of an order or a message after a 5xx, `x-ratelimit-reset` honoured, errors that say
