@@ -22,6 +22,10 @@ export const limits = {
   /** Tool variables a slot may carry, and their sizes. */
   toolVars: 16,
   toolValue: 512,
+  /** Inbound notices (email, SMS): sender, subject or failure reason, SMS text. */
+  inboundFrom: 320,
+  inboundSubject: 300,
+  inboundText: 1_600,
 } as const
 
 // ---------------------------------------------------------------------------------------------------- text rules
@@ -112,6 +116,36 @@ export type ConfigureReply = typeof ConfigureReply.Type
 export const ResetReply = Schema.Struct({ clean: Schema.Boolean })
 export type ResetReply = typeof ResetReply.Type
 
+/**
+ * `POST /slots/:slotId/inbound`: something arrived for the agent's own inbox or number (the pool received the
+ * provider's verified webhook), or a text it sent could not be delivered. The agent tells its conversation who it is
+ * from and what it is about, not the content unless asked. Sizes are bounded; the text is a stranger's.
+ */
+export const InboundNotice = Schema.Union([
+  Schema.Struct({
+    kind: Schema.Literal("email"),
+    from: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(limits.inboundFrom)),
+    subject: Schema.NullOr(Schema.String.check(Schema.isMaxLength(limits.inboundSubject))),
+    /** For the agent's `email_read` tool, when someone asks what it says. */
+    messageId: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1_000)),
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("sms"),
+    from: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(limits.inboundFrom)),
+    text: Schema.String.check(Schema.isMaxLength(limits.inboundText)),
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("sms_failed"),
+    to: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(limits.inboundFrom)),
+    reason: Schema.String.check(Schema.isMaxLength(limits.inboundSubject)),
+  }),
+])
+export type InboundNotice = typeof InboundNotice.Type
+
+/** `delivered: false` when the agent has no conversation yet (nothing to tell). */
+export const InboundReply = Schema.Struct({ delivered: Schema.Boolean })
+export type InboundReply = typeof InboundReply.Type
+
 /** One slot as its host reports it (`GET /slots/:slotId/health`, and each entry of the host's health). */
 export const SlotHealth = Schema.Struct({
   slotId: SlotId,
@@ -188,6 +222,7 @@ export const paths = {
   slotProvision: (slotId: string) => `/slots/${slotId}/provision`,
   slotConfigure: (slotId: string) => `/slots/${slotId}/configure`,
   slotReset: (slotId: string) => `/slots/${slotId}/reset`,
+  slotInbound: (slotId: string) => `/slots/${slotId}/inbound`,
 } as const
 
 /** The environment the pool gives a host process (or container). Slots come later, over `PUT /host/slots/:id`. */

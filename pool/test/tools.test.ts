@@ -44,12 +44,14 @@ describe("instance tool routes", () => {
         )
         assert.strictEqual(sent.status, 200, sent.text)
         assert.isString(sent.json.messageId)
-        const inboxA = [...fake.inboxes.values()].find((i) => i.inboxId.includes(a!))!
+        const inboxA = [...fake.inboxes.values()].find((i) => i.email.includes(a!))!
         assert.strictEqual(inboxA.messages.length, 1, "the mail left from instance a's own inbox")
+        fake.deliver(inboxA.inboxId, { from: "friend@example.com", subject: "re: hi", text: "hello back" })
 
         const inbox = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox?limit=5", as(a!)))
         assert.strictEqual(inbox.status, 200)
         assert.strictEqual(inbox.json.messages.length, 1)
+        assert.strictEqual(inbox.json.messages[0].subject, "re: hi", "received mail, not its own send")
         const ofB = yield* Effect.promise(() => call("GET", "/api/tools/email/inbox", as(b!)))
         assert.strictEqual(ofB.json.messages.length, 0, "b sees only its own inbox")
 
@@ -76,6 +78,13 @@ describe("instance tool routes", () => {
         )
         assert.strictEqual(limited.status, 429, "hourly send quota")
         for (const r of [sent, inbox, forged, bad, sms, limited]) assert.notInclude(r.text, masterKey)
+
+        // The provider webhooks are served beside the API; unsigned ones are refused (this pool has no webhook secret).
+        const unsigned = yield* Effect.promise(() =>
+          call("POST", "/webhooks/agentmail", { key: null, rawBody: JSON.stringify({ event_type: "message.received" }) })
+        )
+        assert.strictEqual(unsigned.status, 401)
+        assert.match(unsigned.json.error, /AGENTMAIL_WEBHOOK_SECRET is not set/)
       }).pipe(Effect.provide(layer))
     }).pipe(Effect.scoped), 60_000)
 })

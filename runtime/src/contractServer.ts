@@ -1,6 +1,6 @@
 /**
  * The host's routes (docs/instance-contract.md) on $BIND_HOST:$PORT. Host routes need the host token; slot routes need
- * that slot's own token (another slot's token is 401, an unknown slot 404). Provision, configure and reset are passed
+ * that slot's own token (another slot's token is 401, an unknown slot 404). Provision, configure, reset and inbound are passed
  * through to the convos plugin inside the gateway, which decodes them with the contract.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
@@ -10,8 +10,8 @@ import { schemaProblem } from "./hostEnv.ts"
 import { bearerMatches, readBody, sendJson as send } from "./jsonHttp.ts"
 
 /** The slot routes that the plugin inside the gateway answers. */
-export type ForwardedAction = "provision" | "configure" | "reset"
-const FORWARDED: ReadonlySet<string> = new Set(["provision", "configure", "reset"])
+export type ForwardedAction = "provision" | "configure" | "reset" | "inbound"
+const FORWARDED: ReadonlySet<string> = new Set(["provision", "configure", "reset", "inbound"])
 
 export interface Answer {
   readonly status: number

@@ -196,7 +196,9 @@ describe("a slot with an email inbox", () => {
     ])
     const sent = [...agentMail.inboxes.values()].flatMap((inbox) => inbox.messages.map((message) => ({ inbox: inbox.inboxId, message })))
     expect(sent).toHaveLength(1)
-    expect(sent[0]).toMatchObject({ inbox: issued.inboxId, message: { from: issued.inboxId, to: [email.to], subject: email.subject, text: email.text } })
+    // AgentMail sends from the inbox's address (its `email`, apart from its id).
+    const address = agentMail.inboxes.get(issued.inboxId)?.email
+    expect(sent[0]).toMatchObject({ inbox: issued.inboxId, message: { from: address, to: [email.to], subject: email.subject, text: email.text } })
   }, 180_000)
 
   it("runs the gateway without the slot token, the host token or the pool URL in its environment or config", () => {

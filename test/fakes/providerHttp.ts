@@ -19,6 +19,8 @@ export interface FakeCall {
   readonly path: string
   readonly query: URLSearchParams
   readonly body: unknown
+  /** Request headers, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
   /** The status the fake answered. */
   status: number
 }
@@ -32,6 +34,8 @@ export interface Fault {
   readonly delayMs?: number
   /** `Retry-After` header value for the faulty answer. */
   readonly retryAfter?: string
+  /** Other headers of the faulty answer (e.g. Telnyx's `x-ratelimit-reset`). */
+  readonly headers?: Readonly<Record<string, string>>
   /** Do the real work first, then answer the fault (or answer late): the client cannot know the call succeeded. */
   readonly after?: boolean
   /** Body of the faulty answer (default `{error: "injected <status>"}`): a malformed answer, say. */
@@ -52,6 +56,7 @@ export interface FakeRequest {
   readonly path: string
   readonly query: URLSearchParams
   readonly body: unknown
+  readonly headers: Readonly<Record<string, string>>
 }
 
 export interface FakeHttpServer {
@@ -89,6 +94,8 @@ export const startFakeHttp = async (options: {
   /** Names the call for matching (default `METHOD /path`). */
   readonly keyOf?: (request: Omit<FakeRequest, "key">) => string
   readonly handle: (request: FakeRequest) => FakeReply
+  /** The answer to a wrong or missing bearer token (default HTTP 401 `{error}`). */
+  readonly unauthorized?: FakeReply
 }): Promise<FakeHttpServer> => {
   const calls: Array<FakeCall> = []
   let inFlight = 0
@@ -120,12 +127,16 @@ export const startFakeHttp = async (options: {
           return send(response, { status: 400, body: { error: "body is not JSON" } })
         }
       }
-      const base = { method: request.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams, body }
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).flatMap(([name, value]) => typeof value === "string" ? [[name, value]] : []),
+      )
+      const base = { method: request.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams, body, headers }
       const call: FakeCall = { ...base, key: options.keyOf?.(base) ?? `${base.method} ${base.path}`, status: 0 }
       calls.push(call)
       if (request.headers.authorization !== `Bearer ${options.token}`) {
-        call.status = 401
-        return send(response, { status: 401, body: { error: "unauthorized" } })
+        const answer = options.unauthorized ?? { status: 401, body: { error: "unauthorized" } }
+        call.status = answer.status
+        return send(response, answer)
       }
       const fault = takeFault(call)
       if (fault?.after) {
@@ -144,7 +155,7 @@ export const startFakeHttp = async (options: {
         return send(response, {
           status: fault.status,
           body: fault.body ?? { error: `injected ${fault.status}` },
-          ...(fault.retryAfter === undefined ? {} : { headers: { "retry-after": fault.retryAfter } }),
+          headers: { ...fault.headers, ...(fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter }) },
         })
       }
       const reply = options.handle(call)

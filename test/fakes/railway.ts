@@ -1,15 +1,31 @@
 /**
- * A loopback fake of Railway's public GraphQL API (`POST /graphql/v2`), holding projects in memory. It answers the
- * operations the pool uses, by operation name: ProjectCreate, ServiceCreate, VolumeCreate, ServiceDomainCreate,
- * EnvironmentPatchCommit, ProjectDelete and Projects (paged, with each service's latest deployment). Errors follow
- * GraphQL: HTTP 200 with `errors` (e.g. "Project not found"); faults come from `inject` (see providerHttp.ts), keyed
- * by operation name.
+ * A loopback fake of Railway's public GraphQL API (`POST /graphql/v2`), holding projects in memory, strict where
+ * Railway is:
+ * - every document and its variables are validated against Railway's published schema (`railwaySchema.json`, pinned
+ *   to railwayapp/cli v5.43.1, source in its `_source` field); an invalid one is HTTP 400 with
+ *   `errors[].extensions.code = "GRAPHQL_VALIDATION_FAILED"` and changes nothing. Deprecated fields a document selects
+ *   are collected in `deprecatedUsed`.
+ * - a wrong token, or an id the token cannot see (a deleted or unknown project), answers as Railway does: HTTP 200
+ *   with `errors[].message = "Not Authorized"`, never "not found".
+ * - a deployment starts `QUEUED` and moves on at each status read: `DEPLOYING`, then `settings.deploymentStatus`
+ *   (default `SUCCESS`).
+ * It answers, by operation name: ProjectCreate, ServiceCreate, VolumeCreate, ServiceDomainCreate,
+ * EnvironmentPatchCommit, ProjectDelete and Projects (paged, each environment's service instances with their latest
+ * deployment). Faults come from `inject` (see providerHttp.ts), keyed by operation name.
  *
  *   const railway = await startFakeRailway({ token: "rw-token", workspaceId: "ws_1" })
  *   railway.projects          // what exists now
  *   railway.count("ProjectCreate")
  */
+import { readFileSync } from "node:fs"
+import { type IntrospectionSchema, makeValidator } from "./graphqlValidate.ts"
 import { type FakeHttpServer, type FakeReply, fakeId, startFakeHttp } from "./providerHttp.ts"
+
+const schema = (JSON.parse(readFileSync(new URL("./railwaySchema.json", import.meta.url), "utf8")) as {
+  readonly __schema: IntrospectionSchema
+}).__schema
+/** Railway's schema, as the fake checks documents against it (tests use it to check documents directly). */
+export const validateRailwayDocument = makeValidator(schema)
 
 export interface FakeRailwayService {
   readonly id: string
@@ -22,8 +38,8 @@ export interface FakeRailwayService {
   startCommand: string | undefined
   limitOverride: unknown
   variables: Record<string, string>
-  /** Newest first. */
-  readonly deployments: Array<{ id: string; status: string }>
+  /** Newest first. `finalStatus`: where a deployment still moving on ends. */
+  readonly deployments: Array<{ id: string; status: string; finalStatus?: string }>
   /** How many environment patches touched this service. */
   patchCommits: number
   /** Whether the volume and the domain existed when the first deployment started. */
@@ -42,8 +58,12 @@ export interface FakeRailway extends FakeHttpServer {
   /** GraphQL endpoint, for RAILWAY_API_URL. */
   readonly apiUrl: string
   readonly projects: Map<string, FakeRailwayProject>
-  /** Mutable: `settings.deploymentStatus` is given to a deployment when an image is set (default `SUCCESS`). */
+  /** Mutable: `settings.deploymentStatus` is where a new deployment ends, after QUEUED and DEPLOYING (default `SUCCESS`). */
   readonly settings: { deploymentStatus: string }
+  /** `Type.field` of deprecated fields documents selected. */
+  readonly deprecatedUsed: Set<string>
+  /** Documents refused by validation, with the errors. */
+  readonly invalid: Array<{ operationName: string; errors: ReadonlyArray<string> }>
   /** Sets the latest deployment status of a project's first service. */
   setDeploymentStatus(projectId: string, status: string): void
   /** Adds projects directly (benchmarks and status tests), returning their ids. */
@@ -51,6 +71,11 @@ export interface FakeRailway extends FakeHttpServer {
 }
 
 const gqlError = (message: string): FakeReply => ({ status: 200, body: { data: null, errors: [{ message }] } })
+/** Railway answers ids the token cannot reach, and bad tokens, with this (HTTP 200). */
+const notAuthorized: FakeReply = {
+  status: 200,
+  body: { data: null, errors: [{ message: "Not Authorized", extensions: { code: "INTERNAL_SERVER_ERROR" } }] },
+}
 const ok = (data: unknown): FakeReply => ({ status: 200, body: { data } })
 
 type Variables = Record<string, any>
@@ -60,6 +85,18 @@ export const startFakeRailway = async (
 ): Promise<FakeRailway> => {
   const projects = new Map<string, FakeRailwayProject>()
   const state = { deploymentStatus: "SUCCESS" }
+  const deprecatedUsed = new Set<string>()
+  const invalid: Array<{ operationName: string; errors: ReadonlyArray<string> }> = []
+
+  /** A status read moves the deployment it shows one step on, as time would. */
+  const advance = (deployment: { status: string; finalStatus?: string }) => {
+    if (deployment.finalStatus === undefined) return
+    if (deployment.status === "QUEUED") deployment.status = "DEPLOYING"
+    else {
+      deployment.status = deployment.finalStatus
+      delete deployment.finalStatus
+    }
+  }
 
   const findService = (serviceId: string) => {
     for (const project of projects.values()) {
@@ -97,7 +134,7 @@ export const startFakeRailway = async (
     },
     ServiceCreate: ({ input }) => {
       const project = projects.get(input?.projectId)
-      if (project === undefined) return gqlError("Project not found")
+      if (project === undefined) return notAuthorized
       const service: FakeRailwayService = {
         id: fakeId("svc"),
         name: input.name ?? "service",
@@ -117,14 +154,14 @@ export const startFakeRailway = async (
     },
     VolumeCreate: ({ input }) => {
       const found = findService(input?.serviceId)
-      if (found === undefined || found.project.id !== input.projectId) return gqlError("Service not found")
+      if (found === undefined || found.project.id !== input.projectId) return notAuthorized
       const volume = { id: fakeId("vol"), mountPath: String(input.mountPath) }
       found.service.volumes.push(volume)
       return ok({ volumeCreate: { id: volume.id } })
     },
     ServiceDomainCreate: ({ input }) => {
       const found = findService(input?.serviceId)
-      if (found === undefined) return gqlError("Service not found")
+      if (found === undefined) return notAuthorized
       const domain = `${found.project.name}-${found.service.id}.up.railway.app`.toLowerCase()
       found.service.domains.push(domain)
       if (typeof input.targetPort === "number") found.service.domainTargetPort = input.targetPort
@@ -134,7 +171,7 @@ export const startFakeRailway = async (
       for (const [serviceId, config] of Object.entries<any>(patch?.services ?? {})) {
         const found = findService(serviceId)
         if (found === undefined || !found.project.environments.some((env) => env.id === environmentId)) {
-          return gqlError("Service not found")
+          return notAuthorized
         }
         const service = found.service
         service.patchCommits += 1
@@ -146,13 +183,13 @@ export const startFakeRailway = async (
           if (service.volumeAndDomainBeforeFirstDeploy === undefined) {
             service.volumeAndDomainBeforeFirstDeploy = service.volumes.length > 0 && service.domains.length > 0
           }
-          service.deployments.unshift({ id: fakeId("dep"), status: state.deploymentStatus })
+          service.deployments.unshift({ id: fakeId("dep"), status: "QUEUED", finalStatus: state.deploymentStatus })
         }
       }
       return ok({ environmentPatchCommit: fakeId("commit") })
     },
     ProjectDelete: ({ id }) => {
-      if (!projects.delete(id)) return gqlError("Project not found")
+      if (!projects.delete(id)) return notAuthorized
       return ok({ projectDelete: true })
     },
     Projects: ({ workspaceId, first, after }) => {
@@ -168,11 +205,23 @@ export const startFakeRailway = async (
             node: {
               id: project.id,
               name: project.name,
-              services: {
-                edges: project.services.map((service) => ({
+              environments: {
+                edges: project.environments.map((environment) => ({
                   node: {
-                    id: service.id,
-                    deployments: { edges: service.deployments.slice(0, 1).map((node) => ({ node })) },
+                    id: environment.id,
+                    name: environment.name,
+                    serviceInstances: {
+                      edges: project.services.map((service) => {
+                        const latest = service.deployments[0]
+                        const node = {
+                          serviceId: service.id,
+                          latestDeployment: latest === undefined ? null : { id: latest.id, status: latest.status },
+                        }
+                        // Seen as it is now; the next read sees it one step on.
+                        if (latest !== undefined) advance(latest)
+                        return { node }
+                      }),
+                    },
                   },
                 })),
               },
@@ -185,16 +234,28 @@ export const startFakeRailway = async (
 
   const server = await startFakeHttp({
     token: options.token,
+    unauthorized: notAuthorized,
     keyOf: ({ body }) => String((body as { operationName?: unknown } | undefined)?.operationName ?? "unknown"),
     handle: ({ path, body, key }) => {
       if (path !== "/graphql/v2") return { status: 404, body: { error: "not found" } }
-      const operation = operations[key]
       const query = (body as { query?: unknown } | undefined)?.query
+      const variables = ((body as { variables?: Variables }).variables ?? {}) as Variables
+      if (typeof query !== "string") return { status: 400, body: { errors: [{ message: "Must provide query string." }] } }
+      const checked = validateRailwayDocument(query, variables)
+      for (const field of checked.deprecated) deprecatedUsed.add(field)
+      if (checked.errors.length > 0) {
+        invalid.push({ operationName: key, errors: checked.errors })
+        return {
+          status: 400,
+          body: { errors: checked.errors.map((message) => ({ message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })) },
+        }
+      }
+      const operation = operations[key]
       // The document must really be the operation it claims to be.
-      if (operation === undefined || typeof query !== "string" || !query.includes(key.charAt(0).toLowerCase() + key.slice(1))) {
+      if (operation === undefined || !query.includes(key.charAt(0).toLowerCase() + key.slice(1))) {
         return { status: 400, body: { errors: [{ message: `unknown operation ${key}` }] } }
       }
-      return operation(((body as { variables?: Variables }).variables ?? {}) as Variables)
+      return operation(variables)
     },
   })
 
@@ -202,6 +263,8 @@ export const startFakeRailway = async (
     apiUrl: `${server.url}/graphql/v2`,
     projects,
     settings: state,
+    deprecatedUsed,
+    invalid,
     setDeploymentStatus: (projectId: string, status: string) => {
       const service = projects.get(projectId)?.services[0]
       if (service === undefined) throw new Error(`fake railway: no service in project ${projectId}`)

@@ -27,7 +27,11 @@ import {
  * with image, start command, limits and variables (this starts the first deploy, with volume and domain already in
  * place). Any failure deletes the project (which cascades to service, volume and domain); when the project's own
  * creation failed ambiguously, it is looked up by name and deleted too.
- * status: pages through the workspace's projects (with each service's latest deployment), a few calls per hundreds.
+ * status: pages through the workspace's projects (with each service instance's latest deployment), a few calls per
+ * hundreds.
+ *
+ * Hand-written GraphQL: Railway publishes no JavaScript SDK (its own CLI is Rust); the documents are checked against its
+ * published schema by the fake in test/fakes/railway.ts.
  */
 
 export interface RailwayOptions extends ServiceSettings {
@@ -65,9 +69,12 @@ const ProjectsPage = Schema.Struct({
       node: Schema.Struct({
         id: Schema.String,
         name: Schema.String,
-        services: Edges(Schema.Struct({
+        environments: Edges(Schema.Struct({
           id: Schema.String,
-          deployments: Edges(Schema.Struct({ status: Schema.String })),
+          serviceInstances: Edges(Schema.Struct({
+            serviceId: Schema.String,
+            latestDeployment: Schema.NullOr(Schema.Struct({ status: Schema.String })),
+          })),
         })),
       }),
     })),
@@ -116,10 +123,12 @@ export const make = (options: RailwayOptions) =>
           projects.push({
             id: node.id,
             name: node.name,
-            services: node.services.edges.map(({ node: service }) => ({
-              id: service.id,
-              latestDeployment: service.deployments.edges[0]?.node.status ?? null,
-            })),
+            services: node.environments.edges.flatMap(({ node: environment }) =>
+              environment.serviceInstances.edges.map(({ node: instance }) => ({
+                id: instance.serviceId,
+                latestDeployment: instance.latestDeployment?.status ?? null,
+              }))
+            ),
           })
         }
         if (!page.projects.pageInfo.hasNextPage || page.projects.pageInfo.endCursor === null) return projects
@@ -127,12 +136,18 @@ export const make = (options: RailwayOptions) =>
       }
     })
 
+    /**
+     * Deletes a project; when the delete fails for good, the workspace is listed again and a project that is no longer
+     * there counts as deleted (Railway answers a gone project with "Not Authorized", not "not found").
+     */
     const deleteProject = (projectId: string) =>
       call("projectDelete", { id: projectId }, Schema.Unknown).pipe(
         Effect.retry(deleteRetry(options.retryBase)),
         Effect.asVoid,
-        // Already gone is what we wanted.
-        Effect.catchIf((error) => error.notFound, () => Effect.void),
+        Effect.catch((error) =>
+          Effect.flatMap(listProjects, (projects) =>
+            projects.some((project) => project.id === projectId) ? Effect.fail(error) : Effect.void)
+        ),
       )
 
     const projectIdsNamed = (name: string) =>
@@ -182,7 +197,11 @@ export const make = (options: RailwayOptions) =>
           environmentId,
           patch: servicePatch(serviceId, options, env),
           commitMessage: `convos pool: deploy host ${spec.hostId}`,
-        }, Schema.Unknown).pipe(Effect.retry(transientRetry(options.retryBase)), Effect.mapError(toComputeError("create")))
+        }, Schema.Unknown).pipe(
+          // Each commit deploys: after a 5xx or a timeout it may have deployed, so a second one would deploy again.
+          Effect.retry(rateLimitRetry(options.retryBase)),
+          Effect.mapError(toComputeError("create")),
+        )
         const ref: ComputeRef = {
           projectId,
           environmentId,
@@ -266,10 +285,14 @@ export const make = (options: RailwayOptions) =>
     return ComputeProvider.of({ kind: "railway", create, destroy, status, listHosts, survey })
   })
 
-/** Reads the Railway configuration; the token stays redacted. */
+/**
+ * Reads the Railway configuration; the token stays redacted. `RAILWAY_API_TOKEN` is an account or workspace token
+ * (sent as Bearer); a project token cannot create projects. `RAILWAY_WORKSPACE_ID` is the workspace the projects go
+ * in (Railway's teams became workspaces; `RAILWAY_TEAM_ID` is still read when it is unset).
+ */
 export const config = Config.all({
   token: Config.Redacted("RAILWAY_API_TOKEN"),
-  workspaceId: Config.String("RAILWAY_TEAM_ID"),
+  workspaceId: Config.String("RAILWAY_WORKSPACE_ID").pipe(Config.orElse(() => Config.String("RAILWAY_TEAM_ID"))),
   image: Config.String("RAILWAY_RUNTIME_IMAGE"),
   apiUrl: Config.String("RAILWAY_API_URL").pipe(Config.withDefault(defaultApiUrl)),
   startCommand: Config.option(Config.String("RAILWAY_START_COMMAND")),

@@ -4,6 +4,7 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { WebRoutes } from "../web/WebRoutes.ts"
 import { ApiRoutes } from "./Handlers.ts"
+import { InboundWebhooks, WebhookRoutes } from "./Webhooks.ts"
 
 /** Anything the API does not define is a JSON 404, like every other error. */
 const NotFound = HttpRouter.add(
@@ -17,7 +18,10 @@ const NotFound = HttpRouter.add(
 
 /** The API on a Node HTTP server; `port` 0 picks a free one (tests read it from `HttpServer.address`). */
 export const HttpServerLayer = (options: { readonly port: number; readonly host?: string; readonly logRequests?: boolean }) =>
-  HttpRouter.serve(Layer.mergeAll(ApiRoutes, WebRoutes, NotFound), { disableLogger: options.logRequests !== true }).pipe(
+  HttpRouter.serve(
+    Layer.mergeAll(ApiRoutes, WebRoutes, WebhookRoutes.pipe(Layer.provide(InboundWebhooks.layer)), NotFound),
+    { disableLogger: options.logRequests !== true },
+  ).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
   )
 

@@ -14,6 +14,11 @@ import type { CreatedResource, ToolError, ToolProvider } from "./ToolProvider.ts
  * An OpenRouter API key per agent, made with the pool's management key: a spending limit that resets monthly, named
  * `<prefix><instanceId>` so a key whose hash the pool never recorded is found again by name. The instance gets only
  * its own key (`OPENROUTER_API_KEY`); the management key never leaves the pool.
+ *
+ * Hand-written REST rather than the official `@openrouter/sdk`: every call goes through `providerRest`, where the
+ * pool's retry policy, timeouts, interruption and secret-free errors live, and the SDK rejects any answer missing one of
+ * its 20-odd key fields although the pool reads four. The paths and fields match the SDK (1.3.19); the fake is held to
+ * the SDK by test/fakes/sdkConformance.test.ts.
  */
 
 export const tool = "openrouter"

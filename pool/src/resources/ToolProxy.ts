@@ -88,6 +88,8 @@ export const toolProxyHttpStatus = (error: ToolProxyError): number => {
 export interface ToolProxyLimits {
   readonly emailsPerHour: number
   readonly smsPerHour: number
+  /** Why SMS is off although Telnyx has a key (no 10DLC campaign): the SMS tool's answer says so. */
+  readonly smsOffReason?: string | undefined
 }
 
 const invalid = (issue: unknown) =>
@@ -95,7 +97,17 @@ const invalid = (issue: unknown) =>
 const providerFailed = (error: ToolError) =>
   new ToolProxyError({ reason: "ProviderFailed", message: `${error.tool}: ${error.message}`, retryable: error.retryable })
 
+/** The agent holding an inbox or a number, as an inbound webhook needs it. */
+export interface ResourceOwner {
+  readonly instanceId: string
+  readonly status: string
+  /** Its host's URL (the slot routes), when placed. */
+  readonly url: string | null
+}
+
 export class ToolProxy extends Context.Service<ToolProxy, {
+  /** Who holds this inbox (`agentmail`) or number (`telnyx`) now: mail and texts for it go to that agent only. */
+  ownerOf(tool: "agentmail" | "telnyx", resourceId: string): Effect.Effect<Option.Option<ResourceOwner>>
   /** `request` is untrusted input (a route body); it is validated here. */
   sendEmail(tools: InstanceTools, request: unknown): Effect.Effect<SentEmail, ToolProxyError>
   listInbox(tools: InstanceTools, request: unknown): Effect.Effect<ReadonlyArray<InboxMessage>, ToolProxyError>
@@ -182,13 +194,28 @@ export class ToolProxy extends Context.Service<ToolProxy, {
 
       const sendSms = Effect.fn("ToolProxy.sendSms")(function*(tools: InstanceTools, request: unknown) {
         const input = yield* Schema.decodeUnknownEffect(SendSmsRequest)(request).pipe(Effect.mapError(invalid))
-        if (Option.isNone(telnyx)) return yield* notConfigured("SMS")
+        if (Option.isNone(telnyx)) {
+          return yield* limits.smsOffReason === undefined
+            ? notConfigured("SMS")
+            : new ToolProxyError({ reason: "NotConfigured", message: limits.smsOffReason, retryable: false })
+        }
         if (tools.telnyxPhoneNumber === undefined) return yield* notProvisioned(tools, "phone number")
         yield* takeSlot("sms", tools.instanceId)
         return yield* telnyx.value.sendSms(tools.telnyxPhoneNumber, input).pipe(Effect.mapError(providerFailed))
       })
 
-      return ToolProxy.of({ sendEmail, listInbox, readEmail, sendSms })
+      const ownerOf = Effect.fn("ToolProxy.ownerOf")(function*(tool: "agentmail" | "telnyx", resourceId: string) {
+        const rows = yield* sql<{ readonly id: string; readonly url: string | null; readonly status: string }>`
+          SELECT i.id, i.url, i.status FROM instance_resources r JOIN instances i ON i.id = r.instance_id
+          WHERE r.tool = ${tool} AND r.resource_id = ${resourceId} AND r.status = 'active'`.pipe(Effect.orDie)
+        return Option.map(Option.fromNullishOr(rows[0]), (row): ResourceOwner => ({
+          instanceId: row.id,
+          status: row.status,
+          url: row.url,
+        }))
+      })
+
+      return ToolProxy.of({ ownerOf, sendEmail, listInbox, readEmail, sendSms })
     }),
   )
 
@@ -197,6 +224,7 @@ export class ToolProxy extends Context.Service<ToolProxy, {
     const limits = yield* Config.all({
       emailsPerHour: Config.Int("TOOL_PROXY_EMAILS_PER_HOUR").pipe(Config.withDefault(30)),
       smsPerHour: Config.Int("TOOL_PROXY_SMS_PER_HOUR").pipe(Config.withDefault(30)),
+      smsOffReason: Telnyx.offReason,
     })
     return ToolProxy.layerWith(limits)
   }))

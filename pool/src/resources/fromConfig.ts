@@ -12,6 +12,17 @@ const whenConfigured = <I, E, R>(keyVariable: string, layer: Layer.Layer<I, E, R
       Option.isSome(key) && key.value.trim() !== "" ? (layer as Layer.Layer<never, E, R>) : Layer.empty),
   )
 
+/**
+ * Telnyx needs its key and a 10DLC campaign; with the key alone SMS stays off and the pool says why once at start
+ * (the instance's SMS tool says it too, through `ToolProxy`).
+ */
+const TelnyxFromConfig = Layer.unwrap(
+  Effect.map(Telnyx.offReason, (reason) =>
+    reason !== undefined
+      ? Layer.effectDiscard(Effect.logWarning(reason))
+      : whenConfigured("TELNYX_API_KEY", Telnyx.layer)),
+)
+
 /** The tool providers whose master keys are set, in warm-up order: Telnyx (most contended) first. */
 const ToolProvidersFromServices = Layer.effect(
   ToolProviders,
@@ -28,14 +39,14 @@ const ToolProvidersFromServices = Layer.effect(
 )
 
 /**
- * Per-agent resources from the environment: `TELNYX_API_KEY`, `OPENROUTER_MANAGEMENT_KEY`, `AGENTMAIL_API_KEY`
- * each turn on their provider. With none set, agents get no resources (and share `AGENT_MODEL_*` for their model).
+ * Per-agent resources from the environment: `TELNYX_API_KEY` (with `TELNYX_10DLC_CAMPAIGN_ID`),
+ * `OPENROUTER_MANAGEMENT_KEY`, `AGENTMAIL_API_KEY` each turn on their provider. With none set, agents get no resources (and share `AGENT_MODEL_*` for their model).
  * Also provides the `ToolProxy` the instance tool routes use.
  */
 export const ResourcesFromConfig = Layer.mergeAll(ToolProvidersFromServices, ToolProxy.layer).pipe(
   Layer.provideMerge(
     Layer.mergeAll(
-      whenConfigured("TELNYX_API_KEY", Telnyx.layer),
+      TelnyxFromConfig,
       whenConfigured("OPENROUTER_MANAGEMENT_KEY", OpenRouter.layer),
       whenConfigured("AGENTMAIL_API_KEY", AgentMail.layer),
     ),

@@ -29,21 +29,30 @@ export interface RestResponse {
 }
 
 export interface RestRequest {
-  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
   readonly path: string
   readonly query?: Readonly<Record<string, string | ReadonlyArray<string>>>
   readonly body?: unknown
   /** Statuses the caller handles itself (e.g. 404 on delete) instead of failing. */
   readonly accept?: ReadonlyArray<number>
+  /** Extra request headers (e.g. AgentMail's `Idempotency-Key`). */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 const maxRetryAfterMillis = 30_000
 
-const retryAfterOf = (header: string | undefined): number | undefined => {
+const secondsHeader = (header: string | undefined): number | undefined => {
   if (header === undefined) return undefined
   const seconds = Number(header)
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, maxRetryAfterMillis) : undefined
 }
+
+/**
+ * How long a 429 asks us to wait: `Retry-After`, else `x-ratelimit-reset` (Telnyx sends no `Retry-After`; its
+ * `x-ratelimit-reset` is documented as the seconds until the window resets).
+ */
+export const retryAfterOf = (headers: Readonly<Record<string, string | undefined>>, status: number): number | undefined =>
+  secondsHeader(headers["retry-after"]) ?? (status === 429 ? secondsHeader(headers["x-ratelimit-reset"]) : undefined)
 
 /** Provider error bodies differ (`{error: {message}}`, `{message}`, `{errors: [{detail}]}`): a short readable line. */
 export const describeErrorBody = (body: unknown): string => {
@@ -79,6 +88,7 @@ export const makeRest = (client: HttpClient.HttpClient, options: RestOptions) =>
       let built = HttpClientRequest.make(request.method)(url).pipe(
         HttpClientRequest.bearerToken(Redacted.value(options.key)),
         HttpClientRequest.acceptJson,
+        HttpClientRequest.setHeaders(request.headers ?? {}),
       )
       if (request.body !== undefined) built = HttpClientRequest.bodyJsonUnsafe(built, request.body)
       const response = yield* client.execute(built).pipe(
@@ -109,7 +119,7 @@ export const makeRest = (client: HttpClient.HttpClient, options: RestOptions) =>
       if (response.status < 300 || request.accept?.includes(response.status)) {
         return { status: response.status, body }
       }
-      const retryAfterMillis = retryAfterOf(response.headers["retry-after"])
+      const retryAfterMillis = retryAfterOf(response.headers, response.status)
       return yield* new RestCallError({
         operation,
         message: `HTTP ${response.status}${body === undefined ? "" : `: ${clip(describeErrorBody(body))}`}`,

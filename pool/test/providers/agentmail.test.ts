@@ -17,7 +17,9 @@ afterAll(() => fake.close())
 beforeEach(() => {
   fake.reset()
   fake.inboxes.clear()
+  fake.deleted.length = 0
   fake.settings.pageSize = 100
+  fake.settings.deletedClientIdReturnsOriginal = true
 })
 
 describe("the send quota", () => {
@@ -55,13 +57,16 @@ const withAgentMail = <A, E>(body: (agentMail: typeof AgentMail.Service, proxy: 
   }).pipe(Effect.provide(ToolProxy.layer), Effect.provide(AgentMail.layerWith(options())), Effect.provide(TestDatabaseLayer()))
 
 describe("AgentMail inboxes against the fake v0 API", () => {
-  it.live("create makes one inbox with the instance's client id; release deletes it, twice safely", () =>
+  it.live("create makes one inbox with the instance's client id and gives the agent its email, not its inbox id; release deletes it, twice safely", () =>
     withAgentMail(({ tool }) =>
       Effect.gen(function*() {
         const created = yield* tool.create("inst1")
-        assert.strictEqual(created.resourceId, "convos-agent-inst1@mail.convos.test")
-        assert.strictEqual(Redacted.value(created.env["AGENTMAIL_INBOX_ID"]!), created.resourceId)
         const inbox = fake.inboxes.get(created.resourceId)!
+        assert.strictEqual(inbox.email, "convos-agent-inst1@mail.convos.test")
+        assert.notStrictEqual(inbox.inboxId, inbox.email, "the fake's ids are opaque, as the API allows")
+        assert.strictEqual(Redacted.value(created.env["AGENTMAIL_INBOX_ID"]!), inbox.inboxId)
+        assert.strictEqual(Redacted.value(created.env["AGENTMAIL_ADDRESS"]!), "convos-agent-inst1@mail.convos.test")
+        assert.strictEqual(created.meta["email"], "convos-agent-inst1@mail.convos.test")
         assert.strictEqual(inbox.clientId, "convos-agent-inst1")
         assert.strictEqual(inbox.displayName, "Convos Agent")
         yield* tool.release("inst1", created.resourceId)
@@ -104,6 +109,24 @@ describe("AgentMail inboxes against the fake v0 API", () => {
         assert.strictEqual(fake.inboxes.size, 3)
       })
     ))
+
+  it.live("a create whose client id answers a deleted inbox (AgentMail returns the original result) makes a live one under the next client id, found again by find", () =>
+    withAgentMail(({ tool }) =>
+      Effect.gen(function*() {
+        const first = yield* tool.create("again")
+        yield* tool.release("again", first.resourceId)
+        const second = yield* tool.create("again")
+        assert.notStrictEqual(second.resourceId, first.resourceId)
+        assert.strictEqual(fake.inboxes.get(second.resourceId)?.clientId, "convos-agent-again~2")
+        assert.strictEqual(second.meta["clientId"], "convos-agent-again~2")
+        assert.deepStrictEqual(yield* tool.find("again"), Option.some(second.resourceId))
+        // Where AgentMail gives a new inbox for a deleted one's client id, the first client id is used as is.
+        fake.settings.deletedClientIdReturnsOriginal = false
+        const third = yield* tool.create("fresh")
+        yield* tool.release("fresh", third.resourceId)
+        assert.strictEqual(fake.inboxes.get((yield* tool.create("fresh")).resourceId)?.clientId, "convos-agent-fresh")
+      })
+    ))
 })
 
 describe("ToolProxy email on behalf of an instance", () => {
@@ -124,13 +147,16 @@ describe("ToolProxy email on behalf of an instance", () => {
       })
     ))
 
-  it.live("lists the instance's inbox, newest first", () =>
+  it.live("lists the mail the instance received, newest first, without its own sends (labels=received)", () =>
     withAgentMail(({ tool }, proxy) =>
       Effect.gen(function*() {
         const mine = yield* tool.create("reader")
+        const tools = { instanceId: "reader", agentmailInboxId: mine.resourceId }
         fake.deliver(mine.resourceId, { from: "a@example.com", subject: "first", text: "one" })
+        yield* proxy.sendEmail(tools, { to: "c@example.com", subject: "my own send", text: "out" })
         fake.deliver(mine.resourceId, { from: "b@example.com", subject: "second", text: "two" })
-        const messages = yield* proxy.listInbox({ instanceId: "reader", agentmailInboxId: mine.resourceId }, { limit: 10 })
+        const messages = yield* proxy.listInbox(tools, { limit: 10 })
+        assert.strictEqual(fake.calls.find((call) => call.key.endsWith("/messages") && call.method === "GET")?.query.get("labels"), "received")
         assert.deepStrictEqual(messages.map((m) => m.subject), ["second", "first"])
         assert.strictEqual(messages[0]!.from, "b@example.com")
       })
@@ -173,7 +199,7 @@ describe("ToolProxy email on behalf of an instance", () => {
       })
     ))
 
-  it.live("an instance without an inbox gets a 404; a send that fails upstream is not resent", () =>
+  it.live("an instance without an inbox gets a 404; a send whose answer was lost is asked again with the same Idempotency-Key and mailed once", () =>
     withAgentMail(({ tool }, proxy) =>
       Effect.gen(function*() {
         const none = yield* Effect.flip(proxy.sendEmail({ instanceId: "bare" }, { to: "a@b.com", subject: "s", text: "t" }))
@@ -182,12 +208,21 @@ describe("ToolProxy email on behalf of an instance", () => {
 
         const mine = yield* tool.create("unlucky")
         fake.inject({ match: `POST /v0/inboxes/${mine.resourceId}/messages/send`, status: 500, after: true })
+        const sent = yield* proxy.sendEmail({ instanceId: "unlucky", agentmailInboxId: mine.resourceId }, { to: "a@b.com", subject: "s", text: "t" })
+        const sends = fake.calls.filter((call) => call.key === `POST /v0/inboxes/${mine.resourceId}/messages/send`)
+        assert.strictEqual(sends.length, 2)
+        assert.match(sends[0]!.headers["idempotency-key"] ?? "", /^[0-9a-f-]{36}$/)
+        assert.strictEqual(sends[1]!.headers["idempotency-key"], sends[0]!.headers["idempotency-key"])
+        assert.strictEqual(fake.inboxes.get(mine.resourceId)!.messages.length, 1, "mailed once")
+        assert.strictEqual(fake.inboxes.get(mine.resourceId)!.messages[0]!.message_id, sent.messageId)
+
+        // A send that keeps failing ends in a retryable error without the key in it.
+        fake.inject({ match: `POST /v0/inboxes/${mine.resourceId}/messages/send`, status: 500, times: 10 })
         const failed = yield* Effect.flip(
           proxy.sendEmail({ instanceId: "unlucky", agentmailInboxId: mine.resourceId }, { to: "a@b.com", subject: "s", text: "t" }),
         )
         assert.strictEqual(failed.reason, "ProviderFailed")
         assert.strictEqual(toolProxyHttpStatus(failed), 503)
-        assert.strictEqual(fake.count(`POST /v0/inboxes/${mine.resourceId}/messages/send`), 1)
         assert.notInclude(JSON.stringify(failed), apiKey)
       })
     ))

@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Redacted } from "effect"
-import { afterAll, beforeAll, beforeEach } from "vitest"
-import { startFakeRailway, type FakeRailway } from "../../../test/fakes/railway.ts"
+import { ConfigProvider, Duration, Effect, Exit, Redacted } from "effect"
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest"
+import { startFakeRailway, type FakeRailway, validateRailwayDocument } from "../../../test/fakes/railway.ts"
 import { ComputeProvider } from "../../src/compute/ComputeProvider.ts"
 import * as Railway from "../../src/compute/Railway.ts"
+import { documents } from "../../src/compute/railway/graphql.ts"
 import { computeStateOf, leakedMasterKeys, servicePatch } from "../../src/compute/railway/plan.ts"
 
 const token = "rw-master-token-123"
@@ -17,7 +18,14 @@ afterAll(() => railway.close())
 beforeEach(() => {
   railway.projects.clear()
   railway.reset()
+  railway.invalid.length = 0
+  railway.deprecatedUsed.clear()
   railway.settings.deploymentStatus = "SUCCESS"
+})
+// Every document the client sent in a test was valid against Railway's published schema, and used no deprecated field.
+afterEach(() => {
+  assert.deepStrictEqual(railway.invalid, [])
+  assert.deepStrictEqual([...railway.deprecatedUsed], [])
 })
 
 const options = (): Railway.RailwayOptions => ({
@@ -108,14 +116,59 @@ describe("Railway compute provider against the fake GraphQL API", () => {
       })
     ))
 
-  it.live("5xx on the environment patch is retried (the patch is idempotent) and the service deploys once", () =>
+  it.live("a 5xx after the environment patch did its work is not retried (a second commit would deploy again): the create fails and rolls back; a 429 is retried", () =>
     withRailway((compute) =>
       Effect.gen(function*() {
-        railway.inject({ match: "EnvironmentPatchCommit", status: 503, times: 2 })
-        yield* compute.create({ hostId: "p5xx", env })
+        railway.inject({ match: "EnvironmentPatchCommit", status: 503, after: true })
+        const exit = yield* Effect.exit(compute.create({ hostId: "p5xx", env }))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual(railway.count("EnvironmentPatchCommit"), 1)
+        assert.strictEqual(railway.projects.size, 0, "rolled back")
+
+        railway.inject({ match: "EnvironmentPatchCommit", status: 429, retryAfter: "0" })
+        yield* compute.create({ hostId: "p429", env })
         assert.strictEqual(railway.count("EnvironmentPatchCommit"), 3)
-        const service = [...railway.projects.values()][0]!.services[0]!
-        assert.strictEqual(service.deployments.length, 1)
+        assert.strictEqual([...railway.projects.values()][0]!.services[0]!.deployments.length, 1)
+      })
+    ))
+
+  it.live("a new host's deployment is read as deploying through QUEUED and DEPLOYING, then running at SUCCESS", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const handle = yield* compute.create({ hostId: "walk", env })
+        const host = { hostId: "walk", ref: handle.ref }
+        const seen: Array<string | undefined> = []
+        for (let look = 0; look < 3; look++) seen.push((yield* compute.status([host])).get("walk"))
+        assert.deepStrictEqual(seen, ["deploying", "deploying", "running"])
+        railway.settings.deploymentStatus = "CRASHED"
+        const crashing = yield* compute.create({ hostId: "crash", env })
+        const states: Array<string | undefined> = []
+        for (let look = 0; look < 3; look++) states.push((yield* compute.status([{ hostId: "crash", ref: crashing.ref }])).get("crash"))
+        assert.deepStrictEqual(states, ["deploying", "deploying", "failed"])
+      })
+    ))
+
+  it.live("a wrong token is answered as Railway does (HTTP 200, Not Authorized): a clear error, not retried, nothing created", () =>
+    Effect.gen(function*() {
+      const compute = yield* ComputeProvider
+      const error = yield* Effect.flip(compute.create({ hostId: "denied", env }))
+      assert.match(error.message, /Not Authorized/)
+      assert.strictEqual(railway.count("ProjectCreate"), 1)
+      assert.strictEqual(railway.calls[0]!.status, 200)
+      assert.strictEqual(railway.projects.size, 0)
+    }).pipe(Effect.provide(Railway.layerWith({ ...options(), token: Redacted.make("rw-wrong-token") }))))
+
+  it.live("a delete whose answer is lost, or of a project already gone (Not Authorized), is checked by listing again", () =>
+    withRailway((compute) =>
+      Effect.gen(function*() {
+        const handle = yield* compute.create({ hostId: "lost", env })
+        railway.inject({ match: "ProjectDelete", status: 500, after: true })
+        railway.inject({ match: "ProjectDelete", status: 500, times: 10 })
+        yield* compute.destroy({ hostId: "lost", ref: handle.ref })
+        assert.strictEqual(railway.projects.size, 0)
+        const listsBefore = railway.count("Projects")
+        yield* compute.destroy({ hostId: "lost", ref: handle.ref })
+        assert.strictEqual(railway.count("Projects"), listsBefore + 1, "the Not Authorized answer was checked by a listing")
       })
     ))
 
@@ -251,6 +304,74 @@ describe("Railway compute provider against the fake GraphQL API", () => {
         assert.strictEqual(states.get("one"), "running")
       })
     ))
+})
+
+describe("Railway's published schema (railwayapp/cli v5.43.1) against our documents", () => {
+  const variables: Record<keyof typeof documents, Record<string, unknown>> = {
+    projectCreate: { input: { name: "convos-agent-h1", workspaceId: "ws", defaultEnvironmentName: "production" } },
+    serviceCreate: { input: { projectId: "p", environmentId: "e", name: "agent" } },
+    volumeCreate: { input: { projectId: "p", serviceId: "s", environmentId: "e", mountPath: "/data" } },
+    serviceDomainCreate: { input: { serviceId: "s", environmentId: "e", targetPort: 8080 } },
+    environmentPatchCommit: { environmentId: "e", patch: servicePatch("s", { image: "i", startCommand: undefined, cpu: 1, memoryGb: 1 }, { A: "b" }), commitMessage: "m" },
+    projectDelete: { id: "p" },
+    projects: { workspaceId: "ws", first: 100, after: null },
+  }
+
+  it("every document the client sends validates with its variables and selects no deprecated field", () => {
+    for (const [name, document] of Object.entries(documents)) {
+      assert.deepStrictEqual(validateRailwayDocument(document, variables[name as keyof typeof documents]), { errors: [], deprecated: [] }, name)
+    }
+  })
+
+  it("the validator catches what Railway would refuse: unknown fields, bad variables, deprecated fields noted", () => {
+    const wrongField = validateRailwayDocument(documents.serviceCreate.replace("{ id }", "{ id nmae }"), variables.serviceCreate)
+    assert.deepStrictEqual(wrongField.errors, ['Cannot query field "nmae" on type "Service".'])
+    const wrongInput = validateRailwayDocument(documents.volumeCreate, { input: { projectId: "p", serviceId: "s", mountPath: 5, size: 1 } })
+    assert.includeMembers([...wrongInput.errors], [
+      'Variable "input" got invalid value: field "size" is not defined by type "VolumeCreateInput".',
+      'Variable "input.mountPath" got invalid value 5; expected type "String".',
+    ])
+    const missing = validateRailwayDocument(documents.projectDelete, {})
+    assert.deepStrictEqual(missing.errors, ['Variable "id" of non-null type "String!" must not be null.'])
+    const old = validateRailwayDocument(
+      `query Old($id: String!) { project(id: $id) { services { edges { node { deployments(first: 1) { edges { node { status } } } } } } } }`,
+      { id: "p" },
+    )
+    assert.deepStrictEqual(old, { errors: [], deprecated: ["Service.deployments"] })
+  })
+
+  it.live("the fake answers a deliberately wrong document with HTTP 400 GRAPHQL_VALIDATION_FAILED and changes nothing", () =>
+    Effect.promise(async () => {
+      const response = await fetch(railway.apiUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          operationName: "ProjectCreate",
+          query: documents.projectCreate.replace("environments", "enviroments"),
+          variables: variables.projectCreate,
+        }),
+      })
+      const body = await response.json() as { errors: Array<{ message: string; extensions: { code: string } }> }
+      assert.strictEqual(response.status, 400)
+      assert.deepStrictEqual(body.errors.map((e) => e.extensions.code), ["GRAPHQL_VALIDATION_FAILED"])
+      assert.match(body.errors[0]!.message, /Cannot query field "enviroments" on type "Project"/)
+      assert.strictEqual(railway.projects.size, 0)
+      assert.strictEqual(railway.invalid.length, 1)
+      railway.invalid.length = 0
+    }))
+})
+
+describe("Railway configuration", () => {
+  const workspaceOf = (env: Record<string, string>) =>
+    Effect.runSync(Effect.map(
+      Railway.config.parse(ConfigProvider.fromUnknown({ RAILWAY_API_TOKEN: "t", RAILWAY_RUNTIME_IMAGE: "i", ...env })),
+      (config) => config.workspaceId,
+    ))
+
+  it("the workspace is RAILWAY_WORKSPACE_ID, else the older RAILWAY_TEAM_ID", () => {
+    assert.strictEqual(workspaceOf({ RAILWAY_WORKSPACE_ID: "ws_new", RAILWAY_TEAM_ID: "ws_old" }), "ws_new")
+    assert.strictEqual(workspaceOf({ RAILWAY_TEAM_ID: "ws_old" }), "ws_old")
+  })
 })
 
 describe("Railway decisions (pure)", () => {

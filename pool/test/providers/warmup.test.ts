@@ -36,6 +36,7 @@ beforeAll(async () => {
     startFakeAgentMail({ apiKey: keys.agentmail }),
     startFakeTelnyx({ apiKey: keys.telnyx }),
   ])
+  telnyx.campaigns.add("cmp_1")
 })
 afterAll(() => Promise.all([railway.close(), openrouter.close(), agentmail.close(), telnyx.close()]))
 
@@ -76,9 +77,13 @@ const providers = Layer.unwrap(Effect.sync(() =>
       apiUrl: telnyx.apiUrl,
       apiKey: Redacted.make(keys.telnyx),
       messagingProfileId: "mp",
+      campaignId: "cmp_1",
       countryCode: "US",
       namePrefix: "convos-agent-",
       orderAttempts: 2,
+      pollInterval: Duration.millis(2),
+      pendingLimit: Duration.millis(500),
+      keepReleasedNumbers: false,
     }),
   )
 ))
@@ -126,7 +131,8 @@ const cleanUpByInstanceId = (hostId: string) =>
 const assertNothingLeft = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const assigned = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM phone_number_pool WHERE status = 'assigned'`
-  assert.strictEqual(assigned[0]!.n, 0, "numbers are back in the pool")
+  assert.strictEqual(assigned[0]!.n, 0, "no number assigned in the pool table")
+  assert.strictEqual(telnyx.owned.size, 0, "every number deleted at Telnyx")
   assert.strictEqual(openrouter.keys.size, 0, "no OpenRouter key left")
   assert.strictEqual(agentmail.inboxes.size, 0, "no inbox left")
   assert.strictEqual(railway.projects.size, 0, "no Railway project left")
@@ -152,6 +158,7 @@ layer(Layer.provideMerge(providers, TestDatabaseLayer()), {
       assert.deepStrictEqual(decoded.tools, {
         TELNYX_PHONE_NUMBER: "+15550100001",
         AGENTMAIL_INBOX_ID: [...agentmail.inboxes.keys()][0]!,
+        AGENTMAIL_ADDRESS: [...agentmail.inboxes.values()][0]!.email,
       })
       for (const master of Object.values(keys)) {
         assert.isFalse(JSON.stringify([variables, spec]).includes(master), "no master key reaches a host or a slot")
@@ -161,7 +168,7 @@ layer(Layer.provideMerge(providers, TestDatabaseLayer()), {
       const { compute } = yield* services
       yield* compute.destroy({ hostId: "full", ref: handle!.ref })
       yield* assertNothingLeft
-      assert.strictEqual(telnyx.owned.size, 1, "the number is kept for reuse, not deleted")
+      assert.deepStrictEqual(telnyx.deleted, ["+15550100001"], "the number is released at Telnyx")
     }))
 
   it.effect("a pool killed after any warm-up step leaves nothing once the instance id is reconciled", () =>

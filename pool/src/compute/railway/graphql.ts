@@ -17,7 +17,10 @@ export class RailwayCallError extends Schema.TaggedError<RailwayCallError>()("Ra
   retryable: Schema.Boolean,
   /** The server's `Retry-After`, in milliseconds. */
   retryAfterMillis: Schema.optional(Schema.Number),
-  /** The object named in the call does not exist (deleted already, or never created). */
+  /**
+   * The answer said "not found". Railway mostly answers an id the token cannot reach, deleted ones included, with
+   * "Not Authorized" instead, so nothing decides on this alone: deletes are checked by listing again.
+   */
   notFound: Schema.Boolean,
 }) {}
 
@@ -40,11 +43,15 @@ export const documents = {
   projectDelete: `mutation ProjectDelete($id: String!) {
   projectDelete(id: $id)
 }`,
-  /** One page of the workspace's projects with each service's latest deployment: status for a whole pool. */
+  /**
+   * One page of the workspace's projects with each service instance's latest deployment: status for a whole pool.
+   * Through `environment → serviceInstances → latestDeployment`: `Service.deployments` is deprecated and its order
+   * undocumented.
+   */
   projects: `query Projects($workspaceId: String!, $first: Int!, $after: String) {
   projects(workspaceId: $workspaceId, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
-    edges { node { id name services { edges { node { id deployments(first: 1) { edges { node { id status } } } } } } } }
+    edges { node { id name environments { edges { node { id name serviceInstances { edges { node { serviceId latestDeployment { id status } } } } } } } } }
   }
 }`,
 } as const
@@ -146,15 +153,16 @@ const operationNameOf = (operation: OperationName) => operation.charAt(0).toUppe
 const honouringRetryAfter = (base: Duration.Input, times: number, retryWhen: (error: RailwayCallError) => boolean) =>
   backoff<RailwayCallError>(base, times, retryWhen)
 
-/** Calls that are safe to repeat (reads, the environment patch, deletes): retry 429, 5xx and timeouts. */
+/** Calls that are safe to repeat (reads, deletes): retry 429, 5xx and timeouts. */
 export const transientRetry = (base: Duration.Input) => honouringRetryAfter(base, 4, (error) => error.retryable)
 
 /** Deleting a project must get through: more patience than other calls. */
 export const deleteRetry = (base: Duration.Input) => honouringRetryAfter(base, 6, (error) => error.retryable)
 
 /**
- * Create mutations are not idempotent: a 5xx or a timeout may have created the object, so only an explicit 429
- * (refused before any work) is retried. Anything else fails and the caller rolls back what it can find.
+ * Create mutations and the environment patch (each commit is a deploy) are not idempotent: a 5xx or a timeout may have
+ * done the work, so only an explicit rate limit (refused before any work) is retried. Anything else fails and the
+ * caller rolls back what it can find.
  */
 export const rateLimitRetry = (base: Duration.Input) =>
   honouringRetryAfter(base, 5, (error) => error.status === 429 || (error.retryable && error.status !== undefined && error.status < 500))

@@ -2,7 +2,7 @@
  * Binding rules: one instance binds to exactly one conversation, and only to the one it was sent to.
  * Pure state transitions; the instance persists the state (bindingStore.ts) and performs the effects.
  */
-import type { ConfigureRequest, ProvisionMode, ProvisionRequest } from "../../../../contract/index.ts"
+import type { ConfigureRequest, InboundNotice, ProvisionMode, ProvisionRequest } from "../../../../contract/index.ts"
 
 /** The provision and configure bodies are the contract's (decoded with it: `contractDecoders`). */
 export type { ConfigureRequest, ProvisionMode, ProvisionRequest }
@@ -36,9 +36,13 @@ export type Validation<A> = { readonly ok: true; readonly value: A } | { readonl
 export interface ContractDecoders {
   readonly provision: (body: unknown) => Validation<ProvisionRequest>
   readonly configure: (body: unknown) => Validation<ConfigureRequest>
+  readonly inbound: (body: unknown) => Validation<InboundNotice>
 }
 
-type ContractModule = Pick<typeof import("../../../../contract/index.ts"), "decoderFor" | "ProvisionRequest" | "ConfigureRequest">
+type ContractModule = Pick<
+  typeof import("../../../../contract/index.ts"),
+  "decoderFor" | "ProvisionRequest" | "ConfigureRequest" | "InboundNotice"
+>
 
 export const contractDecoders = (contract: ContractModule): ContractDecoders => {
   const object = (decode: (body: unknown) => Validation<unknown>) => (body: unknown) =>
@@ -46,6 +50,7 @@ export const contractDecoders = (contract: ContractModule): ContractDecoders => 
   return {
     provision: object(contract.decoderFor(contract.ProvisionRequest)) as ContractDecoders["provision"],
     configure: object(contract.decoderFor(contract.ConfigureRequest)) as ContractDecoders["configure"],
+    inbound: object(contract.decoderFor(contract.InboundNotice)) as ContractDecoders["inbound"],
   }
 }
 

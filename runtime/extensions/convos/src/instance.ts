@@ -19,6 +19,7 @@ import {
 } from "./binding.ts"
 import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
 import { classifyInbound, type InboundTurn } from "./events.ts"
+import { deliverInbound } from "./inboundNotice.ts"
 import { planReply } from "./format.ts"
 import { classifyOutbound, describeDropped, type PayloadFlags } from "./notices.ts"
 import { type JoinWatchPolicy, nextJoinCheckInMs } from "./joinWatch.ts"
@@ -500,6 +501,41 @@ export class ConvosInstance {
       const after = this.binding
       if (after.phase === "bound" && (sentAny || !keptOut)) this.setBinding({ ...after, greeted: true })
     })
+  }
+
+  /** `POST …/inbound`: the contract's notice, decoded, told to the conversation. */
+  inbound(body: unknown): { readonly status: number; readonly body: unknown } {
+    return deliverInbound(this, this.options.decode.inbound, body)
+  }
+
+  /**
+   * Something arrived for the agent (an email, a text) or failed (inboundNotice.ts): a turn in its conversation whose
+   * `prompt` asks it to say so briefly; without a model, `plain` is sent as is. False when it has no conversation.
+   */
+  tell(prompt: string, plain: string): boolean {
+    if (this.binding.phase !== "bound") return false
+    this.enqueue(async () => {
+      const binding = this.binding
+      if (binding.phase !== "bound") return
+      if (!this.options.modelConfigured) {
+        await this.send(binding.conversationId, plain)
+        return
+      }
+      const timestamp = this.now()
+      await this.options.runTurn({
+        conversationId: binding.conversationId,
+        messageId: `inbound-${timestamp}`,
+        senderInboxId: "system",
+        senderName: "System",
+        text: prompt,
+        systemPrompt: conversationSystemPrompt(binding.persona),
+        timestamp,
+        deliver: async (text, flags) => {
+          await this.send(binding.conversationId, text, undefined, flags)
+        },
+      })
+    })
+    return true
   }
 
   /** Proactive sends (message tool, `openclaw agent --deliver`): only ever to the bound conversation. */

@@ -52,7 +52,7 @@ const LEAVE_TIMEOUT_MS = 15_000
 
 /**
  * Handles `GET /convos/control/status` (every account, and the accounts the running config enables), `POST /convos/control/stop-all` (host shutdown: every account
- * stops before the gateway does) and `POST /convos/control/<slotId>/{provision,configure,reset,ack-joined,leave}`.
+ * stops before the gateway does) and `POST /convos/control/<slotId>/{provision,configure,reset,inbound,ack-joined,leave}`.
  */
 export const handleControl = async (
   req: IncomingMessage,
@@ -112,6 +112,11 @@ export const handleControl = async (
     case "reset":
       send(res, 200, instance.reset())
       return true
+    case "inbound": {
+      const result = instance.inbound(body.value)
+      send(res, result.status, result.body)
+      return true
+    }
     case "ack-joined":
       instance.acknowledgeJoinedNotification()
       send(res, 200, { ok: true })

@@ -270,6 +270,8 @@ export const agentTools = (access: SlotToolAccess, fetchImpl: typeof fetch = fet
   if (!toolsUrl || !access.gatewayToken) return []
   const call = supervisorCall(toolsUrl, access.gatewayToken, access.slotId, fetchImpl)
   const inboxId = access.tools.AGENTMAIL_INBOX_ID?.trim()
+  // The inbox's address (the pool sends it apart from the id, which need not be an address).
+  const address = access.tools.AGENTMAIL_ADDRESS?.trim() || inboxId
   const phoneNumber = access.tools.TELNYX_PHONE_NUMBER?.trim()
-  return [...(inboxId ? emailTools(inboxId, call) : []), ...(phoneNumber ? [smsTool(phoneNumber, call)] : [])]
+  return [...(inboxId && address ? emailTools(address, call) : []), ...(phoneNumber ? [smsTool(phoneNumber, call)] : [])]
 }
