@@ -6,14 +6,14 @@
  */
 import { Cause, Config, Context, Duration, Effect, Layer, Schedule } from "effect"
 import type { SqlClient } from "effect/sql"
-import { HttpServerFromConfig } from "../../pool/src/http/Server.ts"
-import { Pool } from "../../pool/src/Pool.ts"
-import { PoolLive } from "../../pool/src/PoolLive.ts"
-import { Reconciler } from "../../pool/src/Reconciler.ts"
-import { ManagerLobby, XmtpChatConfig } from "./bot/XmtpChat.ts"
-import { ModelConfig } from "./intent/IntentParser.ts"
-import { ManagerAgentLayer } from "./ManagerAgent.ts"
-import { ManagerSettingsConfig } from "./ManagerSettings.ts"
+import { HttpServerFromConfig } from "../pool/src/http/Server.ts"
+import { Pool } from "../pool/src/Pool.ts"
+import { PoolLive } from "../pool/src/PoolLive.ts"
+import { Reconciler } from "../pool/src/Reconciler.ts"
+import { ManagerLobby, XmtpChatConfig } from "../manager-agent/src/bot/XmtpChat.ts"
+import { ModelConfig } from "../manager-agent/src/intent/IntentParser.ts"
+import { ManagerAgentLayer } from "../manager-agent/src/ManagerAgent.ts"
+import { ManagerSettingsConfig } from "../manager-agent/src/ManagerSettings.ts"
 
 /** The first line of an error chain: what to tell an operator, without a stack. */
 const reasonOf = (cause: Cause.Cause<unknown>) => {
