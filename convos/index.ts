@@ -38,7 +38,7 @@
  * Pure (no client needed)
  *   invite.ts:      createInvite, parseInvite / tryParseInvite (InviteParseError with `reason`), extractInviteSlug,
  *                   inviteToSlug, recoverInviteSigner, verifyInviteSigner, isInviteExpired,
- *                   encrypt/decryptConversationToken, inviteUrlForSlug
+ *                   encrypt/decryptConversationToken (inviteToken.ts), inviteUrlForSlug
  *   joinRequest.ts: decideJoinRequest(evidence) → accept | deny(reason) | ignore(reason),
  *                   gatherJoinRequestEvidence, joinRequestFromMessage
  *   metadata.ts:    appData decode/encode, upsertProfile, rotateInviteTag, newInviteTag
