@@ -14,6 +14,7 @@ import type { ConvosMessageEvent } from "./events.ts"
 import { createInvite, inviteToSlug, parseInvite } from "./invite.ts"
 import { ProtoMessage, ProtoWriter } from "./protobuf.ts"
 import { randomSigner } from "../test/xmtp/randomSigner.ts"
+import { sendEncoded } from "./client/sdk.ts"
 import { boundGroupIds, lockGroup } from "./testing/clientSupport.ts"
 
 let node: FakeXmtpNode
@@ -237,7 +238,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     // A fresh sender each time: after a deny the creator blocks that DM, and later requests there go unread.
     const request = async (slug: string) => {
       const dm = await (await rawClient()).conversations.createDm(creator.inboxId)
-      await dm.send(new JoinRequestCodec().encode({ inviteSlug: slug }) as never)
+      await sendEncoded(dm, new JoinRequestCodec().encode({ inviteSlug: slug }))
       return dm
     }
     const creatorMessages = collect<ConvosMessageEvent>((h) => creator.onMessage(h))

@@ -23,7 +23,7 @@ import { ClientCore, registerCore } from "./client/core.ts"
 import { JoinRequests } from "./client/joinRequests.ts"
 import { Joins } from "./client/joins.ts"
 import { MessageStreams } from "./client/messageStreams.ts"
-import { openXmtp } from "./client/sdk.ts"
+import { openXmtp, signerFor } from "./client/sdk.ts"
 import {
   ConvosClientError,
   type ConversationEvent,
@@ -69,8 +69,7 @@ export class ConvosClient {
       ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
     })
     const dbPath = options.dbPath === undefined ? join(options.stateDir, `xmtp-${options.env}.db3`) : options.dbPath
-    const xmtp = await openXmtp({
-      walletKey: identity.walletKey,
+    const xmtp = await openXmtp(signerFor(identity.walletKey), {
       dbEncryptionKey: identity.dbEncryptionKey,
       env: options.env,
       ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),

@@ -51,20 +51,20 @@ export function signerFor(walletKey: Hex): Signer {
 }
 
 export interface OpenXmtpOptions {
-  walletKey: Hex
-  dbEncryptionKey: Hex
   env: ConvosEnv
   apiUrl?: string
+  /** `null`: in memory, a new installation every open. */
   dbPath: string | null
+  dbEncryptionKey?: Hex
 }
 
 /** A client with the Convos codecs (the SDK's generic codec list does not admit our content types). */
-export const openXmtp = async (options: OpenXmtpOptions): Promise<XmtpClient> =>
-  (await Client.create(signerFor(options.walletKey), {
+export const openXmtp = async (signer: Signer, options: OpenXmtpOptions): Promise<XmtpClient> =>
+  (await Client.create(signer, {
     env: options.env,
     ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
     dbPath: options.dbPath,
-    dbEncryptionKey: options.dbEncryptionKey,
+    ...(options.dbEncryptionKey === undefined ? {} : { dbEncryptionKey: options.dbEncryptionKey }),
     disableDeviceSync: true,
     appVersion: "convos-agents/0.1",
     codecs: convosCodecs() as never,
