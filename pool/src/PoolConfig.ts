@@ -5,7 +5,7 @@ import type { XmtpEnv } from "./domain/Claim.ts"
 /**
  * The pool core's settings, each read once, here (every variable is listed in .env.example and docs/). Not here:
  * the HTTP server's own `PORT`/`HOST` (http/Server.ts; `PORT` is also read here, for the default public URL), and
- * `DATA_DIR`, read by each layer that keeps files under it (database, local hosts, token secret, API key).
+ * `DATA_DIR` (the `DataDir` service; the database, local-host and API-key layers still read it themselves).
  */
 export interface PoolSettings {
   readonly targetIdle: number
