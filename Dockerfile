@@ -6,13 +6,15 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund
+COPY contract ./contract
 COPY pool ./pool
 COPY convos ./convos
 COPY manager-agent ./manager-agent
+COPY app ./app
 COPY sql ./sql
 # Instances of the default LocalProcess provider need the runtime too.
 COPY runtime ./runtime
 ENV HOST=0.0.0.0 PORT=3001 DATA_DIR=/data
 VOLUME /data
 EXPOSE 3001
-CMD ["node", "--import", "tsx", "pool/src/main.ts"]
+CMD ["node", "--import", "tsx", "app/main.ts"]

@@ -14,6 +14,8 @@ import type { ConvosMessageEvent } from "./events.ts"
 import { createInvite, inviteToSlug, parseInvite } from "./invite.ts"
 import { ProtoMessage, ProtoWriter } from "./protobuf.ts"
 import { randomSigner } from "../test/xmtp/randomSigner.ts"
+import { sendEncoded } from "./client/sdk.ts"
+import { boundGroupIds, lockGroup } from "./testing/clientSupport.ts"
 
 let node: FakeXmtpNode
 let root: string
@@ -159,7 +161,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     await agentMessages.next((e) => e.id === hi)
     await settle(200)
     expect(agentMessages.events.some((e) => e.conversationId === strangers.conversationId)).toBe(false)
-    expect(agent.boundGroupIds()).toEqual([target.conversationId])
+    expect(boundGroupIds(agent)).toEqual([target.conversationId])
     expect((await agent.groupInfo(target.conversationId)).membersMayAddMembers).toBe(false)
 
     // Waiting ends on timeout or abort with a typed reason, and leaves nothing behind.
@@ -236,7 +238,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     // A fresh sender each time: after a deny the creator blocks that DM, and later requests there go unread.
     const request = async (slug: string) => {
       const dm = await (await rawClient()).conversations.createDm(creator.inboxId)
-      await dm.send(new JoinRequestCodec().encode({ inviteSlug: slug }) as never)
+      await sendEncoded(dm, new JoinRequestCodec().encode({ inviteSlug: slug }))
       return dm
     }
     const creatorMessages = collect<ConvosMessageEvent>((h) => creator.onMessage(h))
@@ -259,7 +261,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     await request(expired.slug)
     await decisions.next((d) => d.verdict.kind === "ignore" && d.verdict.reason === "invite_expired")
 
-    await creator.lock(conversationId)
+    await lockGroup(creator, conversationId)
     await request(inviteSlug)
     await decisions.next((d) => d.verdict.kind === "ignore" && d.verdict.reason === "invite_revoked")
 
@@ -300,7 +302,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     const marker = await manager.sendText(first.conversationId, "marker")
     await agentMessages.next((e) => e.id === marker)
     expect(agentMessages.events.some((e) => e.id === late)).toBe(false)
-    expect(agent.boundGroupIds()).toEqual([first.conversationId])
+    expect(boundGroupIds(agent)).toEqual([first.conversationId])
   })
 
   it("a message the live stream lost is still delivered by the periodic catch-up sweep, once", async () => {
@@ -333,7 +335,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     await adder.addMembers(conversationId, [added.inboxId])
     // An add carries no message for the added member: without the local welcome check nothing would ever tell it.
     expect(await joined.next((e) => e.type === "joined" && e.conversationId === conversationId, 10_000)).toMatchObject({ via: "added" })
-    expect(added.boundGroupIds()).toContain(conversationId)
+    expect(boundGroupIds(added)).toContain(conversationId)
   })
 
   it("keeps its installation across restarts and accepts, on restart, a join request sent while it was offline", async () => {
@@ -354,7 +356,7 @@ describe("ConvosClient on the fake XMTP node", () => {
     const second = await openClient(persistent)
     expect({ inboxId: second.inboxId, installationId: second.installationId }).toEqual({ inboxId, installationId })
     expect(node.rpcCounts["/xmtp.identity.api.v1.IdentityApi/PublishIdentityUpdate"]).toBe(identityUpdatesBefore)
-    expect(second.boundGroupIds()).toContain(conversationId)
+    expect(boundGroupIds(second)).toContain(conversationId)
 
     expect(await eventuallyJoined).toEqual({ conversationId })
 

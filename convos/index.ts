@@ -8,7 +8,7 @@
  *     `<stateDir>/identity.json`, mode 0600 in a 0700 dir. With `encryptionKey` or env CONVOS_KEY_ENCRYPTION_KEY
  *     the secrets are encrypted at rest (scrypt + AES-256-GCM). Wrong/missing key → IdentityError, never a new identity.
  *
- * Client (client.ts)
+ * Client (client.ts; its rooms under client/, the SDK boundary in client/sdk.ts; test-only reach in testing/)
  *   ConvosClient.open({ stateDir, env: "dev"|"production"|"local", apiUrl?, encryptionKey?, dbPath?,
  *                       welcomePolicy?: "expected_only"|"accept_all", processJoinRequests?, onError? })
  *     → client with `inboxId`, `installationId`, `address`; reopening the same stateDir reuses the installation.
@@ -24,10 +24,10 @@
  *   addMembers / removeMembers(conversationId, inboxIds), leave(conversationId)
  *   sendText(conversationId, text, { replyTo? }) → message id
  *   react(conversationId, messageId, emoji, "added"|"removed") → message id
- *   setProfile(conversationId, { name, isAgent, metadata? }), lock(conversationId)
+ *   setProfile(conversationId, { name, isAgent, metadata? })
  *   groupInfo(conversationId) → { name, description, members[{inboxId, role}], adminInboxIds, superAdminInboxIds,
  *                                 membersMayAddMembers, locked, inviteTag, profiles, isActive }
- *   boundGroupIds()
+ *   declaredMemberKind(conversationId, inboxId), checkJoinRequests()
  *   onMessage(handler) → unsubscribe: each inbound message once, as ConvosMessageEvent
  *     { id, conversationId, senderInboxId, sentAt, isDm, kind, contentType, text?, referenceMessageId?, reaction?,
  *       attachment?, groupUpdate?, profile?, … raw }
@@ -38,7 +38,7 @@
  * Pure (no client needed)
  *   invite.ts:      createInvite, parseInvite / tryParseInvite (InviteParseError with `reason`), extractInviteSlug,
  *                   inviteToSlug, recoverInviteSigner, verifyInviteSigner, isInviteExpired,
- *                   encrypt/decryptConversationToken, inviteUrlForSlug
+ *                   encrypt/decryptConversationToken (inviteToken.ts), inviteUrlForSlug
  *   joinRequest.ts: decideJoinRequest(evidence) → accept | deny(reason) | ignore(reason),
  *                   gatherJoinRequestEvidence, joinRequestFromMessage
  *   metadata.ts:    appData decode/encode, upsertProfile, rotateInviteTag, newInviteTag

@@ -6,14 +6,14 @@
 import { Client, type DecodedMessage, type Group } from "@xmtp/node-sdk"
 import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { convosCodecs } from "../convos/contentTypes.ts"
-import { ProductLayer } from "../manager-agent/src/App.ts"
+import { ProductLayer } from "../app/App.ts"
 import type { ManagerLobby } from "../manager-agent/src/bot/XmtpChat.ts"
-import { killHostProcesses } from "../test/pool/poolHarness.ts"
+import { killHostProcesses } from "../pool/test/support/poolHarness.ts"
 import { type FakeModelRequest, startFakeModel } from "../test/fakes/fakeModel.ts"
+import { freePort } from "../test/net/freePort.ts"
 import { startFakeXmtpNode } from "../test/xmtp/fakeNode.ts"
 import { randomSigner } from "../test/xmtp/randomSigner.ts"
 
@@ -44,16 +44,6 @@ const agentModel = (request: FakeModelRequest) => {
   if (added) return `Hi everyone, I'm ${added[1]}! Tell me where and when, and I'll plan it.`
   return "Happy to help with the trip!"
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 const waitFor = async <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T | undefined> => {
   const deadline = Date.now() + timeoutMs

@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { chromium } from "playwright-core"
 import { Pool } from "../pool/src/Pool.ts"
-import { startWebServer } from "../test/web/webServer.ts"
+import { startWebServer } from "../pool/test/support/webServer.ts"
 
 const out = new URL("../docs/screenshots/", import.meta.url)
 mkdirSync(out, { recursive: true })

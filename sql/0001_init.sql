@@ -18,7 +18,7 @@ CREATE TABLE instances (
   claimed_by      TEXT,
   claimed_at      TIMESTAMPTZ,
   status_reason   TEXT,
-  -- The pool process doing the current warm-up or claim (see pool/src/db/ProcessLiveness.ts).
+  -- The pool process doing the current warm-up or claim (see pool/src/PoolProcess.ts).
   owner           TEXT,
   health_failures INTEGER NOT NULL DEFAULT 0,
   last_health_at  TIMESTAMPTZ,

@@ -11,10 +11,10 @@ import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { Client, type Group } from "@xmtp/node-sdk"
-import { toBytes } from "viem"
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
+import { generatePrivateKey } from "viem/accounts"
 import { startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { ConvosClient } from "../client.ts"
+import { signerFor } from "../client/sdk.ts"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20)
 const WARMUP = 2
@@ -63,14 +63,7 @@ try {
         : { dbPath: join(root, `raw-${rawCount}.db3`), dbEncryptionKey: new Uint8Array(32).fill(rawCount) }),
     } as const
   }
-  const rawSigner = () => {
-    const account = privateKeyToAccount(generatePrivateKey())
-    return {
-      type: "EOA" as const,
-      getIdentifier: () => ({ identifier: account.address.toLowerCase(), identifierKind: 0 as never }),
-      signMessage: async (message: string) => toBytes(await account.signMessage({ message })),
-    }
-  }
+  const rawSigner = () => signerFor(generatePrivateKey())
   /**
    * Raw node-sdk pair: the manager adds the agent, timed until the agent's conversation stream yields the group.
    * `withMessageStreams` also runs `streamAllMessages` on both, as every ConvosClient does: libxmtp then processes
@@ -84,11 +77,11 @@ try {
     void (async () => {
       for await (const conversation of welcomes) seen.get(conversation.id)?.()
     })()
-    const streams = [welcomes]
+    const streams: Array<{ end(): Promise<unknown> }> = [welcomes]
     if (withMessageStreams)
       for (const client of [manager, agent]) {
         const messages = await client.conversations.streamAllMessages()
-        streams.push(messages as never)
+        streams.push(messages)
         void (async () => {
           for await (const _ of messages);
         })()

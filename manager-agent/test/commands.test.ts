@@ -1,3 +1,4 @@
+/** Commands.handle end to end over a fake pool and chat on real PostgreSQL: one describe per command (over 400 lines for that). */
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"

@@ -15,8 +15,8 @@ import type { AddressInfo } from "node:net"
 import { Instances } from "../src/db/Instances.ts"
 import { MigrationsLayer } from "../src/db/Migrations.ts"
 import { scopedDatabase } from "../../test/db/testDatabase.ts"
-import { api, baseUrl, serveApi } from "../../test/pool/httpHarness.ts"
-import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { api, baseUrl, serveApi } from "../test/support/httpHarness.ts"
+import { makeDataDir, poolLayer } from "../test/support/poolHarness.ts"
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 

@@ -2,6 +2,7 @@ import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { DataDir } from "./DataDir.ts"
 
 /**
  * Per-slot and per-host tokens. A token is HMAC(secret, slot or host id): the pool can always recompute the token it must send
@@ -20,7 +21,7 @@ export class InstanceTokens extends Context.Service<InstanceTokens, {
     InstanceTokens,
     Effect.gen(function*() {
       const configured = yield* Config.option(Config.Redacted("INSTANCE_TOKEN_SECRET"))
-      const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+      const dataDir = yield* DataDir
       const secret = Option.isSome(configured) ? Redacted.value(configured.value) : loadOrCreateSecret(dataDir)
       return InstanceTokens.of(make(secret))
     }),

@@ -2,7 +2,11 @@ import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect
 import { limits, type SlotModel } from "../../contract/index.ts"
 import type { XmtpEnv } from "./domain/Claim.ts"
 
-/** The pool's settings, read once from the environment (every variable is listed in .env.example and docs/). */
+/**
+ * The pool core's settings, each read once, here (every variable is listed in .env.example and docs/). Not here:
+ * the HTTP server's own `PORT`/`HOST` (http/Server.ts; `PORT` is also read here, for the default public URL), and
+ * `DATA_DIR` (the `DataDir` service; the database, local-host and API-key layers still read it themselves).
+ */
 export interface PoolSettings {
   readonly targetIdle: number
   /** Agents (slots) at most, over all hosts. */

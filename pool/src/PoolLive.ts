@@ -3,6 +3,7 @@ import type { SqlClient } from "effect/sql"
 import type { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { LocalProcess } from "./compute/LocalProcess.ts"
 import * as Railway from "./compute/Railway.ts"
+import { DataDir } from "./DataDir.ts"
 import { Database } from "./db/Database.ts"
 import { Claims } from "./db/Claims.ts"
 import { Hosts } from "./db/Hosts.ts"
@@ -42,7 +43,7 @@ export const PoolCore = (
     Claims.layer,
     InstanceClient.layer,
     HostClient.layer,
-    InstanceTokens.layer,
+    InstanceTokens.layer.pipe(Layer.provide(DataDir.layer)),
     Templates.layer,
     PoolConfig.layer,
     PoolProcess.layer,

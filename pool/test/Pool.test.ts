@@ -10,8 +10,8 @@ import type { PoolSettings } from "../src/PoolConfig.ts"
 import { Reconciler } from "../src/Reconciler.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
-import { controlInstance, defaultControl, hostPid, makeDataDir, poolLayer, slotDir } from "../../test/pool/poolHarness.ts"
-import { waitFor } from "../../test/pool/waitFor.ts"
+import { controlInstance, defaultControl, hostPid, makeDataDir, poolLayer, slotDir } from "./support/poolHarness.ts"
+import { waitFor } from "../../test/waitFor.ts"
 
 const request = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
   agentName: "Trip Planner",

@@ -5,9 +5,9 @@ import { Pool } from "../src/Pool.ts"
 import type { PoolSettings } from "../src/PoolConfig.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
-import { api, baseUrl, serveApi, testApiKey } from "../../test/pool/httpHarness.ts"
-import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
-import { waitFor } from "../../test/pool/waitFor.ts"
+import { api, baseUrl, serveApi, testApiKey } from "./support/httpHarness.ts"
+import { makeDataDir, poolLayer } from "./support/poolHarness.ts"
+import { waitFor } from "../../test/waitFor.ts"
 
 const withApi = <A, E>(
   idle: number,

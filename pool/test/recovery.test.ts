@@ -10,9 +10,9 @@ import { Reconciler } from "../src/Reconciler.ts"
 import { MigrationsLayer } from "../src/db/Migrations.ts"
 import { scopedDatabase } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
-import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { makeDataDir, poolLayer } from "./support/poolHarness.ts"
 
-const killablePool = fileURLToPath(new URL("../../test/pool/killablePool.ts", import.meta.url))
+const killablePool = fileURLToPath(new URL("./support/killablePool.ts", import.meta.url))
 
 /** Starts the killable pool process and resolves once it has claims and warm-ups in flight. */
 const startKillablePool = (env: Record<string, string>) =>

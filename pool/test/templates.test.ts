@@ -4,8 +4,8 @@ import { catalogOrder, seedTemplates, type Template, templateProblem } from "../
 import { Templates } from "../src/web/Templates.ts"
 import { TemplateCatalog } from "../../manager-agent/src/intent/TemplateCatalog.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
-import { api, baseUrl, serveApi } from "../../test/pool/httpHarness.ts"
-import { makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
+import { api, baseUrl, serveApi } from "./support/httpHarness.ts"
+import { makeDataDir, poolLayer } from "./support/poolHarness.ts"
 
 const sample: Template = {
   slug: "tea-sommelier",

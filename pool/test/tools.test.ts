@@ -5,9 +5,9 @@ import { AgentMail } from "../src/resources/AgentMail.ts"
 import { InstanceTokens } from "../src/InstanceTokens.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { startFakeAgentMail } from "../../test/fakes/agentmail.ts"
-import { api, baseUrl, serveApi } from "../../test/pool/httpHarness.ts"
-import { fakeAgentMailLayer, makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
-import { waitFor } from "../../test/pool/waitFor.ts"
+import { api, baseUrl, serveApi } from "./support/httpHarness.ts"
+import { fakeAgentMailLayer, makeDataDir, poolLayer } from "./support/poolHarness.ts"
+import { waitFor } from "../../test/waitFor.ts"
 
 const masterKey = "am-master-key-for-tools-test"
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Instances } from "../src/db/Instances.ts"
 import { seedTemplates } from "../src/domain/templates.ts"
 import { Pool } from "../src/Pool.ts"
-import { startWebServer, type WebServer } from "../../test/web/webServer.ts"
+import { startWebServer, type WebServer } from "./support/webServer.ts"
 
 const require = createRequire(import.meta.url)
 const { PNG } = require("pngjs") as { PNG: { sync: { read(data: Buffer): { width: number; height: number; data: Buffer } } } }

@@ -4,6 +4,7 @@
  * conversations run concurrently. A failing message is logged and answered briefly; the loop never dies.
  */
 import { Cause, Duration, Effect, FiberSet, Layer, Schedule, Stream } from "effect"
+import { RecentIds } from "../../../convos/events.ts"
 import { makeKeyedLock } from "../keyedLock.ts"
 import { Commands, type Outcome } from "../commands/Commands.ts"
 import { replies } from "../commands/replies.ts"
@@ -27,7 +28,7 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
     const settings = yield* ManagerSettings
     const fibers = yield* FiberSet.make()
     const inConversationOrder = makeKeyedLock()
-    const seen = new Set<string>()
+    const seen = new RecentIds()
 
     const onMessage = (message: InboundMessage) =>
       commands.handle(message).pipe(
@@ -70,11 +71,9 @@ export const runManagerBot = (hooks: ManagerBotHooks = {}) =>
       if (event._tag === "JoinedGroup") return introduce(event.conversationId, replies.intro(settings.name))
       if (event._tag === "FrontDoorOpened") return introduce(event.conversationId, replies.welcome(settings.name))
       if (event._tag === "MembersRemoved") return onMembersRemoved(event.conversationId, event.inboxIds)
-      // Streams can deliver a message twice (after a restart, or on the fake node): act once.
-      if (seen.has(event.messageId)) return Effect.void
-      seen.add(event.messageId)
-      if (seen.size > 10_000) seen.delete(seen.values().next().value!)
-      return onMessage(event)
+      // The chat port may deliver a message twice (a chat other than convos', or one reopened after a failure): act
+      // once, with the same bounded memory of recent ids the convos client keeps.
+      return seen.firstSeen(event.messageId) ? onMessage(event) : Effect.void
     }
 
     yield* Effect.logInfo(`${settings.name} is listening`, { inboxId: chat.selfInboxId })

@@ -199,3 +199,9 @@ export const leadingRef = (
   }
   return undefined
 }
+
+/** A text cut to `max` characters, with an ellipsis when cut. */
+export const clip = (text: string, max: number) => (text.length <= max ? text : text.slice(0, max - 1).trimEnd() + "…")
+
+/** Greetings and thanks to pass on: "tell Remy I said hi" is a message, not an instruction. */
+export const PASSING_WORD = /^(?:i\s+said|we\s+said|hi|hello|hey|thanks|thank|good\s*(?:night|morning|bye|job)|congrats|happy|sorry|bye|i\s+love|we\s+love|i\s+miss|we\s+miss)\b/i

@@ -3,13 +3,13 @@
  * pool whose "agents" are real `ConvosClient`s (pre-warmed) that behave like the runtime's side of the instance
  * contract: `add` → wait for exactly that welcome, then greet; `create` → a new conversation with an invite.
  */
-import { Client, type DecodedMessage } from "@xmtp/node-sdk"
+import type { DecodedMessage } from "@xmtp/node-sdk"
 import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConvosClient } from "../../../convos/client.ts"
-import { convosCodecs } from "../../../convos/contentTypes.ts"
+import { openXmtp, type XmtpClient } from "../../../convos/client/sdk.ts"
 import { AgentPool, AgentPoolError, type ClaimedAgent, type SpawnClaim } from "../../src/ports/AgentPool.ts"
 import { randomSigner } from "../../../test/xmtp/randomSigner.ts"
 
@@ -25,7 +25,7 @@ export const waitFor = async <T>(probe: () => T | undefined | Promise<T | undefi
 
 /** A person with a plain XMTP client who records every message they receive (and when). */
 export interface User {
-  readonly client: Client<unknown>
+  readonly client: XmtpClient
   /** Texts received in one conversation, from others. */
   texts(conversationId: string): Array<{ sender: string; text: string; at: number }>
   /** Texts and replies received in one conversation, from others. */
@@ -38,13 +38,7 @@ export interface User {
 }
 
 export const makeUser = async (apiUrl: string): Promise<User> => {
-  const client = (await Client.create(randomSigner(), {
-    env: "local",
-    apiUrl,
-    dbPath: null,
-    disableDeviceSync: true,
-    codecs: convosCodecs() as never,
-  })) as Client<unknown>
+  const client = await openXmtp(randomSigner(), { env: "local", apiUrl, dbPath: null })
   const inbox: Array<{ message: DecodedMessage<unknown>; at: number }> = []
   const seen = new Set<string>()
   const receive = (message: DecodedMessage<unknown>) => {

@@ -4,12 +4,12 @@
  */
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { HttpServer } from "effect/http"
-import { HttpServerLayer } from "../../pool/src/http/Server.ts"
-import { Pool } from "../../pool/src/Pool.ts"
-import type { PoolSettings } from "../../pool/src/PoolConfig.ts"
-import { TestDatabaseLayer } from "../db/testDatabase.ts"
-import { testApiKey } from "../pool/httpHarness.ts"
-import { makeDataDir, poolLayer } from "../pool/poolHarness.ts"
+import { HttpServerLayer } from "../../src/http/Server.ts"
+import { Pool } from "../../src/Pool.ts"
+import type { PoolSettings } from "../../src/PoolConfig.ts"
+import { TestDatabaseLayer } from "../../../test/db/testDatabase.ts"
+import { testApiKey } from "./httpHarness.ts"
+import { makeDataDir, poolLayer } from "./poolHarness.ts"
 
 export interface WebServer {
   readonly base: string

@@ -7,8 +7,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Pool } from "../../pool/src/Pool.ts"
-import { makeFakeTool } from "../fakes/fakeTool.ts"
+import { Pool } from "../../src/Pool.ts"
+import { makeFakeTool } from "../../../test/fakes/fakeTool.ts"
 import { poolLayer } from "./poolHarness.ts"
 
 const dataDir = process.env.DATA_DIR!

@@ -1,6 +1,6 @@
 import { ConfigProvider, Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
-import { HttpServerLayer } from "../../pool/src/http/Server.ts"
+import { HttpServerLayer } from "../../src/http/Server.ts"
 
 export const testApiKey = "test-api-key-0123456789"
 

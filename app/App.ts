@@ -5,16 +5,17 @@
  * `pool/src/main.ts` runs the pool alone, for deployments where the manager lives elsewhere.
  */
 import { Cause, Config, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { HttpServer } from "effect/http"
 import type { SqlClient } from "effect/sql"
-import { HttpServerFromConfig } from "../../pool/src/http/Server.ts"
-import { Pool } from "../../pool/src/Pool.ts"
-import { PoolLive } from "../../pool/src/PoolLive.ts"
-import { Reconciler } from "../../pool/src/Reconciler.ts"
-import { Templates } from "../../pool/src/web/Templates.ts"
-import { ManagerLobby, XmtpChatConfig } from "./bot/XmtpChat.ts"
-import { ModelConfig } from "./intent/IntentParser.ts"
-import { ManagerAgentLayer } from "./ManagerAgent.ts"
-import { ManagerSettingsConfig } from "./ManagerSettings.ts"
+import { HttpServerFromConfig } from "../pool/src/http/Server.ts"
+import { Pool } from "../pool/src/Pool.ts"
+import { PoolLive } from "../pool/src/PoolLive.ts"
+import { Reconciler } from "../pool/src/Reconciler.ts"
+import { ManagerLobby, XmtpChatConfig } from "../manager-agent/src/bot/XmtpChat.ts"
+import { ModelConfig } from "../manager-agent/src/intent/IntentParser.ts"
+import { ManagerAgentLayer } from "../manager-agent/src/ManagerAgent.ts"
+import { ManagerSettingsConfig } from "../manager-agent/src/ManagerSettings.ts"
+import { Templates } from "../pool/src/web/Templates.ts"
 
 /** The first line of an error chain: what to tell an operator, without a stack. */
 const reasonOf = (cause: Cause.Cause<unknown>) => {
@@ -41,8 +42,8 @@ const ManagerWhenReachable = (onReady: (lobby: ManagerLobby["Service"]) => void)
       if (!enabled) return yield* Effect.logInfo("manager agent disabled (MANAGER_ENABLED=false)")
       // A bad manager setting is a mistake to fix, not a network to wait for: fail start-up with it now, before the
       // retry loop below (which waits for the network) could swallow it.
-      yield* Effect.all([XmtpChatConfig, ManagerSettingsConfig, ModelConfig])
-      const xmtpEnv = yield* Config.String("XMTP_ENV").pipe(Config.withDefault("dev"))
+      const [chat] = yield* Effect.all([XmtpChatConfig, ManagerSettingsConfig, ModelConfig])
+      const xmtpEnv = chat.env
       const context = yield* Effect.context<Pool | SqlClient.SqlClient | Templates>()
       const runManager = Effect.scoped(Effect.gen(function*() {
         const manager = yield* Layer.build(ManagerAgentLayer())
@@ -65,14 +66,16 @@ const ManagerWhenReachable = (onReady: (lobby: ManagerLobby["Service"]) => void)
     }),
   )
 
-/** Start-up report: where the API is, and the pool filling up. */
+/** Start-up report: where the API is (the address the server bound, not the settings again), and the pool filling up. */
 const StartupReport = Layer.effectDiscard(
   Effect.gen(function*() {
     const pool = yield* Pool
-    const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
-    const host = yield* Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
-    yield* Effect.logInfo(`pool API on http://${host}:${port} (OpenAPI: /api/openapi.json; operator CLI: npm run pool -- status)`)
-    yield* Effect.logInfo(`web page: http://${host}:${port}/ (the agent catalog; set PUBLIC_URL for share links)`)
+    const address = (yield* HttpServer.HttpServer).address
+    const where = address._tag === "UnixPathAddress"
+      ? address.path
+      : `http://${address._tag === "InetAddressV6" ? `[${address.address}]` : String(address.address)}:${address.port}`
+    yield* Effect.logInfo(`pool API on ${where} (OpenAPI: /api/openapi.json; operator CLI: npm run pool -- status)`)
+    yield* Effect.logInfo(`web page: ${where}/ (the agent catalog; set PUBLIC_URL for share links)`)
     yield* Effect.gen(function*() {
       let last = ""
       while (true) {
@@ -94,8 +97,7 @@ export interface ProductOptions {
 
 export const ProductLayer = (options: ProductOptions = {}) =>
   Layer.mergeAll(
-    HttpServerFromConfig,
     Reconciler.loop,
     ManagerWhenReachable(options.onManagerReady ?? (() => {})),
     StartupReport,
-  ).pipe(Layer.provide(PoolLive))
+  ).pipe(Layer.provideMerge(HttpServerFromConfig), Layer.provide(PoolLive))

@@ -3,24 +3,24 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { LocalProcessLayer } from "../../pool/src/compute/LocalProcess.ts"
-import { Claims } from "../../pool/src/db/Claims.ts"
-import { Hosts } from "../../pool/src/db/Hosts.ts"
-import { Instances } from "../../pool/src/db/Instances.ts"
-import { HostClient } from "../../pool/src/HostClient.ts"
-import { InstanceClient } from "../../pool/src/InstanceClient.ts"
-import { InstanceTokens } from "../../pool/src/InstanceTokens.ts"
-import { Pool } from "../../pool/src/Pool.ts"
-import { PoolConfig, type PoolSettings } from "../../pool/src/PoolConfig.ts"
-import { PoolProcess } from "../../pool/src/PoolProcess.ts"
-import { Reconciler } from "../../pool/src/Reconciler.ts"
-import { AgentMail } from "../../pool/src/resources/AgentMail.ts"
-import { type ToolProvider, ToolProviders } from "../../pool/src/resources/ToolProvider.ts"
-import { ToolProxy } from "../../pool/src/resources/ToolProxy.ts"
-import { Templates } from "../../pool/src/web/Templates.ts"
+import { LocalProcessLayer } from "../../src/compute/LocalProcess.ts"
+import { Claims } from "../../src/db/Claims.ts"
+import { Hosts } from "../../src/db/Hosts.ts"
+import { Instances } from "../../src/db/Instances.ts"
+import { HostClient } from "../../src/HostClient.ts"
+import { InstanceClient } from "../../src/InstanceClient.ts"
+import { InstanceTokens } from "../../src/InstanceTokens.ts"
+import { Pool } from "../../src/Pool.ts"
+import { PoolConfig, type PoolSettings } from "../../src/PoolConfig.ts"
+import { PoolProcess } from "../../src/PoolProcess.ts"
+import { Reconciler } from "../../src/Reconciler.ts"
+import { AgentMail } from "../../src/resources/AgentMail.ts"
+import { type ToolProvider, ToolProviders } from "../../src/resources/ToolProvider.ts"
+import { ToolProxy } from "../../src/resources/ToolProxy.ts"
+import { Templates } from "../../src/web/Templates.ts"
 
 /** The test host: a real process serving the host and slot routes of the contract. */
-export const hostServerCommand = [process.execPath, fileURLToPath(new URL("../instance-server/server.mjs", import.meta.url))]
+export const hostServerCommand = [process.execPath, fileURLToPath(new URL("../../../test/instance-server/server.mjs", import.meta.url))]
 
 /** Host processes are detached (they outlive a pool restart), so a test must stop the ones it left. */
 export const killHostProcesses = (dataDir: string) => {
