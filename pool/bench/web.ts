@@ -6,7 +6,7 @@
  * database it drops afterwards; no agent is started.
  */
 import { seedTemplates } from "../src/domain/templates.ts"
-import { startWebServer } from "../../test/web/webServer.ts"
+import { startWebServer } from "../test/support/webServer.ts"
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 
