@@ -1,10 +1,11 @@
 /**
  * A loopback fake of Railway's public GraphQL API (`POST /graphql/v2`), holding projects in memory, strict where
  * Railway is:
- * - every document and its variables are validated against Railway's published schema (`railwaySchema.json`, pinned
- *   to railwayapp/cli v5.43.1, source in its `_source` field); an invalid one is HTTP 400 with
- *   `errors[].extensions.code = "GRAPHQL_VALIDATION_FAILED"` and changes nothing. Deprecated fields a document selects
- *   are collected in `deprecatedUsed`.
+ * - every document and its variables are validated by graphql-js against Railway's published schema
+ *   (`railwaySchema.json`, pinned to railwayapp/cli v5.43.1, source in its `_source` field): the specification's
+ *   validation rules, then variable coercion. An invalid one is HTTP 400 with
+ *   `errors[].extensions.code = "GRAPHQL_VALIDATION_FAILED"` and changes nothing. Deprecated fields, arguments and
+ *   enum values a document uses are collected in `deprecatedUsed`.
  * - a wrong token, or an id the token cannot see (a deleted or unknown project), answers as Railway does: HTTP 200
  *   with `errors[].message = "Not Authorized"`, never "not found".
  * - a deployment starts `QUEUED` and moves on at each status read: `DEPLOYING`, then `settings.deploymentStatus`
@@ -17,15 +18,58 @@
  *   railway.projects          // what exists now
  *   railway.count("ProjectCreate")
  */
+import {
+  buildClientSchema,
+  type DocumentNode,
+  getOperationAST,
+  getVariableValues,
+  type IntrospectionQuery,
+  NoDeprecatedCustomRule,
+  parse,
+  validate,
+} from "graphql"
 import { readFileSync } from "node:fs"
-import { type IntrospectionSchema, makeValidator } from "./graphqlValidate.ts"
 import { type FakeHttpServer, type FakeReply, fakeId, startFakeHttp } from "./providerHttp.ts"
 
-const schema = (JSON.parse(readFileSync(new URL("./railwaySchema.json", import.meta.url), "utf8")) as {
-  readonly __schema: IntrospectionSchema
-}).__schema
-/** Railway's schema, as the fake checks documents against it (tests use it to check documents directly). */
-export const validateRailwayDocument = makeValidator(schema)
+/**
+ * Built once. `assumeValid` because graphql-js refuses the published schema over one rule of its own schema checks
+ * that Railway's server does not keep (`Team.id` is deprecated, the `Node.id` it implements is not); documents are
+ * still validated in full.
+ */
+const railwaySchema = buildClientSchema(
+  JSON.parse(readFileSync(new URL("./railwaySchema.json", import.meta.url), "utf8")) as IntrospectionQuery,
+  { assumeValid: true },
+)
+
+export interface ValidationResult {
+  /** What Railway would refuse: syntax, the specification's validation rules, the operation, variable coercion. */
+  readonly errors: ReadonlyArray<string>
+  /** Deprecated fields, arguments and enum values used: servers accept them, but a client should not depend on them. */
+  readonly deprecated: ReadonlyArray<string>
+}
+
+/** Checks a document and its variables as the fake does (tests use it to check documents directly). */
+export const validateRailwayDocument = (
+  query: string,
+  variables: Readonly<Record<string, unknown>>,
+  operationName?: string,
+): ValidationResult => {
+  let document: DocumentNode
+  try {
+    document = parse(query)
+  } catch (error) {
+    return { errors: [error instanceof Error ? error.message : String(error)], deprecated: [] }
+  }
+  const deprecated = validate(railwaySchema, document, [NoDeprecatedCustomRule]).map((error) => error.message)
+  const invalid = validate(railwaySchema, document)
+  if (invalid.length > 0) return { errors: invalid.map((error) => error.message), deprecated }
+  const operation = getOperationAST(document, operationName)
+  if (operation === null || operation === undefined) {
+    return { errors: [`No operation named ${JSON.stringify(operationName)} in the document, or no single operation.`], deprecated }
+  }
+  const coerced = getVariableValues(railwaySchema, operation.variableDefinitions ?? [], variables)
+  return { errors: (coerced.errors ?? []).map((error) => error.message), deprecated }
+}
 
 export interface FakeRailwayService {
   readonly id: string
@@ -60,7 +104,7 @@ export interface FakeRailway extends FakeHttpServer {
   readonly projects: Map<string, FakeRailwayProject>
   /** Mutable: `settings.deploymentStatus` is where a new deployment ends, after QUEUED and DEPLOYING (default `SUCCESS`). */
   readonly settings: { deploymentStatus: string }
-  /** `Type.field` of deprecated fields documents selected. */
+  /** Deprecated fields, arguments and enum values documents used, as graphql-js's `NoDeprecatedCustomRule` words them. */
   readonly deprecatedUsed: Set<string>
   /** Documents refused by validation, with the errors. */
   readonly invalid: Array<{ operationName: string; errors: ReadonlyArray<string> }>
@@ -238,10 +282,12 @@ export const startFakeRailway = async (
     keyOf: ({ body }) => String((body as { operationName?: unknown } | undefined)?.operationName ?? "unknown"),
     handle: ({ path, body, key }) => {
       if (path !== "/graphql/v2") return { status: 404, body: { error: "not found" } }
-      const query = (body as { query?: unknown } | undefined)?.query
-      const variables = ((body as { variables?: Variables }).variables ?? {}) as Variables
+      const request = (body ?? {}) as { query?: unknown; variables?: Variables; operationName?: unknown }
+      const query = request.query
+      const variables = request.variables ?? {}
       if (typeof query !== "string") return { status: 400, body: { errors: [{ message: "Must provide query string." }] } }
-      const checked = validateRailwayDocument(query, variables)
+      const operationName = typeof request.operationName === "string" ? request.operationName : undefined
+      const checked = validateRailwayDocument(query, variables, operationName)
       for (const field of checked.deprecated) deprecatedUsed.add(field)
       if (checked.errors.length > 0) {
         invalid.push({ operationName: key, errors: checked.errors })

@@ -323,40 +323,70 @@ describe("Railway's published schema (railwayapp/cli v5.43.1) against our docume
     }
   })
 
-  it("the validator catches what Railway would refuse: unknown fields, bad variables, deprecated fields noted", () => {
+  it("the validator catches what Railway would refuse: syntax, unknown fields, the wrong operation, bad variables; deprecated fields noted", () => {
+    const syntax = validateRailwayDocument(documents.serviceCreate.replace("{ id }", "{ id "), variables.serviceCreate)
+    assert.strictEqual(syntax.errors.length, 1)
+    assert.match(syntax.errors[0]!, /^Syntax Error: Expected Name, found <EOF>/)
     const wrongField = validateRailwayDocument(documents.serviceCreate.replace("{ id }", "{ id nmae }"), variables.serviceCreate)
-    assert.deepStrictEqual(wrongField.errors, ['Cannot query field "nmae" on type "Service".'])
+    assert.deepStrictEqual(wrongField.errors, ['Cannot query field "nmae" on type "Service". Did you mean "name"?'])
+    const wrongName = validateRailwayDocument(documents.serviceCreate, variables.serviceCreate, "VolumeCreate")
+    assert.deepStrictEqual(wrongName.errors, ['No operation named "VolumeCreate" in the document, or no single operation.'])
     const wrongInput = validateRailwayDocument(documents.volumeCreate, { input: { projectId: "p", serviceId: "s", mountPath: 5, size: 1 } })
-    assert.includeMembers([...wrongInput.errors], [
-      'Variable "input" got invalid value: field "size" is not defined by type "VolumeCreateInput".',
-      'Variable "input.mountPath" got invalid value 5; expected type "String".',
+    assert.deepStrictEqual(wrongInput.errors, [
+      'Variable "$input" has invalid value at .mountPath: String cannot represent a non string value: 5',
+      'Variable "$input" has invalid value: Expected value of type "VolumeCreateInput" not to include unknown field "size", found: { projectId: "p", serviceId: "s", mountPath: 5, size: 1 }.',
     ])
     const missing = validateRailwayDocument(documents.projectDelete, {})
-    assert.deepStrictEqual(missing.errors, ['Variable "id" of non-null type "String!" must not be null.'])
+    assert.deepStrictEqual(missing.errors, ['Variable "$id" has invalid value: Expected a value of non-null type "String!" to be provided.'])
     const old = validateRailwayDocument(
       `query Old($id: String!) { project(id: $id) { services { edges { node { deployments(first: 1) { edges { node { status } } } } } } } }`,
       { id: "p" },
     )
-    assert.deepStrictEqual(old, { errors: [], deprecated: ["Service.deployments"] })
+    assert.deepStrictEqual(old, {
+      errors: [],
+      deprecated: ["The field Service.deployments is deprecated. Use environment.deployments for properly scoped access control"],
+    })
   })
+
+  /** Posts a raw GraphQL request to the fake, as a client that got it wrong would. */
+  const post = async (request: { operationName: string; query: string; variables: Record<string, unknown> }) => {
+    const response = await fetch(railway.apiUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(request),
+    })
+    const body = await response.json() as { errors: Array<{ message: string; extensions: { code: string } }> }
+    return { status: response.status, body }
+  }
 
   it.live("the fake answers a deliberately wrong document with HTTP 400 GRAPHQL_VALIDATION_FAILED and changes nothing", () =>
     Effect.promise(async () => {
-      const response = await fetch(railway.apiUrl, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          operationName: "ProjectCreate",
-          query: documents.projectCreate.replace("environments", "enviroments"),
-          variables: variables.projectCreate,
-        }),
+      const { status, body } = await post({
+        operationName: "ProjectCreate",
+        query: documents.projectCreate.replace("environments", "enviroments"),
+        variables: variables.projectCreate,
       })
-      const body = await response.json() as { errors: Array<{ message: string; extensions: { code: string } }> }
-      assert.strictEqual(response.status, 400)
+      assert.strictEqual(status, 400)
       assert.deepStrictEqual(body.errors.map((e) => e.extensions.code), ["GRAPHQL_VALIDATION_FAILED"])
       assert.match(body.errors[0]!.message, /Cannot query field "enviroments" on type "Project"/)
       assert.strictEqual(railway.projects.size, 0)
       assert.strictEqual(railway.invalid.length, 1)
+      railway.invalid.length = 0
+    }))
+
+  it.live("the fake answers a valid document with variables of the wrong type with HTTP 400 GRAPHQL_VALIDATION_FAILED and changes nothing", () =>
+    Effect.promise(async () => {
+      const { status, body } = await post({
+        operationName: "ProjectCreate",
+        query: documents.projectCreate,
+        variables: { input: { ...variables.projectCreate.input as object, name: 42 } },
+      })
+      assert.strictEqual(status, 400)
+      assert.deepStrictEqual(body.errors.map((e) => e.extensions.code), ["GRAPHQL_VALIDATION_FAILED"])
+      assert.match(body.errors[0]!.message, /^Variable "\$input" has invalid value at \.name: String cannot represent a non string value: 42/)
+      assert.strictEqual(railway.projects.size, 0)
+      assert.strictEqual(railway.count("ProjectCreate"), 1)
+      assert.deepStrictEqual(railway.invalid.map((entry) => entry.operationName), ["ProjectCreate"])
       railway.invalid.length = 0
     }))
 })
