@@ -109,7 +109,8 @@ export const ogPng = async (template: Template, pageUrl: string): Promise<Buffer
       el("div", { fontSize: "24px", color: "#6b7280", marginTop: "12px" }, "Scan to open"),
     ]),
   ])
-  const svg = await satori(tree as never, {
+  // satori takes React elements; this tree is that shape ({type, props}) without React.
+  const svg = await satori(tree as unknown as Parameters<typeof satori>[0], {
     ...ogSize,
     fonts: [{ name: "Noto Sans", data: font, weight: 400, style: "normal" }],
   })
