@@ -487,6 +487,7 @@ export class Pool extends Context.Service<Pool, {
                   reason: `provision failed: ${error.message}`,
                   clearClaim: clean,
                   owner: null,
+                  ...(row.owner === null ? {} : { ownedBy: row.owner }),
                 })
                 yield* Effect.logWarning(`provision of ${row.id} failed (${error.message}); ${clean ? "back to idle" : "crashed"}`)
                 return yield* new ProvisionFailed({ error: "The agent could not be started. Please try again." })
@@ -499,6 +500,7 @@ export class Pool extends Context.Service<Pool, {
             conversationId: reply.conversationId ?? row.conversation_id,
             inviteUrl: reply.inviteUrl,
             owner: null,
+            ...(row.owner === null ? {} : { ownedBy: row.owner }),
           })
           if (Option.isNone(updated)) {
             return yield* new ProvisionFailed({ error: "The agent was stopped while starting. Please try again." })
@@ -548,6 +550,12 @@ export class Pool extends Context.Service<Pool, {
 
       const claim = Effect.fn("Pool.claim")(function*(request: ClaimRequest, onStep?: (step: ClaimStep) => void) {
         if (shuttingDown) return yield* ShuttingDown.standard()
+        // A claim is stamped with this process's id: it starts only while the process holds its liveness lock, so no
+        // other process can take it for dead and recover it (the lock is back within moments of a dropped session).
+        const live = yield* processInfo.live.pipe(Effect.timeoutOption(config.startTimeout))
+        if (Option.isNone(live)) {
+          return yield* new ShuttingDown({ error: "The pool lost its database connection. Try again in a moment." })
+        }
         const step = onStep ?? (() => {})
         const key = request.idempotencyKey
         const run = key === undefined

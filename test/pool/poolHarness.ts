@@ -83,6 +83,8 @@ export const poolLayer = (options: {
   readonly tools?: ReadonlyArray<ToolProvider>
   /** Services the tool routes use (e.g. AgentMail against its fake); none by default. */
   readonly toolServices?: Layer.Layer<never>
+  /** How long another process's free liveness lock must stay free before it is declared dead. */
+  readonly retakeGrace?: Duration.Input
 }) => {
   const base = Layer.mergeAll(
     Instances.layer,
@@ -104,7 +106,7 @@ export const poolLayer = (options: {
       reconcileInterval: Duration.hours(1),
       ...options.settings,
     }),
-    PoolProcess.layerAdvisory,
+    PoolProcess.layerAdvisoryWith({ retakeGrace: options.retakeGrace ?? Duration.millis(500) }),
     Layer.succeed(ToolProviders, ToolProviders.of(options.tools ?? [])),
     ToolProxy.layerWith({ emailsPerHour: 3, smsPerHour: 3 }).pipe(Layer.provide(options.toolServices ?? Layer.empty)),
   )
