@@ -1,12 +1,20 @@
 import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
-import type { HostEnv, ProvisionRequest } from "../../contract/index.ts"
+import { type HostEnv, type ProvisionRequest, SLOT_ID } from "../../contract/index.ts"
 import { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { Claims } from "./db/Claims.ts"
 import { type HostRow, Hosts, loadOf } from "./db/Hosts.ts"
 import { type InstanceRow, Instances, type StatusCounts } from "./db/Instances.ts"
-import type { ClaimRequest, ClaimResult, ClaimStep, ReconfigureRequest } from "./domain/Claim.ts"
+import {
+  type ClaimRequest,
+  type ClaimResult,
+  type ClaimStep,
+  CONVERSATION_ID,
+  type ReconfigureRequest,
+  validateClaim,
+  validateReconfigure,
+} from "./domain/Claim.ts"
 import {
   type ClaimError,
   ConfigureFailed,
@@ -14,6 +22,7 @@ import {
   HostNotFound,
   IdempotencyConflict,
   InstanceNotFound,
+  InvalidRequest,
   NoIdleInstance,
   NotConfigurable,
   ProvisionFailed,
@@ -57,7 +66,7 @@ export class Pool extends Context.Service<Pool, {
   reconfigure(
     instanceId: string,
     change: ReconfigureRequest,
-  ): Effect.Effect<InstanceRow, InstanceNotFound | NotConfigurable | ConfigureFailed>
+  ): Effect.Effect<InstanceRow, InvalidRequest | InstanceNotFound | NotConfigurable | ConfigureFailed>
   /** An instance asks to be destroyed (removed from its conversation), authenticated by its own token. */
   selfDestruct(instanceId: string, token: string): Effect.Effect<void, Forbidden>
   /** Checks an instance's own token (constant time, against the stored hash); the instance row when it matches. */
@@ -548,7 +557,7 @@ export class Pool extends Context.Service<Pool, {
           Effect.ensuring(Queue.offer(replenishWanted, undefined)),
         )
 
-      const claim = Effect.fn("Pool.claim")(function*(request: ClaimRequest, onStep?: (step: ClaimStep) => void) {
+      const claim = Effect.fn("Pool.claim")(function*(input: ClaimRequest, onStep?: (step: ClaimStep) => void) {
         if (shuttingDown) return yield* ShuttingDown.standard()
         // A claim is stamped with this process's id: it starts only while the process holds its liveness lock, so no
         // other process can take it for dead and recover it (the lock is back within moments of a dropped session).
@@ -556,32 +565,34 @@ export class Pool extends Context.Service<Pool, {
         if (Option.isNone(live)) {
           return yield* new ShuttingDown({ error: "The pool lost its database connection. Try again in a moment." })
         }
+        // Every path (HTTP, the manager's chat) gets the same rules before anything is touched.
+        const checked = validateClaim(input, config.xmtpEnv)
+        if (!checked.ok) return yield* new InvalidRequest({ error: checked.error })
+        const request = checked.request
         const step = onStep ?? (() => {})
+        // Claims run in their own fibers so shutdown can wait for them to finish instead of cutting them off; a client
+        // that goes away does not stop a claim that may already have bound a conversation.
+        const inFlight = <A, E>(effect: Effect.Effect<A, E>) =>
+          FiberSet.run(claimsInFlight, effect).pipe(Effect.flatMap(Fiber.join))
         const key = request.idempotencyKey
-        const run = key === undefined
-          ? claimOnce(request, step)
-          : Effect.gen(function*() {
-            // A key whose first claim failed is free again (no instance was handed out), so retry the lookup.
-            for (let attempt = 0; attempt < 3; attempt++) {
-              const started = yield* claims.begin(key, request)
-              if (started._tag === "Mismatch") {
-                return yield* new IdempotencyConflict({
-                  error: "This Idempotency-Key was already used with a different request",
-                })
-              }
-              if (started._tag === "New") {
-                return yield* claimOnce(request, step).pipe(
-                  Effect.onExit((exit) => claims.complete(key, exit)),
-                )
-              }
-              const outcome = yield* claims.awaitOutcome(key)
-              if (Option.isSome(outcome)) return outcome.value
-            }
-            return yield* NoIdleInstance.standard()
-          })
-        // Claims run in their own fibers so shutdown can wait for them to finish instead of cutting them off.
-        const fiber = yield* FiberSet.run(claimsInFlight, run)
-        return yield* Fiber.join(fiber)
+        if (key === undefined) return yield* inFlight(claimOnce(request, step))
+        // A key whose first claim failed, or whose process died, is free again (no instance was handed out): the
+        // lookup is tried again. Each turn ends a claim for good, so a few turns only ever meet a burst of retries.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const started = yield* claims.begin(key, request)
+          if (started._tag === "Mismatch") {
+            return yield* new IdempotencyConflict({
+              error: "This Idempotency-Key was already used with a different request",
+            })
+          }
+          if (started._tag === "New") {
+            return yield* inFlight(claimOnce(request, step).pipe(Effect.onExit((exit) => claims.complete(key, started.owner, exit))))
+          }
+          // Waiting runs in the caller's fiber: it ends when the client goes away, and shutdown does not wait for it.
+          const outcome = yield* claims.awaitOutcome(key)
+          if (Option.isSome(outcome)) return outcome.value
+        }
+        return yield* NoIdleInstance.standard()
       })
 
       // ---------------------------------------------------------------- operator actions
@@ -616,14 +627,22 @@ export class Pool extends Context.Service<Pool, {
         return drained
       })
 
+      /** An id that cannot be an instance's is no instance (and never reaches SQL: a NUL there is a server error). */
+      const findInstance = (instanceId: string) =>
+        SLOT_ID.test(instanceId) ? instances.findById(instanceId) : Effect.succeed(Option.none<InstanceRow>())
+
       const kill = Effect.fn("Pool.kill")(function*(instanceId: string) {
-        const row = yield* instances.findById(instanceId)
+        const row = yield* findInstance(instanceId)
         if (Option.isNone(row)) return yield* InstanceNotFound.standard()
         yield* destroy(instanceId)
       })
 
-      const reconfigure = Effect.fn("Pool.reconfigure")(function*(instanceId: string, change: ReconfigureRequest) {
-        const found = yield* instances.findById(instanceId)
+      const reconfigure = Effect.fn("Pool.reconfigure")(function*(instanceId: string, input: ReconfigureRequest) {
+        // Checked before the instance hears of it, so the instance and its row never disagree.
+        const checked = validateReconfigure(input)
+        if (!checked.ok) return yield* new InvalidRequest({ error: checked.error })
+        const change = checked.request
+        const found = yield* findInstance(instanceId)
         if (Option.isNone(found)) return yield* InstanceNotFound.standard()
         const row = found.value
         if (!configurable.includes(row.status)) {
@@ -650,7 +669,7 @@ export class Pool extends Context.Service<Pool, {
 
       const authenticate = (instanceId: string, token: string) =>
         Effect.gen(function*() {
-          const row = yield* instances.findById(instanceId)
+          const row = yield* findInstance(instanceId)
           if (Option.isNone(row) || !tokens.verify(token, row.value.token_hash)) return yield* Forbidden.standard()
           return row.value
         })
@@ -663,6 +682,7 @@ export class Pool extends Context.Service<Pool, {
 
       const markJoined = Effect.fn("Pool.markJoined")(function*(instanceId: string, token: string, conversationId: string) {
         const row = yield* authenticate(instanceId, token)
+        if (!CONVERSATION_ID.test(conversationId)) return yield* Forbidden.standard()
         if (row.status === "pending_acceptance") {
           yield* instances.applyEvent(instanceId, "pending_acceptance", { _tag: "JoinAccepted" }, { conversationId })
         }

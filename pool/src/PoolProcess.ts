@@ -25,6 +25,13 @@ export class PoolProcess extends Context.Service<PoolProcess, {
    * owner left out is declared dead for good (fenced), so its work may be recovered.
    */
   aliveAmong(owners: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>>
+  /**
+   * Returns once `owner` does not hold its liveness lock (its process died or its session dropped; ask `isAlive`
+   * next): a wait without polling, ended early by interruption.
+   */
+  awaitGone(owner: string): Effect.Effect<void>
+  /** Whether other pool processes may share the database (then their news comes by NOTIFY). */
+  readonly shared: boolean
 }>()("pool/PoolProcess") {
   static readonly layerAdvisoryWith = (options: {
     /** How long an owner's lock must stay free before it is declared dead (its time to reconnect and re-take). */
@@ -116,6 +123,17 @@ export class PoolProcess extends Context.Service<PoolProcess, {
           return (yield* aliveAmong([owner])).has(owner)
         })
 
+        // Blocks on a session of its own: a shared lock is granted only once the owner's exclusive one is gone. The
+        // lock is a transaction's, released as the statement ends, so the owner can take its own lock again at once.
+        const awaitGone = (owner: string) =>
+          Effect.scoped(Effect.gen(function*() {
+            const connection = yield* PgConnection.make(pg.config)
+            yield* connection.query("SELECT pg_advisory_xact_lock_shared($1, $2)", [lockClass, lockObject(owner)]).pipe(
+              // A backend waiting for a lock does not notice its client leave: a waiter that stops ends it.
+              Effect.onInterrupt(() => sql`SELECT pg_terminate_backend(${connection.processId})`.pipe(Effect.ignore)),
+            )
+          })).pipe(Effect.orDie, Effect.withSpan("PoolProcess.awaitGone"))
+
         return PoolProcess.of({
           get id() {
             return id
@@ -123,6 +141,8 @@ export class PoolProcess extends Context.Service<PoolProcess, {
           live: held.await,
           isAlive,
           aliveAmong,
+          awaitGone,
+          shared: true,
         })
       }),
     )
@@ -141,6 +161,8 @@ export class PoolProcess extends Context.Service<PoolProcess, {
       live: Effect.void,
       isAlive: (owner) => Effect.succeed(owner === id),
       aliveAmong: (owners) => Effect.succeed(new Set(owners.filter((o) => o === id))),
+      awaitGone: (owner) => (owner === id ? Effect.never : Effect.void),
+      shared: false,
     })
   })
 

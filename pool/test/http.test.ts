@@ -169,6 +169,57 @@ describe("HTTP API", () => {
         assert.strictEqual(selfDestruct.status, 403)
       })), 60_000)
 
+  it.live("every text field is checked on every path before anything changes: HTTP, the instance routes and in-process claims", () =>
+    withApi(2, (call) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const claims: Array<[string, { body?: unknown; headers?: Record<string, string> }, RegExp]> = [
+          ["ANSI escape in the name", { body: { agentName: "\u001b[31mEvil" } }, /agentName must be one line/],
+          ["bidi override in the name", { body: { agentName: "abc\u202Edef" } }, /agentName must be one line/],
+          ["zero-width in the name", { body: { agentName: "a\u200bb" } }, /agentName must be one line/],
+          ["NUL in the instructions", { body: { instructions: "be nice\u0000" } }, /NUL/],
+          ["a convos: URL that is no invite", { body: { joinUrl: "convos:x" } }, /Convos invite URL/],
+          ["an app link without a slug", { body: { joinUrl: "convos://join/" } }, /Convos invite URL/],
+          ["a slug that is no slug", { body: { joinUrl: "https://dev.convos.org/v2?i=%00%3Cx%3E" } }, /no valid invite code/],
+        ]
+        for (const [name, request, message] of claims) {
+          const r = yield* Effect.promise(() => call("POST", "/api/pool/claim", request))
+          assert.strictEqual(r.status, 400, name)
+          assert.match(r.json?.error ?? r.text, message, name)
+        }
+        // The manager claims in process (PoolAgentPool → Pool.claim): the same rules hold there.
+        const inProcess = yield* Effect.flip(pool.claim({ agentName: "\u001b[2JWipe", instructions: "x", mode: "create" }))
+        assert.strictEqual(inProcess._tag, "InvalidRequest")
+
+        // Unauthenticated instance routes: a NUL in an id is a clean refusal, never a server error.
+        const selfDestruct = yield* Effect.promise(() =>
+          call("POST", "/api/pool/self-destruct", { key: null, body: { instanceId: "a\u0000b", token: "t".repeat(40) } })
+        )
+        assert.deepStrictEqual([selfDestruct.status, selfDestruct.json?.error], [403, "Invalid instance ID or token"])
+        const joined = yield* Effect.promise(() =>
+          call("POST", "/api/pool/joined", { key: null, body: { instanceId: "abcdef", token: "t", conversationId: "\u0000" } })
+        )
+        assert.strictEqual(joined.status, 400, joined.text)
+        assert.isString(joined.json?.error)
+        const nulPath = yield* Effect.promise(() => call("POST", "/api/pool/instances/a%00b/configure", { body: { agentName: "A" } }))
+        assert.deepStrictEqual([nulPath.status, nulPath.json?.error], [404, "Instance not found"])
+        const nulKill = yield* Effect.promise(() => call("DELETE", "/api/pool/instances/a%00b"))
+        assert.deepStrictEqual([nulKill.status, nulKill.json?.error], [404, "Instance not found"])
+
+        // configure: refused before the instance hears of it, on both paths; the agent and its row keep the old text.
+        const claimed = yield* pool.claim({ agentName: "Chef", instructions: "Cook.", mode: "create" })
+        const viaHttp = yield* Effect.promise(() =>
+          call("POST", `/api/pool/instances/${claimed.instanceId}/configure`, { body: { instructions: "x\u0000y" } })
+        )
+        assert.strictEqual(viaHttp.status, 400)
+        const viaChat = yield* Effect.flip(pool.reconfigure(claimed.instanceId, { agentName: "Chef\u0007" }))
+        assert.strictEqual(viaChat._tag, "InvalidRequest")
+        const row = (yield* pool.list).find((r) => r.id === claimed.instanceId)!
+        assert.deepStrictEqual([row.agent_name, row.instructions], ["Chef", "Cook."])
+        const counts = yield* pool.counts
+        assert.deepStrictEqual([counts.claimed, counts.idle], [1, 1], "only the one good claim changed anything")
+      })), 60_000)
+
   it.live("configure renames a claimed agent; a bad body is 400, an unknown instance 404, an idle one 409", () =>
     withApi(2, (call) =>
       Effect.gen(function*() {

@@ -2,23 +2,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { MigrationsLayer } from "../src/db/Migrations.ts"
 import { Instances } from "../src/db/Instances.ts"
 import { Pool } from "../src/Pool.ts"
 import { livenessApplication, lockClass, lockObject, PoolProcess } from "../src/PoolProcess.ts"
 import { Reconciler } from "../src/Reconciler.ts"
-import { scopedDatabase } from "../../test/db/testDatabase.ts"
+import { scopedDatabase, sharedDatabase } from "../../test/db/testDatabase.ts"
 import { defaultControl, makeDataDir, poolLayer } from "../../test/pool/poolHarness.ts"
 import { waitFor } from "../../test/pool/waitFor.ts"
 
-/** A migrated database and a fresh client on it for each pool process (each its own connections). */
-const database = Effect.gen(function*() {
-  const { url } = yield* scopedDatabase
-  const client = () =>
-    MigrationsLayer().pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 6 })))
-  yield* Effect.scoped(Layer.build(client()))
-  return { url, client }
-})
+const database = sharedDatabase
 
 /** Ends a process's liveness session the way an operator or a failover does. */
 const terminateLiveness = (processId: string) =>

@@ -72,7 +72,7 @@ const startOn = async (root: string, node: FakeXmtpNode, model: FakeModel, hooks
       Layer.mergeAll(
         Instances.layer,
         Hosts.layer,
-        Claims.layer,
+        Claims.layer.pipe(Layer.provide(PoolProcess.layerAdvisory)),
         LocalProcessLayer({ dataDir: join(root, "pool"), command: runtimeCommand, maxRestarts: 1, crashWindow: Duration.minutes(5) }),
         InstanceClient.layer,
         HostClient.layer,
