@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { Instances } from "../src/db/Instances.ts"
+import { InstanceTokens } from "../src/InstanceTokens.ts"
 import { Pool } from "../src/Pool.ts"
 import type { PoolSettings } from "../src/PoolConfig.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
@@ -11,7 +12,7 @@ import { waitFor } from "../../test/pool/waitFor.ts"
 
 const withApi = <A, E>(
   idle: number,
-  body: (call: ReturnType<typeof api>) => Effect.Effect<A, E, Pool | Instances>,
+  body: (call: ReturnType<typeof api>) => Effect.Effect<A, E, Pool | Instances | InstanceTokens>,
   settings: Partial<PoolSettings> = {},
 ) =>
   Effect.gen(function*() {
@@ -218,6 +219,42 @@ describe("HTTP API", () => {
         assert.deepStrictEqual([row.agent_name, row.instructions], ["Chef", "Cook."])
         const counts = yield* pool.counts
         assert.deepStrictEqual([counts.claimed, counts.idle], [1, 1], "only the one good claim changed anything")
+      })), 60_000)
+
+  it.live("one error shape and one bearer rule on every route: JSON {error}, scheme case-insensitive (issue 14 #10)", () =>
+    withApi(1, (call) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const claimed = yield* pool.claim({ agentName: "Chef", instructions: "Cook.", mode: "create" })
+        const token = Redacted.value((yield* InstanceTokens).tokenFor(claimed.instanceId))
+        const as = (scheme: string, extra: Record<string, string> = {}) => ({
+          key: null,
+          headers: { authorization: `${scheme} ${token}`, "x-instance-id": claimed.instanceId, ...extra },
+        })
+        const get = (path: string, options: Parameters<ReturnType<typeof api>>[2]) =>
+          Effect.promise(() => call("GET", path, options))
+
+        const noHeader = yield* get("/api/tools/email/inbox", { key: null, headers: { authorization: `Bearer ${token}` } })
+        assert.strictEqual(noHeader.status, 400)
+        assert.strictEqual(noHeader.json?.error ?? "(empty body)", "Missing header: x-instance-id")
+        const repeated = yield* get("/api/tools/email/inbox?limit=1&limit=2", as("Bearer"))
+        assert.strictEqual(repeated.status, 400)
+        assert.match(repeated.json?.error ?? "(empty body)", /limit/)
+        const notANumber = yield* get("/api/tools/email/inbox?limit=abc", as("Bearer"))
+        assert.deepStrictEqual([notANumber.status, notANumber.json?.error], [400, "limit must be a whole number"])
+        for (const r of [noHeader, repeated, notANumber]) assert.notMatch(r.text, /SchemaError|\n\s+at /)
+
+        // The instance's token opens its tool routes whatever the scheme's case, as the API key does on admin routes.
+        const upper = yield* get("/api/tools/email/inbox", as("Bearer"))
+        const lower = yield* get("/api/tools/email/inbox", as("bearer"))
+        assert.notStrictEqual(upper.status, 403, upper.text)
+        assert.deepStrictEqual([lower.status, lower.json], [upper.status, upper.json])
+        const admin = yield* Effect.promise(() =>
+          call("GET", "/api/pool/status", { key: null, headers: { authorization: `bEaReR ${testApiKey}` } })
+        )
+        assert.strictEqual(admin.status, 200)
+        const wrong = yield* get("/api/tools/email/inbox", as("Basic"))
+        assert.deepStrictEqual([wrong.status, typeof wrong.json?.error], [403, "string"])
       })), 60_000)
 
   it.live("configure renames a claimed agent; a bad body is 400, an unknown instance 404, an idle one 409", () =>
