@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Semaphore } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
 import { type HostEnv, type ProvisionRequest, SLOT_ID } from "../../contract/index.ts"
@@ -462,18 +462,33 @@ export class Pool extends Context.Service<Pool, {
         joined: row.status === "claimed" && (row.join_url !== null || row.invite_url === null),
       })
 
-      /** Waits for another claim of the same instance (same joinUrl) to finish, then answers with its outcome. */
+      /**
+       * Waits for another claim of the same instance (same joinUrl) to finish, then answers with its outcome. The wait
+       * lasts as long as that claim's process lives (its claim ends within the provision timeout); if the process dies
+       * first, this answers at once with a retryable error, and the reconciler frees the invite.
+       */
       const outcomeOf = (id: string) =>
         Effect.gen(function*() {
-          const deadline = Date.now() + 120_000
-          while (Date.now() < deadline) {
-            const row = yield* instances.findById(id)
-            if (Option.isNone(row)) break
-            const status = row.value.status
-            if (status === "claimed" || status === "pending_acceptance") return resultOf(row.value)
-            if (status !== "claiming") break
-            yield* Effect.sleep(Duration.millis(100))
-          }
+          const first = yield* instances.findById(id)
+          const owner = Option.isSome(first) ? first.value.owner : null
+          const settled = Effect.gen(function*() {
+            while (true) {
+              const row = yield* instances.findById(id)
+              if (Option.isNone(row)) return Option.none<ClaimResult>()
+              const status = row.value.status
+              if (status === "claimed" || status === "pending_acceptance") return Option.some(resultOf(row.value))
+              if (status !== "claiming") return Option.none<ClaimResult>()
+              yield* Effect.sleep(Duration.millis(100))
+            }
+          })
+          const ownerGone = owner === null ? Effect.succeed(Option.none<ClaimResult>()) : Effect.gen(function*() {
+            while (true) {
+              yield* processInfo.awaitGone(owner)
+              if (!(yield* processInfo.isAlive(owner))) return Option.none<ClaimResult>()
+            }
+          })
+          const outcome = yield* Effect.raceFirst(settled, ownerGone)
+          if (Option.isSome(outcome)) return outcome.value
           return yield* new ProvisionFailed({ error: "The agent could not join that conversation. Please try again." })
         })
 
@@ -520,6 +535,31 @@ export class Pool extends Context.Service<Pool, {
           return resultOf(updated.value)
         })
 
+      /**
+       * A claim that ended without an answer from its instance (a dropped database session mid-claim, a defect) leaves
+       * its row `claiming` under a live owner, which no reconcile recovers. Its own process releases it: reset, then
+       * idle (clean) or crashed, retried briefly because the database that failed it is usually back in moments.
+       */
+      const releaseAbandoned = (row: InstanceRow) =>
+        Effect.gen(function*() {
+          const now = yield* instances.findById(row.id)
+          if (Option.isNone(now) || now.value.status !== "claiming" || now.value.owner !== row.owner) return
+          const clean = yield* client.reset(row.url ?? "", row.id, tokenFor(row.id)).pipe(
+            Effect.map((r) => r.clean),
+            Effect.orElseSucceed(() => false),
+          )
+          yield* instances.applyEvent(row.id, "claiming", { _tag: "ProvisionFailed", resetClean: clean }, {
+            reason: "the claim ended without an answer",
+            clearClaim: clean,
+            owner: null,
+            ...(row.owner === null ? {} : { ownedBy: row.owner }),
+          })
+        }).pipe(
+          Effect.sandbox,
+          Effect.retry({ schedule: Schedule.exponential(Duration.millis(100)), times: 6 }),
+          Effect.catchCause((cause) => Effect.logWarning(`could not release abandoned claim of ${row.id}`, cause)),
+        )
+
       const claimOnce = (request: ClaimRequest, step: (s: ClaimStep) => void) =>
         Effect.gen(function*() {
           if (request.joinUrl !== undefined) {
@@ -551,7 +591,9 @@ export class Pool extends Context.Service<Pool, {
             return yield* NoIdleInstance.standard()
           }
           step({ step: "claim", status: "ok", message: "Agent reserved" })
-          return yield* provisionClaimed(claimed.value, request, step)
+          return yield* provisionClaimed(claimed.value, request, step).pipe(
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : releaseAbandoned(claimed.value))),
+          )
         }).pipe(
           // Whatever happened, top the pool up again in the background (bursts of claims coalesce into one run).
           Effect.ensuring(Queue.offer(replenishWanted, undefined)),

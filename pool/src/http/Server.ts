@@ -3,6 +3,7 @@ import { Config, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { HttpApiError } from "effect/http-api"
+import { SqlError } from "effect/sql"
 import { describeSchemaError } from "./body.ts"
 import { ApiRoutes } from "./Handlers.ts"
 
@@ -53,7 +54,18 @@ const JsonErrors = HttpRouter.middleware(
     httpEffect.pipe(
       // The HTTP API raises its decoding failures as defects, answered by an empty 400 further out.
       Effect.catchDefect((defect) =>
-        HttpApiError.HttpApiSchemaError.is(defect) ? Effect.succeed(schemaErrorResponse(defect)) : Effect.die(defect)
+        HttpApiError.HttpApiSchemaError.is(defect)
+          ? Effect.succeed(schemaErrorResponse(defect))
+          // A dropped or refused database session: nothing was handed out that the reconciler does not recover, and
+          // the same request will likely succeed in a moment.
+          : SqlError.isSqlError(defect)
+          ? Effect.logError("database call failed", defect).pipe(
+            Effect.as(HttpServerResponse.jsonUnsafe({ error: "The pool's database is unavailable. Try again in a moment." }, {
+              status: 503,
+              headers: { "retry-after": "1" },
+            })),
+          )
+          : Effect.die(defect)
       ),
       Effect.map((response) =>
         response.status >= 400 && response.body._tag === "Empty"
