@@ -7,6 +7,15 @@ import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
+import { defaultLimits, type Limits } from "../src/commands/policy.ts"
+
+/** Limits for these tests: the per-conversation cap and one hourly budget for every sender, new or not. */
+const testLimits = (agentsPerConversation: number, spawnsPerSenderPerHour: number): Limits => ({
+  ...defaultLimits,
+  agentsPerConversation,
+  spawnsPerSenderPerHour,
+  spawnsPerNewSenderPerHour: spawnsPerSenderPerHour,
+})
 import type { InboundMessage } from "../src/ports/Chat.ts"
 import { generatePrivateKey } from "viem/accounts"
 import { createInvite } from "../../convos/invite.ts"
@@ -16,7 +25,7 @@ const chat = makeFakeChat("manager-inbox")
 const pool = makeFakePool()
 
 const Database = TestDatabaseLayer({ maxConnections: 4 })
-const commandsLayer = (limits = { agentsPerConversation: 2, spawnsPerSenderPerHour: 100 }) =>
+const commandsLayer = (limits: Limits = testLimits(2, 100)) =>
   Commands.layer.pipe(
     Layer.provide([
       chat.layer,
@@ -118,7 +127,7 @@ describe("spawning in a group", () => {
   })
 
   it("enforces spawns per sender per hour across conversations", async () => {
-    await withManager({ agentsPerConversation: 2, spawnsPerSenderPerHour: 4 }, async (handle) => {
+    await withManager(testLimits(2, 4), async (handle) => {
       for (const conversation of ["g-rate-1", "g-rate-2"]) {
         expect((await handle(message(conversation, "frank", "add a chef here")))._tag).toBe("Spawned")
         expect((await handle(message(conversation, "frank", "add a tutor here")))._tag).toBe("Spawned")
@@ -133,7 +142,7 @@ describe("spawning in a group", () => {
   })
 
   it("counts spawns asked for at the same instant in several conversations against one quota", async () => {
-    await withManager({ agentsPerConversation: 5, spawnsPerSenderPerHour: 2 }, async (handle) => {
+    await withManager(testLimits(5, 2), async (handle) => {
       const outcomes = await Promise.all(
         ["g-burst-1", "g-burst-2", "g-burst-3", "g-burst-4", "g-burst-5"].map((c) => handle(message(c, "heidi", "add a chef here"))),
       )
@@ -391,7 +400,7 @@ describe("pasted links", () => {
           Ownership.layer,
           IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layer)),
           TemplateCatalog.layer,
-          ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 2, spawnsPerSenderPerHour: 100 } }),
+          ManagerSettings.layerOf({ name: "Manager", limits: testLimits(2, 100) }),
         ]),
         Layer.provide(dbLayer),
       ),

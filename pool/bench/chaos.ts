@@ -154,21 +154,29 @@ const doubleJoins = async () =>
   (await q(`SELECT join_url FROM instances WHERE join_url IS NOT NULL
     AND status IN ('claiming', 'claimed', 'pending_acceptance') GROUP BY join_url HAVING count(*) > 1`)).length
 
-/** After one reconcile: claims whose process is gone (or was declared dead), and warm-ups past their start timeout. */
-const stuck = async () => {
-  const claiming = await q(`SELECT id, owner, updated_at FROM instances WHERE status = 'claiming'`)
+/**
+ * After one reconcile: claims whose process is gone (or was declared dead), and warm-ups past their start timeout.
+ * A claim row written after the reconcile began is reported apart (a killed process's statement still finishing at
+ * the server) and must be gone after a second reconcile.
+ */
+const stuck = async (reconcileStartedAt: string) => {
+  const claiming = await q(`SELECT id, owner, updated_at, updated_at > $1::timestamptz AS late FROM instances
+    WHERE status = 'claiming'`, [reconcileStartedAt])
   const held = new Set((await q(`SELECT objid::text::bigint::int AS objid FROM pg_locks WHERE locktype = 'advisory'
     AND granted AND classid = ${lockClass}::oid
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).map((r) => Number(r.objid)))
   const ended = new Set((await q(`SELECT id FROM pool_process_ends`)).map((r) => String(r.id)))
-  const deadClaims = claiming.filter((r) => {
+  const dead = claiming.filter((r) => {
     const owner = r.owner as string | null
     return owner === null || ended.has(owner) || !held.has(lockObject(owner))
   })
+  const deadClaims = dead.filter((r) => r.late !== true)
+  const late = dead.filter((r) => r.late === true)
+  for (const r of late) console.log(`  claim written after the reconcile began: ${JSON.stringify(r)}`)
   const oldStarts = await q(`SELECT id, host_id FROM instances WHERE status = 'starting'
     AND created_at < now() - interval '25 seconds'`)
   for (const r of [...deadClaims, ...oldStarts]) console.log(`  stuck: ${JSON.stringify(r)}`)
-  return deadClaims.length + oldStarts.length
+  return { stuck: deadClaims.length + oldStarts.length, late: late.length }
 }
 
 const orphanResources = async () =>
@@ -199,6 +207,8 @@ const main = async () => {
     unclean: 0,
     noAnswerFromKilled: 0,
     slowestKeyMs: 0,
+    lateClaims: 0,
+    stuckAfterSecond: 0,
   }
   const perFault = Object.fromEntries(faults.map((f) => [f, { rounds: 0, succeeded: 0, attempted: 0 }]))
 
@@ -242,6 +252,7 @@ const main = async () => {
     if (killed !== null) await startPool(killed)
 
     // One reconcile by a survivor, then the invariants.
+    const reconcileStartedAt = String((await q(`SELECT now()::text AS t`))[0]!.t)
     await call(1, "POST", "/api/pool/reconcile", {})
     totals.attempted += answers.length
     perFault[fault]!.rounds++
@@ -267,7 +278,14 @@ const main = async () => {
     const plainIds = byGroup("plain").map((a) => a.json.instanceId)
     if (new Set(plainIds).size < plainIds.length || plainIds.some((id) => shared.has(id))) totals.doubleClaims++
     totals.doubleClaims += await doubleJoins()
-    totals.stuck += await stuck()
+    const after = await stuck(reconcileStartedAt)
+    totals.stuck += after.stuck
+    totals.lateClaims += after.late
+    if (after.stuck + after.late > 0) {
+      await call(1, "POST", "/api/pool/reconcile", {})
+      const again = await stuck("infinity")
+      totals.stuckAfterSecond += again.stuck + again.late
+    }
     totals.orphans += await orphanResources()
 
     // The key resolves: a retry answers within 10 s, with the first agent if one was handed out.
@@ -296,12 +314,15 @@ const main = async () => {
   }
   console.log(`double claims                          ${totals.doubleClaims} (must be 0)`)
   console.log(`instances stuck past one reconcile     ${totals.stuck} (must be 0)`)
+  console.log(`  claims written after that reconcile began: ${totals.lateClaims}`)
+  console.log(`  stuck after a second reconcile:     ${totals.stuckAfterSecond} (must be 0)`)
   console.log(`orphaned resource rows                 ${totals.orphans} (must be 0; no providers configured)`)
   console.log(`idempotency keys not resolved in 10 s  ${totals.unresolvedKeys} (must be 0; slowest ${totals.slowestKeyMs} ms)`)
   console.log(`answers not a clean JSON status        ${totals.unclean} (must be 0)`)
   console.log(`  connections cut by kill -9 of their own pool process: ${totals.noAnswerFromKilled} (not counted above)`)
   console.log(`pool RSS (process never killed)        ${rssStart.toFixed(0)} MB → ${rssEnd.toFixed(0)} MB (peak ${rssPeak.toFixed(0)} MB)`)
-  const failed = totals.doubleClaims + totals.stuck + totals.orphans + totals.unresolvedKeys + totals.unclean
+  const failed = totals.doubleClaims + totals.stuck + totals.stuckAfterSecond + totals.orphans + totals.unresolvedKeys +
+    totals.unclean
   return failed === 0 ? 0 : 1
 }
 
