@@ -1,5 +1,5 @@
 import { Effect, Layer, ManagedRuntime } from "effect"
-import type { SqlClient } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { Commands, type Outcome } from "../src/commands/Commands.ts"
@@ -138,6 +138,28 @@ describe("spawning in a group", () => {
       expect(lastReply("g-rate-3")).toMatch(/^You've asked for 4 agents in the last hour, the limit\. Try again in about \d+ min\.$/)
       // Someone else is not affected by frank's quota.
       expect((await handle(message("g-rate-3", "grace", "add a poet here")))._tag).toBe("Spawned")
+    })
+  })
+
+  // issue 14 #3: inbox ids are free, so the bounds that matter hold across senders and in 1:1s.
+  it("gives new inbox ids a small budget and stops them at the manager's hourly total, saying so honestly", async () => {
+    // The file's database holds the earlier tests' spawns: the total leaves room for exactly three more.
+    const earlier = await db.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM manager_agents WHERE spawned_at > now() - interval '1 hour'`))
+    const limits = { ...testLimits(2, 10), spawnsPerNewSenderPerHour: 1, spawnsPerHour: earlier[0]!.n + 3 }
+    await withManager(limits, async (handle) => {
+      expect((await handle(message("g-sybil-1", "sybil-1", "add a chef here")))._tag).toBe("Spawned")
+      // A fresh inbox gets one spawn an hour, not ten.
+      const claimsBefore = pool.state.claims.length
+      await handle(message("g-sybil-1", "sybil-1", "add a tutor here"))
+      expect(pool.state.claims.length).toBe(claimsBefore)
+      expect(lastReply("g-sybil-1")).toMatch(/^You've asked for 1 agents in the last hour/)
+      expect((await handle(message("g-sybil-2", "sybil-2", "add a chef here")))._tag).toBe("Spawned")
+      expect((await handle(message("g-sybil-3", "sybil-3", "add a chef here")))._tag).toBe("Spawned")
+      // The fourth new inbox meets the total of every sender together (counted in Postgres).
+      await handle(message("g-sybil-4", "sybil-4", "add a chef here"))
+      expect(pool.state.claims.length).toBe(claimsBefore + 2)
+      expect(lastReply("g-sybil-4")).toMatch(/^I've started as many agents as I may this hour, for everyone together\. Try again in about \d+ min\.$/)
     })
   })
 
