@@ -69,6 +69,8 @@ export class Pool extends Context.Service<Pool, {
   ): Effect.Effect<InstanceRow, InvalidRequest | InstanceNotFound | NotConfigurable | ConfigureFailed>
   /** An instance asks to be destroyed (removed from its conversation), authenticated by its own token. */
   selfDestruct(instanceId: string, token: string): Effect.Effect<void, Forbidden>
+  /** Whether this process is running the claim of this instance (or may be: one is between statement and answer). */
+  runsClaim(instanceId: string): boolean
   /** Checks an instance's own token (constant time, against the stored hash); the instance row when it matches. */
   authenticateInstance(instanceId: string, token: string): Effect.Effect<InstanceRow, Forbidden>
   /** An instance reports that its pending join was accepted. */
@@ -560,6 +562,26 @@ export class Pool extends Context.Service<Pool, {
           Effect.catchCause((cause) => Effect.logWarning(`could not release abandoned claim of ${row.id}`, cause)),
         )
 
+      /**
+       * The claims this process is running, by instance id, and how many are between their claiming statement and
+       * knowing its row: a row this process owns in `claiming` that is in neither was abandoned (say its statement
+       * committed but its answer was lost with a dropped session), and this process's reconcile releases it.
+       */
+      const claimingHere = new Set<string>()
+      let claimsStarting = 0
+      const registered = <E, R>(
+        claiming: Effect.Effect<Option.Option<InstanceRow> | "JoinUrlTaken", E, R>,
+      ) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => claimsStarting++),
+          () =>
+            Effect.tap(claiming, (claimed) =>
+              Effect.sync(() => {
+                if (claimed !== "JoinUrlTaken" && Option.isSome(claimed)) claimingHere.add(claimed.value.id)
+              })),
+          () => Effect.sync(() => claimsStarting--),
+        )
+
       const claimOnce = (request: ClaimRequest, step: (s: ClaimStep) => void) =>
         Effect.gen(function*() {
           if (request.joinUrl !== undefined) {
@@ -567,7 +589,7 @@ export class Pool extends Context.Service<Pool, {
             if (Option.isSome(existing)) return yield* outcomeOf(existing.value.id)
           }
           step({ step: "claim", status: "active", message: "Finding an available agent" })
-          let claimed = yield* instances.claimIdle(request, processInfo.id)
+          let claimed = yield* registered(instances.claimIdle(request, processInfo.id))
           if (claimed !== "JoinUrlTaken" && Option.isNone(claimed)) {
             // No warm slot is free: make one ready for this claim if there is room, and say how long it takes.
             const reserved = yield* reserveSlot
@@ -578,7 +600,7 @@ export class Pool extends Context.Service<Pool, {
                 message: `${request.agentName} is getting ready, about ${reserved.value.etaSeconds} s`,
                 etaSeconds: reserved.value.etaSeconds,
               })
-              claimed = yield* claimWhenReady(reserved.value.id, request)
+              claimed = yield* registered(claimWhenReady(reserved.value.id, request))
             }
           }
           if (claimed === "JoinUrlTaken") {
@@ -593,6 +615,7 @@ export class Pool extends Context.Service<Pool, {
           step({ step: "claim", status: "ok", message: "Agent reserved" })
           return yield* provisionClaimed(claimed.value, request, step).pipe(
             Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : releaseAbandoned(claimed.value))),
+            Effect.ensuring(Effect.sync(() => claimingHere.delete(claimed.value.id))),
           )
         }).pipe(
           // Whatever happened, top the pool up again in the background (bursts of claims coalesce into one run).
@@ -757,6 +780,7 @@ export class Pool extends Context.Service<Pool, {
         reconfigure,
         selfDestruct,
         authenticateInstance: authenticate,
+        runsClaim: (instanceId) => claimsStarting > 0 || claimingHere.has(instanceId),
         markJoined,
         destroy,
         counts: instances.counts,

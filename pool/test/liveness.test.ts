@@ -94,4 +94,22 @@ describe("pool process liveness (issue 14 #1)", () => {
       assert.isTrue(yield* lockHeld(next).pipe(Effect.provideContext(a)))
       assert.isUndefined(yield* lockHeld(old).pipe(Effect.provideContext(a)), "the old identity's lock is not taken again")
     }).pipe(Effect.scoped), 30_000)
+
+  it.live("a row of this process left `claiming` with no claim running here is released by its own reconcile", () =>
+    Effect.gen(function*() {
+      const { client } = yield* database
+      const { dir, cleanup } = makeDataDir()
+      yield* Effect.addFinalizer(() => Effect.sync(cleanup))
+      const a = yield* Layer.build(poolLayer({ dataDir: dir }).pipe(Layer.provideMerge(client())))
+      const poolA = Context.get(a, Pool)
+      yield* poolA.replenish(1)
+      yield* waitFor("an idle instance", Effect.map(poolA.counts, (c) => (c.idle === 1 ? c : undefined)))
+      // What a claim whose claiming statement committed but whose answer was lost leaves: its process is alive.
+      const sql = Context.get(a, SqlClient.SqlClient)
+      yield* sql`UPDATE instances SET status = 'claiming', owner = ${Context.get(a, PoolProcess).id}, agent_name = 'A',
+        instructions = 'a', claimed_at = now()`
+      yield* Context.get(a, Reconciler).tick
+      const counts = yield* poolA.counts
+      assert.deepStrictEqual([counts.claiming, counts.idle], [0, 1], "released: the slot never heard of a claim")
+    }).pipe(Effect.scoped), 60_000)
 })
