@@ -89,7 +89,7 @@ try {
       Layer.mergeAll(
         Instances.layer,
         Hosts.layer,
-        Claims.layer,
+        Claims.layer.pipe(Layer.provide(PoolProcess.layerAdvisory)),
         LocalProcessLayer({ dataDir, command: runtimeCommand, maxRestarts: 5, crashWindow: Duration.minutes(5) }),
         InstanceClient.layer,
         HostClient.layer,

@@ -20,6 +20,7 @@ import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
+import { defaultLimits } from "../src/commands/policy.ts"
 import { makeUser, makeXmtpPool, waitFor } from "../test/support/xmtpWorld.ts"
 import type { Group } from "@xmtp/node-sdk"
 
@@ -68,7 +69,7 @@ const main = async () => {
           ),
         ).pipe(Layer.provide(TemplateCatalog.layerSeed)),
         TemplateCatalog.layerSeed,
-        ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 1_000 } }),
+        ManagerSettings.layerOf({ name: "Manager", limits: { ...defaultLimits, spawnsPerSenderPerHour: 1_000, spawnsPerNewSenderPerHour: 1_000, spawnsPerHour: 1_000_000 } }),
       ),
     ),
   )

@@ -17,11 +17,13 @@ export const ManagerSettingsConfig: Config.Config<ManagerSettingsShape> = Config
     Config.withDefault(defaultLimits.agentsPerConversation),
   ),
   spawnsPerSenderPerHour: Config.Int("MANAGER_MAX_SPAWNS_PER_HOUR").pipe(Config.withDefault(defaultLimits.spawnsPerSenderPerHour)),
+  spawnsPerNewSenderPerHour: Config.Int("MANAGER_MAX_SPAWNS_PER_HOUR_NEW_SENDER").pipe(
+    Config.withDefault(defaultLimits.spawnsPerNewSenderPerHour),
+  ),
+  spawnsPerHour: Config.Int("MANAGER_MAX_SPAWNS_PER_HOUR_TOTAL").pipe(Config.withDefault(defaultLimits.spawnsPerHour)),
+  liveAgents: Config.Int("MANAGER_MAX_LIVE_AGENTS").pipe(Config.withDefault(defaultLimits.liveAgents)),
 }).pipe(
-  Config.map(({ name, agentsPerConversation, spawnsPerSenderPerHour }) => ({
-    name,
-    limits: { agentsPerConversation, spawnsPerSenderPerHour },
-  })),
+  Config.map(({ name, ...limits }) => ({ name, limits })),
 )
 
 export class ManagerSettings extends Context.Service<ManagerSettings, ManagerSettingsShape>()("manager-agent/ManagerSettings") {

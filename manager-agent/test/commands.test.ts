@@ -1,6 +1,6 @@
 /** Commands.handle end to end over a fake pool and chat on real PostgreSQL: one describe per command (over 400 lines for that). */
 import { Effect, Layer, ManagedRuntime } from "effect"
-import type { SqlClient } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { Commands, type Outcome } from "../src/commands/Commands.ts"
@@ -8,6 +8,15 @@ import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
+import { defaultLimits, type Limits } from "../src/commands/policy.ts"
+
+/** Limits for these tests: the per-conversation cap and one hourly budget for every sender, new or not. */
+const testLimits = (agentsPerConversation: number, spawnsPerSenderPerHour: number): Limits => ({
+  ...defaultLimits,
+  agentsPerConversation,
+  spawnsPerSenderPerHour,
+  spawnsPerNewSenderPerHour: spawnsPerSenderPerHour,
+})
 import type { InboundMessage } from "../src/ports/Chat.ts"
 import { generatePrivateKey } from "viem/accounts"
 import { createInvite } from "../../convos/invite.ts"
@@ -17,7 +26,7 @@ const chat = makeFakeChat("manager-inbox")
 const pool = makeFakePool()
 
 const Database = TestDatabaseLayer({ maxConnections: 4 })
-const commandsLayer = (limits = { agentsPerConversation: 2, spawnsPerSenderPerHour: 100 }) =>
+const commandsLayer = (limits: Limits = testLimits(2, 100)) =>
   Commands.layer.pipe(
     Layer.provide([
       chat.layer,
@@ -119,7 +128,7 @@ describe("spawning in a group", () => {
   })
 
   it("enforces spawns per sender per hour across conversations", async () => {
-    await withManager({ agentsPerConversation: 2, spawnsPerSenderPerHour: 4 }, async (handle) => {
+    await withManager(testLimits(2, 4), async (handle) => {
       for (const conversation of ["g-rate-1", "g-rate-2"]) {
         expect((await handle(message(conversation, "frank", "add a chef here")))._tag).toBe("Spawned")
         expect((await handle(message(conversation, "frank", "add a tutor here")))._tag).toBe("Spawned")
@@ -133,8 +142,30 @@ describe("spawning in a group", () => {
     })
   })
 
+  // issue 14 #3: inbox ids are free, so the bounds that matter hold across senders and in 1:1s.
+  it("gives new inbox ids a small budget and stops them at the manager's hourly total, saying so honestly", async () => {
+    // The file's database holds the earlier tests' spawns: the total leaves room for exactly three more.
+    const earlier = await db.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM manager_agents WHERE spawned_at > now() - interval '1 hour'`))
+    const limits = { ...testLimits(2, 10), spawnsPerNewSenderPerHour: 1, spawnsPerHour: earlier[0]!.n + 3 }
+    await withManager(limits, async (handle) => {
+      expect((await handle(message("g-sybil-1", "sybil-1", "add a chef here")))._tag).toBe("Spawned")
+      // A fresh inbox gets one spawn an hour, not ten.
+      const claimsBefore = pool.state.claims.length
+      await handle(message("g-sybil-1", "sybil-1", "add a tutor here"))
+      expect(pool.state.claims.length).toBe(claimsBefore)
+      expect(lastReply("g-sybil-1")).toMatch(/^You've asked for 1 agents in the last hour/)
+      expect((await handle(message("g-sybil-2", "sybil-2", "add a chef here")))._tag).toBe("Spawned")
+      expect((await handle(message("g-sybil-3", "sybil-3", "add a chef here")))._tag).toBe("Spawned")
+      // The fourth new inbox meets the total of every sender together (counted in Postgres).
+      await handle(message("g-sybil-4", "sybil-4", "add a chef here"))
+      expect(pool.state.claims.length).toBe(claimsBefore + 2)
+      expect(lastReply("g-sybil-4")).toMatch(/^I've started as many agents as I may this hour, for everyone together\. Try again in about \d+ min\.$/)
+    })
+  })
+
   it("counts spawns asked for at the same instant in several conversations against one quota", async () => {
-    await withManager({ agentsPerConversation: 5, spawnsPerSenderPerHour: 2 }, async (handle) => {
+    await withManager(testLimits(5, 2), async (handle) => {
       const outcomes = await Promise.all(
         ["g-burst-1", "g-burst-2", "g-burst-3", "g-burst-4", "g-burst-5"].map((c) => handle(message(c, "heidi", "add a chef here"))),
       )
@@ -392,7 +423,7 @@ describe("pasted links", () => {
           Ownership.layer,
           IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layerSeed)),
           TemplateCatalog.layerSeed,
-          ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 2, spawnsPerSenderPerHour: 100 } }),
+          ManagerSettings.layerOf({ name: "Manager", limits: testLimits(2, 100) }),
         ]),
         Layer.provide(dbLayer),
       ),

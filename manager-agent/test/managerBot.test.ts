@@ -4,6 +4,7 @@ import { runManagerBot } from "../src/bot/ManagerBot.ts"
 import { Commands, type Outcome } from "../src/commands/Commands.ts"
 import { Ownership } from "../src/db/Ownership.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
+import { defaultLimits } from "../src/commands/policy.ts"
 import { Chat, type ChatEvent, type InboundMessage } from "../src/ports/Chat.ts"
 
 const message = (messageId: string, conversationId: string, text: string): ChatEvent => ({
@@ -47,6 +48,7 @@ const runBot = async (
       record: () => Effect.die("unused"),
       liveAgents: () => Effect.die("unused"),
       spawnsSince: () => Effect.die("unused"),
+      globalSpawnFacts: () => Effect.die("unused"),
       isSpawnedAgent: () => Effect.die("unused"),
       markRemoved: () => Effect.die("unused"),
       rename: () => Effect.die("unused"),
@@ -58,7 +60,7 @@ const runBot = async (
       chat,
       ownership,
       Layer.succeed(Commands, Commands.of({ handle })),
-      ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
+      ManagerSettings.layerOf({ name: "Manager", limits: defaultLimits }),
     ),
   )
   // The stream is finite: the bot returns once every event's fiber is forked; give them time to finish.

@@ -30,12 +30,14 @@ describe("which messages the manager reacts to", () => {
 describe("spawn quotas", () => {
   const now = new Date("2026-11-25T12:00:00Z")
   const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000)
+  /** A sender seen before, and a manager far from its global bounds. */
+  const global = { recentSpawns: [], liveAgents: 0, senderKnown: true }
 
   it("allows a spawn under both limits", () => {
-    expect(checkSpawnQuota({ liveAgentsHere: 4, recentSpawns: [minutesAgo(5)], limits: defaultLimits, now })).toEqual({ ok: true })
+    expect(checkSpawnQuota({ liveAgentsHere: 4, recentSpawns: [minutesAgo(5)], global, limits: defaultLimits, now })).toEqual({ ok: true })
   })
   it("refuses a sixth agent in one conversation by default", () => {
-    expect(checkSpawnQuota({ liveAgentsHere: 5, recentSpawns: [], limits: defaultLimits, now })).toEqual({
+    expect(checkSpawnQuota({ liveAgentsHere: 5, recentSpawns: [], global, limits: defaultLimits, now })).toEqual({
       ok: false,
       reason: "conversation_full",
       limit: 5,
@@ -43,7 +45,7 @@ describe("spawn quotas", () => {
   })
   it("refuses the eleventh spawn in an hour and says when the oldest one frees a slot", () => {
     const recent = Array.from({ length: 10 }, (_, i) => minutesAgo(50 - i))
-    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: recent, limits: defaultLimits, now })).toEqual({
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: recent, global, limits: defaultLimits, now })).toEqual({
       ok: false,
       reason: "rate_limited",
       limit: 10,
@@ -52,13 +54,41 @@ describe("spawn quotas", () => {
   })
   it("does not count spawns older than an hour", () => {
     const recent = [...Array.from({ length: 9 }, () => minutesAgo(10)), minutesAgo(61)]
-    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: recent, limits: defaultLimits, now }).ok).toBe(true)
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: recent, global, limits: defaultLimits, now }).ok).toBe(true)
   })
   it("honours configured limits", () => {
-    const limits = { agentsPerConversation: 1, spawnsPerSenderPerHour: 2 }
-    expect(checkSpawnQuota({ liveAgentsHere: 1, recentSpawns: [], limits, now }).ok).toBe(false)
-    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: [minutesAgo(1), minutesAgo(2)], limits, now })).toMatchObject({
+    const limits = { ...defaultLimits, agentsPerConversation: 1, spawnsPerSenderPerHour: 2 }
+    expect(checkSpawnQuota({ liveAgentsHere: 1, recentSpawns: [], global, limits, now }).ok).toBe(false)
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: [minutesAgo(1), minutesAgo(2)], global, limits, now })).toMatchObject({
       reason: "rate_limited",
+    })
+  })
+  // issue 14 #3: inbox ids are free, so the bounds that matter hold across senders.
+  it("gives a sender never seen before a smaller hourly budget", () => {
+    const fresh = { ...global, senderKnown: false }
+    const three = [minutesAgo(3), minutesAgo(2), minutesAgo(1)]
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: three, global: fresh, limits: defaultLimits, now })).toEqual({
+      ok: false,
+      reason: "rate_limited",
+      limit: 3,
+      retryInMinutes: 57,
+    })
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: three, global, limits: defaultLimits, now }).ok).toBe(true)
+  })
+  it("stops every sender once the manager has spawned its hourly total, and says when it frees", () => {
+    const many = { ...global, recentSpawns: Array.from({ length: 60 }, (_, i) => minutesAgo(59 - i / 10)) }
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: [], global: many, limits: defaultLimits, now })).toEqual({
+      ok: false,
+      reason: "busy",
+      retryInMinutes: 1,
+    })
+  })
+  it("stops every sender while the manager holds its most live agents", () => {
+    const full = { ...global, liveAgents: 100 }
+    expect(checkSpawnQuota({ liveAgentsHere: 0, recentSpawns: [], global: full, limits: defaultLimits, now })).toEqual({
+      ok: false,
+      reason: "busy",
+      retryInMinutes: null,
     })
   })
 })

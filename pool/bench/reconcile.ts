@@ -96,7 +96,7 @@ const program = Effect.gen(function*() {
   const base = Layer.mergeAll(
     Instances.layer,
     Hosts.layer,
-    Claims.layer,
+    Claims.layer.pipe(Layer.provide(PoolProcess.layerAdvisory)),
     InstanceClient.layer,
     HostClient.layer,
     InstanceTokens.layerSecret("bench-secret"),

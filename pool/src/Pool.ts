@@ -1,12 +1,20 @@
-import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Semaphore } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
-import type { HostEnv, ProvisionRequest } from "../../contract/index.ts"
+import { type HostEnv, type ProvisionRequest, SLOT_ID } from "../../contract/index.ts"
 import { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { Claims } from "./db/Claims.ts"
 import { type HostRow, Hosts, loadOf } from "./db/Hosts.ts"
 import { type InstanceRow, Instances, type StatusCounts } from "./db/Instances.ts"
-import type { ClaimRequest, ClaimResult, ClaimStep, ReconfigureRequest } from "./domain/Claim.ts"
+import {
+  type ClaimRequest,
+  type ClaimResult,
+  type ClaimStep,
+  CONVERSATION_ID,
+  type ReconfigureRequest,
+  validateClaim,
+  validateReconfigure,
+} from "./domain/Claim.ts"
 import {
   type ClaimError,
   ConfigureFailed,
@@ -14,6 +22,7 @@ import {
   HostNotFound,
   IdempotencyConflict,
   InstanceNotFound,
+  InvalidRequest,
   NoIdleInstance,
   NotConfigurable,
   ProvisionFailed,
@@ -57,9 +66,11 @@ export class Pool extends Context.Service<Pool, {
   reconfigure(
     instanceId: string,
     change: ReconfigureRequest,
-  ): Effect.Effect<InstanceRow, InstanceNotFound | NotConfigurable | ConfigureFailed>
+  ): Effect.Effect<InstanceRow, InvalidRequest | InstanceNotFound | NotConfigurable | ConfigureFailed>
   /** An instance asks to be destroyed (removed from its conversation), authenticated by its own token. */
   selfDestruct(instanceId: string, token: string): Effect.Effect<void, Forbidden>
+  /** Whether this process is running the claim of this instance (or may be: one is between statement and answer). */
+  runsClaim(instanceId: string): boolean
   /** Checks an instance's own token (constant time, against the stored hash); the instance row when it matches. */
   authenticateInstance(instanceId: string, token: string): Effect.Effect<InstanceRow, Forbidden>
   /** An instance reports that its pending join was accepted. */
@@ -458,18 +469,33 @@ export class Pool extends Context.Service<Pool, {
         joined: row.status === "claimed" && (row.join_url !== null || row.invite_url === null),
       })
 
-      /** Waits for another claim of the same instance (same joinUrl) to finish, then answers with its outcome. */
+      /**
+       * Waits for another claim of the same instance (same joinUrl) to finish, then answers with its outcome. The wait
+       * lasts as long as that claim's process lives (its claim ends within the provision timeout); if the process dies
+       * first, this answers at once with a retryable error, and the reconciler frees the invite.
+       */
       const outcomeOf = (id: string) =>
         Effect.gen(function*() {
-          const deadline = Date.now() + 120_000
-          while (Date.now() < deadline) {
-            const row = yield* instances.findById(id)
-            if (Option.isNone(row)) break
-            const status = row.value.status
-            if (status === "claimed" || status === "pending_acceptance") return resultOf(row.value)
-            if (status !== "claiming") break
-            yield* Effect.sleep(Duration.millis(100))
-          }
+          const first = yield* instances.findById(id)
+          const owner = Option.isSome(first) ? first.value.owner : null
+          const settled = Effect.gen(function*() {
+            while (true) {
+              const row = yield* instances.findById(id)
+              if (Option.isNone(row)) return Option.none<ClaimResult>()
+              const status = row.value.status
+              if (status === "claimed" || status === "pending_acceptance") return Option.some(resultOf(row.value))
+              if (status !== "claiming") return Option.none<ClaimResult>()
+              yield* Effect.sleep(Duration.millis(100))
+            }
+          })
+          const ownerGone = owner === null ? Effect.succeed(Option.none<ClaimResult>()) : Effect.gen(function*() {
+            while (true) {
+              yield* processInfo.awaitGone(owner)
+              if (!(yield* processInfo.isAlive(owner))) return Option.none<ClaimResult>()
+            }
+          })
+          const outcome = yield* Effect.raceFirst(settled, ownerGone)
+          if (Option.isSome(outcome)) return outcome.value
           return yield* new ProvisionFailed({ error: "The agent could not join that conversation. Please try again." })
         })
 
@@ -492,6 +518,7 @@ export class Pool extends Context.Service<Pool, {
                   reason: `provision failed: ${error.message}`,
                   clearClaim: clean,
                   owner: null,
+                  ...(row.owner === null ? {} : { ownedBy: row.owner }),
                 })
                 yield* Effect.logWarning(`provision of ${row.id} failed (${error.message}); ${clean ? "back to idle" : "crashed"}`)
                 return yield* new ProvisionFailed({ error: "The agent could not be started. Please try again." })
@@ -504,6 +531,7 @@ export class Pool extends Context.Service<Pool, {
             conversationId: reply.conversationId ?? row.conversation_id,
             inviteUrl: reply.inviteUrl,
             owner: null,
+            ...(row.owner === null ? {} : { ownedBy: row.owner }),
           })
           if (Option.isNone(updated)) {
             return yield* new ProvisionFailed({ error: "The agent was stopped while starting. Please try again." })
@@ -514,6 +542,51 @@ export class Pool extends Context.Service<Pool, {
           return resultOf(updated.value)
         })
 
+      /**
+       * A claim that ended without an answer from its instance (a dropped database session mid-claim, a defect) leaves
+       * its row `claiming` under a live owner, which no reconcile recovers. Its own process releases it: reset, then
+       * idle (clean) or crashed, retried briefly because the database that failed it is usually back in moments.
+       */
+      const releaseAbandoned = (row: InstanceRow) =>
+        Effect.gen(function*() {
+          const now = yield* instances.findById(row.id)
+          if (Option.isNone(now) || now.value.status !== "claiming" || now.value.owner !== row.owner) return
+          const clean = yield* client.reset(row.url ?? "", row.id, tokenFor(row.id)).pipe(
+            Effect.map((r) => r.clean),
+            Effect.orElseSucceed(() => false),
+          )
+          yield* instances.applyEvent(row.id, "claiming", { _tag: "ProvisionFailed", resetClean: clean }, {
+            reason: "the claim ended without an answer",
+            clearClaim: clean,
+            owner: null,
+            ...(row.owner === null ? {} : { ownedBy: row.owner }),
+          })
+        }).pipe(
+          Effect.sandbox,
+          Effect.retry({ schedule: Schedule.exponential(Duration.millis(100)), times: 6 }),
+          Effect.catchCause((cause) => Effect.logWarning(`could not release abandoned claim of ${row.id}`, cause)),
+        )
+
+      /**
+       * The claims this process is running, by instance id, and how many are between their claiming statement and
+       * knowing its row: a row this process owns in `claiming` that is in neither was abandoned (say its statement
+       * committed but its answer was lost with a dropped session), and this process's reconcile releases it.
+       */
+      const claimingHere = new Set<string>()
+      let claimsStarting = 0
+      const registered = <E, R>(
+        claiming: Effect.Effect<Option.Option<InstanceRow> | "JoinUrlTaken", E, R>,
+      ) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => claimsStarting++),
+          () =>
+            Effect.tap(claiming, (claimed) =>
+              Effect.sync(() => {
+                if (claimed !== "JoinUrlTaken" && Option.isSome(claimed)) claimingHere.add(claimed.value.id)
+              })),
+          () => Effect.sync(() => claimsStarting--),
+        )
+
       const claimOnce = (request: ClaimRequest, step: (s: ClaimStep) => void) =>
         Effect.gen(function*() {
           if (request.joinUrl !== undefined) {
@@ -521,7 +594,7 @@ export class Pool extends Context.Service<Pool, {
             if (Option.isSome(existing)) return yield* outcomeOf(existing.value.id)
           }
           step({ step: "claim", status: "active", message: "Finding an available agent" })
-          let claimed = yield* instances.claimIdle(request, processInfo.id)
+          let claimed = yield* registered(instances.claimIdle(request, processInfo.id))
           if (claimed !== "JoinUrlTaken" && Option.isNone(claimed)) {
             // No warm slot is free: make one ready for this claim if there is room, and say how long it takes.
             const reserved = yield* reserveSlot
@@ -532,7 +605,7 @@ export class Pool extends Context.Service<Pool, {
                 message: `${request.agentName} is getting ready, about ${reserved.value.etaSeconds} s`,
                 etaSeconds: reserved.value.etaSeconds,
               })
-              claimed = yield* claimWhenReady(reserved.value.id, request)
+              claimed = yield* registered(claimWhenReady(reserved.value.id, request))
             }
           }
           if (claimed === "JoinUrlTaken") {
@@ -545,40 +618,51 @@ export class Pool extends Context.Service<Pool, {
             return yield* NoIdleInstance.standard()
           }
           step({ step: "claim", status: "ok", message: "Agent reserved" })
-          return yield* provisionClaimed(claimed.value, request, step)
+          return yield* provisionClaimed(claimed.value, request, step).pipe(
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : releaseAbandoned(claimed.value))),
+            Effect.ensuring(Effect.sync(() => claimingHere.delete(claimed.value.id))),
+          )
         }).pipe(
           // Whatever happened, top the pool up again in the background (bursts of claims coalesce into one run).
           Effect.ensuring(Queue.offer(replenishWanted, undefined)),
         )
 
-      const claim = Effect.fn("Pool.claim")(function*(request: ClaimRequest, onStep?: (step: ClaimStep) => void) {
+      const claim = Effect.fn("Pool.claim")(function*(input: ClaimRequest, onStep?: (step: ClaimStep) => void) {
         if (shuttingDown) return yield* ShuttingDown.standard()
+        // A claim is stamped with this process's id: it starts only while the process holds its liveness lock, so no
+        // other process can take it for dead and recover it (the lock is back within moments of a dropped session).
+        const live = yield* processInfo.live.pipe(Effect.timeoutOption(config.startTimeout))
+        if (Option.isNone(live)) {
+          return yield* new ShuttingDown({ error: "The pool lost its database connection. Try again in a moment." })
+        }
+        // Every path (HTTP, the manager's chat) gets the same rules before anything is touched.
+        const checked = validateClaim(input, config.xmtpEnv)
+        if (!checked.ok) return yield* new InvalidRequest({ error: checked.error })
+        const request = checked.request
         const step = onStep ?? (() => {})
+        // Claims run in their own fibers so shutdown can wait for them to finish instead of cutting them off; a client
+        // that goes away does not stop a claim that may already have bound a conversation.
+        const inFlight = <A, E>(effect: Effect.Effect<A, E>) =>
+          FiberSet.run(claimsInFlight, effect).pipe(Effect.flatMap(Fiber.join))
         const key = request.idempotencyKey
-        const run = key === undefined
-          ? claimOnce(request, step)
-          : Effect.gen(function*() {
-            // A key whose first claim failed is free again (no instance was handed out), so retry the lookup.
-            for (let attempt = 0; attempt < 3; attempt++) {
-              const started = yield* claims.begin(key, request)
-              if (started._tag === "Mismatch") {
-                return yield* new IdempotencyConflict({
-                  error: "This Idempotency-Key was already used with a different request",
-                })
-              }
-              if (started._tag === "New") {
-                return yield* claimOnce(request, step).pipe(
-                  Effect.onExit((exit) => claims.complete(key, exit)),
-                )
-              }
-              const outcome = yield* claims.awaitOutcome(key)
-              if (Option.isSome(outcome)) return outcome.value
-            }
-            return yield* NoIdleInstance.standard()
-          })
-        // Claims run in their own fibers so shutdown can wait for them to finish instead of cutting them off.
-        const fiber = yield* FiberSet.run(claimsInFlight, run)
-        return yield* Fiber.join(fiber)
+        if (key === undefined) return yield* inFlight(claimOnce(request, step))
+        // A key whose first claim failed, or whose process died, is free again (no instance was handed out): the
+        // lookup is tried again. Each turn ends a claim for good, so a few turns only ever meet a burst of retries.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const started = yield* claims.begin(key, request)
+          if (started._tag === "Mismatch") {
+            return yield* new IdempotencyConflict({
+              error: "This Idempotency-Key was already used with a different request",
+            })
+          }
+          if (started._tag === "New") {
+            return yield* inFlight(claimOnce(request, step).pipe(Effect.onExit((exit) => claims.complete(key, started.owner, exit))))
+          }
+          // Waiting runs in the caller's fiber: it ends when the client goes away, and shutdown does not wait for it.
+          const outcome = yield* claims.awaitOutcome(key)
+          if (Option.isSome(outcome)) return outcome.value
+        }
+        return yield* NoIdleInstance.standard()
       })
 
       // ---------------------------------------------------------------- operator actions
@@ -613,14 +697,22 @@ export class Pool extends Context.Service<Pool, {
         return drained
       })
 
+      /** An id that cannot be an instance's is no instance (and never reaches SQL: a NUL there is a server error). */
+      const findInstance = (instanceId: string) =>
+        SLOT_ID.test(instanceId) ? instances.findById(instanceId) : Effect.succeed(Option.none<InstanceRow>())
+
       const kill = Effect.fn("Pool.kill")(function*(instanceId: string) {
-        const row = yield* instances.findById(instanceId)
+        const row = yield* findInstance(instanceId)
         if (Option.isNone(row)) return yield* InstanceNotFound.standard()
         yield* destroy(instanceId)
       })
 
-      const reconfigure = Effect.fn("Pool.reconfigure")(function*(instanceId: string, change: ReconfigureRequest) {
-        const found = yield* instances.findById(instanceId)
+      const reconfigure = Effect.fn("Pool.reconfigure")(function*(instanceId: string, input: ReconfigureRequest) {
+        // Checked before the instance hears of it, so the instance and its row never disagree.
+        const checked = validateReconfigure(input)
+        if (!checked.ok) return yield* new InvalidRequest({ error: checked.error })
+        const change = checked.request
+        const found = yield* findInstance(instanceId)
         if (Option.isNone(found)) return yield* InstanceNotFound.standard()
         const row = found.value
         if (!configurable.includes(row.status)) {
@@ -647,7 +739,7 @@ export class Pool extends Context.Service<Pool, {
 
       const authenticate = (instanceId: string, token: string) =>
         Effect.gen(function*() {
-          const row = yield* instances.findById(instanceId)
+          const row = yield* findInstance(instanceId)
           if (Option.isNone(row) || !tokens.verify(token, row.value.token_hash)) return yield* Forbidden.standard()
           return row.value
         })
@@ -660,6 +752,7 @@ export class Pool extends Context.Service<Pool, {
 
       const markJoined = Effect.fn("Pool.markJoined")(function*(instanceId: string, token: string, conversationId: string) {
         const row = yield* authenticate(instanceId, token)
+        if (!CONVERSATION_ID.test(conversationId)) return yield* Forbidden.standard()
         if (row.status === "pending_acceptance") {
           yield* instances.applyEvent(instanceId, "pending_acceptance", { _tag: "JoinAccepted" }, { conversationId })
         }
@@ -692,6 +785,7 @@ export class Pool extends Context.Service<Pool, {
         reconfigure,
         selfDestruct,
         authenticateInstance: authenticate,
+        runsClaim: (instanceId) => claimsStarting > 0 || claimingHere.has(instanceId),
         markJoined,
         destroy,
         counts: instances.counts,

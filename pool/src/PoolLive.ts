@@ -40,7 +40,7 @@ export const PoolCore = (
   const base = Layer.mergeAll(
     Instances.layer,
     Hosts.layer,
-    Claims.layer,
+    Claims.layer.pipe(Layer.provide(PoolProcess.layer)),
     InstanceClient.layer,
     HostClient.layer,
     InstanceTokens.layer.pipe(Layer.provide(DataDir.layer)),

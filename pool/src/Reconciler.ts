@@ -128,7 +128,10 @@ export class Reconciler extends Context.Service<Reconciler, {
               compute: states === null && hasCompute ? "running" : state,
               health: slot !== undefined ? { ready: slot.ready, conversationId: slot.conversationId } : null,
               healthFailures: row.health_failures,
-              ownerAlive: row.owner !== null && aliveOwners.has(row.owner),
+              // A claim of this process is alive only while it runs here: one left `claiming` by a lost answer is not.
+              ownerAlive: row.status === "claiming" && row.owner === processInfo.id
+                ? pool.runsClaim(row.id)
+                : row.owner !== null && aliveOwners.has(row.owner),
               hasCompute,
             }
             const decided = decide(observation, policy)

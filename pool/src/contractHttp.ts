@@ -1,5 +1,6 @@
 import { Duration, Effect, Redacted, Schema } from "effect"
 import { ErrorBody } from "../../contract/index.ts"
+import { BodyTooLarge, contractBodyMaxBytes, readCappedText } from "./boundedBody.ts"
 
 /** A call to a host that failed: the host answered with an error status, or did not answer (refused, timed out). */
 export class InstanceCallError extends Schema.TaggedError<InstanceCallError>()("InstanceCallError", {
@@ -12,8 +13,8 @@ export class InstanceCallError extends Schema.TaggedError<InstanceCallError>()("
 const decodeError = Schema.decodeUnknownOption(Schema.fromJsonString(ErrorBody))
 
 /**
- * One JSON call of the host/slot contract (contract/index.ts): bearer token, timeout, the answer decoded with the
- * contract's schema. Both the slot client and the host client go through it.
+ * One JSON call of the host/slot contract (contract/index.ts): bearer token, timeout (headers and body), the answer
+ * read up to a size cap and decoded with the contract's schema. Both the slot client and the host client go through it.
  */
 export const contractCall = <S extends Schema.Top>(options: {
   readonly operation: string
@@ -36,12 +37,14 @@ export const contractCall = <S extends Schema.Top>(options: {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(timeout))]),
       })
-      return { status: response.status, text: await response.text() }
+      return { status: response.status, text: await readCappedText(response, contractBodyMaxBytes) }
     },
     catch: (cause) =>
       new InstanceCallError({
         operation,
-        message: cause instanceof Error && cause.name === "TimeoutError"
+        message: cause instanceof BodyTooLarge
+          ? cause.message
+          : cause instanceof Error && cause.name === "TimeoutError"
           ? `timed out after ${Duration.format(timeout)}`
           : `unreachable: ${cause instanceof Error ? cause.message : String(cause)}`,
       }),

@@ -18,6 +18,13 @@ describe("joinUrlProblem", () => {
     expect(joinUrlProblem("http://popup.convos.org/v2?i=abc", "production")).toMatch(/Convos invite URL/)
     expect(joinUrlProblem("https://dev.convos.org/v2", "dev")).toMatch(/no invite code/)
   })
+  it("accepts only the invite forms the invite parser reads (issue 14 #7)", () => {
+    expect(joinUrlProblem("convos:x", "dev")).toMatch(/Convos invite URL/)
+    expect(joinUrlProblem("convos://x/abc", "dev")).toMatch(/Convos invite URL/)
+    expect(joinUrlProblem("convos://join/a b", "dev")).toMatch(/Convos invite URL/)
+    expect(joinUrlProblem("https://dev.convos.org/v2?i=<script>", "dev")).toMatch(/no valid invite code/)
+    expect(joinUrlProblem("https://convos.app/join/abc*def", "production")).toBeNull()
+  })
 })
 
 describe("validateClaim", () => {
@@ -29,8 +36,11 @@ describe("validateClaim", () => {
   })
   it("requires a conversation and an adder to add an agent", () => {
     expect(validateClaim({ mode: "add" }, "dev")).toMatchObject({ ok: false, error: /conversationId/ })
-    expect(validateClaim({ mode: "add", conversationId: "c" }, "dev")).toMatchObject({ ok: false, error: /addedBy/ })
-    expect(validateClaim({ mode: "add", conversationId: "c", addedBy: "m" }, "dev").ok).toBe(true)
+    const conversationId = "0123456789abcdef0123456789abcdef"
+    expect(validateClaim({ mode: "add", conversationId: "c" }, "dev")).toMatchObject({ ok: false, error: /conversationId must be/ })
+    expect(validateClaim({ mode: "add", conversationId }, "dev")).toMatchObject({ ok: false, error: /addedBy/ })
+    expect(validateClaim({ mode: "add", conversationId, addedBy: "m" }, "dev")).toMatchObject({ ok: false, error: /addedBy must be/ })
+    expect(validateClaim({ mode: "add", conversationId, addedBy: "a".repeat(64) }, "dev").ok).toBe(true)
   })
   it("refuses names that are empty, too long or multi-line", () => {
     expect(validateClaim({ agentName: "" }, "dev").ok).toBe(false)

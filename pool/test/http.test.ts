@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { Instances } from "../src/db/Instances.ts"
+import { InstanceTokens } from "../src/InstanceTokens.ts"
 import { Pool } from "../src/Pool.ts"
 import type { PoolSettings } from "../src/PoolConfig.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
@@ -11,7 +12,7 @@ import { waitFor } from "../../test/waitFor.ts"
 
 const withApi = <A, E>(
   idle: number,
-  body: (call: ReturnType<typeof api>) => Effect.Effect<A, E, Pool | Instances>,
+  body: (call: ReturnType<typeof api>) => Effect.Effect<A, E, Pool | Instances | InstanceTokens>,
   settings: Partial<PoolSettings> = {},
 ) =>
   Effect.gen(function*() {
@@ -167,6 +168,93 @@ describe("HTTP API", () => {
           call("POST", "/api/pool/self-destruct", { key: null, body: { instanceId: "x", token: "y" } })
         )
         assert.strictEqual(selfDestruct.status, 403)
+      })), 60_000)
+
+  it.live("every text field is checked on every path before anything changes: HTTP, the instance routes and in-process claims", () =>
+    withApi(2, (call) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const claims: Array<[string, { body?: unknown; headers?: Record<string, string> }, RegExp]> = [
+          ["ANSI escape in the name", { body: { agentName: "\u001b[31mEvil" } }, /agentName must be one line/],
+          ["bidi override in the name", { body: { agentName: "abc\u202Edef" } }, /agentName must be one line/],
+          ["zero-width in the name", { body: { agentName: "a\u200bb" } }, /agentName must be one line/],
+          ["NUL in the instructions", { body: { instructions: "be nice\u0000" } }, /NUL/],
+          ["a convos: URL that is no invite", { body: { joinUrl: "convos:x" } }, /Convos invite URL/],
+          ["an app link without a slug", { body: { joinUrl: "convos://join/" } }, /Convos invite URL/],
+          ["a slug that is no slug", { body: { joinUrl: "https://dev.convos.org/v2?i=%00%3Cx%3E" } }, /no valid invite code/],
+        ]
+        for (const [name, request, message] of claims) {
+          const r = yield* Effect.promise(() => call("POST", "/api/pool/claim", request))
+          assert.strictEqual(r.status, 400, name)
+          assert.match(r.json?.error ?? r.text, message, name)
+        }
+        // The manager claims in process (PoolAgentPool → Pool.claim): the same rules hold there.
+        const inProcess = yield* Effect.flip(pool.claim({ agentName: "\u001b[2JWipe", instructions: "x", mode: "create" }))
+        assert.strictEqual(inProcess._tag, "InvalidRequest")
+
+        // Unauthenticated instance routes: a NUL in an id is a clean refusal, never a server error.
+        const selfDestruct = yield* Effect.promise(() =>
+          call("POST", "/api/pool/self-destruct", { key: null, body: { instanceId: "a\u0000b", token: "t".repeat(40) } })
+        )
+        assert.deepStrictEqual([selfDestruct.status, selfDestruct.json?.error], [403, "Invalid instance ID or token"])
+        const joined = yield* Effect.promise(() =>
+          call("POST", "/api/pool/joined", { key: null, body: { instanceId: "abcdef", token: "t", conversationId: "\u0000" } })
+        )
+        assert.strictEqual(joined.status, 400, joined.text)
+        assert.isString(joined.json?.error)
+        const nulPath = yield* Effect.promise(() => call("POST", "/api/pool/instances/a%00b/configure", { body: { agentName: "A" } }))
+        assert.deepStrictEqual([nulPath.status, nulPath.json?.error], [404, "Instance not found"])
+        const nulKill = yield* Effect.promise(() => call("DELETE", "/api/pool/instances/a%00b"))
+        assert.deepStrictEqual([nulKill.status, nulKill.json?.error], [404, "Instance not found"])
+
+        // configure: refused before the instance hears of it, on both paths; the agent and its row keep the old text.
+        const claimed = yield* pool.claim({ agentName: "Chef", instructions: "Cook.", mode: "create" })
+        const viaHttp = yield* Effect.promise(() =>
+          call("POST", `/api/pool/instances/${claimed.instanceId}/configure`, { body: { instructions: "x\u0000y" } })
+        )
+        assert.strictEqual(viaHttp.status, 400)
+        const viaChat = yield* Effect.flip(pool.reconfigure(claimed.instanceId, { agentName: "Chef\u0007" }))
+        assert.strictEqual(viaChat._tag, "InvalidRequest")
+        const row = (yield* pool.list).find((r) => r.id === claimed.instanceId)!
+        assert.deepStrictEqual([row.agent_name, row.instructions], ["Chef", "Cook."])
+        const counts = yield* pool.counts
+        assert.deepStrictEqual([counts.claimed, counts.idle], [1, 1], "only the one good claim changed anything")
+      })), 60_000)
+
+  it.live("one error shape and one bearer rule on every route: JSON {error}, scheme case-insensitive (issue 14 #10)", () =>
+    withApi(1, (call) =>
+      Effect.gen(function*() {
+        const pool = yield* Pool
+        const claimed = yield* pool.claim({ agentName: "Chef", instructions: "Cook.", mode: "create" })
+        const token = Redacted.value((yield* InstanceTokens).tokenFor(claimed.instanceId))
+        const as = (scheme: string, extra: Record<string, string> = {}) => ({
+          key: null,
+          headers: { authorization: `${scheme} ${token}`, "x-instance-id": claimed.instanceId, ...extra },
+        })
+        const get = (path: string, options: Parameters<ReturnType<typeof api>>[2]) =>
+          Effect.promise(() => call("GET", path, options))
+
+        const noHeader = yield* get("/api/tools/email/inbox", { key: null, headers: { authorization: `Bearer ${token}` } })
+        assert.strictEqual(noHeader.status, 400)
+        assert.strictEqual(noHeader.json?.error ?? "(empty body)", "Missing header: x-instance-id")
+        const repeated = yield* get("/api/tools/email/inbox?limit=1&limit=2", as("Bearer"))
+        assert.strictEqual(repeated.status, 400)
+        assert.match(repeated.json?.error ?? "(empty body)", /limit/)
+        const notANumber = yield* get("/api/tools/email/inbox?limit=abc", as("Bearer"))
+        assert.deepStrictEqual([notANumber.status, notANumber.json?.error], [400, "limit must be a whole number"])
+        for (const r of [noHeader, repeated, notANumber]) assert.notMatch(r.text, /SchemaError|\n\s+at /)
+
+        // The instance's token opens its tool routes whatever the scheme's case, as the API key does on admin routes.
+        const upper = yield* get("/api/tools/email/inbox", as("Bearer"))
+        const lower = yield* get("/api/tools/email/inbox", as("bearer"))
+        assert.notStrictEqual(upper.status, 403, upper.text)
+        assert.deepStrictEqual([lower.status, lower.json], [upper.status, upper.json])
+        const admin = yield* Effect.promise(() =>
+          call("GET", "/api/pool/status", { key: null, headers: { authorization: `bEaReR ${testApiKey}` } })
+        )
+        assert.strictEqual(admin.status, 200)
+        const wrong = yield* get("/api/tools/email/inbox", as("Basic"))
+        assert.deepStrictEqual([wrong.status, typeof wrong.json?.error], [403, "string"])
       })), 60_000)
 
   it.live("configure renames a claimed agent; a bad body is 400, an unknown instance 404, an idle one 409", () =>

@@ -1,5 +1,5 @@
 import { Duration, Effect } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -78,5 +78,32 @@ describe("LocalProcess ports", () => {
     // The old host's process is not listening (it only waits), so only env.json can tell its port is taken.
     const fresh = await Effect.runPromise(after.create({ hostId: "new", env: { HOST_ID: "new" } }))
     expect(portOf(fresh.url)).not.toBe(portOf(old.url))
+  })
+})
+
+describe("LocalProcess isolation (issue 14 #9)", () => {
+  it("runs a host with its own home and working directory under its dir (0700), never the pool's HOME or the repo", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "local-process-"))
+    const report = [
+      process.execPath,
+      "-e",
+      "require('fs').writeFileSync(process.env.STATE_DIR + '.where', JSON.stringify({ home: process.env.HOME, cwd: process.cwd() })); setTimeout(() => {}, 120000)",
+    ]
+    const local = makeLocalProcess({ dataDir, command: report, maxRestarts: 1, crashWindow: Duration.minutes(1), portRange: someRange(4) })
+    cleanups.push(async () => {
+      await local.stopAll()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    const created = await Effect.runPromise(local.create({ hostId: "iso", env: { HOST_ID: "iso" } }))
+    const dir = join(dataDir, "hosts", "iso")
+    const whereFile = join(dir, "state.where")
+    const deadline = Date.now() + 10_000
+    while (!existsSync(whereFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const where = JSON.parse(readFileSync(whereFile, "utf8"))
+    expect(where).toEqual({ home: join(dir, "home"), cwd: join(dir, "home") })
+    expect(where.home).not.toBe(process.env.HOME)
+    expect(statSync(join(dir, "home")).mode & 0o777).toBe(0o700)
+    expect(statSync(dir).mode & 0o077).toBe(0)
+    expect(created.url).toMatch(/^http:\/\/127\.0\.0\.1:/)
   })
 })

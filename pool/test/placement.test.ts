@@ -80,8 +80,10 @@ describe("hosts, ETA, slot specs", () => {
   it("makes host ids that are valid slot-style ids and sort by creation time", () => {
     const a = newHostId(1_000_000)
     const b = newHostId(2_000_000_000_000)
-    expect(a).toMatch(/^[a-z0-9]{12}$/)
+    expect(a).toMatch(/^[a-z0-9]{18}$/)
     expect(a < b).toBe(true)
+    // Hosts made in the same millisecond (one replenish placing several) must not collide (one random byte did).
+    expect(new Set(Array.from({ length: 2_000 }, () => newHostId(1_000_000))).size).toBe(2_000)
   })
 })
 

@@ -42,3 +42,15 @@ export const TestDatabaseLayer = (options: { readonly maxConnections?: number } 
         Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: options.maxConnections ?? 10 })),
       )),
   )
+
+/**
+ * One migrated database that several pool processes share: each `client()` is a client of its own (its own
+ * connections, as a separate process would have).
+ */
+export const sharedDatabase = Effect.gen(function*() {
+  const { url } = yield* scopedDatabase
+  const client = () =>
+    MigrationsLayer().pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 6 })))
+  yield* Effect.scoped(Layer.build(client()))
+  return { url, client }
+})

@@ -68,20 +68,25 @@ export class Commands extends Context.Service<
         const now = new Date()
         const isGroup = inGroup(message)
         // Independent look-ups, at once: the quota facts and whether we may add members here.
-        const [recentSpawns, mayAdd] = yield* Effect.all(
+        const hourAgo = new Date(now.getTime() - HOUR_MS)
+        const [recentSpawns, global, mayAdd] = yield* Effect.all(
           [
-            ownership.spawnsSince(message.senderInboxId, new Date(now.getTime() - HOUR_MS)),
+            ownership.spawnsSince(message.senderInboxId, hourAgo),
+            ownership.globalSpawnFacts(message.senderInboxId, hourAgo),
             isGroup ? chat.canAddMembers(message.conversationId) : Effect.succeed(true),
           ],
-          { concurrency: 2 },
+          { concurrency: 3 },
         )
-        const verdict = checkSpawnQuota({ liveAgentsHere: isGroup ? here.length : 0, recentSpawns, limits: settings.limits, now })
+        // The per-conversation cap holds in a 1:1 too (a 2-member group is one): `here` is what was spawned from it.
+        const verdict = checkSpawnQuota({ liveAgentsHere: here.length, recentSpawns, global, limits: settings.limits, now })
         if (!verdict.ok) {
           return yield* replied(
             message,
             "spawn",
             verdict.reason === "conversation_full"
               ? replies.conversationFull(verdict.limit)
+              : verdict.reason === "busy"
+              ? replies.busy(verdict.retryInMinutes)
               : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
           )
         }

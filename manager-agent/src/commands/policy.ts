@@ -15,13 +15,28 @@ export interface AgentRecord {
 }
 
 export interface Limits {
-  /** Live agents one conversation may hold (default 5). */
+  /** Live agents one conversation may hold, in a group or a 1:1 alike (default 5). */
   readonly agentsPerConversation: number
   /** Spawns one sender may ask for in a sliding hour (default 10). */
   readonly spawnsPerSenderPerHour: number
+  /**
+   * Spawns in a sliding hour for a sender the manager has never seen before (no spawn before this hour), default 3:
+   * inbox ids cost nothing, so a fresh one must not get the full budget.
+   */
+  readonly spawnsPerNewSenderPerHour: number
+  /** Spawns across all senders in a sliding hour (default 60): bounds what any number of inbox ids can drain. */
+  readonly spawnsPerHour: number
+  /** Live agents of this manager in all conversations (default 100). */
+  readonly liveAgents: number
 }
 
-export const defaultLimits: Limits = { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 }
+export const defaultLimits: Limits = {
+  agentsPerConversation: 5,
+  spawnsPerSenderPerHour: 10,
+  spawnsPerNewSenderPerHour: 3,
+  spawnsPerHour: 60,
+  liveAgents: 100,
+}
 
 export type SenderKind = "self" | "spawned-agent" | "agent" | "human"
 
@@ -49,6 +64,17 @@ export type SpawnVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: "conversation_full"; readonly limit: number }
   | { readonly ok: false; readonly reason: "rate_limited"; readonly limit: number; readonly retryInMinutes: number }
+  /** The manager as a whole: too many spawns this hour, or too many live agents. */
+  | { readonly ok: false; readonly reason: "busy"; readonly retryInMinutes: number | null }
+
+/** What every sender together has done: the global bounds. */
+export interface GlobalSpawnFacts {
+  /** Spawn times of all senders in the last hour. */
+  readonly recentSpawns: ReadonlyArray<Date>
+  readonly liveAgents: number
+  /** Whether this sender spawned anything before the last hour. */
+  readonly senderKnown: boolean
+}
 
 const HOUR_MS = 60 * 60 * 1000
 
@@ -56,26 +82,31 @@ const HOUR_MS = 60 * 60 * 1000
 export const checkSpawnQuota = (facts: {
   readonly liveAgentsHere: number
   readonly recentSpawns: ReadonlyArray<Date>
+  readonly global: GlobalSpawnFacts
   readonly limits: Limits
   readonly now: Date
 }): SpawnVerdict => {
-  if (facts.liveAgentsHere >= facts.limits.agentsPerConversation) {
-    return { ok: false, reason: "conversation_full", limit: facts.limits.agentsPerConversation }
+  const { limits, now, global } = facts
+  if (facts.liveAgentsHere >= limits.agentsPerConversation) {
+    return { ok: false, reason: "conversation_full", limit: limits.agentsPerConversation }
   }
-  const windowStart = facts.now.getTime() - HOUR_MS
-  const inWindow = facts.recentSpawns.map((d) => d.getTime()).filter((t) => t > windowStart && t <= facts.now.getTime())
-  if (inWindow.length >= facts.limits.spawnsPerSenderPerHour) {
-    // The slot frees when the oldest spawn that still counts leaves the window.
-    const sorted = [...inWindow].sort((a, b) => a - b)
-    const freesAt = sorted[inWindow.length - facts.limits.spawnsPerSenderPerHour]! + HOUR_MS
-    return {
-      ok: false,
-      reason: "rate_limited",
-      limit: facts.limits.spawnsPerSenderPerHour,
-      retryInMinutes: Math.max(1, Math.ceil((freesAt - facts.now.getTime()) / 60_000)),
-    }
-  }
+  if (global.liveAgents >= limits.liveAgents) return { ok: false, reason: "busy", retryInMinutes: null }
+  const all = minutesUntilFree(global.recentSpawns, limits.spawnsPerHour, now)
+  if (all !== null) return { ok: false, reason: "busy", retryInMinutes: all }
+  const own = global.senderKnown ? limits.spawnsPerSenderPerHour : limits.spawnsPerNewSenderPerHour
+  const mine = minutesUntilFree(facts.recentSpawns, own, now)
+  if (mine !== null) return { ok: false, reason: "rate_limited", limit: own, retryInMinutes: mine }
   return { ok: true }
+}
+
+/** Null while fewer than `limit` spawns fall in the last hour; else the minutes until the oldest that counts leaves it. */
+const minutesUntilFree = (spawns: ReadonlyArray<Date>, limit: number, now: Date): number | null => {
+  const windowStart = now.getTime() - HOUR_MS
+  const inWindow = spawns.map((d) => d.getTime()).filter((t) => t > windowStart && t <= now.getTime())
+  if (inWindow.length < limit) return null
+  const sorted = [...inWindow].sort((a, b) => a - b)
+  const freesAt = sorted[inWindow.length - limit]! + HOUR_MS
+  return Math.max(1, Math.ceil((freesAt - now.getTime()) / 60_000))
 }
 
 /** Only the member who spawned an agent, or a group admin, may remove, rename or re-instruct it. */

@@ -42,6 +42,10 @@ export const replies = {
   conversationFull: (limit: number) => `This chat already has ${limit} agents, the most I can add. Remove one first.`,
   rateLimited: (limit: number, minutes: number) =>
     `You've asked for ${limit} agents in the last hour, the limit. Try again in about ${minutes} min.`,
+  busy: (minutes: number | null) =>
+    minutes === null
+      ? "I'm running as many agents as I may right now, so I can't start another. Please ask again later."
+      : `I've started as many agents as I may this hour, for everyone together. Try again in about ${minutes} min.`,
   list: (agents: ReadonlyArray<AgentRecord>) =>
     agents.length === 0
       ? 'No agents of mine here yet. Say "spawn a trip planner here" to add one.'

@@ -4,7 +4,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import type { AgentRecord } from "../commands/policy.ts"
+import type { AgentRecord, GlobalSpawnFacts } from "../commands/policy.ts"
 
 export class OwnershipError extends Schema.TaggedError<OwnershipError>()("OwnershipError", {
   operation: Schema.String,
@@ -40,6 +40,8 @@ export class Ownership extends Context.Service<
     liveAgents(conversationId: string): Effect.Effect<ReadonlyArray<AgentRecord>, OwnershipError>
     /** Spawn times of this sender since `since` (removed agents included). */
     spawnsSince(senderInboxId: string, since: Date): Effect.Effect<ReadonlyArray<Date>, OwnershipError>
+    /** The global quota facts: every sender's spawns since `since`, live agents, whether `sender` spawned before. */
+    globalSpawnFacts(senderInboxId: string, since: Date): Effect.Effect<GlobalSpawnFacts, OwnershipError>
     /** Whether this inbox belongs to an agent the manager ever spawned. */
     isSpawnedAgent(inboxId: string): Effect.Effect<boolean, OwnershipError>
     markRemoved(instanceId: string): Effect.Effect<void, OwnershipError>
@@ -88,6 +90,20 @@ export class Ownership extends Context.Service<
         return rows.map((row) => row.spawned_at)
       })
 
+      const globalSpawnFacts = Effect.fn("Ownership.globalSpawnFacts")(function* (senderInboxId: string, since: Date) {
+        const [recent, totals] = yield* Effect.all([
+          sql<{ readonly spawned_at: Date }>`SELECT spawned_at FROM manager_agents WHERE spawned_at > ${since}`,
+          sql<{ readonly live: number; readonly known: boolean }>`SELECT
+              (SELECT count(*)::int FROM manager_agents WHERE removed_at IS NULL) AS live,
+              EXISTS (SELECT 1 FROM manager_agents WHERE spawned_by = ${senderInboxId} AND spawned_at <= ${since}) AS known`,
+        ]).pipe(Effect.mapError(fail("globalSpawnFacts")))
+        return {
+          recentSpawns: recent.map((row) => row.spawned_at),
+          liveAgents: totals[0]?.live ?? 0,
+          senderKnown: totals[0]?.known === true,
+        } satisfies GlobalSpawnFacts
+      })
+
       const isSpawnedAgent = Effect.fn("Ownership.isSpawnedAgent")(function* (inboxId: string) {
         const rows = yield* sql<{ readonly found: number }>`SELECT 1::int AS found FROM manager_agents
           WHERE lower(inbox_id) = ${inboxId.toLowerCase()} LIMIT 1`.pipe(Effect.mapError(fail("isSpawnedAgent")))
@@ -129,7 +145,7 @@ export class Ownership extends Context.Service<
         return rows.length > 0
       })
 
-      return Ownership.of({ record, liveAgents, spawnsSince, isSpawnedAgent, markRemoved, markLeft, rename, setInstructions, markIntroduced })
+      return Ownership.of({ record, liveAgents, spawnsSince, globalSpawnFacts, isSpawnedAgent, markRemoved, markLeft, rename, setInstructions, markIntroduced })
     }),
   )
 }

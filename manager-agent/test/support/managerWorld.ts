@@ -16,6 +16,7 @@ import { Ownership } from "../../src/db/Ownership.ts"
 import { IntentParser } from "../../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../../src/intent/TemplateCatalog.ts"
 import { ManagerSettings } from "../../src/ManagerSettings.ts"
+import { defaultLimits } from "../../src/commands/policy.ts"
 import type { SqlClient } from "effect/sql"
 import type { AgentPool } from "../../src/ports/AgentPool.ts"
 import { makeXmtpPool } from "./xmtpWorld.ts"
@@ -38,7 +39,8 @@ export const startManager = async (options: {
     Ownership.layer,
     IntentParser.layerRulesOnly.pipe(Layer.provide(TemplateCatalog.layerSeed)),
     TemplateCatalog.layerSeed,
-    ManagerSettings.layerOf({ name: "Manager", limits: { agentsPerConversation: 5, spawnsPerSenderPerHour: 10 } }),
+    // Test members are all new inboxes: they get the seen-before budget here (the new-sender rule is in policy.test).
+    ManagerSettings.layerOf({ name: "Manager", limits: { ...defaultLimits, spawnsPerNewSenderPerHour: 10 } }),
   )
   const runtime = ManagedRuntime.make(
     ManagerBotLayer(options.hooks).pipe(Layer.provide(Commands.layer), Layer.provideMerge(deps), Layer.provide(options.sql)),

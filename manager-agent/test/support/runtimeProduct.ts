@@ -77,7 +77,7 @@ export const runtimePoolLayer = (root: string, node: FakeXmtpNode, model: FakeMo
       Layer.mergeAll(
         Instances.layer,
         Hosts.layer,
-        Claims.layer,
+        Claims.layer.pipe(Layer.provide(PoolProcess.layerAdvisory)),
         LocalProcessLayer({ dataDir: join(root, "pool"), command: runtimeCommand, maxRestarts: 1, crashWindow: Duration.minutes(5) }),
         InstanceClient.layer,
         HostClient.layer,

@@ -1,6 +1,6 @@
 import { Config, Duration, Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs"
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -112,9 +112,14 @@ export const makeLocalProcess = (
     const dir = dirOf(id)
     const log = openSync(join(dir, "host.log"), "a")
     const [program, ...args] = options.command
+    // Its own home and working directory, readable only by this user: nothing points it at the pool's HOME, the
+    // repository or the data dir that holds pool-api-key and instance-token-secret.
+    const home = join(dir, "home")
+    mkdirSync(home, { recursive: true, mode: 0o700 })
+    chmodSync(home, 0o700)
     const child = spawn(program!, args, {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir, TMPDIR: join(dir, "tmp"), ...env },
+      cwd: home,
+      env: { PATH: process.env.PATH ?? "", HOME: home, TMPDIR: join(dir, "tmp"), ...env },
       detached: true,
       stdio: ["ignore", log, log],
     })
@@ -141,7 +146,8 @@ export const makeLocalProcess = (
     return yield* Effect.tryPromise({
       try: async () => {
         const dir = dirOf(spec.hostId)
-        mkdirSync(join(dir, "tmp"), { recursive: true })
+        mkdirSync(join(dir, "tmp"), { recursive: true, mode: 0o700 })
+        chmodSync(dir, 0o700)
         const port = await allocatePort()
         try {
           const env = { ...spec.env, PORT: String(port), STATE_DIR: join(dir, "state") }

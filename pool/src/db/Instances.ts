@@ -64,6 +64,11 @@ export interface TransitionFields {
   readonly owner?: string | null
   /** A claim that failed and went back to idle forgets what it was asked. */
   readonly clearClaim?: boolean
+  /**
+   * Applies only while this process still owns the row: a process declared dead (its session dropped for longer than
+   * the re-take grace) finds its claim recovered, perhaps claimed again by someone else, and must not overwrite it.
+   */
+  readonly ownedBy?: string
 }
 
 const columns = `id, status, host_id, reserved_by, compute_kind, compute_ref, url, token_hash, inbox_id, agent_name, instructions,
@@ -155,7 +160,8 @@ export class Instances extends Context.Service<Instances, {
             : []),
         ]
         return one(yield* sql<InstanceRow>`UPDATE instances SET ${sql.csv(updates)}
-          WHERE id = ${id} AND status = ${from} RETURNING ${sql.literal(columns)}`)
+          WHERE id = ${id} AND status = ${from} AND (${fields.ownedBy ?? null}::text IS NULL OR owner = ${fields.ownedBy ?? null})
+          RETURNING ${sql.literal(columns)}`)
       }, Effect.orDie)
 
       const claiming = transition("idle", { _tag: "Claimed" })

@@ -70,7 +70,10 @@ export const joinUrlProblem = (joinUrl: string, env: XmtpEnv): string | null => 
   } catch {
     return "joinUrl must be a Convos invite URL"
   }
-  if (url.protocol === "convos:") return null
+  // convos://join/<slug>: the one app-link form the invite parser reads (`convos:x` is no invite).
+  if (url.protocol === "convos:") {
+    return url.host === "join" && INVITE_SLUG.test(url.pathname.slice(1)) ? null : "joinUrl must be a Convos invite URL"
+  }
   if (url.protocol !== "https:" && !(env !== "production" && url.protocol === "http:")) {
     return "joinUrl must be a Convos invite URL"
   }
@@ -81,9 +84,18 @@ export const joinUrlProblem = (joinUrl: string, env: XmtpEnv): string | null => 
       ? `joinUrl is a ${other} invite; this pool runs on the ${env} network`
       : "joinUrl must be a Convos invite URL"
   }
-  const hasSlug = url.searchParams.get("i") || url.searchParams.get("code") || /\/join\/[^/]+/.test(url.pathname)
-  return hasSlug ? null : "joinUrl has no invite code"
+  // The forms the invite parser reads: `?i=`, legacy `?code=`, `/join/<slug>`; a slug is base64url with `*` breaks.
+  const slug = url.searchParams.get("i") || url.searchParams.get("code") || /\/join\/([^/]+)/.exec(url.pathname)?.[1]
+  if (!slug) return "joinUrl has no invite code"
+  return INVITE_SLUG.test(slug) ? null : "joinUrl has no valid invite code"
 }
+
+/** An invite slug as convos/invite.ts accepts it (base64url or base64, `*` separators). */
+const INVITE_SLUG = /^[A-Za-z0-9_\-*+/=]+$/
+/** Conversation ids as the contract has them. */
+export const CONVERSATION_ID = /^[0-9a-f]{32}$|^[0-9a-f-]{36}$/
+/** Printable ASCII, as HTTP header values are meant to be: no control character reaches the database. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]+$/
 
 const INBOX_ID = /^[0-9a-f]{64}$/
 
@@ -122,10 +134,20 @@ export const validateClaim = (
   }
   if (mode === "add") {
     if (!input.conversationId) return { ok: false, error: "conversationId is required to add an agent to a conversation" }
+    if (!CONVERSATION_ID.test(input.conversationId)) return { ok: false, error: "conversationId must be a conversation id" }
     if (!input.addedBy) return { ok: false, error: "addedBy is required to add an agent to a conversation" }
+    if (!INBOX_ID.test(input.addedBy)) return { ok: false, error: "addedBy must be an inbox id (64 lower-case hex characters)" }
+  } else if (input.conversationId !== undefined || input.addedBy !== undefined) {
+    return { ok: false, error: `conversationId and addedBy are only used to add an agent, not with mode ${mode}` }
   }
-  if (input.idempotencyKey !== undefined && (input.idempotencyKey === "" || input.idempotencyKey.length > limits.idempotencyKey)) {
-    return { ok: false, error: `Idempotency-Key must be 1 to ${limits.idempotencyKey} characters` }
+  if (
+    input.idempotencyKey !== undefined &&
+    (input.idempotencyKey.length > limits.idempotencyKey || !IDEMPOTENCY_KEY.test(input.idempotencyKey))
+  ) {
+    return { ok: false, error: `Idempotency-Key must be 1 to ${limits.idempotencyKey} printable ASCII characters` }
+  }
+  if (input.claimedBy !== undefined && (input.claimedBy.length > limits.idempotencyKey || !IDEMPOTENCY_KEY.test(input.claimedBy))) {
+    return { ok: false, error: "claimedBy must be printable ASCII" }
   }
   return {
     ok: true,

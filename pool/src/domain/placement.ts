@@ -107,6 +107,6 @@ const TOOL_VARIABLE = /^(AGENTMAIL|TELNYX)_/
 export const slotToolsOf = (resourceEnv: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(Object.entries(resourceEnv).filter(([name]) => TOOL_VARIABLE.test(name)))
 
-/** Time-ordered host ids (`[a-z0-9]{12}`, as the contract's ids): sorting by id is sorting by age. */
+/** Time-ordered host ids (`[a-z0-9]{18}`, as the contract's ids): sorting by id is sorting by age; 4 random bytes keep hosts made in one millisecond apart. */
 export const newHostId = (now = Date.now()) =>
-  `h${now.toString(36).padStart(9, "0")}${randomBytes(2).toString("hex").slice(0, 2)}`
+  `h${now.toString(36).padStart(9, "0")}${randomBytes(4).toString("hex")}`

@@ -2,6 +2,7 @@ import { Context, Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { InstanceStatuses } from "../domain/InstanceStatus.ts"
 import { HostStatuses } from "../domain/placement.ts"
+import { ConversationId } from "../../../contract/index.ts"
 import { TemplateFields } from "../domain/templates.ts"
 import {
   ConfigureFailed,
@@ -114,7 +115,7 @@ export const ConfiguredJson = Schema.Struct({ instanceId: Schema.String, agentNa
 
 export const CountBody = Schema.Struct({ count: Schema.optional(Schema.Int) })
 export const InstanceTokenBody = Schema.Struct({ instanceId: Schema.String, token: Schema.String })
-export const JoinedBody = Schema.Struct({ instanceId: Schema.String, token: Schema.String, conversationId: Schema.String })
+export const JoinedBody = Schema.Struct({ instanceId: Schema.String, token: Schema.String, conversationId: ConversationId })
 
 const Ok = Schema.Struct({ ok: Schema.Boolean })
 

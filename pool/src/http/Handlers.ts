@@ -229,11 +229,18 @@ const InstanceHandlers = HttpApiBuilder.group(PoolApi, "instance", Effect.fn(fun
       }))
 }))
 
+/**
+ * The credential of `Authorization: Bearer <credential>`, by the rule the API key routes use (RFC 9110: the scheme is
+ * case-insensitive, one or more spaces follow it).
+ */
+export const bearerCredential = (header: string | undefined): string | undefined =>
+  /^bearer +(\S.*)$/i.exec(header ?? "")?.[1]
+
 /** The instance behind a tool request: `Authorization: Bearer <INSTANCE_TOKEN>` and `X-Instance-Id`. */
 const instanceOf = (request: HttpServerRequest.HttpServerRequest, instanceId: string) =>
   Effect.gen(function*() {
     const pool = yield* Pool
-    const token = /^Bearer (.+)$/.exec(request.headers["authorization"] ?? "")?.[1] ?? ""
+    const token = bearerCredential(request.headers["authorization"]) ?? ""
     return yield* pool.authenticateInstance(instanceId, token)
   })
 
@@ -273,7 +280,9 @@ const ToolsHandlers = HttpApiBuilder.group(PoolApi, "tools", Effect.fn(function*
         Effect.flatMap(readJsonBody(request, Schema.Unknown), (body) => proxy.sendEmail(tools, body))))
     .handleRaw("inbox", ({ request, headers, query }) =>
       run(request, headers["x-instance-id"], (tools) =>
-        Effect.map(
+        query.limit !== undefined && !/^[0-9]{1,4}$/.test(query.limit)
+          ? Effect.fail(new InvalidRequest({ error: "limit must be a whole number" }))
+          : Effect.map(
           proxy.listInbox(tools, query.limit === undefined ? {} : { limit: Number(query.limit) }),
           (messages) => ({ messages }),
         )))

@@ -8,7 +8,7 @@ export const maxBodyBytes = 64 * 1024
 const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** One readable sentence from a schema failure: which field, and what was wrong with it. */
-const describe = (error: Schema.SchemaError): string => {
+export const describeSchemaError = (error: Schema.SchemaError): string => {
   const issues = formatIssue(error.issue).issues
   const first = issues[0]
   if (!first) return "Invalid request body"
@@ -54,6 +54,6 @@ export const readJsonBody = <S extends Schema.Top & { readonly DecodingServices:
       return yield* new InvalidRequest({ error: "Request body must be a JSON object" })
     }
     return yield* Schema.decodeUnknownEffect(schema)(json, { onExcessProperty: "error", errors: "first" }).pipe(
-      Effect.mapError((error) => new InvalidRequest({ error: describe(error) })),
+      Effect.mapError((error) => new InvalidRequest({ error: describeSchemaError(error) })),
     )
   })

@@ -1,10 +1,11 @@
 import { Duration, Effect, Redacted, Schedule, Schema } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import { ToolError } from "./ToolProvider.ts"
+import { cappedText, providerBodyMaxBytes } from "../boundedBody.ts"
 
 /**
  * The JSON-over-HTTPS calls shared by the tool providers (OpenRouter, AgentMail, Telnyx): bearer auth with the
- * provider's master key, a timeout, and every failure turned into a `RestCallError` saying whether the same call may
+ * provider's master key, a timeout, answers read up to a size cap, and every failure turned into a `RestCallError` saying whether the same call may
  * succeed later. Request bodies are never logged or echoed (they carry keys and message text).
  */
 
@@ -93,7 +94,11 @@ export const makeRest = (client: HttpClient.HttpClient, options: RestOptions) =>
       if (request.body !== undefined) built = HttpClientRequest.bodyJsonUnsafe(built, request.body)
       const response = yield* client.execute(built).pipe(
         Effect.flatMap((response) =>
-          Effect.map(response.text, (text) => ({ status: response.status, headers: response.headers, text }))
+          Effect.map(cappedText(response.stream, providerBodyMaxBytes), (text) => ({
+            status: response.status,
+            headers: response.headers,
+            text,
+          }))
         ),
         Effect.timeout(options.requestTimeout),
         Effect.catch((error) =>

@@ -84,11 +84,14 @@ export const poolLayer = (options: {
   readonly tools?: ReadonlyArray<ToolProvider>
   /** Services the tool routes use (e.g. AgentMail against its fake); none by default. */
   readonly toolServices?: Layer.Layer<never>
+  /** How long another process's free liveness lock must stay free before it is declared dead. */
+  readonly retakeGrace?: Duration.Input
 }) => {
+  const processLayer = PoolProcess.layerAdvisoryWith({ retakeGrace: options.retakeGrace ?? Duration.millis(500) })
   const base = Layer.mergeAll(
     Instances.layer,
     Hosts.layer,
-    Claims.layer,
+    Claims.layer.pipe(Layer.provide(processLayer)),
     LocalProcessLayer({
       dataDir: options.dataDir,
       command: hostServerCommand,
@@ -106,7 +109,7 @@ export const poolLayer = (options: {
       reconcileInterval: Duration.hours(1),
       ...options.settings,
     }),
-    PoolProcess.layerAdvisory,
+    processLayer,
     Layer.succeed(ToolProviders, ToolProviders.of(options.tools ?? [])),
     ToolProxy.layerWith({ emailsPerHour: 3, smsPerHour: 3 }).pipe(Layer.provide(options.toolServices ?? Layer.empty)),
   )
