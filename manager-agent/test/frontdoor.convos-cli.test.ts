@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ConvosClient } from "../../convos/client.ts"
 import type { Outcome } from "../src/commands/Commands.ts"
+import { replies } from "../src/commands/replies.ts"
 import { defaultTrafficLimits } from "../src/commands/traffic.ts"
 import type { InboundMessage } from "../src/ports/Chat.ts"
 import { CLI_PORT, cliUser, type CliUser } from "./support/convosCli.ts"
@@ -189,34 +190,58 @@ describe("(e) two declared agents talking to the manager and to each other", () 
       const id = group.conversationId
       await b.expectAdd({ conversationId: id, timeoutMs: 20_000 })
       await b.setProfile(id, { name: "Bot B", isAgent: true })
-      // Each bot answers every message of the manager with another request to it, and greets the other once.
+      // Each bot answers every answer of the manager with another request to it (both bots, so two requests per
+      // answer), and greets the other once. The manager's introduction is no answer: whether a bot is listening yet
+      // when it arrives is a race, so the bots let it pass. What the bots say and hear is counted, to know when the
+      // loop is over.
+      const intro = replies.intro("Manager")
+      let sent = 0
+      const bots: Array<{ greeted: boolean; readonly answersHeard: Set<string> }> = []
+      const say = (bot: ConvosClient, text: string) => {
+        sent++
+        // A send still in flight when the test closes the bots is of no interest.
+        return bot.sendText(id, text).catch(() => undefined)
+      }
       const botSays = (bot: ConvosClient, other: ConvosClient, request: string) => {
-        let greeted = false
+        const state = { greeted: false, answersHeard: new Set<string>() }
+        bots.push(state)
         bot.onMessage((m) => {
           if (m.conversationId !== id || m.text === undefined) return
-          // A send still in flight when the test closes the bots is of no interest.
-          if (m.senderInboxId === world.lobby.inboxId) bot.sendText(id, request).catch(() => undefined)
-          else if (m.senderInboxId === other.inboxId && !greeted) {
-            greeted = true
-            bot.sendText(id, "Nice to meet you").catch(() => undefined)
+          if (m.senderInboxId === world.lobby.inboxId) {
+            if (m.text === intro || state.answersHeard.has(m.id)) return
+            state.answersHeard.add(m.id)
+            void say(bot, request)
+          } else if (m.senderInboxId === other.inboxId && !state.greeted) {
+            state.greeted = true
+            void say(bot, "Nice to meet you")
           }
         })
       }
       botSays(a, b, "Manager, who's here?")
       botSays(b, a, "@Manager help")
-      await a.sendText(id, "Manager, who's here?")
-      // The manager stops when an agent asks past the depth limit; after that nothing answers anyone.
+      await say(a, "Manager, who's here?")
+      const here = () => outcomes.filter((o) => o.message.conversationId === id)
+      const answeredNow = () => here().filter((o) => o.outcome._tag !== "Ignored").length
+      // The loop is over when both bots have greeted and heard every answer, and the manager has handled every message
+      // they sent: the bots speak only in answer to something, so nothing more can come. (Counting at the first
+      // "agent-depth" instead catches a varying number of requests still on their way.)
       await waitFor(
-        () => outcomes.some((o) => o.message.conversationId === id && o.outcome._tag === "Ignored" && o.outcome.why === "agent-depth"),
-        "the manager to stop at the depth limit",
+        () => {
+          const answered = answeredNow()
+          return here().length === sent && bots.every((bot) => bot.greeted && bot.answersHeard.size === answered)
+        },
+        "the loop between the bots and the manager to end",
         40_000,
       )
-      const answered = outcomes.filter((o) => o.message.conversationId === id && o.outcome._tag !== "Ignored").length
+      const answered = answeredNow()
+      const heard = here()
+      // The manager stopped because an agent asked past the depth limit, and not before answering.
+      expect(heard.some((o) => o.outcome._tag === "Ignored" && o.outcome.why === "agent-depth")).toBe(true)
       expect(answered).toBeGreaterThan(0)
+      // Each answer and each agent message add one to the depth: at most depth/2 answers.
       expect(answered).toBeLessThanOrEqual(Math.ceil(defaultTrafficLimits.agentDepth / 2))
-      const heard = outcomes.filter((o) => o.message.conversationId === id).length
-      // Every agent message the manager heard: the opener, one greeting each, and one request per answer.
-      expect(heard).toBeLessThanOrEqual(1 + 2 + answered + 1)
+      // Every agent message the manager heard: the opener, one greeting each, and each bot's request per answer.
+      expect(heard).toHaveLength(1 + 2 + 2 * answered)
     } finally {
       await Promise.allSettled([a.close(), b.close()])
       rmSync(root, { recursive: true, force: true })
