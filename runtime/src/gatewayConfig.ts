@@ -149,6 +149,8 @@ export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigS
       profile: "messaging",
       alsoAllow: [...PLUGIN_TOOL_NAMES],
       deny: [...DENIED_TOOLS],
+      // Every tool the agent has is offered directly: no tool_search / tool_call surface in front of a hidden catalog.
+      toolSearch: false,
       sessions: { visibility: "agent" },
       agentToAgent: { enabled: false },
     },
