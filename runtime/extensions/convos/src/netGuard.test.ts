@@ -1,7 +1,6 @@
 import type { LookupAddress } from "node:dns"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startFakeWeb, TIMETABLE_TEXT } from "../../../test/fakeWeb.ts"
 import { checkUrl, FetchRefused, guardedGet, isPublicAddress, publicOnlyLookup } from "./netGuard.ts"
 
 describe("isPublicAddress", () => {
@@ -58,56 +57,30 @@ describe("publicOnlyLookup", () => {
 })
 
 describe("guardedGet", () => {
-  let publicSite: Server
-  let internal: Server
-  let publicOrigin: string
-  let internalPort: number
-  const internalHits: Array<string> = []
-
-  const listen = async (server: Server) => {
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    return (server.address() as AddressInfo).port
-  }
-
+  let web: Awaited<ReturnType<typeof startFakeWeb>>
   beforeAll(async () => {
-    internal = createServer((req, res) => {
-      internalHits.push(req.url ?? "")
-      res.end("pool secrets")
-    })
-    internalPort = await listen(internal)
-    publicSite = createServer((req, res) => {
-      if (req.url === "/to-internal") return res.writeHead(302, { location: `http://127.0.0.1:${internalPort}/api` }).end()
-      if (req.url === "/to-metadata") return res.writeHead(301, { location: "http://169.254.169.254/latest/meta-data/" }).end()
-      if (req.url === "/to-rebind") return res.writeHead(302, { location: `http://rebind.example:${internalPort}/` }).end()
-      if (req.url === "/hop") return res.writeHead(302, { location: "/page" }).end()
-      if (req.url === "/loop") return res.writeHead(302, { location: "/loop" }).end()
-      res.writeHead(200, { "content-type": "text/html" }).end("<title>Ferry</title><p>Leaves at 9</p>")
-    })
-    publicOrigin = `http://127.0.0.1:${await listen(publicSite)}`
+    web = await startFakeWeb()
   })
-  afterAll(async () => {
-    await new Promise((resolve) => publicSite.close(resolve))
-    await new Promise((resolve) => internal.close(resolve))
-  })
+  afterAll(() => web.stop())
 
-  const options = () => ({ allowOrigins: new Set([publicOrigin]), lookup: publicOnlyLookup(fakeDns({ "rebind.example": ["127.0.0.1"] })) })
+  const options = () => ({ allowOrigins: new Set([web.origin]), lookup: publicOnlyLookup(fakeDns({ "rebind.example": ["127.0.0.1"] })) })
 
   it("reads the allowed server, following a redirect on it", async () => {
-    const page = await guardedGet(`${publicOrigin}/hop`, options())
-    expect(page).toMatchObject({ finalUrl: `${publicOrigin}/page`, status: 200, contentType: "text/html" })
-    expect(page.body.toString()).toContain("Leaves at 9")
+    const page = await guardedGet(`${web.origin}/hop`, options())
+    expect(page).toMatchObject({ finalUrl: `${web.origin}/timetable`, status: 200, contentType: "text/html; charset=utf-8" })
+    expect(page.body.toString()).toContain(TIMETABLE_TEXT)
   })
 
   it("refuses every other loopback port, directly and through redirects to it, to metadata and to a name resolving to loopback", async () => {
-    await expect(guardedGet(`http://127.0.0.1:${internalPort}/api`, options())).rejects.toBeInstanceOf(FetchRefused)
-    await expect(guardedGet(`${publicOrigin}/to-internal`, options())).rejects.toBeInstanceOf(FetchRefused)
-    await expect(guardedGet(`${publicOrigin}/to-metadata`, options())).rejects.toBeInstanceOf(FetchRefused)
-    await expect(guardedGet(`${publicOrigin}/to-rebind`, options())).rejects.toBeInstanceOf(FetchRefused)
-    await expect(guardedGet(`http://rebind.example:${internalPort}/`, options())).rejects.toBeInstanceOf(FetchRefused)
-    expect(internalHits).toEqual([])
+    await expect(guardedGet(web.internalUrl, options())).rejects.toBeInstanceOf(FetchRefused)
+    await expect(guardedGet(`${web.origin}/to-internal`, options())).rejects.toBeInstanceOf(FetchRefused)
+    await expect(guardedGet(`${web.origin}/to-metadata`, options())).rejects.toBeInstanceOf(FetchRefused)
+    await expect(guardedGet(`${web.origin}/to-rebind`, options())).rejects.toBeInstanceOf(FetchRefused)
+    await expect(guardedGet(`http://rebind.example:${web.internalPort}/`, options())).rejects.toBeInstanceOf(FetchRefused)
+    expect(web.internalHits).toEqual([])
   })
 
   it("stops a redirect loop", async () => {
-    await expect(guardedGet(`${publicOrigin}/loop`, options())).rejects.toThrow("too many redirects")
+    await expect(guardedGet(`${web.origin}/loop`, options())).rejects.toThrow("too many redirects")
   })
 })
