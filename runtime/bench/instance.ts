@@ -104,14 +104,16 @@ const TOOL_VARIANTS: Array<{ readonly name: string; readonly skills: string }> =
 })()
 
 const benchOurs = async (run: number, skills?: string) => {
+  // Each host its own state dir: a host restarts with the slots its dir holds.
+  const label = `ours-${run}${skills === undefined ? "" : `-${skills.replace(/\W+/g, "-")}`}`
   const started = Date.now()
   const host = await startRuntimeHost({
-    stateDir: join(root, `ours-${run}`, "state"),
-    logFile: join(root, `ours-${run}.log`),
+    stateDir: join(root, label, "state"),
+    logFile: join(root, `${label}.log`),
     capacity: 1,
     env: { ...fakeNetworkEnv(node), RUNTIME_GATEWAY_START_TIMEOUT_MS: String(READY_TIMEOUT_MS) },
   })
-  const user = await ConvosClient.open({ stateDir: join(root, `user-${run}`), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
+  const user = await ConvosClient.open({ stateDir: join(root, `user-${label}`), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
   const slotId = newSlotId()
   try {
     await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), READY_TIMEOUT_MS)
