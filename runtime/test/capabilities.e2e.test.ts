@@ -7,8 +7,11 @@
  * through Sonar with Scout's own key, its answer's source link in the chat, and Local saying it cannot search; web_read
  * of a fake public server the test allows, and refusals of every other loopback port, directly and by redirect; a fact
  * remembered across a gateway SIGKILL, then forgotten, never seen by the other slot; a reminder 2 s ahead posted on
- * time, once, not again after the restart, and only in its own group.
+ * time, once, not again after the restart, and only in its own group; and a third slot, "Echo", added to Scout's group
+ * at the end, in a back-and-forth with Scout that the group manners stop.
  */
+import { readFileSync } from "node:fs"
+import { join as joinPath } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosMessageEvent } from "../../convos/index.ts"
 import { type FakeModelRequest, type FakeModelScript, messageText } from "../../test/fakes/fakeModel.ts"
@@ -50,6 +53,13 @@ const capabilityScript: FakeModelScript = (request) => {
   const action = cue[2] ?? ""
   const call = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ name, arguments: args }] })
   if (action.startsWith("chatter")) return "NO_REPLY"
+  // "loop-to-<name>": the agent of that name hands the loop on to the other one; any other agent stays quiet.
+  const loopTo = /^loop-to-(\w+)$/.exec(action)?.[1]
+  if (loopTo !== undefined) {
+    const me = /Your name in this conversation is "([^"]+)"/.exec(request.systemText)?.[1]
+    const other = me === "Scout" ? "Echo" : "Scout"
+    return me === loopTo ? `${other}, CUE-loop-to-${other}` : "NO_REPLY"
+  }
   if (action.startsWith("search")) return offeredTools(request).includes("search_web") ? call("search_web", { query: "first ferry to Lisbon" }) : "I can't search the web from here."
   if (action.startsWith("read-public")) return call("web_read", { url: `${web.origin}/timetable` })
   if (action.startsWith("read-internal")) return call("web_read", { url: web.internalUrl })
@@ -68,6 +78,7 @@ const capabilityScript: FakeModelScript = (request) => {
 let world: RuntimeWorld
 let scout: string
 let local: string
+let echo: string
 let scoutGroup: string
 let localGroup: string
 const arrivals: Array<{ readonly event: ConvosMessageEvent; readonly at: number }> = []
@@ -75,22 +86,14 @@ const arrivals: Array<{ readonly event: ConvosMessageEvent; readonly at: number 
 beforeAll(async () => {
   web = await startFakeWeb()
   world = await startRuntimeWorld("capabilities", {
-    slots: 2,
+    slots: 3,
     script: capabilityScript,
     toolsOf: () => ({ CONVOS_SKILLS: "web,memory,reminders" }),
     keyOf: (index, slotId) => (index === 0 ? searchKeyOf(slotId) : modelKeyOf(slotId)),
     env: { CONVOS_WEB_ALLOW_ORIGINS: web.origin },
   })
-  ;[scout = "", local = ""] = world.slotIds
+  ;[scout = "", local = "", echo = ""] = world.slotIds
   world.user.onMessage((event) => void arrivals.push({ event, at: Date.now() }))
-  const join = async (slotId: string, name: string) => {
-    const group = await world.user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })
-    const provisioned = await world.host.slot(slotId).provision({ agentName: name, instructions: "Plan trips.", mode: "add", conversationId: group.conversationId, addedBy: world.user.inboxId })
-    if (provisioned.status !== 200) throw new Error(`provision ${slotId}: ${JSON.stringify(provisioned.body)}`)
-    await world.user.addMembers(group.conversationId, [world.inboxOf.get(slotId) ?? ""])
-    await waitFor(`${name}'s greeting`, () => fromAgent(slotId, group.conversationId).find((e) => e.text?.includes(`I'm ${name}`)), 120_000)
-    return group.conversationId
-  }
   scoutGroup = await join(scout, "Scout")
   localGroup = await join(local, "Local")
 }, RUNTIME_READY_TIMEOUT + 300_000)
@@ -100,7 +103,24 @@ afterAll(async () => {
   await web?.stop()
 }, 90_000)
 
+/** Provisions a slot into a group (a new one unless given) and waits for its greeting there. */
+const join = async (slotId: string, name: string, existing?: string) => {
+  const conversationId = existing ?? (await world.user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })).conversationId
+  const provisioned = await world.host.slot(slotId).provision({ agentName: name, instructions: "Plan trips.", mode: "add", conversationId, addedBy: world.user.inboxId })
+  if (provisioned.status !== 200) throw new Error(`provision ${slotId}: ${JSON.stringify(provisioned.body)}`)
+  await world.user.addMembers(conversationId, [world.inboxOf.get(slotId) ?? ""])
+  await waitFor(`${name}'s greeting`, () => fromAgent(slotId, conversationId).find((e) => e.text?.includes(`I'm ${name}`)), 120_000)
+  return conversationId
+}
+
 const fromAgent = (slotId: string, conversationId: string) => textsFrom(world.received, conversationId, world.inboxOf.get(slotId) ?? "")
+const gatewayLog = () => {
+  try {
+    return readFileSync(joinPath(world.host.stateDir, "logs", "gateway-console.log"), "utf8")
+  } catch {
+    return ""
+  }
+}
 const groupOf = (slotId: string) => (slotId === scout ? scoutGroup : localGroup)
 
 /** Alice sends a cue to one slot's group; resolves with the agent's first message after it matching `expected`. */
@@ -194,4 +214,32 @@ describe("agents' tools, per slot", () => {
     // Posted once, in its own group, and not again after the restart.
     expect(arrivals.filter((a) => a.event.text?.startsWith("⏰")).map((a) => a.event.conversationId)).toEqual([scoutGroup])
   }, RUNTIME_READY_TIMEOUT + 300_000)
+
+  it("two of our agents told to answer each other stop at the manners' chain limit: at most 5 messages from the one that keeps its limit", async () => {
+    // The third slot joins Scout's group only now, so it heard none of the tests above.
+    await join(echo, "Echo", scoutGroup)
+    // Scout writes its (agent) profile again, now that Echo is there to read it: each knows the other is an agent.
+    expect((await world.host.slot(scout).configure({ agentName: "Scout" })).status).toBe(200)
+    const scoutBefore = fromAgent(scout, scoutGroup).length
+    const echoBefore = fromAgent(echo, scoutGroup).length
+    await world.user.sendText(scoutGroup, "Scout, start with Echo: CUE-loop-to-Scout")
+    // The chain ends when one of them declines the other's 5th message since Alice's (depth 5 > 4). Echo may not know
+    // Scout's profile kind (written before Echo joined) and then answers Scout like a person (sometimes twice, when
+    // OpenClaw folds two queued messages into one turn): Scout's limit alone stops the chain then.
+    const decliner = await waitFor("the chain limit", () => /\[convos ([^\]]+)\] not answering agent message \S+: bot_chain_too_deep/.exec(gatewayLog())?.[1], 240_000)
+    process.stderr.write(`the chain was stopped by ${decliner === echo ? "Echo" : "Scout"}\n`)
+    expect([scout, echo]).toContain(decliner)
+    // Scout's turns run one at a time: once it answers Alice again, it has handled the whole chain.
+    await world.user.sendText(scoutGroup, "Scout, PING-afterloop")
+    await waitFor("Scout's answer after the chain", () => fromAgent(scout, scoutGroup).find((e) => e.text === "PONG-afterloop"), 120_000)
+    const scoutChain = fromAgent(scout, scoutGroup).slice(scoutBefore).map((e) => e.text).filter((t) => t !== "PONG-afterloop")
+    const echoChain = fromAgent(echo, scoutGroup).slice(echoBefore).map((e) => e.text).filter((t) => t !== "PONG-afterloop")
+    process.stderr.write(`chain: Scout ${scoutChain.length}, Echo ${echoChain.length}\n`)
+    // Scout: its answer to Alice and at most 4 answers to an agent (the manners' depth), all handing on the loop.
+    expect(scoutChain.length).toBeGreaterThanOrEqual(1)
+    expect(scoutChain.length).toBeLessThanOrEqual(5)
+    expect(new Set(scoutChain)).toEqual(new Set(["Echo, CUE-loop-to-Echo"]))
+    expect(new Set(echoChain)).toEqual(new Set(["Scout, CUE-loop-to-Scout"]))
+    expect(echoChain.length).toBeLessThanOrEqual(2 * scoutChain.length)
+  }, 400_000)
 })
