@@ -167,7 +167,8 @@ export const SlotModel = Schema.Union([
 ])
 export type SlotModel = typeof SlotModel.Type
 
-const TOOL_VAR = /^(AGENTMAIL|TELNYX)_[A-Z0-9_]{1,64}$/
+/** AGENTMAIL_* and TELNYX_*: the slot's resources; CONVOS_SKILLS (the template's skill tags) and CONVOS_SEARCH_MODEL. */
+const TOOL_VAR = /^(AGENTMAIL|TELNYX|CONVOS)_[A-Z0-9_]{1,64}$/
 
 /** `PUT /host/slots/:slotId`: create (or re-send) a slot. Idempotent for the same token. */
 export const SlotSpec = Schema.Struct({
@@ -180,7 +181,7 @@ export const SlotSpec = Schema.Struct({
       const names = Object.keys(r)
       if (names.length > limits.toolVars) return `at most ${limits.toolVars} tool variables`
       const other = names.find((name) => !TOOL_VAR.test(name))
-      return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_* or TELNYX_*)`
+      return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_*, TELNYX_* or CONVOS_*)`
     }),
   ),
   /**

@@ -8,6 +8,10 @@
  *   idle RSS (p50): every process of the host, summed, a few seconds after ready;
  *   add → greeting (ours, p50): provision `add`, the user adds the agent, until the greeting reaches the user.
  *
+ * The same figures again with the agents' tools on (the slot's CONVOS_SKILLS and an OpenRouter-shaped key, so search
+ * is on too): all of them, then each skill alone (BENCH_TOOLS=all for only the first, none for neither), each against
+ * the tool-less host of the same run, so the table says what each capability costs in start time and memory.
+ *
  * Runs one gateway at a time. Prints a table and the targets (cold ≤ 1.25×, RSS ≤ 1.15×, greeting p50 ≤ 1.5 s).
  */
 import { spawn } from "node:child_process"
@@ -91,19 +95,32 @@ const benchBare = async (run: number) => {
   }
 }
 
-const benchOurs = async (run: number) => {
+/** The tool variants measured besides the tool-less host: name → the slot's skill tags. */
+const TOOL_VARIANTS: Array<{ readonly name: string; readonly skills: string }> = (() => {
+  const all = { name: "+ all tools", skills: "web,memory,reminders" }
+  const each = ["web", "memory", "reminders"].map((skill) => ({ name: `+ ${skill} only`, skills: skill }))
+  const which = process.env.BENCH_TOOLS ?? "each"
+  return which === "none" ? [] : which === "all" ? [all] : [all, ...each]
+})()
+
+const benchOurs = async (run: number, skills?: string) => {
+  // Each host its own state dir: a host restarts with the slots its dir holds.
+  const label = `ours-${run}${skills === undefined ? "" : `-${skills.replace(/\W+/g, "-")}`}`
   const started = Date.now()
   const host = await startRuntimeHost({
-    stateDir: join(root, `ours-${run}`, "state"),
-    logFile: join(root, `ours-${run}.log`),
+    stateDir: join(root, label, "state"),
+    logFile: join(root, `${label}.log`),
     capacity: 1,
     env: { ...fakeNetworkEnv(node), RUNTIME_GATEWAY_START_TIMEOUT_MS: String(READY_TIMEOUT_MS) },
   })
-  const user = await ConvosClient.open({ stateDir: join(root, `user-${run}`), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
+  const user = await ConvosClient.open({ stateDir: join(root, `user-${label}`), env: "local", apiUrl: node.apiUrl, encryptionKey: "", dbPath: null })
   const slotId = newSlotId()
   try {
     await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), READY_TIMEOUT_MS)
-    const put = await host.putSlot(slotId, slotSpecFor(model, slotId))
+    const plain = slotSpecFor(model, slotId, skills === undefined ? {} : { CONVOS_SKILLS: skills })
+    // An OpenRouter-shaped key turns search on (served by the fake model, never called while idle).
+    const spec = skills === undefined || plain.model.kind !== "openai-compatible" ? plain : { ...plain, model: { ...plain.model, apiKey: `sk-or-bench-${slotId}` } }
+    const put = await host.putSlot(slotId, spec)
     if (put.status !== 200) throw new Error(`PUT failed: ${JSON.stringify(put.body)}`)
     await host.waitSlotsReady([slotId], READY_TIMEOUT_MS)
     const readyMs = Date.now() - started
@@ -132,7 +149,9 @@ const benchOurs = async (run: number) => {
 }
 
 const bare: Array<{ readyMs: number; rss: number }> = []
-const ours: Array<{ readyMs: number; rss: number; addToGreetingMs: number; claimToGreetingMs: number }> = []
+type OursRun = { readyMs: number; rss: number; addToGreetingMs: number; claimToGreetingMs: number }
+const ours: Array<OursRun> = []
+const withTools = new Map<string, Array<OursRun>>(TOOL_VARIANTS.map((v) => [v.name, []]))
 try {
   log(`openclaw ${OPENCLAW_VERSION}, ${RUNS} runs each, alternating bare / ours, one gateway at a time`)
   for (let run = 1; run <= RUNS; run++) {
@@ -144,6 +163,11 @@ try {
     const o = await benchOurs(run)
     ours.push(o)
     log(`ours #${run}: ready ${o.readyMs} ms, idle RSS ${mb(o.rss).toFixed(0)} MB, add→greeting ${o.addToGreetingMs} ms (provision→greeting ${o.claimToGreetingMs} ms)`)
+    for (const variant of TOOL_VARIANTS) {
+      const t = await benchOurs(run, variant.skills)
+      withTools.get(variant.name)?.push(t)
+      log(`ours ${variant.name} #${run}: ready ${t.readyMs} ms, idle RSS ${mb(t.rss).toFixed(0)} MB, add→greeting ${t.addToGreetingMs} ms`)
+    }
   }
 } finally {
   await model.stop()
@@ -163,4 +187,19 @@ console.log(row("", "bare gateway", "1-slot host", "ratio", "target"))
 console.log(row("cold start → ready", `${(bareReady / 1000).toFixed(2)} s`, `${(oursReady / 1000).toFixed(2)} s`, `${(oursReady / bareReady).toFixed(2)}×`, `≤ 1.25× ${oursReady <= 1.25 * bareReady ? "✓" : "✗"}`))
 console.log(row("idle RSS (all processes)", `${mb(bareRss).toFixed(0)} MB`, `${mb(oursRss).toFixed(0)} MB`, `${(oursRss / bareRss).toFixed(2)}×`, `≤ 1.15× ${oursRss <= 1.15 * bareRss ? "✓" : "✗"}`))
 console.log(row("add → greeting", "n/a", `${(greeting / 1000).toFixed(2)} s`, "", `≤ 1.5 s ${greeting <= 1_500 ? "✓" : "✗"}`))
+if (TOOL_VARIANTS.length > 0) {
+  const signed = (value: number, unit: string, digits: number) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)} ${unit}`
+  console.log(`
+with the agents' tools (p50; cost = against the tool-less host above, same runs)
+`)
+  console.log(`${"".padEnd(22)}${"ready".padStart(10)}${"vs bare".padStart(10)}${"cost".padStart(11)}${"idle RSS".padStart(11)}${"vs bare".padStart(10)}${"cost".padStart(10)}${"greeting".padStart(11)}`)
+  for (const [name, runs] of withTools) {
+    const ready = p50(runs.map((r) => r.readyMs))
+    const rss = p50(runs.map((r) => r.rss))
+    console.log(
+      `${name.padEnd(22)}${`${(ready / 1000).toFixed(2)} s`.padStart(10)}${`${(ready / bareReady).toFixed(2)}×`.padStart(10)}${signed((ready - oursReady) / 1000, "s", 2).padStart(11)}` +
+        `${`${mb(rss).toFixed(0)} MB`.padStart(11)}${`${(rss / bareRss).toFixed(2)}×`.padStart(10)}${signed(mb(rss - oursRss), "MB", 0).padStart(10)}${`${(p50(runs.map((r) => r.addToGreetingMs)) / 1000).toFixed(2)} s`.padStart(11)}`,
+    )
+  }
+}
 process.exit(0)

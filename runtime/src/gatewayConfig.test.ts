@@ -40,6 +40,9 @@ describe("buildGatewayConfig", () => {
 
   it("isolates co-tenants and reloads hot", () => {
     expect(config.tools).toMatchObject({ profile: "messaging", sessions: { visibility: "agent" }, agentToAgent: { enabled: false } })
+    // No shell, files, sessions, sub-agents, cron, gateway or OpenClaw's own web/memory tools on top of the profile.
+    expect(config.tools.toolSearch).toBe(false)
+    expect(config.tools.deny).toEqual(["group:runtime", "group:fs", "group:sessions", "group:automation", "group:nodes", "group:ui", "group:web", "group:memory", "group:agents", "gateway"])
     expect(config.gateway.reload).toEqual({ mode: "hybrid" })
     expect(config.gateway.auth.token).toBe("${OPENCLAW_GATEWAY_TOKEN}")
   })

@@ -17,8 +17,43 @@ export const OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 /** Used as the model endpoint of a slot without a model: never called (the plugin answers without the model). */
 const NO_MODEL_BASE_URL = "http://127.0.0.1:9/v1"
 
-/** The tools the convos plugin may register (each only for the slots that have the resource). */
-export const PLUGIN_TOOL_NAMES = ["email_send", "email_inbox", "email_read", "sms_send"] as const
+/**
+ * The tools the convos plugin may register, each only for the slots that have it (the resource for email and SMS, the
+ * template's skill tag for the rest: extensions/convos/src/skills.ts).
+ */
+export const PLUGIN_TOOL_NAMES = [
+  "email_send",
+  "email_inbox",
+  "email_read",
+  "sms_send",
+  "search_web",
+  "web_read",
+  "memory_save",
+  "memory_list",
+  "memory_forget",
+  "reminder_set",
+  "reminder_list",
+  "reminder_cancel",
+] as const
+
+/**
+ * OpenClaw's own tools an agent must never get, denied on top of the profile (deny wins): shell and files, other
+ * sessions and agents (sub-agents, spawning, cross-session sends), the gateway itself, automation (cron: reminders are
+ * the plugin's, scoped to the agent's own conversation), OpenClaw's web and memory tools (replaced by the plugin's
+ * per-slot ones), devices and UI.
+ */
+export const DENIED_TOOLS = [
+  "group:runtime",
+  "group:fs",
+  "group:sessions",
+  "group:automation",
+  "group:nodes",
+  "group:ui",
+  "group:web",
+  "group:memory",
+  "group:agents",
+  "gateway",
+] as const
 
 export interface ConfigSlot {
   readonly slotId: string
@@ -110,12 +145,15 @@ export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigS
       catalogRefresh: { enabled: false },
       providers: Object.fromEntries(slots.map((slot) => [providerId(slot.slotId), providerOf(slot.model)])),
     },
-    // Group agents only talk: no shell, no file tools. Co-tenants never see each other: session tools see only the
-    // agent's own sessions, and no agent may message another. The plugin's email/SMS tools are added by name; a slot
-    // gets them only when it has the resource.
+    // Group agents only talk: no shell, no file tools, no session or agent tools. Co-tenants never see each other:
+    // session visibility is the agent's own, and no agent may message another. The plugin's tools are added by name; a
+    // slot gets them only when it has the resource or the skill.
     tools: {
       profile: "messaging",
       alsoAllow: [...PLUGIN_TOOL_NAMES],
+      deny: [...DENIED_TOOLS],
+      // Every tool the agent has is offered directly: no tool_search / tool_call surface in front of a hidden catalog.
+      toolSearch: false,
       sessions: { visibility: "agent" },
       agentToAgent: { enabled: false },
     },

@@ -14,7 +14,8 @@ import { CONTRACT_MODULE_PATH, CONVOS_MODULE_PATH, type HostPaths } from "./layo
 export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-space-size=768 --expose-gc"
 
 // CONVOS_KEY_ENCRYPTION_KEY: the at-rest key of the XMTP identity files, when the operator sets one.
-const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "CONVOS_KEY_ENCRYPTION_KEY", "CONVOS_JOIN_WAIT_MS"]
+// CONVOS_WEB_ALLOW_ORIGINS: exact non-public origins web_read may reach (only the e2e tests' fake web server).
+const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "CONVOS_KEY_ENCRYPTION_KEY", "CONVOS_JOIN_WAIT_MS", "CONVOS_WEB_ALLOW_ORIGINS"]
 
 /** How the gateway reaches back to its supervisor. */
 export interface SupervisorLinks {

@@ -290,6 +290,10 @@ export const startRuntimeWorld = async (
     readonly capacity?: number
     /** The tool variables of the n-th slot. */
     readonly toolsOf?: (index: number) => Record<string, string>
+    /** The model key of the n-th slot (default: modelKeyOf its id). */
+    readonly keyOf?: (index: number, slotId: string) => string
+    /** More host environment. */
+    readonly env?: Record<string, string>
     readonly script?: FakeModelScript
   } = {},
 ): Promise<RuntimeWorld> => {
@@ -301,13 +305,15 @@ export const startRuntimeWorld = async (
     stateDir: join(root, "host"),
     logFile: logPath(root, "runtime"),
     capacity: options.capacity ?? 8,
-    env: { ...fakeNetworkEnv(node), ...(pool ? { POOL_URL: pool.url } : {}) },
+    env: { ...fakeNetworkEnv(node), ...(pool ? { POOL_URL: pool.url } : {}), ...options.env },
   })
   const slotIds = Array.from({ length: options.slots ?? 1 }, newSlotId)
   // Put as soon as the host listens (before its gateway is up): a host starts with its slots.
   await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), 60_000)
   for (const [index, slotId] of slotIds.entries()) {
-    const put = await host.putSlot(slotId, slotSpecFor(model, slotId, options.toolsOf?.(index) ?? {}))
+    const spec = slotSpecFor(model, slotId, options.toolsOf?.(index) ?? {})
+    const key = options.keyOf?.(index, slotId)
+    const put = await host.putSlot(slotId, key === undefined || spec.model.kind !== "openai-compatible" ? spec : { ...spec, model: { ...spec.model, apiKey: key } })
     if (put.status !== 200) throw new Error(`PUT ${slotId}: ${JSON.stringify(put.body)}`)
   }
   await host.waitSlotsReady(slotIds, RUNTIME_READY_TIMEOUT)

@@ -1,7 +1,8 @@
 /**
  * End to end with the real OpenClaw gateway: co-tenants of one host are isolated. Slot B's model is scripted to try,
- * through every session and message tool it can reach, to list, read, search or message slot A's sessions, send as
- * A's account, read A's files, and use email; none of it reveals or touches anything of A. A's email and phone are
+ * by calling every session, message and file tool by name (the session and file tools are not even offered now), to
+ * list, read, search or message slot A's sessions, send as A's account, read A's files, and use email; none of it
+ * reveals or touches anything of A. A's email and phone are
  * offered to A only, and no token (host or slot) is in the gateway's environment, its config or any model call.
  * One host (one gateway) for the file.
  */
@@ -83,7 +84,8 @@ describe("co-tenants of one host", () => {
 
     const victimSession = `agent:${slotA}:convos:group:${groupOf.get(slotA)}`
     const victimSlotFile = join(world.root, "host", "slots", slotA, "slot.json")
-    const via = (id: string, args: Record<string, unknown>): FakeToolCall => ({ name: "tool_call", arguments: { id, args } })
+    // Called by name, as a model would try even when the tool is not offered.
+    const via = (name: string, args: Record<string, unknown>): FakeToolCall => ({ name, arguments: args })
     spyCalls.set("list", () => via("sessions_list", {}))
     spyCalls.set("history", () => via("sessions_history", { sessionKey: victimSession }))
     spyCalls.set("search", () => via("sessions_search", { query: "PONG" }))
@@ -112,8 +114,12 @@ describe("co-tenants of one host", () => {
       const leaked = [slotA, groupOf.get(slotA) ?? "", "PONG-victim", "I'm Chef", victimToken, aResources.AGENTMAIL_INBOX_ID, aResources.TELNYX_PHONE_NUMBER].filter((x) => echoed(result).includes(x))
       expect({ step, leaked }).toEqual({ step, leaked: [] })
     }
-    // Listing and searching see the attacker's own sessions only (visibility "agent"), not a broken tool.
-    expect(spied.get("list")).toContain(`agent:${slotB}:convos:group:${groupOf.get(slotB)}`)
+    // The session tools do not exist for an agent at all (denied in the gateway config): never offered, and a call by
+    // name is refused.
+    for (const request of model.requests.filter((r) => r.authorization === `Bearer ${modelKeyOf(slotB)}`)) {
+      expect(toolNames(request).filter((name) => name.startsWith("session") || name === "read")).toEqual([])
+    }
+    expect(spied.get("list")).not.toContain(`agent:${slotB}:convos:group:`)
     // The injected message never reached the victim's agent, and nothing was sent as the victim.
     expect(model.requests.some((r) => r.userText.includes("PING-injected") && r.authorization === `Bearer ${modelKeyOf(slotA)}`)).toBe(false)
     expect(received.some((e) => e.text?.includes("HIJACK"))).toBe(false)

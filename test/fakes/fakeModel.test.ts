@@ -109,4 +109,17 @@ describe("fake OpenAI-compatible model", () => {
     const list = await client.models.list()
     expect(list.data.map((m) => m.id)).toEqual(["fake-model"])
   })
+
+  it("answers perplexity/sonar as OpenRouter does: the answer with its citations, top level and as annotations", async () => {
+    model.setScript((req) => (req.model === "perplexity/sonar" ? { text: "Ferries leave at 9 [1].", citations: ["https://ferry.example/timetable"] } : "no"))
+    const response = await fetch(`${model.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-or-agent" },
+      body: JSON.stringify({ model: "perplexity/sonar", messages: [{ role: "user", content: "ferry timetable" }] }),
+    })
+    const body = (await response.json()) as { citations: Array<string>; choices: Array<{ message: { content: string; annotations: Array<{ url_citation: { url: string } }> } }> }
+    expect(body.citations).toEqual(["https://ferry.example/timetable"])
+    expect(body.choices[0]?.message.content).toBe("Ferries leave at 9 [1].")
+    expect(body.choices[0]?.message.annotations.map((a) => a.url_citation.url)).toEqual(["https://ferry.example/timetable"])
+  })
 })

@@ -10,8 +10,10 @@
  * Routes: `POST /v1/chat/completions` (streaming SSE when `stream: true`, JSON otherwise) and `GET /v1/models`.
  * A script is a function of the request returning a reply:
  *   - a string: the assistant's text;
- *   - `{ text?, toolCalls?, delayMs?, status? }`: text and/or tool calls (`{ name, arguments }`, arguments an object
- *     or a JSON string), an optional delay before answering, or an HTTP error status (answered as an OpenAI error).
+ *   - `{ text?, toolCalls?, delayMs?, status?, citations? }`: text and/or tool calls (`{ name, arguments }`, arguments an
+ *     object or a JSON string), an optional delay before answering, an HTTP error status (answered as an OpenAI
+ *     error), or source URLs answered as Perplexity Sonar does through OpenRouter (top-level `citations` and the
+ *     message's `url_citation` annotations).
  * A script that throws answers 500 with the error message, so a broken script fails the test loudly.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -30,6 +32,8 @@ export interface FakeReplyObject {
   readonly delayMs?: number
   /** Answer with this HTTP error status instead of a completion. */
   readonly status?: number
+  /** Source URLs, as `perplexity/sonar` answers carry them. */
+  readonly citations?: ReadonlyArray<string>
 }
 
 export type FakeReply = string | FakeReplyObject
@@ -147,15 +151,23 @@ const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }
 /** The non-streaming `chat.completion` object for a reply. */
 export const completionJson = (reply: FakeReplyObject, model: string, id: string, requestIndex: number) => {
   const toolCalls = reply.toolCalls && reply.toolCalls.length > 0 ? toWireToolCalls(reply.toolCalls, requestIndex) : undefined
+  const citations = reply.citations ?? []
+  const annotations = citations.map((url) => ({ type: "url_citation", url_citation: { url, title: url } }))
   return {
     id,
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
+    ...(citations.length > 0 ? { citations } : {}),
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: reply.text ?? (toolCalls ? null : ""), ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: "assistant",
+          content: reply.text ?? (toolCalls ? null : ""),
+          ...(toolCalls ? { tool_calls: toolCalls } : {}),
+          ...(annotations.length > 0 ? { annotations } : {}),
+        },
         finish_reason: toolCalls ? "tool_calls" : "stop",
       },
     ],

@@ -8,7 +8,11 @@ import { contractLoader } from "./src/contract.ts"
 import { watchSupervisor } from "./src/parentWatch.ts"
 import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
 import { accountSettingsOf, type HostSettings, readHostSettings } from "./src/settings.ts"
+import { MEMORY_TOOL_NAMES } from "./src/memory.ts"
+import { REMINDER_TOOL_NAMES } from "./src/reminders.ts"
+import { allowOriginsOf, capabilityTools, searchAccessOf } from "./src/skills.ts"
 import { agentTools, EMAIL_TOOL_NAMES, SMS_TOOL_NAMES } from "./src/tools.ts"
+import { WEB_TOOL_NAMES } from "./src/webTools.ts"
 import { createConvosTransport } from "./src/transportConvos.ts"
 
 const accounts = createConvosAccounts()
@@ -16,6 +20,7 @@ let host: HostSettings | undefined
 /** Read once, when first needed (the setup entry and CLI commands load this module without a supervisor). */
 const hostSettings = (): HostSettings => (host ??= readHostSettings())
 const loadContract = contractLoader()
+const allowOrigins = allowOriginsOf()
 
 export const convosChannel = createConvosChannel({
   accounts,
@@ -53,12 +58,14 @@ export default defineChannelPluginEntry({
         const slotId = ctx.agentAccountId
         if (!slotId || ctx.agentId !== slotId) return null
         // The factory may run in another load of this plugin (no runtime set): the turn's own config is the source.
-        const account = accountSettingsOf(ctx.getRuntimeConfig?.() ?? ctx.runtimeConfig ?? ctx.config, slotId)
+        const config = ctx.getRuntimeConfig?.() ?? ctx.runtimeConfig ?? ctx.config
+        const account = accountSettingsOf(config, slotId)
         if (!account?.enabled) return null
         const { toolsUrl, controlToken } = hostSettings()
-        return agentTools({ slotId, toolsUrl, gatewayToken: controlToken, tools: account.tools })
+        const capabilities = { slotId, stateDir: account.stateDir, tools: account.tools, search: searchAccessOf(config, slotId, account.tools) }
+        return [...agentTools({ slotId, toolsUrl, gatewayToken: controlToken, tools: account.tools }), ...capabilityTools(capabilities, allowOrigins)]
       },
-      { names: [...EMAIL_TOOL_NAMES, ...SMS_TOOL_NAMES] },
+      { names: [...EMAIL_TOOL_NAMES, ...SMS_TOOL_NAMES, ...WEB_TOOL_NAMES, ...MEMORY_TOOL_NAMES, ...REMINDER_TOOL_NAMES] },
     )
   },
 })

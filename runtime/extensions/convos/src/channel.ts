@@ -10,7 +10,9 @@ import type { ContractDecoders } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
 import { CHANNEL_ID, createTurnRunner } from "./inbound.ts"
 import { ConvosInstance, errorMessage, type InstanceLog } from "./instance.ts"
+import { startReminderScheduler } from "./reminders.ts"
 import { type AccountSettings, accountIdsOf, accountSettingsOf, type ConvosSettings, type HostSettings } from "./settings.ts"
+import { capabilityPrompt, searchAccessOf } from "./skills.ts"
 import type { ConvosTransport } from "./transport.ts"
 
 /** OpenClaw's implicit account: never a slot, so a send without an account can never pick one. */
@@ -114,6 +116,8 @@ export const createConvosChannel = (deps: {
           accountId,
           mediaDir: join(settings.stateDir, "media"),
           onError: (m) => log.error(m),
+          extraSystemPrompt: () =>
+            capabilityPrompt({ slotId: accountId, stateDir: settings.stateDir, tools: settings.tools, search: searchAccessOf(runtime.config.current(), accountId, settings.tools) }),
         })
         // The first agent turn after start is 10-20x slower than later ones: pay it now, in a scratch session,
         // while the XMTP client opens and registers (the two do not depend on each other). Not when a claim already
@@ -152,10 +156,22 @@ export const createConvosChannel = (deps: {
       accounts.instances.set(accountId, instance)
       accounts.startupErrors.delete(accountId)
       log.info(`streaming as inbox ${instance.status().inboxId}`)
+      // Its reminders go to its own conversation only (whatever the reminder says).
+      const started = instance
+      const reminders = startReminderScheduler({
+        stateDir: accountSettingsOf(ctx.cfg, accountId)?.stateDir ?? "",
+        post: async (text) => {
+          const conversationId = started.status().conversationId
+          if (conversationId === null) throw new Error("this agent is in no conversation")
+          await started.sendToBound(conversationId, text)
+        },
+        log,
+      })
       await new Promise<void>((resolve) => {
         if (ctx.abortSignal.aborted) return resolve()
         ctx.abortSignal.addEventListener("abort", () => resolve(), { once: true })
       })
+      reminders.stop()
       await stopAccount(accounts, accountId, instance, log)
     },
   },

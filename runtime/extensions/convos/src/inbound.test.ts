@@ -76,6 +76,17 @@ describe("createTurnRunner", () => {
     expect(delivered).toEqual(["Hello Alice"])
   })
 
+  it("adds the slot's capabilities and memory, read at each turn, after the conversation's system prompt", async () => {
+    const { runtime, calls } = fakeRuntime([])
+    let memory = "Bob is vegetarian"
+    const run = createTurnRunner(runtime, { accountId: "default", mediaDir, onError: () => {}, extraSystemPrompt: () => memory })
+    await run(request(async () => {}))
+    memory = ""
+    await run(request(async () => {}))
+    const prompts = calls.filter((c) => c.name === "recordInboundSession").map((c) => (c.args as { ctx: { GroupSystemPrompt: string } }).ctx.GroupSystemPrompt)
+    expect(prompts).toEqual(["Your name is Chef.\n\nBob is vegetarian", "Your name is Chef."])
+  })
+
   it("delivers every non-empty reply block and skips empty ones", async () => {
     const { runtime } = fakeRuntime(["one", undefined, "  ", "two"])
     const delivered: Array<string> = []

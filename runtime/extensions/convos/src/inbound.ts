@@ -26,6 +26,8 @@ export interface TurnRunnerOptions {
   /** Where inbound images are written for the agent to read. */
   readonly mediaDir: string
   readonly onError: (message: string) => void
+  /** Added to every turn's system prompt: the slot's capabilities and what it remembers (skills.ts). */
+  readonly extraSystemPrompt?: () => string
 }
 
 const payloadFlags = (payload: PayloadFlags): PayloadFlags => ({
@@ -74,7 +76,7 @@ export const createTurnRunner = (runtime: InboundRuntime, options: TurnRunnerOpt
     Timestamp: request.timestamp,
     OriginatingChannel: CHANNEL_ID,
     OriginatingTo: `${CHANNEL_ID}:${request.conversationId}`,
-    GroupSystemPrompt: request.systemPrompt,
+    GroupSystemPrompt: [request.systemPrompt, options.extraSystemPrompt?.() ?? ""].filter((part) => part !== "").join("\n\n"),
     CommandAuthorized: false,
     ...media,
   })

@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { PLUGIN_TOOL_NAMES } from "../../../src/gatewayConfig.ts"
+import { MEMORY_TOOL_NAMES } from "./memory.ts"
+import { REMINDER_TOOL_NAMES } from "./reminders.ts"
+import { capabilityTools } from "./skills.ts"
+import { WEB_TOOL_NAMES } from "./webTools.ts"
 import { agentTools, EMAIL_TOOL_NAMES, formatEmail, SMS_TOOL_NAMES, validateEmailInbox, validateEmailSend, validateSmsSend } from "./tools.ts"
 
 const gatewayToken = "gateway-token-0123456789abcdef"
@@ -64,11 +68,15 @@ describe("agentTools: which tools a slot's agent gets", () => {
   })
 
   it("declares every tool in the plugin manifest and lets the messaging profile see each of them", () => {
-    const all = [...EMAIL_TOOL_NAMES, ...SMS_TOOL_NAMES]
+    const resourceTools = [...EMAIL_TOOL_NAMES, ...SMS_TOOL_NAMES]
+    const all = [...resourceTools, ...WEB_TOOL_NAMES, ...MEMORY_TOOL_NAMES, ...REMINDER_TOOL_NAMES]
     const manifest = JSON.parse(readFileSync(new URL("../openclaw.plugin.json", import.meta.url), "utf8")) as { contracts: { tools: Array<string> } }
     expect(manifest.contracts.tools).toEqual(all)
     expect([...PLUGIN_TOOL_NAMES]).toEqual(all)
-    const tools = agentTools(withTools({ AGENTMAIL_INBOX_ID: inboxId, TELNYX_PHONE_NUMBER: phoneNumber }))
+    const tools = [
+      ...agentTools(withTools({ AGENTMAIL_INBOX_ID: inboxId, TELNYX_PHONE_NUMBER: phoneNumber })),
+      ...capabilityTools({ slotId, stateDir: "/nonexistent", tools: { CONVOS_SKILLS: "web,memory,reminders" }, search: { baseUrl: "https://openrouter.ai/api/v1", apiKey: "sk-or-x", model: "perplexity/sonar" } }, new Set()),
+    ]
     expect(tools.map((t) => t.name)).toEqual(all)
     // Not hidden behind OpenClaw's Tool Search, where a call by name fails.
     expect(tools.map((t) => t.catalogMode)).toEqual(all.map(() => "direct-only"))
