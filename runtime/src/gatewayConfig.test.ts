@@ -86,6 +86,9 @@ describe("the host environment", () => {
     const text = JSON.stringify(gatewayEnv)
     for (const secret of [env.HOST_TOKEN, "127.0.0.1:9000", "AWS_SECRET", "OPENROUTER_API_KEY"]) expect(text).not.toContain(secret)
     expect(gatewayEnv).toMatchObject({ PATH: "/bin", OPENCLAW_GATEWAY_TOKEN: "gw-token", CONVOS_TOOLS_URL: "http://127.0.0.1:4555", OPENCLAW_CONFIG_PATH: "/data/openclaw/openclaw.json", XMTP_ENV: "dev" })
+    // Nor a pointer at the supervisor process (its environment holds the host token): the plugin watches its parent.
+    expect(Object.values(gatewayEnv)).not.toContain(String(process.pid))
+    expect(gatewayEnv.CONVOS_WATCH_PARENT).toBe("1")
   })
 })
 

@@ -40,8 +40,9 @@ export const buildGatewayEnv = (host: HostSettings, paths: HostPaths, links: Sup
     CONVOS_TOOLS_URL: links.toolsUrl,
     CONVOS_MODULE_PATH,
     CONVOS_CONTRACT_PATH: CONTRACT_MODULE_PATH,
-    // The plugin stops the gateway if the supervisor dies without stopping it.
-    CONVOS_SUPERVISOR_PID: String(process.pid),
+    // The plugin stops the gateway if its parent, the supervisor, dies without stopping it. Not the supervisor's pid:
+    // nothing in the gateway's environment points at another process (whose environment holds the host token).
+    CONVOS_WATCH_PARENT: "1",
     XMTP_ENV: host.xmtpEnv,
     ...(host.xmtpApiUrl ? { XMTP_API_URL: host.xmtpApiUrl } : {}),
     // Offline-friendly and quiet: no helper downloads, no update checks, no mDNS, one gateway per state dir.

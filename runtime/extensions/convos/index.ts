@@ -38,8 +38,9 @@ export default defineChannelPluginEntry({
     accounts.runtime = runtime
   },
   registerFull(api) {
-    const supervisorPid = Number(process.env.CONVOS_SUPERVISOR_PID)
-    if (Number.isInteger(supervisorPid) && supervisorPid > 0) {
+    // The supervisor spawns the gateway itself (OPENCLAW_NO_RESPAWN), so it is this process's parent.
+    const supervisorPid = process.env.CONVOS_WATCH_PARENT === "1" ? process.ppid : 0
+    if (supervisorPid > 1) {
       watchSupervisor(supervisorPid, () => {
         console.error("[convos] the supervisor is gone; stopping this gateway")
         process.kill(process.pid, "SIGTERM")
