@@ -1,7 +1,7 @@
 /** Commands.handle end to end over a fake pool and chat on real PostgreSQL: one describe per command (over 400 lines for that). */
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { Commands, type Outcome } from "../src/commands/Commands.ts"
 import { Ownership } from "../src/db/Ownership.ts"
@@ -170,6 +170,24 @@ describe("spawning in a group", () => {
         ["g-burst-1", "g-burst-2", "g-burst-3", "g-burst-4", "g-burst-5"].map((c) => handle(message(c, "heidi", "add a chef here"))),
       )
       expect(outcomes.filter((o) => o._tag === "Spawned")).toHaveLength(2)
+    })
+  })
+
+  it("runs one sender's spawns in several conversations at once: only the quota check waits its turn", async () => {
+    await withManager(testLimits(5, 10), async (handle) => {
+      let release = () => {}
+      pool.state.hold = new Promise<void>((resolve) => (release = resolve))
+      const before = pool.state.claims.length
+      try {
+        const outcomes = Promise.all(["g-par-1", "g-par-2"].map((c) => handle(message(c, "ivan", "add a chef here"))))
+        // Both claims are with the pool before either answered.
+        await vi.waitFor(() => expect(pool.state.claims.length).toBe(before + 2), { timeout: 10_000 })
+        release()
+        expect((await outcomes).map((o) => o._tag)).toEqual(["Spawned", "Spawned"])
+      } finally {
+        release()
+        pool.state.hold = undefined
+      }
     })
   })
 

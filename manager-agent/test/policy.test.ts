@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { checkSpawnQuota, classifySender, defaultLimits, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
+import { checkSpawnQuota, classifySender, defaultLimits, withSpawnsInFlight, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "../src/commands/policy.ts"
 
 const agent = (agentName: string, spawnedBy = "alice", instanceId = agentName): AgentRecord => ({
   instanceId,
@@ -32,6 +32,17 @@ describe("spawn quotas", () => {
   const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000)
   /** A sender seen before, and a manager far from its global bounds. */
   const global = { recentSpawns: [], liveAgents: 0, senderKnown: true }
+
+  it("counts spawns that passed their check but are not recorded yet, for the sender and for the manager", () => {
+    const limits = { ...defaultLimits, spawnsPerSenderPerHour: 2, spawnsPerHour: 3, liveAgents: 10 }
+    const facts = { recentSpawns: [minutesAgo(5)], global: { recentSpawns: [minutesAgo(5)], liveAgents: 1, senderKnown: true } }
+    expect(checkSpawnQuota({ liveAgentsHere: 0, ...withSpawnsInFlight(facts, { mine: 0, all: 0 }, now), limits, now })).toEqual({ ok: true })
+    // One of this sender's in flight: its second of two.
+    expect(checkSpawnQuota({ liveAgentsHere: 0, ...withSpawnsInFlight(facts, { mine: 1, all: 1 }, now), limits, now })).toMatchObject({ ok: false, reason: "rate_limited" })
+    // Two of others in flight: the manager's third of three this hour.
+    expect(checkSpawnQuota({ liveAgentsHere: 0, ...withSpawnsInFlight(facts, { mine: 0, all: 2 }, now), limits, now })).toMatchObject({ ok: false, reason: "busy" })
+    expect(withSpawnsInFlight(facts, { mine: 0, all: 2 }, now).global.liveAgents).toBe(3)
+  })
 
   it("allows a spawn under both limits", () => {
     expect(checkSpawnQuota({ liveAgentsHere: 4, recentSpawns: [minutesAgo(5)], global, limits: defaultLimits, now })).toEqual({ ok: true })

@@ -2,17 +2,16 @@
  * One inbound chat message → at most one action and one short reply. Decisions are the pure functions of
  * `policy.ts`; this file gathers the facts (Postgres, the group's permissions) and calls the pool and the chat.
  */
-import { Context, Effect, Layer, Schedule } from "effect"
+import { Context, Effect, Layer, Schedule, Semaphore } from "effect"
 import { Ownership, type OwnershipError } from "../db/Ownership.ts"
 import type { Intent, MessageContext, SpawnIntent } from "../intent/Intent.ts"
 import { IntentParser } from "../intent/IntentParser.ts"
 import { TemplateCatalog } from "../intent/TemplateCatalog.ts"
-import { makeKeyedLock } from "../keyedLock.ts"
 import { ManagerSettings } from "../ManagerSettings.ts"
 import { AgentPool, type AgentPoolError } from "../ports/AgentPool.ts"
 import { Chat, inGroup, type ChatError, type InboundMessage } from "../ports/Chat.ts"
 import { pastedInvite } from "./invites.ts"
-import { checkSpawnQuota, classifySender, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
+import { checkSpawnQuota, classifySender, withSpawnsInFlight, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
 import { replies } from "./replies.ts"
 import { emptyTraffic, heard, mayReply, replied as repliedTo, type ConversationTraffic, type TrafficSilence } from "./traffic.ts"
 
@@ -45,9 +44,18 @@ export class Commands extends Context.Service<
       const replied = (message: InboundMessage, intent: Intent["kind"], text: string) =>
         reply(message, text).pipe(Effect.as<Outcome>({ _tag: "Replied", intent }))
 
-      // Messages are handled in order per conversation; one sender's spawns in several conversations at once must
-      // still count against one hourly quota, so a sender's spawns (quota check → claim → record) run one at a time.
-      const oneSpawnPerSender = makeKeyedLock()
+      // Messages are handled in order per conversation, and conversations at once. Spawns asked for at the same time
+      // must still count against one quota, so the quota check and its reservation run one at a time (a few ms), and
+      // a reserved spawn counts as made until its ownership row is written; the claims themselves run at once.
+      const quotaGate = Semaphore.makeUnsafe(1)
+      const spawnsInFlight = new Map<string, number>()
+      const inFlightOf = (sender: string) => ({ mine: spawnsInFlight.get(sender) ?? 0, all: [...spawnsInFlight.values()].reduce((a, b) => a + b, 0) })
+      const releaseSpawn = (sender: string) =>
+        Effect.sync(() => {
+          const left = (spawnsInFlight.get(sender) ?? 1) - 1
+          if (left > 0) spawnsInFlight.set(sender, left)
+          else spawnsInFlight.delete(sender)
+        })
       /** Recent traffic per conversation, for the loop limits and the reply budget (`traffic.ts`). */
       const traffic = new Map<string, ConversationTraffic>()
       /** Most recently active conversations last; the least recent is forgotten past 10,000 (its window is long gone). */
@@ -67,18 +75,26 @@ export class Commands extends Context.Service<
       ) {
         const now = new Date()
         const isGroup = inGroup(message)
-        // Independent look-ups, at once: the quota facts and whether we may add members here.
+        const sender = message.senderInboxId
         const hourAgo = new Date(now.getTime() - HOUR_MS)
-        const [recentSpawns, global, mayAdd] = yield* Effect.all(
+        // The quota facts and the reservation, as one step among all spawns; whether we may add members here, meanwhile.
+        const [verdict, mayAdd] = yield* Effect.all(
           [
-            ownership.spawnsSince(message.senderInboxId, hourAgo),
-            ownership.globalSpawnFacts(message.senderInboxId, hourAgo),
+            quotaGate.withPermits(1)(Effect.gen(function* () {
+              const [recentSpawns, global] = yield* Effect.all(
+                [ownership.spawnsSince(sender, hourAgo), ownership.globalSpawnFacts(sender, hourAgo)],
+                { concurrency: 2 },
+              )
+              // The per-conversation cap holds in a 1:1 too (a 2-member group is one): `here` is what was spawned from it.
+              const counted = withSpawnsInFlight({ recentSpawns, global }, inFlightOf(sender), now)
+              const verdict = checkSpawnQuota({ liveAgentsHere: here.length, ...counted, limits: settings.limits, now })
+              if (verdict.ok) spawnsInFlight.set(sender, (spawnsInFlight.get(sender) ?? 0) + 1)
+              return verdict
+            })),
             isGroup ? chat.canAddMembers(message.conversationId) : Effect.succeed(true),
           ],
-          { concurrency: 3 },
+          { concurrency: 2 },
         )
-        // The per-conversation cap holds in a 1:1 too (a 2-member group is one): `here` is what was spawned from it.
-        const verdict = checkSpawnQuota({ liveAgentsHere: here.length, recentSpawns, global, limits: settings.limits, now })
         if (!verdict.ok) {
           return yield* replied(
             message,
@@ -90,72 +106,75 @@ export class Commands extends Context.Service<
               : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
           )
         }
-        // Unique among the agents asked for here: in a group two members of one name cannot be told apart, and from a
-        // 1:1 each agent gets a conversation named after it, so two "Trip Planner" chats would be ambiguous.
-        const name = uniqueName(intent.name, here)
-        if (!mayAdd) return yield* replied(message, "spawn", replies.cannotAddMembers(name))
-        const mode = isGroup ? "add" : "create"
-        // Said once, while the pool makes an agent ready for this claim; the agent joins when it is.
-        let toldWaiting = false
-        const onWaiting = (etaSeconds: number) =>
-          toldWaiting
-            ? Effect.void
-            : Effect.suspend(() => {
-              toldWaiting = true
-              return reply(message, replies.gettingReady(name, etaSeconds)).pipe(Effect.ignore)
-            })
-        const claimed = yield* pool
-          .claim({
-            agentName: name,
-            instructions: intent.instructions,
-            mode,
-            ...(mode === "add" ? { conversationId: message.conversationId, addedBy: chat.selfInboxId } : {}),
-            claimedBy: message.senderInboxId,
-            idempotencyKey: `manager:${message.messageId}`,
-            managerInboxId: chat.selfInboxId,
-          }, onWaiting)
-          .pipe(Effect.tapError((error) => logPoolError("claim", error)), Effect.result)
-        if (claimed._tag === "Failure") {
-          return yield* replied(message, "spawn", claimed.failure.reason === "no_idle" ? replies.noCapacity() : replies.spawnFailed(name))
-        }
-        const instance = claimed.success
-        const agent: AgentRecord = {
-          instanceId: instance.instanceId,
-          // Where it was asked for: a DM-spawned agent lives in its own conversation but is managed from the DM.
-          conversationId: message.conversationId,
-          agentName: instance.agentName || name,
-          inboxId: instance.inboxId,
-          spawnedBy: message.senderInboxId,
-          spawnedAt: now,
-        }
-        const record = ownership.record({ ...agent, instructions: intent.instructions })
-
-        if (mode === "create") {
-          yield* record
-          if (!instance.inviteUrl) {
-            yield* Effect.logWarning("create-mode claim returned no invite URL")
-            yield* discard(agent)
-            return yield* replied(message, "spawn", replies.spawnFailed(name))
+        // Reserved: whatever happens next, the reservation ends (the ownership row, if any, is written by then).
+        return yield* Effect.gen(function* () {
+          // Unique among the agents asked for here: in a group two members of one name cannot be told apart, and from a
+          // 1:1 each agent gets a conversation named after it, so two "Trip Planner" chats would be ambiguous.
+          const name = uniqueName(intent.name, here)
+          if (!mayAdd) return yield* replied(message, "spawn", replies.cannotAddMembers(name))
+          const mode = isGroup ? "add" : "create"
+          // Said once, while the pool makes an agent ready for this claim; the agent joins when it is.
+          let toldWaiting = false
+          const onWaiting = (etaSeconds: number) =>
+            toldWaiting
+              ? Effect.void
+              : Effect.suspend(() => {
+                toldWaiting = true
+                return reply(message, replies.gettingReady(name, etaSeconds)).pipe(Effect.ignore)
+              })
+          const claimed = yield* pool
+            .claim({
+              agentName: name,
+              instructions: intent.instructions,
+              mode,
+              ...(mode === "add" ? { conversationId: message.conversationId, addedBy: chat.selfInboxId } : {}),
+              claimedBy: message.senderInboxId,
+              idempotencyKey: `manager:${message.messageId}`,
+              managerInboxId: chat.selfInboxId,
+            }, onWaiting)
+            .pipe(Effect.tapError((error) => logPoolError("claim", error)), Effect.result)
+          if (claimed._tag === "Failure") {
+            return yield* replied(message, "spawn", claimed.failure.reason === "no_idle" ? replies.noCapacity() : replies.spawnFailed(name))
           }
-          yield* reply(message, replies.createdDm(agent.agentName, instance.inviteUrl))
-          return { _tag: "Spawned", agent, mode } satisfies Outcome
-        }
+          const instance = claimed.success
+          const agent: AgentRecord = {
+            instanceId: instance.instanceId,
+            // Where it was asked for: a DM-spawned agent lives in its own conversation but is managed from the DM.
+            conversationId: message.conversationId,
+            agentName: instance.agentName || name,
+            inboxId: instance.inboxId,
+            spawnedBy: message.senderInboxId,
+            spawnedAt: now,
+          }
+          const record = ownership.record({ ...agent, instructions: intent.instructions })
 
-        // The add does not wait for the ownership row (both are needed; a failed add closes the row again).
-        const [, added] = yield* Effect.all([record, chat.addMembers(message.conversationId, [instance.inboxId]).pipe(Effect.result)], {
-          concurrency: 2,
-        })
-        if (added._tag === "Failure") {
-          yield* Effect.logWarning("adding the agent failed", { reason: added.failure.reason, message: added.failure.message })
-          yield* discard(agent)
-          return yield* replied(
-            message,
-            "spawn",
-            added.failure.reason === "not_allowed" ? replies.cannotAddMembers(name) : replies.spawnFailed(name),
-          )
-        }
-        yield* reply(message, replies.joining(agent.agentName))
-        return { _tag: "Spawned", agent, mode } satisfies Outcome
+          if (mode === "create") {
+            yield* record
+            if (!instance.inviteUrl) {
+              yield* Effect.logWarning("create-mode claim returned no invite URL")
+              yield* discard(agent)
+              return yield* replied(message, "spawn", replies.spawnFailed(name))
+            }
+            yield* reply(message, replies.createdDm(agent.agentName, instance.inviteUrl))
+            return { _tag: "Spawned", agent, mode } satisfies Outcome
+          }
+
+          // The add does not wait for the ownership row (both are needed; a failed add closes the row again).
+          const [, added] = yield* Effect.all([record, chat.addMembers(message.conversationId, [instance.inboxId]).pipe(Effect.result)], {
+            concurrency: 2,
+          })
+          if (added._tag === "Failure") {
+            yield* Effect.logWarning("adding the agent failed", { reason: added.failure.reason, message: added.failure.message })
+            yield* discard(agent)
+            return yield* replied(
+              message,
+              "spawn",
+              added.failure.reason === "not_allowed" ? replies.cannotAddMembers(name) : replies.spawnFailed(name),
+            )
+          }
+          yield* reply(message, replies.joining(agent.agentName))
+          return { _tag: "Spawned", agent, mode } satisfies Outcome
+        }).pipe(Effect.ensuring(releaseSpawn(sender)))
       })
 
       /** Gives back an instance the manager could not place: destroyed (never reused), ownership closed. */
@@ -308,7 +327,7 @@ export class Commands extends Context.Service<
       const act = Effect.fn("Commands.act")(function* (message: InboundMessage, intent: Intent, here: ReadonlyArray<AgentRecord>) {
         switch (intent.kind) {
           case "spawn":
-            return yield* oneSpawnPerSender(message.senderInboxId, spawn(message, intent, here))
+            return yield* spawn(message, intent, here)
           case "list":
             return yield* replied(message, "list", replies.list(here))
           case "remove":

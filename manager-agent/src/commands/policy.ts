@@ -99,6 +99,24 @@ export const checkSpawnQuota = (facts: {
   return { ok: true }
 }
 
+/**
+ * The quota facts with the spawns that passed their check but are not recorded yet counted as made `now`: so a check
+ * and its reservation can be one short step, and the claims themselves run at once.
+ */
+export const withSpawnsInFlight = <F extends { readonly recentSpawns: ReadonlyArray<Date>; readonly global: GlobalSpawnFacts }>(
+  facts: F,
+  inFlight: { readonly mine: number; readonly all: number },
+  now: Date,
+): F => ({
+  ...facts,
+  recentSpawns: [...facts.recentSpawns, ...Array.from({ length: inFlight.mine }, () => now)],
+  global: {
+    ...facts.global,
+    recentSpawns: [...facts.global.recentSpawns, ...Array.from({ length: inFlight.all }, () => now)],
+    liveAgents: facts.global.liveAgents + inFlight.all,
+  },
+})
+
 /** Null while fewer than `limit` spawns fall in the last hour; else the minutes until the oldest that counts leaves it. */
 const minutesUntilFree = (spawns: ReadonlyArray<Date>, limit: number, now: Date): number | null => {
   const windowStart = now.getTime() - HOUR_MS

@@ -73,10 +73,12 @@ export interface FakePoolState {
   failReconfigure: false | "unavailable" | "not_found"
   /** When set, each claim first reports waiting for capacity with this estimate (twice, as a pool may). */
   waitingEta: number | undefined
+  /** When set, claims are recorded at once but answer only once it settles. */
+  hold: Promise<void> | undefined
 }
 
 export const makeFakePool = () => {
-  const state: FakePoolState = { claims: [], killed: [], reconfigured: [], failClaimsWith: undefined, failReconfigure: false, waitingEta: undefined }
+  const state: FakePoolState = { claims: [], killed: [], reconfigured: [], failClaimsWith: undefined, failReconfigure: false, waitingEta: undefined, hold: undefined }
   let next = 0
   const layer = Layer.succeed(
     AgentPool,
@@ -84,6 +86,8 @@ export const makeFakePool = () => {
       claim: (request, onWaiting) =>
         Effect.gen(function*() {
           state.claims.push(request)
+          const hold = state.hold
+          if (hold) yield* Effect.promise(() => hold)
           if (state.waitingEta !== undefined && onWaiting) {
             yield* onWaiting(state.waitingEta)
             yield* onWaiting(state.waitingEta)
