@@ -51,6 +51,11 @@ import { ToolProviders } from "./resources/ToolProvider.ts"
  * host. Every instance status change goes through `Instances.applyEvent` (the pure transition function); hosts,
  * slots and provider resources are created only after the rows that name them exist, and destroyed by `destroy` /
  * `retireHost`, which delete each row only once its thing is gone.
+ *
+ * About 800 lines, over the usual 400: host start/retirement, warm-up, placement, claim and shutdown share one
+ * closure's state (placement lock, replenish queue, claims in flight, background fibers), and their decisions are
+ * already pure and tested apart (domain/placement.ts, reconcile.ts, InstanceStatus.ts, Claim.ts); split, that state
+ * would only be passed around between modules.
  */
 export class Pool extends Context.Service<Pool, {
   claim(request: ClaimRequest, onStep?: (step: ClaimStep) => void): Effect.Effect<ClaimResult, ClaimError>
