@@ -11,8 +11,11 @@ export interface ManagerSettingsShape {
   readonly traffic?: TrafficLimits | undefined
 }
 
+/** `MANAGER_NAME`: one definition for the settings here and the chat's profile name (bot/XmtpChat.ts). */
+export const managerNameConfig = Config.String("MANAGER_NAME").pipe(Config.withDefault("Manager"))
+
 export const ManagerSettingsConfig: Config.Config<ManagerSettingsShape> = Config.all({
-  name: Config.String("MANAGER_NAME").pipe(Config.withDefault("Manager")),
+  name: managerNameConfig,
   agentsPerConversation: Config.Int("MANAGER_MAX_AGENTS_PER_CONVERSATION").pipe(
     Config.withDefault(defaultLimits.agentsPerConversation),
   ),

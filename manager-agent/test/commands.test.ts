@@ -335,8 +335,10 @@ describe("removing, renaming and re-instructing", () => {
     expect(pool.state.reconfigured.length).toBe(calls)
   })
 
-  it("keeps the old name when the pool cannot apply a rename", async () => {
-    await send(message("g-rename-fail", "alice", "add a chef here"))
+  it("keeps the old name in the pool and in the manager's copy when the pool cannot apply a rename", async () => {
+    const spawned = await send(message("g-rename-fail", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    const applied = pool.state.reconfigured.length
     pool.state.failReconfigure = "unavailable"
     try {
       await send(message("g-rename-fail", "alice", "rename the chef to Remy"))
@@ -347,8 +349,19 @@ describe("removing, renaming and re-instructing", () => {
     } finally {
       pool.state.failReconfigure = false
     }
+    expect(pool.state.reconfigured.length).toBe(applied)
+    const rows = await runtime.runPromise(Effect.flatMap(Ownership, (o) => o.liveAgents("g-rename-fail")))
+    expect(rows.map((r) => [r.instanceId, r.agentName])).toEqual([[spawned.agent.instanceId, "Chef"]])
     await send(message("g-rename-fail", "alice", "who's here"))
     expect(lastReply("g-rename-fail")).toBe("Agents here: Chef.")
+  })
+
+  it("keeps no copy of an agent's instructions: the pool (instances row, instance config) owns them", async () => {
+    const columns = await db.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<{ readonly column_name: string }>`SELECT column_name FROM information_schema.columns
+        WHERE table_name = 'manager_agents'`))
+    expect(columns.map((c) => c.column_name)).toContain("agent_name")
+    expect(columns.map((c) => c.column_name)).not.toContain("instructions")
   })
 
   it("says so when the agent is unknown here", async () => {

@@ -52,7 +52,6 @@ const runBot = async (
       isSpawnedAgent: () => Effect.die("unused"),
       markRemoved: () => Effect.die("unused"),
       rename: () => Effect.die("unused"),
-      setInstructions: () => Effect.die("unused"),
     }),
   )
   const runtime = ManagedRuntime.make(

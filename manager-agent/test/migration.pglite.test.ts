@@ -1,4 +1,4 @@
-/** sql/0002_manager.sql must also run on PGlite (the product's embedded default), not only on PostgreSQL 15. */
+/** sql/0002_manager.sql (and 0008, which drops its instructions column) must also run on PGlite (the product's embedded default), not only on PostgreSQL 15. */
 import { PGlite } from "@electric-sql/pglite"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -11,12 +11,12 @@ describe("the manager migration on PGlite", () => {
   it("applies after the pool's, and its upsert, case-insensitive lookup and first-time insert behave", async () => {
     const db = await PGlite.create()
     try {
-      for (const file of ["0001_init.sql", "0002_manager.sql"]) {
+      for (const file of ["0001_init.sql", "0002_manager.sql", "0008_manager_instructions.sql"]) {
         for (const statement of splitStatements(sqlFile(file))) await db.query(statement)
       }
       await db.query(
-        `INSERT INTO manager_agents (instance_id, conversation_id, agent_name, inbox_id, spawned_by, instructions)
-         VALUES ('i1', 'c1', 'Chef', 'ABCDEF', 'alice', 'cook')`,
+        `INSERT INTO manager_agents (instance_id, conversation_id, agent_name, inbox_id, spawned_by)
+         VALUES ('i1', 'c1', 'Chef', 'ABCDEF', 'alice')`,
       )
       const found = await db.query(`SELECT 1::int AS found FROM manager_agents WHERE lower(inbox_id) = $1`, ["abcdef"])
       expect(found.rows).toEqual([{ found: 1 }])

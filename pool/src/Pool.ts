@@ -1,7 +1,7 @@
 import { Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, Queue, Redacted, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
-import { type HostEnv, type ProvisionRequest, SLOT_ID } from "../../contract/index.ts"
+import { type ProvisionRequest, SLOT_ID } from "../../contract/index.ts"
 import { ComputeProvider } from "./compute/ComputeProvider.ts"
 import { Claims } from "./db/Claims.ts"
 import { type HostRow, Hosts, loadOf } from "./db/Hosts.ts"
@@ -31,7 +31,6 @@ import {
 import { configurable, drainable, live } from "./domain/InstanceStatus.ts"
 import {
   etaSeconds,
-  hostsToRetire,
   newHostId,
   nextHostStatus,
   placeSlots,
@@ -42,6 +41,7 @@ import { replenishCount } from "./domain/reconcile.ts"
 import { HostClient } from "./HostClient.ts"
 import { InstanceClient } from "./InstanceClient.ts"
 import { InstanceTokens } from "./InstanceTokens.ts"
+import { hostLifecycle } from "./hostLifecycle.ts"
 import { PoolConfig } from "./PoolConfig.ts"
 import { PoolProcess } from "./PoolProcess.ts"
 import { ToolProviders } from "./resources/ToolProvider.ts"
@@ -51,6 +51,11 @@ import { ToolProviders } from "./resources/ToolProvider.ts"
  * host. Every instance status change goes through `Instances.applyEvent` (the pure transition function); hosts,
  * slots and provider resources are created only after the rows that name them exist, and destroyed by `destroy` /
  * `retireHost`, which delete each row only once its thing is gone.
+ *
+ * About 740 lines, over the usual 400: warm-up, placement, claim, destroy and shutdown share one closure's state
+ * (placement lock, replenish queue, claims in flight, background fibers), and their decisions are already pure and
+ * tested apart (domain/placement.ts, reconcile.ts, InstanceStatus.ts, Claim.ts). A host's start and retirement,
+ * which needs only the placement lock of that state, is in hostLifecycle.ts.
  */
 export class Pool extends Context.Service<Pool, {
   claim(request: ClaimRequest, onStep?: (step: ClaimStep) => void): Effect.Effect<ClaimResult, ClaimError>
@@ -109,93 +114,13 @@ export class Pool extends Context.Service<Pool, {
 
       // ---------------------------------------------------------------- hosts
 
-      /** The environment a new host gets (`HostEnv` of the contract, less PORT and STATE_DIR, which compute picks). */
-      const hostEnvOf = (hostId: string): Record<string, string> => {
-        const env = {
-          HOST_ID: hostId,
-          HOST_TOKEN: Redacted.value(hostToken(hostId)),
-          HOST_CAPACITY: String(config.agentsPerHost),
-          POOL_URL: config.publicUrl,
-          XMTP_ENV: config.xmtpEnv,
-        } satisfies Omit<typeof HostEnv.Encoded, "PORT" | "STATE_DIR">
-        return config.xmtpApiUrl === undefined ? env : { ...env, XMTP_API_URL: config.xmtpApiUrl }
-      }
-
-      /**
-       * Creates a host's compute and records it. On failure the host is marked down without a URL, so the slots
-       * waiting for it give up (and roll back), and the reconciler retires it once it is empty.
-       */
-      const startHost = Effect.fn("Pool.startHost")(function*(hostId: string) {
-        const started = Date.now()
-        const created = yield* Effect.exit(compute.create({ hostId, env: hostEnvOf(hostId) }))
-        if (Exit.isFailure(created)) {
-          yield* Effect.logWarning(`host ${hostId} could not be created`, created.cause)
-          yield* hostsRepo.setStatus(hostId, "down", { ok: false })
-          return
-        }
-        const handle = created.value
-        if (!(yield* hostsRepo.setCompute(hostId, handle.ref, handle.url))) {
-          // Retired while its compute was being made: remove what was made.
-          yield* compute.destroy({ hostId, ref: handle.ref }).pipe(Effect.ignore)
-          return
-        }
-        yield* Effect.logInfo(`host ${hostId} created (${compute.kind}); waiting for it to answer`)
-        const url = yield* Effect.exit(awaitHost(hostId))
-        if (Exit.isSuccess(url)) yield* hostsRepo.recordStart(hostId, Date.now() - started)
-      })
-
-      /** Waits until a host has a URL and answers its health route; the host's URL. */
-      const awaitHost = (hostId: string) =>
-        Effect.gen(function*() {
-          const deadline = Date.now() + startTimeoutMs
-          while (Date.now() < deadline) {
-            const host = yield* hostsRepo.findById(hostId)
-            if (Option.isNone(host) || host.value.status === "retiring") break
-            const { url, status } = host.value
-            if (url === null && status !== "starting") break // its compute could not be created
-            if (url !== null) {
-              const health = yield* Effect.option(hostClient.health(url, hostToken(hostId)))
-              if (Option.isSome(health)) {
-                yield* hostsRepo.setStatus(hostId, nextHostStatus(status, {
-                  answered: true,
-                  gatewayReady: health.value.gatewayReady,
-                }), { ok: true, version: health.value.version })
-                return url
-              }
-            }
-            yield* Effect.sleep(Duration.millis(200))
-          }
-          return yield* Effect.fail(new Error(`host ${hostId} did not come up`))
-        })
-
-      /** Destroys an empty host: marked retiring first (under the replenish lock), then compute, then the row. */
-      const retireHost = Effect.fn("Pool.retireHost")(function*(hostId: string) {
-        const marked = yield* withPlacementLock(hostsRepo.markRetiring(hostId))
-        if (!marked) return false
-        const host = yield* hostsRepo.findById(hostId)
-        const ref = Option.isSome(host) ? host.value.compute_ref : {}
-        const destroyed = yield* Effect.exit(compute.destroy({ hostId, ref }))
-        if (Exit.isFailure(destroyed)) {
-          yield* Effect.logWarning(`could not destroy host ${hostId}; the reconciler retries`)
-          return false
-        }
-        yield* hostsRepo.delete(hostId)
-        yield* Effect.logInfo(`host ${hostId} retired`)
-        return true
-      })
-
-      /** Retires every host with no slot left (after the replenish of the same tick placed what it needed). */
-      const retireEmptyHosts = Effect.gen(function*() {
-        const hosts = yield* hostsRepo.list
-        const retired = yield* Effect.forEach(hostsToRetire(hosts.map(loadOf)), retireHost, { concurrency: 4 })
-        // A host left `retiring` by a failed destroy is tried again.
-        const stuck = hosts.filter((h) => h.status === "retiring" && h.slots === 0)
-        yield* Effect.forEach(stuck, (h) =>
-          compute.destroy({ hostId: h.id, ref: h.compute_ref }).pipe(
-            Effect.andThen(hostsRepo.delete(h.id)),
-            Effect.catch(() => Effect.logWarning(`host ${h.id} not destroyed yet`)),
-          ), { discard: true })
-        return retired.filter(Boolean).length
+      const { startHost, awaitHost, retireHost, retireEmptyHosts } = hostLifecycle({
+        compute,
+        hostsRepo,
+        hostClient,
+        hostToken,
+        config,
+        withPlacementLock: (effect) => withPlacementLock(effect),
       })
 
       // ---------------------------------------------------------------- destroy

@@ -3,11 +3,14 @@ import { limits, type SlotModel } from "../../contract/index.ts"
 import type { XmtpEnv } from "./domain/Claim.ts"
 
 /**
- * The pool core's settings, each read once, here (every variable is listed in .env.example and docs/). Not here:
- * the HTTP server's own `PORT`/`HOST` (http/Server.ts; `PORT` is also read here, for the default public URL), and
- * `DATA_DIR` (the `DataDir` service; the database, local-host and API-key layers still read it themselves).
+ * The pool core's settings, each read once, here (every variable is listed in .env.example and docs/), `PORT`
+ * included (the HTTP server listens on it; the default public URL names it). Not here: the server's `HOST` and
+ * `LOG_HTTP_REQUESTS` (http/Server.ts, their only reader), and `DATA_DIR` (the `DataDir` service, which the
+ * database, local-host, API-key and token-secret layers ask for).
  */
 export interface PoolSettings {
+  /** The HTTP API's port (`PORT`, default 3001). */
+  readonly port: number
   readonly targetIdle: number
   /** Agents (slots) at most, over all hosts. */
   readonly maxTotal: number
@@ -31,11 +34,14 @@ export interface PoolSettings {
   readonly openRouterModel: string
 }
 
+/** `PORT`, default 3001: the pool reads it here; the operator CLI (another process) reads the same definition. */
+export const portConfig = Config.Port("PORT").pipe(Config.withDefault(3001))
+
 export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("pool/PoolConfig") {
   static readonly layer = Layer.effect(
     PoolConfig,
     Effect.gen(function*() {
-      const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
+      const port = yield* portConfig
       const optional = (name: string) =>
         Config.option(Config.String(name)).pipe(Config.map((v) => Option.getOrUndefined(Option.filter(v, (s) => s !== ""))))
       // The shared model (AGENT_MODEL_*), for deployments without per-agent OpenRouter keys; with them, each slot
@@ -46,6 +52,7 @@ export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("poo
         ? { kind: "none" }
         : { kind: "openai-compatible", baseUrl, apiKey: (yield* optional("AGENT_MODEL_API_KEY")) ?? "sk-none", model: model ?? "" }
       const settings: PoolSettings = {
+        port,
         targetIdle: yield* Config.Int("POOL_TARGET_IDLE").pipe(Config.withDefault(1)),
         maxTotal: yield* Config.Int("POOL_MAX_TOTAL").pipe(Config.withDefault(4)),
         agentsPerHost: yield* Config.schema(
@@ -78,6 +85,7 @@ export class PoolConfig extends Context.Service<PoolConfig, PoolSettings>()("poo
 const defaultOpenRouterModel = "anthropic/claude-sonnet-4.5"
 
 export const defaults: PoolSettings = {
+  port: 3001,
   targetIdle: 1,
   maxTotal: 4,
   agentsPerHost: 8,

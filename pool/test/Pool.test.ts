@@ -1,3 +1,4 @@
+/** The pool service against real local host processes, one `it` per behaviour (over 400 lines: claims, placement, warm-up, kill, reconfigure, drain, host crashes and tokens share one harness). */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, Redacted } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"

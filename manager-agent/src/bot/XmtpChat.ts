@@ -11,6 +11,7 @@ import { ConvosClient, ConvosClientError } from "../../../convos/client.ts"
 import type { ConvosEnv } from "../../../convos/invite.ts"
 import type { ConvosMessageEvent } from "../../../convos/events.ts"
 import { Chat, ChatError, type ChatEvent } from "../ports/Chat.ts"
+import { managerNameConfig } from "../ManagerSettings.ts"
 
 export interface XmtpChatOptions {
   readonly stateDir: string
@@ -32,7 +33,7 @@ export const XmtpChatConfig = Config.all({
   stateDir: Config.String("MANAGER_STATE_DIR").pipe(Config.withDefault(".data/manager")),
   env: Config.Literals(["dev", "production", "local"], "XMTP_ENV").pipe(Config.withDefault("dev" as const)),
   apiUrl: Config.option(Config.String("XMTP_API_URL")),
-  name: Config.String("MANAGER_NAME").pipe(Config.withDefault("Manager")),
+  name: managerNameConfig,
   catchUpEvery: Config.Duration("MANAGER_CATCH_UP_EVERY").pipe(Config.withDefault(Duration.minutes(1))),
 }).pipe(Config.map(({ apiUrl, ...rest }): XmtpChatOptions => ({ ...rest, apiUrl: Option.getOrUndefined(apiUrl) })))
 

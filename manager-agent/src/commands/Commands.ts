@@ -146,7 +146,7 @@ export class Commands extends Context.Service<
             spawnedBy: message.senderInboxId,
             spawnedAt: now,
           }
-          const record = ownership.record({ ...agent, instructions: intent.instructions })
+          const record = ownership.record(agent)
 
           if (mode === "create") {
             yield* record
@@ -254,6 +254,7 @@ export class Commands extends Context.Service<
           .reconfigure(agent.instanceId, { agentName: newName })
           .pipe(Effect.tapError((e) => logPoolError("rename", e)), Effect.result)
         if (changed._tag === "Failure") return yield* replied(message, "rename", replies.changeFailed(agent.agentName))
+        // The pool owns the name; the manager's copy follows only once the pool took it (a refusal changes neither).
         yield* ownership.rename(agent.instanceId, newName)
         return yield* replied(message, "rename", replies.renamed(agent.agentName, newName))
       })
@@ -265,7 +266,6 @@ export class Commands extends Context.Service<
           .reconfigure(agent.instanceId, { instructions })
           .pipe(Effect.tapError((e) => logPoolError("instruct", e)), Effect.result)
         if (changed._tag === "Failure") return yield* replied(message, "instruct", replies.changeFailed(agent.agentName))
-        yield* ownership.setInstructions(agent.instanceId, instructions)
         return yield* replied(message, "instruct", replies.instructed(agent.agentName))
       })
 

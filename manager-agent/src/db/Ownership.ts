@@ -1,6 +1,6 @@
 /**
  * Who spawned which agent into which conversation, in Postgres (`sql/0002_manager.sql`), so a manager restart
- * loses nothing.
+ * loses nothing. An agent's instructions are the pool's alone (its instances row and the instance's config).
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
@@ -10,10 +10,6 @@ export class OwnershipError extends Schema.TaggedError<OwnershipError>()("Owners
   operation: Schema.String,
   cause: Schema.Defect(),
 }) {}
-
-export interface NewAgent extends AgentRecord {
-  readonly instructions: string
-}
 
 interface AgentRow {
   readonly instance_id: string
@@ -36,7 +32,7 @@ const toRecord = (row: AgentRow): AgentRecord => ({
 export class Ownership extends Context.Service<
   Ownership,
   {
-    record(agent: NewAgent): Effect.Effect<void, OwnershipError>
+    record(agent: AgentRecord): Effect.Effect<void, OwnershipError>
     liveAgents(conversationId: string): Effect.Effect<ReadonlyArray<AgentRecord>, OwnershipError>
     /** Spawn times of this sender since `since` (removed agents included). */
     spawnsSince(senderInboxId: string, since: Date): Effect.Effect<ReadonlyArray<Date>, OwnershipError>
@@ -47,8 +43,9 @@ export class Ownership extends Context.Service<
     markRemoved(instanceId: string): Effect.Effect<void, OwnershipError>
     /** Closes the rows of these inboxes in this conversation (they left or were removed); returns the closed ones. */
     markLeft(conversationId: string, inboxIds: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<AgentRecord>, OwnershipError>
+    /** After the pool took the new name: `agent_name` is the manager's copy of the name the pool owns, kept for
+     *  matching "the chef" and listing "who's here" without a pool call per message. */
     rename(instanceId: string, agentName: string): Effect.Effect<void, OwnershipError>
-    setInstructions(instanceId: string, instructions: string): Effect.Effect<void, OwnershipError>
     /** Records the manager's introduction in a conversation; true only the first time. */
     markIntroduced(conversationId: string): Effect.Effect<boolean, OwnershipError>
   }
@@ -59,14 +56,13 @@ export class Ownership extends Context.Service<
       const sql = yield* SqlClient.SqlClient
       const fail = (operation: string) => (cause: SqlError.SqlError) => new OwnershipError({ operation, cause })
 
-      const record = Effect.fn("Ownership.record")(function* (agent: NewAgent) {
+      const record = Effect.fn("Ownership.record")(function* (agent: AgentRecord) {
         yield* sql`INSERT INTO manager_agents ${sql.insert({
           instance_id: agent.instanceId,
           conversation_id: agent.conversationId,
           agent_name: agent.agentName,
           inbox_id: agent.inboxId,
           spawned_by: agent.spawnedBy,
-          instructions: agent.instructions,
           spawned_at: agent.spawnedAt,
         })}
           ON CONFLICT (instance_id) DO UPDATE SET conversation_id = EXCLUDED.conversation_id,
@@ -131,12 +127,6 @@ export class Ownership extends Context.Service<
         )
       })
 
-      const setInstructions = Effect.fn("Ownership.setInstructions")(function* (instanceId: string, instructions: string) {
-        yield* sql`UPDATE manager_agents SET instructions = ${instructions} WHERE instance_id = ${instanceId}`.pipe(
-          Effect.mapError(fail("setInstructions")),
-        )
-      })
-
       const markIntroduced = Effect.fn("Ownership.markIntroduced")(function* (conversationId: string) {
         const rows = yield* sql<{ readonly conversation_id: string }>`INSERT INTO manager_conversations (conversation_id)
           VALUES (${conversationId}) ON CONFLICT DO NOTHING RETURNING conversation_id`.pipe(
@@ -145,7 +135,7 @@ export class Ownership extends Context.Service<
         return rows.length > 0
       })
 
-      return Ownership.of({ record, liveAgents, spawnsSince, globalSpawnFacts, isSpawnedAgent, markRemoved, markLeft, rename, setInstructions, markIntroduced })
+      return Ownership.of({ record, liveAgents, spawnsSince, globalSpawnFacts, isSpawnedAgent, markRemoved, markLeft, rename, markIntroduced })
     }),
   )
 }

@@ -13,7 +13,9 @@ import { HttpApiClient, HttpApiMiddleware } from "effect/http-api"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
+import { DataDir } from "../DataDir.ts"
 import { ApiKeyAuth, PoolApi } from "../http/Api.ts"
+import { portConfig } from "../PoolConfig.ts"
 import { hostsReport, statusReport } from "./format.ts"
 
 const usage = `usage: npm run pool -- <command>
@@ -34,16 +36,16 @@ class CliSettings extends Context.Service<CliSettings, { readonly baseUrl: strin
     CliSettings,
     Effect.gen(function*() {
       const url = yield* Config.option(Config.String("POOL_URL"))
-      const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
+      const port = yield* portConfig
       const key = yield* Config.option(Config.String("POOL_API_KEY"))
-      const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+      const dataDir = yield* DataDir
       const keyFile = join(dataDir, "pool-api-key")
       return CliSettings.of({
         baseUrl: Option.getOrElse(url, () => `http://127.0.0.1:${port}`),
         apiKey: Option.getOrElse(Option.filter(key, (k) => k !== ""), () => existsSync(keyFile) ? readFileSync(keyFile, "utf8").trim() : ""),
       })
     }),
-  )
+  ).pipe(Layer.provide(DataDir.layer))
 }
 
 /** The status of the last response, for an error line that says it (the decoded errors carry only the message). */

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { DataDir } from "../DataDir.ts"
 import { ComputeError, type ComputeHost, ComputeProvider, type ComputeSpec, type ComputeState } from "./ComputeProvider.ts"
 
 /**
@@ -254,12 +255,12 @@ export const LocalProcessLayer = (options: LocalProcessOptions) =>
   )
 
 /**
- * Reads `DATA_DIR`, `HOST_COMMAND` (a JSON argv; default: the runtime's supervisor) and `LOCAL_STOP_HOSTS_ON_EXIT`
+ * Takes the `DataDir`; reads `HOST_COMMAND` (a JSON argv; default: the runtime's supervisor) and `LOCAL_STOP_HOSTS_ON_EXIT`
  * (default true: Ctrl-C frees the machine; the hosts come back on the next start).
  */
 export const LocalProcess = Layer.unwrap(
   Effect.gen(function*() {
-    const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+    const dataDir = yield* DataDir
     const command = yield* Config.String("HOST_COMMAND").pipe(Config.withDefault(""))
     const stopOnExit = yield* Config.Boolean("LOCAL_STOP_HOSTS_ON_EXIT").pipe(Config.withDefault(true))
     return LocalProcessLayer({
@@ -270,4 +271,4 @@ export const LocalProcess = Layer.unwrap(
       crashWindow: Duration.minutes(2),
     })
   }),
-)
+).pipe(Layer.provide(DataDir.layer))

@@ -4,6 +4,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
+import { DataDir } from "../DataDir.ts"
 import { MigrationsLayer } from "./Migrations.ts"
 
 /**
@@ -42,8 +43,8 @@ export const Database = Layer.unwrap(
   Effect.gen(function*() {
     const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
     const maxConnections = yield* Config.Int("DATABASE_MAX_CONNECTIONS").pipe(Config.withDefault(10))
-    const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+    const dataDir = yield* DataDir
     const client = Option.isSome(url) ? postgres(url.value, maxConnections) : embedded(dataDir)
     return MigrationsLayer().pipe(Layer.provideMerge(client))
   }),
-)
+).pipe(Layer.provide(DataDir.layer))

@@ -4,6 +4,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { DataDir } from "../DataDir.ts"
 import { Instances, type InstanceRow } from "../db/Instances.ts"
 import { type ClaimResult, type ClaimStep, validateClaim, validateReconfigure } from "../domain/Claim.ts"
 import { type Forbidden, InvalidRequest, TemplateNotFound, Unauthorized } from "../domain/errors.ts"
@@ -50,7 +51,7 @@ export const ApiKeyAuthLayer = Layer.effect(
   ApiKeyAuth,
   Effect.gen(function*() {
     const configured = yield* Config.option(Config.Redacted("POOL_API_KEY"))
-    const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault(".data"))
+    const dataDir = yield* DataDir
     const apiKey = Option.isSome(configured) ? configured.value : Redacted.make(loadOrCreateApiKey(dataDir))
     return ApiKeyAuth.of({
       bearer: (httpEffect, { credential }) =>
@@ -297,6 +298,6 @@ export const ApiHandlers = Layer.mergeAll(PublicHandlers, AdminHandlers, Templat
 
 export const ApiRoutes = HttpApiBuilder.layer(PoolApi, { openapiPath: "/api/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
-  Layer.provide(ApiKeyAuthLayer),
+  Layer.provide(ApiKeyAuthLayer.pipe(Layer.provide(DataDir.layer))),
 )
 

@@ -4,6 +4,7 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { HttpApiError } from "effect/http-api"
 import { SqlError } from "effect/sql"
+import { PoolConfig } from "../PoolConfig.ts"
 import { describeSchemaError } from "./body.ts"
 import { WebRoutes } from "../web/WebRoutes.ts"
 import { ApiRoutes } from "./Handlers.ts"
@@ -90,10 +91,10 @@ export const HttpServerLayer = (options: { readonly port: number; readonly host?
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
   )
 
-/** Reads `PORT` (default 3001) and `HOST` (default 127.0.0.1). */
+/** Listens on the pool's `PORT` (PoolConfig) and reads `HOST` (default 127.0.0.1). */
 export const HttpServerFromConfig = Layer.unwrap(
   Effect.gen(function*() {
-    const port = yield* Config.Port("PORT").pipe(Config.withDefault(3001))
+    const { port } = yield* PoolConfig
     const host = yield* Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
     const logRequests = yield* Config.Boolean("LOG_HTTP_REQUESTS").pipe(Config.withDefault(false))
     return HttpServerLayer({ port, host, logRequests })

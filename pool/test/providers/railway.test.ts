@@ -1,3 +1,4 @@
+/** Railway compute against the fake GraphQL API, its published schema, its config and its pure decisions (over 400 lines: one file per provider, four describes). */
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Exit, Redacted } from "effect"
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest"
