@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { AgentName, ConfigureRequest, HostEnv, Instructions, ProvisionRequest, SlotId, SlotSpec } from "./index.ts"
 
-const ok = <S extends Schema.Top>(schema: S, value: unknown) => Schema.decodeUnknownExit(schema as never)(value)._tag === "Success"
+const ok = (schema: Schema.Decoder<unknown>, value: unknown) => Schema.decodeUnknownExit(schema)(value)._tag === "Success"
 const inbox = "a".repeat(64)
 const conversation = "b".repeat(32)
 

@@ -113,12 +113,16 @@ try {
   )
   const manager = ManagerAgentLayer({
     chat: { stateDir: join(root, "manager"), env: "local", apiUrl: node.apiUrl, name: "Manager", catchUpEvery: Duration.seconds(5) },
-  }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ MANAGER_MAX_SPAWNS_PER_HOUR: "1000" }))))
+  }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
+    MANAGER_MAX_SPAWNS_PER_HOUR: "1000",
+    MANAGER_MAX_SPAWNS_PER_HOUR_NEW_SENDER: "1000",
+    MANAGER_MAX_SPAWNS_PER_HOUR_TOTAL: "1000",
+  }))))
   const runtime = ManagedRuntime.make(
     // provideMerge: the hot-add phase turns replenish off through the pool's settings row.
     manager.pipe(Layer.provideMerge(Reconciler.loop.pipe(Layer.provideMerge(poolLayer))), Layer.provideMerge(TestDatabaseLayer({ maxConnections: 8 }))),
   )
-  const run = <A>(effect: Effect.Effect<A, unknown, Pool | ManagerLobby | SqlClient.SqlClient>) => runtime.runPromise(effect as never) as Promise<A>
+  const run = <A>(effect: Effect.Effect<A, unknown, Pool | ManagerLobby | SqlClient.SqlClient>) => runtime.runPromise(effect)
   const users: Array<User> = []
   try {
     const lobby = await run(Effect.gen(function* () {
