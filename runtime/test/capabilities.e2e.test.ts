@@ -216,16 +216,13 @@ describe("agents' tools, per slot", () => {
   }, RUNTIME_READY_TIMEOUT + 300_000)
 
   it("two of our agents told to answer each other stop at the manners' chain limit: at most 5 messages from the one that keeps its limit", async () => {
-    // The third slot joins Scout's group only now, so it heard none of the tests above.
+    // The third slot joins Scout's group only now, so it heard none of the tests above, nor Scout's profile: Scout
+    // writes its (agent) profile again when it sees Echo added, so each knows the other is an agent.
     await join(echo, "Echo", scoutGroup)
-    // Scout writes its (agent) profile again, now that Echo is there to read it: each knows the other is an agent.
-    expect((await world.host.slot(scout).configure({ agentName: "Scout" })).status).toBe(200)
     const scoutBefore = fromAgent(scout, scoutGroup).length
     const echoBefore = fromAgent(echo, scoutGroup).length
     await world.user.sendText(scoutGroup, "Scout, start with Echo: CUE-loop-to-Scout")
-    // The chain ends when one of them declines the other's 5th message since Alice's (depth 5 > 4). Echo may not know
-    // Scout's profile kind (written before Echo joined) and then answers Scout like a person (sometimes twice, when
-    // OpenClaw folds two queued messages into one turn): Scout's limit alone stops the chain then.
+    // The chain ends when one of them declines the other's 5th message since Alice's (depth 5 > 4).
     const decliner = await waitFor("the chain limit", () => /\[convos ([^\]]+)\] not answering agent message \S+: bot_chain_too_deep/.exec(gatewayLog())?.[1], 240_000)
     process.stderr.write(`the chain was stopped by ${decliner === echo ? "Echo" : "Scout"}\n`)
     expect([scout, echo]).toContain(decliner)
@@ -240,6 +237,7 @@ describe("agents' tools, per slot", () => {
     expect(scoutChain.length).toBeLessThanOrEqual(5)
     expect(new Set(scoutChain)).toEqual(new Set(["Echo, CUE-loop-to-Echo"]))
     expect(new Set(echoChain)).toEqual(new Set(["Scout, CUE-loop-to-Scout"]))
-    expect(echoChain.length).toBeLessThanOrEqual(2 * scoutChain.length)
+    // Echo knows Scout is an agent: its own limit holds too (at most 4 answers to an agent), not only Scout's.
+    expect(echoChain.length).toBeLessThanOrEqual(4)
   }, 400_000)
 })

@@ -121,6 +121,32 @@ describe("ConvosInstance", () => {
     expect(transport.sent[0]?.conversationId).toBe(conv)
   })
 
+  it("writes its agent profile again whenever members are added to its conversation (they cannot read the earlier one), once per add, greeting only once", async () => {
+    const { instance, transport, turns } = setup()
+    await instance.start()
+    await instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
+    transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    await instance.idle()
+    expect(transport.profiles).toEqual([{ conversationId: conv, name: "Chef" }])
+    const echo = "2".repeat(64)
+    const added = (id: string, inboxIds: Array<string>, conversationId = conv) =>
+      ({ ...text(id, ""), conversationId, senderInboxId: alice, content: { kind: "group_updated", addedInboxIds: inboxIds, removedInboxIds: [] } }) as const
+    transport.emitMessage(added("u1", [echo]))
+    // The same update seen twice (stream and catch-up), our own add, and another conversation's add write nothing.
+    transport.emitMessage(added("u1", [echo]))
+    transport.emitMessage(added("u2", [SELF_INBOX]))
+    transport.emitMessage(added("u3", ["3".repeat(64)], "9".repeat(32)))
+    await instance.idle()
+    expect(transport.profiles).toEqual([{ conversationId: conv, name: "Chef" }, { conversationId: conv, name: "Chef" }])
+    // Under its current name after a rename.
+    await instance.configure({ agentName: "Pastry Chef" })
+    transport.emitMessage(added("u4", ["4".repeat(64)]))
+    await instance.idle()
+    expect(transport.profiles.at(-1)).toEqual({ conversationId: conv, name: "Pastry Chef" })
+    expect(transport.profiles).toHaveLength(4)
+    expect(turns.filter((turn) => turn.text.includes("added to this group conversation"))).toHaveLength(1)
+  })
+
   it("handles each message once and never answers its own messages", async () => {
     const { instance, transport, turns } = setup()
     await instance.start()

@@ -380,10 +380,17 @@ export class ConvosInstance {
     this.afterBind()
   }
 
-  /** Someone is now in our conversation: greet, once (a created conversation waits for its first member). */
+  /**
+   * Someone is now in our conversation: greet, once (a created conversation waits for its first member), and write
+   * our profile again. A new member cannot read what was sent before it joined, so our earlier profile update (the
+   * only place our `memberKind` Agent is written; appData profiles carry names) never reaches it: another agent
+   * would take us for a person and drop its side of the manners' loop limits.
+   */
   private onMembersJoined(conversationId: string): void {
     const binding = this.binding
-    if (binding.phase === "bound" && binding.conversationId === conversationId.toLowerCase() && !binding.greeted) {
+    if (binding.phase !== "bound" || binding.conversationId !== conversationId.toLowerCase()) return
+    this.writeProfileName(binding.conversationId, binding.persona.agentName)
+    if (!binding.greeted) {
       clearTimeout(this.joinWatchTimer)
       this.joinWatchTimer = undefined
       this.enqueueGreeting()
