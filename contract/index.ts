@@ -78,11 +78,20 @@ const Url = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(limits
 export const ProvisionMode = Schema.Literals(["create", "join", "add"])
 export type ProvisionMode = typeof ProvisionMode.Type
 
+/** A template's skill tags: which of its tools an agent gets (each also needs what its slot can offer). */
+export const SKILL_TAGS = ["web", "memory", "reminders", "email", "sms"] as const
+export const SkillTag = Schema.Literals(SKILL_TAGS)
+export type SkillTag = typeof SkillTag.Type
+/** The skills of an agent made without a template (and of a provision that names none). */
+export const DEFAULT_SKILLS: ReadonlyArray<SkillTag> = ["web", "memory", "reminders"]
+
 const persona = {
   agentName: AgentName,
   instructions: Instructions,
   /** The manager bot that claims for a chat: the agent never answers its messages. */
   managerInboxId: Schema.optional(InboxId),
+  /** The agent's skill tags, kept with its binding (absent: DEFAULT_SKILLS). */
+  skills: Schema.optional(Schema.Array(SkillTag).check(Schema.isMaxLength(SKILL_TAGS.length))),
 }
 
 /** `POST /slots/:slotId/provision`. */
