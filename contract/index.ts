@@ -176,8 +176,8 @@ export const SlotModel = Schema.Union([
 ])
 export type SlotModel = typeof SlotModel.Type
 
-/** AGENTMAIL_* and TELNYX_*: the slot's resources; CONVOS_SKILLS (the template's skill tags) and CONVOS_SEARCH_MODEL. */
-const TOOL_VAR = /^(AGENTMAIL|TELNYX|CONVOS)_[A-Z0-9_]{1,64}$/
+/** AGENTMAIL_* and TELNYX_*: the slot's resources (which tools its agent may use is its provision's `skills`). */
+const TOOL_VAR = /^(AGENTMAIL|TELNYX)_[A-Z0-9_]{1,64}$/
 
 /** `PUT /host/slots/:slotId`: create (or re-send) a slot. Idempotent for the same token. */
 export const SlotSpec = Schema.Struct({
@@ -190,7 +190,7 @@ export const SlotSpec = Schema.Struct({
       const names = Object.keys(r)
       if (names.length > limits.toolVars) return `at most ${limits.toolVars} tool variables`
       const other = names.find((name) => !TOOL_VAR.test(name))
-      return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_*, TELNYX_* or CONVOS_*)`
+      return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_* or TELNYX_*)`
     }),
   ),
   /**
