@@ -78,11 +78,20 @@ const Url = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(limits
 export const ProvisionMode = Schema.Literals(["create", "join", "add"])
 export type ProvisionMode = typeof ProvisionMode.Type
 
+/** A template's skill tags: which of its tools an agent gets (each also needs what its slot can offer). */
+export const SKILL_TAGS = ["web", "memory", "reminders", "email", "sms"] as const
+export const SkillTag = Schema.Literals(SKILL_TAGS)
+export type SkillTag = typeof SkillTag.Type
+/** The skills of an agent made without a template (and of a provision that names none). */
+export const DEFAULT_SKILLS: ReadonlyArray<SkillTag> = ["web", "memory", "reminders"]
+
 const persona = {
   agentName: AgentName,
   instructions: Instructions,
   /** The manager bot that claims for a chat: the agent never answers its messages. */
   managerInboxId: Schema.optional(InboxId),
+  /** The agent's skill tags, kept with its binding (absent: DEFAULT_SKILLS). */
+  skills: Schema.optional(Schema.Array(SkillTag).check(Schema.isMaxLength(SKILL_TAGS.length))),
 }
 
 /** `POST /slots/:slotId/provision`. */
@@ -167,8 +176,8 @@ export const SlotModel = Schema.Union([
 ])
 export type SlotModel = typeof SlotModel.Type
 
-/** AGENTMAIL_* and TELNYX_*: the slot's resources; CONVOS_SKILLS (the template's skill tags) and CONVOS_SEARCH_MODEL. */
-const TOOL_VAR = /^(AGENTMAIL|TELNYX|CONVOS)_[A-Z0-9_]{1,64}$/
+/** AGENTMAIL_* and TELNYX_*: the slot's resources (which tools its agent may use is its provision's `skills`). */
+const TOOL_VAR = /^(AGENTMAIL|TELNYX)_[A-Z0-9_]{1,64}$/
 
 /** `PUT /host/slots/:slotId`: create (or re-send) a slot. Idempotent for the same token. */
 export const SlotSpec = Schema.Struct({
@@ -181,7 +190,7 @@ export const SlotSpec = Schema.Struct({
       const names = Object.keys(r)
       if (names.length > limits.toolVars) return `at most ${limits.toolVars} tool variables`
       const other = names.find((name) => !TOOL_VAR.test(name))
-      return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_*, TELNYX_* or CONVOS_*)`
+      return other === undefined ? undefined : `${other} is not a tool variable (AGENTMAIL_* or TELNYX_*)`
     }),
   ),
   /**

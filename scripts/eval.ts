@@ -58,13 +58,20 @@ const scenario = async (name: string, run: () => Promise<string>) => {
 
 try {
   await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), 60_000)
-  const put = await host.putSlot(slotId, { token: `eval-token-${slotId}-0123456789`, model: { kind: "openrouter", apiKey, model: MODEL }, tools: { CONVOS_SKILLS: "web,memory,reminders" } })
+  const put = await host.putSlot(slotId, { token: `eval-token-${slotId}-0123456789`, model: { kind: "openrouter", apiKey, model: MODEL }, tools: {} })
   if (put.status !== 200) throw new Error(`PUT slot: ${JSON.stringify(put.body)}`)
   await host.waitSlotsReady([slotId], 400_000)
   const inbox = (await host.health()).slots[0]?.inboxId ?? ""
   const group = await user.createConversation({ name: "Lisbon trip", permissions: "all_members", profile: { name: "Alice", isAgent: false } })
   const conversationId = group.conversationId
-  await host.slot(slotId).provision({ agentName: NAME, instructions: "Help the group plan a weekend in Lisbon. Be brief.", mode: "add", conversationId, addedBy: user.inboxId })
+  await host.slot(slotId).provision({
+    agentName: NAME,
+    instructions: "Help the group plan a weekend in Lisbon. Be brief.",
+    mode: "add",
+    conversationId,
+    addedBy: user.inboxId,
+    skills: ["web", "memory", "reminders"],
+  })
   await user.addMembers(conversationId, [inbox])
   const fromAgent = () => textsFrom(received, conversationId, inbox)
   /** Sends `text`; resolves with the agent's next message, or throws after `timeoutMs`. */

@@ -7,6 +7,7 @@ import { Commands, type Outcome } from "../src/commands/Commands.ts"
 import { Ownership } from "../src/db/Ownership.ts"
 import { IntentParser } from "../src/intent/IntentParser.ts"
 import { TemplateCatalog } from "../src/intent/TemplateCatalog.ts"
+import { templates as seedTemplates } from "../../pool/src/domain/templates.ts"
 import { ManagerSettings } from "../src/ManagerSettings.ts"
 import { defaultLimits, type Limits } from "../src/commands/policy.ts"
 
@@ -96,6 +97,8 @@ describe("spawning in a group", () => {
       claimedBy: "alice",
     })
     expect(pool.state.claims.at(-1)?.instructions).toContain("Trip Planner")
+    // The matched template decides the agent's tools.
+    expect(pool.state.claims.at(-1)?.skills).toEqual(seedTemplates.find((t) => t.slug === "trip-planner")?.skills)
     const inboxId = outcome._tag === "Spawned" ? outcome.agent.inboxId : ""
     expect(chat.state.members.get("g-spawn")?.has(inboxId)).toBe(true)
     expect(lastReply("g-spawn")).toBe("Trip Planner is joining…")
@@ -236,7 +239,7 @@ describe("spawning in a group", () => {
 describe("spawning in a DM", () => {
   it("claims in create mode and replies with the new conversation's invite link", async () => {
     const outcome = await send(message("dm-1", "alice", "make me a chef", { conversationKind: "dm" }))
-    expect(pool.state.claims.at(-1)).toMatchObject({ mode: "create", agentName: "Chef" })
+    expect(pool.state.claims.at(-1)).toMatchObject({ mode: "create", agentName: "Chef", skills: ["web", "memory"] })
     expect(pool.state.claims.at(-1)?.conversationId).toBeUndefined()
     expect(outcome).toMatchObject({ _tag: "Spawned", mode: "create" })
     expect(lastReply("dm-1")).toMatch(/^Chef is ready in its own conversation\. Join it here: https:\/\/dev\.convos\.org\/v2\?i=invite\d+$/)

@@ -728,6 +728,7 @@ const provisionRequestOf = (r: ClaimRequest): ProvisionRequest => {
     agentName: r.agentName,
     instructions: r.instructions,
     ...(r.managerInboxId === undefined ? {} : { managerInboxId: r.managerInboxId }),
+    ...(r.skills === undefined ? {} : { skills: r.skills }),
   }
   switch (r.mode) {
     case "create":

@@ -42,6 +42,13 @@ describe("validateClaim", () => {
     expect(validateClaim({ mode: "add", conversationId, addedBy: "m" }, "dev")).toMatchObject({ ok: false, error: /addedBy must be/ })
     expect(validateClaim({ mode: "add", conversationId, addedBy: "a".repeat(64) }, "dev").ok).toBe(true)
   })
+  it("keeps known skill tags once each, and gives a free-form agent web, memory and reminders", () => {
+    expect(validateClaim({ skills: ["memory", "sms"] }, "dev")).toMatchObject({ ok: true, request: { skills: ["memory", "sms"] } })
+    expect(validateClaim({ skills: [] }, "dev")).toMatchObject({ ok: true, request: { skills: [] } })
+    expect(validateClaim({}, "dev")).toMatchObject({ ok: true, request: { skills: ["web", "memory", "reminders"] } })
+    expect(validateClaim({ skills: ["web", "teleport"] }, "dev")).toMatchObject({ ok: false, error: /skills must be some of web, memory, reminders, email, sms/ })
+    expect(validateClaim({ skills: ["web", "web"] }, "dev")).toEqual({ ok: false, error: "skills must not repeat" })
+  })
   it("refuses names that are empty, too long or multi-line", () => {
     expect(validateClaim({ agentName: "" }, "dev").ok).toBe(false)
     expect(validateClaim({ agentName: "x".repeat(65) }, "dev").ok).toBe(false)

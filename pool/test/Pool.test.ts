@@ -271,9 +271,11 @@ describe("Pool", () => {
     withPool(({ dataDir }) =>
       Effect.gen(function*() {
         const pool = yield* warmPool(2)
-        const claimed = yield* pool.claim(request({ managerInboxId: "e".repeat(64) }))
-        const binding = () => JSON.parse(readFileSync(join(slotDir(dataDir, claimed.instanceId)!, "binding.json"), "utf8"))
+        const claimed = yield* pool.claim(request({ managerInboxId: "e".repeat(64), skills: ["memory", "email"] }))
+        const bindingOf = (instanceId: string) => JSON.parse(readFileSync(join(slotDir(dataDir, instanceId)!, "binding.json"), "utf8"))
+        const binding = () => bindingOf(claimed.instanceId)
         assert.strictEqual(binding().managerInboxId, "e".repeat(64), "the provision carried the manager's inbox")
+        assert.deepStrictEqual(binding().skills, ["memory", "email"], "the provision carried the claim's skills")
 
         const renamed = yield* pool.reconfigure(claimed.instanceId, { agentName: "Tour Guide" })
         assert.strictEqual(renamed.agent_name, "Tour Guide")
@@ -294,6 +296,10 @@ describe("Pool", () => {
         assert.include(JSON.stringify(notClaimed), "NotConfigurable")
         const unknown = yield* Effect.exit(pool.reconfigure("nope", { agentName: "X" }))
         assert.include(JSON.stringify(unknown), "InstanceNotFound")
+
+        // A claim naming no skills (a free-form agent) provisions the default ones.
+        const freeForm = yield* pool.claim(request())
+        assert.deepStrictEqual(bindingOf(freeForm.instanceId).skills, ["web", "memory", "reminders"])
       })), 60_000)
 
   it.live("drain removes only idle, starting or dead instances", () =>

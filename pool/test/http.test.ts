@@ -150,6 +150,8 @@ describe("HTTP API", () => {
           ["other host", { body: { joinUrl: "https://evil.example/v2?i=abc" } }, /Convos invite URL/],
           ["production invite on dev", { body: { joinUrl: "https://popup.convos.org/v2?i=abc" } }, /production invite/],
           ["no invite code", { body: { joinUrl: "https://dev.convos.org/v2" } }, /no invite code/],
+          ["unknown skill", { body: { skills: ["web", "teleport"] } }, /skills/],
+          ["repeated skill", { body: { skills: ["web", "web"] } }, /skills must not repeat/],
         ]
         for (const [name, request, message] of cases) {
           const r = yield* Effect.promise(() => call("POST", "/api/pool/claim", request))

@@ -4,12 +4,15 @@
  * limit, and no console errors anywhere. The pool underneath is real (PostgreSQL, the test host).
  */
 import { Effect, Option } from "effect"
+import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
+import { join } from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Instances } from "../src/db/Instances.ts"
 import { seedTemplates } from "../src/domain/templates.ts"
 import { Pool } from "../src/Pool.ts"
+import { slotDir } from "./support/poolHarness.ts"
 import { startWebServer, type WebServer } from "./support/webServer.ts"
 
 const require = createRequire(import.meta.url)
@@ -179,6 +182,11 @@ describe("launching an agent from a page", () => {
       return yield* instances.findLiveByJoinUrl(joinUrl)
     }))
     expect(Option.getOrUndefined(row as Option.Option<unknown>)).toMatchObject({ status: "claimed", agent_name: "Chef", instructions: chef.instructions, join_url: joinUrl })
+    // The template's skill tags reached the agent's slot with its provision (they decide its tools).
+    const instanceId = Option.getOrThrow(row as Option.Option<{ id: string }>).id
+    const binding = JSON.parse(readFileSync(join(slotDir(server.dataDir, instanceId)!, "binding.json"), "utf8")) as { skills: unknown }
+    expect(chef.skills.length).toBeGreaterThan(0)
+    expect(binding.skills).toEqual(chef.skills)
     await page.close()
     expect(problems).toEqual([])
   })

@@ -8,8 +8,8 @@
  *   idle RSS (p50): every process of the host, summed, a few seconds after ready;
  *   add → greeting (ours, p50): provision `add`, the user adds the agent, until the greeting reaches the user.
  *
- * The same figures again with the agents' tools on (the slot's CONVOS_SKILLS and an OpenRouter-shaped key, so search
- * is on too): all of them, then each skill alone (BENCH_TOOLS=all for only the first, none for neither), each against
+ * The same figures again with the agents' tools on (the provision's skills and an OpenRouter-shaped key, so search
+ * is on too; a slot has its tools only once provisioned, so the ready time and idle RSS differ by the key alone): all of them, then each skill alone (BENCH_TOOLS=all for only the first, none for neither), each against
  * the tool-less host of the same run, so the table says what each capability costs in start time and memory.
  *
  * Runs one gateway at a time. Prints a table and the targets (cold ≤ 1.25×, RSS ≤ 1.15×, greeting p50 ≤ 1.5 s).
@@ -117,7 +117,7 @@ const benchOurs = async (run: number, skills?: string) => {
   const slotId = newSlotId()
   try {
     await waitFor("the host to listen", () => host.health().then(() => true, () => undefined), READY_TIMEOUT_MS)
-    const plain = slotSpecFor(model, slotId, skills === undefined ? {} : { CONVOS_SKILLS: skills })
+    const plain = slotSpecFor(model, slotId, {})
     // An OpenRouter-shaped key turns search on (served by the fake model, never called while idle).
     const spec = skills === undefined || plain.model.kind !== "openai-compatible" ? plain : { ...plain, model: { ...plain.model, apiKey: `sk-or-bench-${slotId}` } }
     const put = await host.putSlot(slotId, spec)
@@ -135,7 +135,15 @@ const benchOurs = async (run: number, skills?: string) => {
       if (event.conversationId === group.conversationId && event.senderInboxId === agentInbox && event.kind === "text") greeted?.()
     })
     const claimStarted = Date.now()
-    const provisioned = await host.slot(slotId).provision({ agentName: "Bench Agent", instructions: "Be brief.", mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
+    const provisioned = await host.slot(slotId).provision({
+      agentName: "Bench Agent",
+      instructions: "Be brief.",
+      mode: "add",
+      conversationId: group.conversationId,
+      addedBy: user.inboxId,
+      // The tool-less host: no skills at all (a provision naming none would get the free-form default).
+      skills: skills === undefined ? [] : skills.split(","),
+    })
     if (provisioned.status !== 200) throw new Error(`provision failed: ${JSON.stringify(provisioned.body)}`)
     await user.addMembers(group.conversationId, [agentInbox])
     const addedAt = Date.now()

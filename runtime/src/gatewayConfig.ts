@@ -18,8 +18,8 @@ export const OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 const NO_MODEL_BASE_URL = "http://127.0.0.1:9/v1"
 
 /**
- * The tools the convos plugin may register, each only for the slots that have it (the resource for email and SMS, the
- * template's skill tag for the rest: extensions/convos/src/skills.ts).
+ * The tools the convos plugin may register, each only for the agents that have it (the skill tag its claim gave it, and
+ * for email and SMS also the resource: extensions/convos/src/skills.ts).
  */
 export const PLUGIN_TOOL_NAMES = [
   "email_send",

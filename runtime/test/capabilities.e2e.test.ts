@@ -1,6 +1,6 @@
 /**
  * End to end with the real OpenClaw gateway: the agents' web, memory and reminder tools, per slot. One host runs two
- * slots whose templates both have the web, memory and reminders skills: "Scout" has its own OpenRouter key (sk-or-…),
+ * slots provisioned with the web, memory and reminders skills (their claim's, kept with the binding): "Scout" has its own OpenRouter key (sk-or-…),
  * "Local" only a shared local model key. Each is in its own group with Alice. Through the fake model's captured
  * requests: the exact tool list each is offered (no shell, files, sessions, agents, gateway or environment); the
  * persona, manners and tool list in the prompt, changed by a re-instruction; a NO_REPLY turn posting nothing; search
@@ -88,7 +88,6 @@ beforeAll(async () => {
   world = await startRuntimeWorld("capabilities", {
     slots: 3,
     script: capabilityScript,
-    toolsOf: () => ({ CONVOS_SKILLS: "web,memory,reminders" }),
     keyOf: (index, slotId) => (index === 0 ? searchKeyOf(slotId) : modelKeyOf(slotId)),
     env: { CONVOS_WEB_ALLOW_ORIGINS: web.origin },
   })
@@ -106,7 +105,14 @@ afterAll(async () => {
 /** Provisions a slot into a group (a new one unless given) and waits for its greeting there. */
 const join = async (slotId: string, name: string, existing?: string) => {
   const conversationId = existing ?? (await world.user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })).conversationId
-  const provisioned = await world.host.slot(slotId).provision({ agentName: name, instructions: "Plan trips.", mode: "add", conversationId, addedBy: world.user.inboxId })
+  const provisioned = await world.host.slot(slotId).provision({
+    agentName: name,
+    instructions: "Plan trips.",
+    mode: "add",
+    conversationId,
+    addedBy: world.user.inboxId,
+    skills: ["web", "memory", "reminders"],
+  })
   if (provisioned.status !== 200) throw new Error(`provision ${slotId}: ${JSON.stringify(provisioned.body)}`)
   await world.user.addMembers(conversationId, [world.inboxOf.get(slotId) ?? ""])
   await waitFor(`${name}'s greeting`, () => fromAgent(slotId, conversationId).find((e) => e.text?.includes(`I'm ${name}`)), 120_000)

@@ -70,7 +70,15 @@ const fromAgent = (slotId: string) => textsFrom(received, groupOf.get(slotId) ??
 const addToGroup = async (slotId: string, name: string) => {
   const group = await user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })
   groupOf.set(slotId, group.conversationId)
-  const provisioned = await host.slot(slotId).provision({ agentName: name, instructions: `You are ${name}.`, mode: "add", conversationId: group.conversationId, addedBy: user.inboxId })
+  const provisioned = await host.slot(slotId).provision({
+    agentName: name,
+    instructions: `You are ${name}.`,
+    mode: "add",
+    conversationId: group.conversationId,
+    addedBy: user.inboxId,
+    // Both may use email and SMS; only A's slot has the resources, so only A gets the tools.
+    skills: ["email", "sms"],
+  })
   expect(provisioned.status).toBe(200)
   await user.addMembers(group.conversationId, [world.inboxOf.get(slotId) ?? ""])
   await waitFor(`${name}'s greeting`, () => fromAgent(slotId).find((e) => e.text?.includes(`I'm ${name}`)), 90_000)

@@ -166,7 +166,7 @@ describe("a slot with an email inbox", () => {
   it("emails someone when asked in the group, through the pool with its own token, and says so in the chat", async () => {
     const group = await user.createConversation({ name: "Trip", permissions: "all_members", profile: { name: "Alice", isAgent: false } })
     const conversationId = group.conversationId
-    expect(await host.slot(issued.instanceId).provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId, addedBy: user.inboxId })).toEqual({
+    expect(await host.slot(issued.instanceId).provision({ agentName: "Trip Planner", instructions: "Plan trips.", mode: "add", conversationId, addedBy: user.inboxId, skills: ["email", "sms"] })).toEqual({
       status: 200,
       body: { status: "added", conversationId, inviteUrl: null },
     })

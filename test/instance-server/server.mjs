@@ -162,8 +162,8 @@ const slotRoute = async (req, res, id, action) => {
       saveBinding(id, slot)
       return send(res, 200, { status: "pending_acceptance", conversationId: null, inviteUrl: null })
     }
-    const { mode, agentName, instructions, managerInboxId } = request
-    slot.binding = { conversationId, agentName, instructions, mode, managerInboxId }
+    const { mode, agentName, instructions, managerInboxId, skills } = request
+    slot.binding = { conversationId, agentName, instructions, mode, managerInboxId, skills }
     saveBinding(id, slot)
     if (mode === "create") {
       return send(res, 200, { status: "created", conversationId, inviteUrl: `https://dev.convos.org/v2?i=test-${conversationId}` })

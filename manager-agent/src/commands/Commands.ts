@@ -122,10 +122,15 @@ export class Commands extends Context.Service<
                 toldWaiting = true
                 return reply(message, replies.gettingReady(name, etaSeconds)).pipe(Effect.ignore)
               })
+          // A spawn that matched a catalog template gets that template's tools; a free-form one the pool's default.
+          const skills = intent.template === undefined
+            ? undefined
+            : (yield* catalog.templates).find((t) => t.slug === intent.template)?.skills
           const claimed = yield* pool
             .claim({
               agentName: name,
               instructions: intent.instructions,
+              ...(skills === undefined ? {} : { skills }),
               mode,
               ...(mode === "add" ? { conversationId: message.conversationId, addedBy: chat.selfInboxId } : {}),
               claimedBy: message.senderInboxId,

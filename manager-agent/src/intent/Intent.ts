@@ -3,6 +3,7 @@
  * path produce it; the bot validates it again (zod) before doing anything.
  */
 import { z } from "zod"
+import type { SkillTag } from "../../../contract/index.ts"
 
 /** Longest agent display name we accept (Convos profile names are short labels). */
 export const MAX_AGENT_NAME = 40
@@ -68,4 +69,6 @@ export interface TemplateInfo {
   readonly instructions: string
   /** The catalog's category ("travel", "food"…), used to keep the "templates" reply short. */
   readonly category?: string | undefined
+  /** Its skill tags: which tools an agent spawned from it gets (absent: the pool's free-form default). */
+  readonly skills?: ReadonlyArray<SkillTag> | undefined
 }

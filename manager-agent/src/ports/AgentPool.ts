@@ -3,6 +3,7 @@
  * code as the HTTP API); tests use a fake.
  */
 import { Context, Effect, Schema } from "effect"
+import type { SkillTag } from "../../../contract/index.ts"
 
 export interface SpawnClaim {
   readonly agentName: string
@@ -18,6 +19,8 @@ export interface SpawnClaim {
   readonly idempotencyKey?: string
   /** The manager's own inbox id: the agent never answers the manager's messages. */
   readonly managerInboxId?: string
+  /** The matched template's skill tags (absent for a free-form agent: the pool gives web, memory, reminders). */
+  readonly skills?: ReadonlyArray<SkillTag>
 }
 
 export interface ClaimedAgent {

@@ -1,4 +1,4 @@
-import { agentNameProblem, instructionsProblem, limits as contractLimits } from "../../../contract/index.ts"
+import { agentNameProblem, DEFAULT_SKILLS, instructionsProblem, limits as contractLimits, SKILL_TAGS, type SkillTag } from "../../../contract/index.ts"
 
 /** How an instance reaches its conversation (see docs/instance-contract.md). */
 export type ProvisionMode = "create" | "join" | "add"
@@ -17,6 +17,16 @@ export interface ClaimRequest {
   readonly claimedBy?: string | undefined
   /** Inbox id of the manager bot claiming for a chat: the agent never answers its messages. */
   readonly managerInboxId?: string | undefined
+  /** Which tools the agent gets (a template's skill tags); validateClaim gives a free-form agent DEFAULT_SKILLS. */
+  readonly skills?: ReadonlyArray<SkillTag> | undefined
+}
+
+/** Why `skills` is not a list of known skill tags, each once, or null. */
+export const skillsProblem = (skills: ReadonlyArray<string>): string | null => {
+  const unknown = skills.find((s) => !(SKILL_TAGS as ReadonlyArray<string>).includes(s))
+  if (unknown !== undefined) return `skills must be some of ${SKILL_TAGS.join(", ")} (not ${JSON.stringify(unknown.slice(0, 40))})`
+  if (new Set(skills).size !== skills.length) return "skills must not repeat"
+  return null
 }
 
 /** A new display name and/or instructions for a claimed agent. */
@@ -114,6 +124,7 @@ export const validateClaim = (
     readonly idempotencyKey?: string | undefined
     readonly claimedBy?: string | undefined
     readonly managerInboxId?: string | undefined
+    readonly skills?: ReadonlyArray<string> | undefined
   },
   env: XmtpEnv,
 ): { readonly ok: true; readonly request: ClaimRequest } | { readonly ok: false; readonly error: string } => {
@@ -124,6 +135,8 @@ export const validateClaim = (
   if (input.managerInboxId !== undefined && !INBOX_ID.test(input.managerInboxId)) {
     return { ok: false, error: "managerInboxId must be an inbox id (64 lower-case hex characters)" }
   }
+  const skillProblem = input.skills === undefined ? null : skillsProblem(input.skills)
+  if (skillProblem !== null) return { ok: false, error: skillProblem }
   const mode = input.mode ?? (input.joinUrl !== undefined ? "join" : "create")
   if (mode === "join") {
     if (input.joinUrl === undefined) return { ok: false, error: "joinUrl is required to join a conversation" }
@@ -161,6 +174,7 @@ export const validateClaim = (
       idempotencyKey: input.idempotencyKey,
       claimedBy: input.claimedBy,
       managerInboxId: input.managerInboxId,
+      skills: (input.skills as ReadonlyArray<SkillTag> | undefined) ?? DEFAULT_SKILLS,
     },
   }
 }

@@ -5,10 +5,10 @@
  */
 import { Schema } from "effect"
 import { readFileSync } from "node:fs"
-import { agentNameProblem, instructionsProblem } from "../../../contract/index.ts"
+import { agentNameProblem, instructionsProblem, SKILL_TAGS } from "../../../contract/index.ts"
 
 /** The tools an agent made from a template uses; shown as tags on the page. */
-export const Skills = ["web", "memory", "reminders", "email", "sms"] as const
+export const Skills = SKILL_TAGS
 export type Skill = (typeof Skills)[number]
 
 export interface Template {

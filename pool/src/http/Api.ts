@@ -2,7 +2,7 @@ import { Context, Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { InstanceStatuses } from "../domain/InstanceStatus.ts"
 import { HostStatuses } from "../domain/placement.ts"
-import { ConversationId } from "../../../contract/index.ts"
+import { ConversationId, SkillTag } from "../../../contract/index.ts"
 import { TemplateFields } from "../domain/templates.ts"
 import {
   ConfigureFailed,
@@ -57,10 +57,18 @@ export const TemplatePatchBody = Schema.Struct({
   published: Schema.optional(Schema.Boolean),
 })
 
-export const ClaimBody = Schema.Struct({
+/** The query of the claim stream (the web page's launch has its own route). */
+export const ClaimQuery = Schema.Struct({
   agentName: Schema.optional(Schema.String),
   instructions: Schema.optional(Schema.String),
   joinUrl: Schema.optional(Schema.String),
+})
+
+export const ClaimBody = Schema.Struct({
+  ...ClaimQuery.fields,
+  skills: Schema.optional(Schema.Array(SkillTag)).annotate({
+    description: "Which tools the agent gets (a template's skill tags; email and sms only where the pool has them). Absent: web, memory, reminders.",
+  }),
 })
 
 export const ClaimResultJson = Schema.Struct({
@@ -144,7 +152,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       error: [InvalidRequest, NoIdleInstance, ProvisionFailed, IdempotencyConflict, ShuttingDown],
     }).annotate(OpenApi.Description, "Claims an idle agent: it creates a conversation, or joins the one of `joinUrl`."),
     HttpApiEndpoint.get("claimStream", "/api/pool/claim/stream", {
-      query: ClaimBody,
+      query: ClaimQuery,
       success: Schema.String,
       error: [InvalidRequest],
     }).annotate(

@@ -167,7 +167,7 @@ export const webRoutes = (settings: WebSettings) =>
         const joinUrl = body.joinUrl?.trim()
         if (joinUrl === "") return jsonError(400, "Paste your conversation's invite link first.")
         const checked = validateClaim(
-          { agentName: template.name, instructions: template.instructions, joinUrl, claimedBy: "web" },
+          { agentName: template.name, instructions: template.instructions, joinUrl, claimedBy: "web", skills: template.skills },
           config.xmtpEnv,
         )
         if (!checked.ok) return jsonError(400, friendly(checked.error))

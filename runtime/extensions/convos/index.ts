@@ -10,8 +10,8 @@ import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
 import { accountSettingsOf, type HostSettings, readHostSettings } from "./src/settings.ts"
 import { MEMORY_TOOL_NAMES } from "./src/memory.ts"
 import { REMINDER_TOOL_NAMES } from "./src/reminders.ts"
-import { allowOriginsOf, capabilityTools, searchAccessOf } from "./src/skills.ts"
-import { agentTools, EMAIL_TOOL_NAMES, SMS_TOOL_NAMES } from "./src/tools.ts"
+import { allowOriginsOf, turnTools } from "./src/skills.ts"
+import { EMAIL_TOOL_NAMES, SMS_TOOL_NAMES } from "./src/tools.ts"
 import { WEB_TOOL_NAMES } from "./src/webTools.ts"
 import { createConvosTransport } from "./src/transportConvos.ts"
 
@@ -53,7 +53,8 @@ export default defineChannelPluginEntry({
       handler: (req, res) => handleControl(req, res, { token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "", accounts }),
     })
     // Per turn, the tools of the calling agent's own slot: bound from the turn's account (never chosen by the model;
-    // it must be the agent's own), and only those its slot has the resources for (openclaw.plugin.json declares all).
+    // it must be the agent's own), and only those of the skills its claim gave it that its slot has the resources for
+    // (openclaw.plugin.json declares all).
     api.registerTool(
       (ctx) => {
         const slotId = ctx.agentAccountId
@@ -63,8 +64,7 @@ export default defineChannelPluginEntry({
         const account = accountSettingsOf(config, slotId)
         if (!account?.enabled) return null
         const { toolsUrl, controlToken } = hostSettings()
-        const capabilities = { slotId, stateDir: account.stateDir, tools: account.tools, search: searchAccessOf(config, slotId, account.tools) }
-        return [...agentTools({ slotId, toolsUrl, gatewayToken: controlToken, tools: account.tools }), ...capabilityTools(capabilities, allowOrigins)]
+        return turnTools({ slotId, stateDir: account.stateDir, tools: account.tools, config, toolsUrl, gatewayToken: controlToken }, allowOrigins)
       },
       { names: [...EMAIL_TOOL_NAMES, ...SMS_TOOL_NAMES, ...WEB_TOOL_NAMES, ...MEMORY_TOOL_NAMES, ...REMINDER_TOOL_NAMES] },
     )

@@ -2,7 +2,7 @@
  * Binding rules: one instance binds to exactly one conversation, and only to the one it was sent to.
  * Pure state transitions; the instance persists the state (bindingStore.ts) and performs the effects.
  */
-import type { ConfigureRequest, InboundNotice, ProvisionMode, ProvisionRequest } from "../../../../contract/index.ts"
+import type { ConfigureRequest, InboundNotice, ProvisionMode, ProvisionRequest, SkillTag } from "../../../../contract/index.ts"
 
 /** The provision and configure bodies are the contract's (decoded with it: `contractDecoders`). */
 export type { ConfigureRequest, ProvisionMode, ProvisionRequest }
@@ -10,7 +10,16 @@ export type { ConfigureRequest, ProvisionMode, ProvisionRequest }
 export interface Persona {
   readonly agentName: string
   readonly instructions: string
+  /** The provision's skill tags (absent in a binding saved before they existed, and when the provision named none). */
+  readonly skills?: ReadonlyArray<SkillTag> | undefined
 }
+
+/** The persona a provision asks for. */
+export const requestedPersona = (request: ProvisionRequest): Persona => ({
+  agentName: request.agentName,
+  instructions: request.instructions,
+  ...(request.skills === undefined ? {} : { skills: request.skills }),
+})
 
 export type BindingState =
   | { readonly phase: "idle" }
@@ -81,6 +90,7 @@ export const decideConfigure = (state: BindingState, change: ConfigureRequest): 
     case "expecting_add":
     case "bound": {
       const persona: Persona = {
+        ...state.persona,
         agentName: change.agentName ?? state.persona.agentName,
         instructions: change.instructions ?? state.persona.instructions,
       }
@@ -100,7 +110,7 @@ export const decideProvision = (state: BindingState, request: ProvisionRequest):
     const what = state.phase === "bound" ? `bound to conversation ${state.conversationId}` : `already ${state.phase.replace("_", " ")}`
     return { accept: false, status: 409, error: `instance is ${what}; one instance serves one conversation` }
   }
-  const persona: Persona = { agentName: request.agentName, instructions: request.instructions }
+  const persona = requestedPersona(request)
   switch (request.mode) {
     case "create":
     case "join":

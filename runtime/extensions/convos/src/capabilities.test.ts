@@ -4,7 +4,21 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { forgetFacts, readFacts, saveFact } from "./memory.ts"
 import { addReminder, cancelReminder, dueOccurrence, listReminders, parseAt, type Reminder, reminderTicker } from "./reminders.ts"
-import { capabilityPrompt, capabilityTools, parseSkills, searchAccessOf } from "./skills.ts"
+import * as contract from "../../../../contract/index.ts"
+import { bindAfterProvision, contractDecoders, decideProvision, idle } from "./binding.ts"
+import { emptyPersisted, fileBindingStore } from "./bindingStore.ts"
+import {
+  boundSkills,
+  capabilityPrompt,
+  capabilityTools,
+  DEFAULT_SKILLS,
+  grantedResources,
+  grantedSkills,
+  SKILL_TAGS,
+  searchAccessOf,
+  type SkillTag,
+  turnTools,
+} from "./skills.ts"
 import { htmlToText, parseSonarAnswer } from "./webTools.ts"
 
 const dirs: Array<string> = []
@@ -93,27 +107,62 @@ describe("reminders", () => {
 describe("skills and web", () => {
   const cfg = (apiKey: string) => ({ models: { providers: { "slot-s1": { baseUrl: "https://openrouter.ai/api/v1/", apiKey } } } })
 
-  it("gives a slot only the tools of its skill tags, search only with its own OpenRouter key", () => {
+  it("gives a slot only the tools of its granted skills, search only with its own OpenRouter key", () => {
     const dir = stateDir()
-    const names = (skills: string, key: string) => {
-      const tools = { CONVOS_SKILLS: skills }
-      return capabilityTools({ slotId: "s1", stateDir: dir, tools, search: searchAccessOf(cfg(key), "s1", tools) }, new Set()).map((t) => t.name)
+    const names = (skills: ReadonlyArray<SkillTag>, key: string) =>
+      capabilityTools({ slotId: "s1", stateDir: dir, skills: new Set(skills), search: searchAccessOf(cfg(key), "s1") }, new Set()).map((t) => t.name)
+    expect(names(["web", "memory", "reminders"], "sk-or-v1-abc")).toEqual(["search_web", "web_read", "memory_save", "memory_list", "memory_forget", "reminder_set", "reminder_list", "reminder_cancel"])
+    expect(names(["web"], "sk-shared-local")).toEqual(["web_read"])
+    expect(names(["email", "sms"], "sk-or-v1-abc")).toEqual([])
+    expect(searchAccessOf(cfg("sk-or-v1-abc"), "s1")).toEqual({ baseUrl: "https://openrouter.ai/api/v1", apiKey: "sk-or-v1-abc", model: "perplexity/sonar" })
+    expect(searchAccessOf(cfg("sk-or-v1-abc"), "s2")).toBeUndefined()
+  })
+
+  it("grants the bound skills the slot can offer: email and SMS only with their resource", () => {
+    const all = new Set(SKILL_TAGS)
+    expect([...grantedSkills(all, {})]).toEqual(["web", "memory", "reminders"])
+    expect([...grantedSkills(all, { AGENTMAIL_INBOX_ID: "inbox-1", TELNYX_PHONE_NUMBER: " " })]).toEqual(["web", "memory", "reminders", "email"])
+    expect([...grantedSkills(new Set(["memory", "sms"]), { AGENTMAIL_INBOX_ID: "inbox-1", TELNYX_PHONE_NUMBER: "+15551234567" })]).toEqual(["memory", "sms"])
+    // A resource the agent has no skill for is not shown to its email/SMS tools.
+    const tools = { AGENTMAIL_INBOX_ID: "inbox-1", AGENTMAIL_ADDRESS: "a@agentmail.to", TELNYX_PHONE_NUMBER: "+15551234567" }
+    expect(grantedResources(new Set(["sms"]), tools)).toEqual({ TELNYX_PHONE_NUMBER: "+15551234567" })
+    expect(grantedResources(new Set(["email", "sms"]), tools)).toEqual(tools)
+  })
+
+  it("keeps the provision's skills with the binding: none before one, the free-form default when it names none", () => {
+    const decode = contractDecoders(contract).provision
+    const provisioned = (body: object) => {
+      const request = decode({ mode: "create", agentName: "Ada", instructions: "Help.", ...body })
+      if (!request.ok) throw new Error(request.error)
+      const decision = decideProvision(idle, request.value)
+      if (!decision.accept) throw new Error(decision.error)
+      return bindAfterProvision(decision.next, "0".repeat(32), "create")
     }
-    expect(names("web,memory,reminders", "sk-or-v1-abc")).toEqual(["search_web", "web_read", "memory_save", "memory_list", "memory_forget", "reminder_set", "reminder_list", "reminder_cancel"])
-    expect(names("web", "sk-shared-local")).toEqual(["web_read"])
-    expect(names("email, sms, bogus", "sk-or-v1-abc")).toEqual([])
-    expect(parseSkills(undefined).size).toBe(0)
-    expect(searchAccessOf(cfg("sk-or-v1-abc"), "s1", { CONVOS_SEARCH_MODEL: "perplexity/sonar-pro" })).toEqual({ baseUrl: "https://openrouter.ai/api/v1", apiKey: "sk-or-v1-abc", model: "perplexity/sonar-pro" })
-    expect(searchAccessOf(cfg("sk-or-v1-abc"), "s2", {})).toBeUndefined()
+    expect(boundSkills(idle).size).toBe(0)
+    expect([...boundSkills(provisioned({ skills: ["memory", "email"] }))]).toEqual(["memory", "email"])
+    expect([...boundSkills(provisioned({}))]).toEqual(["web", "memory", "reminders"])
+    expect(decode({ mode: "create", agentName: "Ada", instructions: "Help.", skills: ["teleport"] }).ok).toBe(false)
+    expect(DEFAULT_SKILLS).toEqual(contract.DEFAULT_SKILLS)
+    expect(SKILL_TAGS).toEqual(contract.SKILL_TAGS)
+  })
+
+  it("a bound instance with skills [memory] gets the memory tools, not reminders, web or email", () => {
+    const dir = stateDir()
+    const persona = { agentName: "Ada", instructions: "Help.", skills: ["memory"] as const }
+    fileBindingStore(dir).save({ ...emptyPersisted, binding: { phase: "bound", conversationId: "0".repeat(32), persona, mode: "create", greeted: true } })
+    const slot = { slotId: "s1", stateDir: dir, tools: { AGENTMAIL_INBOX_ID: "inbox-1" }, config: cfg("sk-or-v1-abc"), toolsUrl: "http://127.0.0.1:4555", gatewayToken: "gw-token" }
+    expect(turnTools(slot, new Set()).map((t) => t.name)).toEqual(["memory_save", "memory_list", "memory_forget"])
+    // The same slot not yet provisioned (a warm slot before its claim) has none of them.
+    expect(turnTools({ ...slot, stateDir: stateDir() }, new Set())).toEqual([])
   })
 
   it("tells the model when it cannot search, and what it remembers", () => {
     const dir = stateDir()
     saveFact(dir, "Bob is vegetarian")
-    const prompt = capabilityPrompt({ slotId: "s1", stateDir: dir, tools: { CONVOS_SKILLS: "web,memory" }, search: undefined })
+    const prompt = capabilityPrompt({ slotId: "s1", stateDir: dir, skills: new Set(["web", "memory"]), search: undefined })
     expect(prompt).toContain("You cannot search the web")
     expect(prompt).toMatch(/\[m[0-9a-f]{6}\] Bob is vegetarian/)
-    expect(capabilityPrompt({ slotId: "s1", stateDir: dir, tools: {}, search: undefined })).not.toContain("Bob")
+    expect(capabilityPrompt({ slotId: "s1", stateDir: dir, skills: new Set(), search: undefined })).not.toContain("Bob")
   })
 
   it("reads a Sonar answer's sources, and a page's text", () => {

@@ -12,7 +12,7 @@ import { CHANNEL_ID, createTurnRunner } from "./inbound.ts"
 import { ConvosInstance, errorMessage, type InstanceLog } from "./instance.ts"
 import { startReminderScheduler } from "./reminders.ts"
 import { type AccountSettings, accountIdsOf, accountSettingsOf, type ConvosSettings, type HostSettings } from "./settings.ts"
-import { capabilityPrompt, searchAccessOf } from "./skills.ts"
+import { boundSkillsIn, capabilityPrompt, grantedSkills, searchAccessOf } from "./skills.ts"
 import type { ConvosTransport } from "./transport.ts"
 
 /** OpenClaw's implicit account: never a slot, so a send without an account can never pick one. */
@@ -117,7 +117,12 @@ export const createConvosChannel = (deps: {
           mediaDir: join(settings.stateDir, "media"),
           onError: (m) => log.error(m),
           extraSystemPrompt: () =>
-            capabilityPrompt({ slotId: accountId, stateDir: settings.stateDir, tools: settings.tools, search: searchAccessOf(runtime.config.current(), accountId, settings.tools) }),
+            capabilityPrompt({
+              slotId: accountId,
+              stateDir: settings.stateDir,
+              skills: grantedSkills(boundSkillsIn(settings.stateDir), settings.tools),
+              search: searchAccessOf(runtime.config.current(), accountId),
+            }),
         })
         // The first agent turn after start is 10-20x slower than later ones: pay it now, in a scratch session,
         // while the XMTP client opens and registers (the two do not depend on each other). Not when a claim already

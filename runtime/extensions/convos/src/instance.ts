@@ -12,6 +12,7 @@ import {
   boundConversationId,
   decideConfigure,
   decideProvision,
+  requestedPersona,
   decideReset,
   decideWelcome,
   type Persona,
@@ -297,8 +298,7 @@ export class ConvosInstance {
       this.bindTo(outcome.conversationId, "join")
       return { status: 200, body: { status: "joined", conversationId: outcome.conversationId, inviteUrl: null } }
     }
-    const persona = { agentName: request.agentName, instructions: request.instructions }
-    this.setBinding({ phase: "joining", inviteUrl, persona })
+    this.setBinding({ phase: "joining", inviteUrl, persona: requestedPersona(request) })
     outcome.accepted.then(
       (conversationId) => {
         if (this.binding.phase !== "joining") {

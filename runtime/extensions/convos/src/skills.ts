@@ -1,35 +1,57 @@
 /**
- * Which capabilities one slot's agent has, from its template's skill tags (the slot's CONVOS_SKILLS tool variable, a
- * comma list of web, memory, reminders, email, sms), and what its system prompt says about them each turn. Email and
- * SMS also need their resource (tools.ts); web search also needs the slot's own OpenRouter key. A slot without the
- * variable gets none of web, memory and reminders (what an agent could do before they existed).
+ * Which capabilities one slot's agent has: the skill tags its claim gave it (web, memory, reminders, email, sms; kept
+ * with its binding, bindingStore.ts) that its slot can offer (email and SMS need their resource, tools.ts; web search
+ * also needs the slot's own OpenRouter key), and what its system prompt says about them each turn. A slot not yet
+ * provisioned has none; a binding that names no skills has the free-form default (web, memory, reminders).
  */
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
+import type { BindingState } from "./binding.ts"
+import { fileBindingStore } from "./bindingStore.ts"
 import { factsForPrompt, memoryTools, readFacts } from "./memory.ts"
 import { reminderTools } from "./reminders.ts"
+import { agentTools } from "./tools.ts"
 import { DEFAULT_SEARCH_MODEL, isOpenRouterKey, readTool, type SearchAccess, searchTool } from "./webTools.ts"
 
+/** The contract's SKILL_TAGS and DEFAULT_SKILLS (the plugin imports the contract's types only; a test keeps them equal). */
 export const SKILL_TAGS = ["web", "memory", "reminders", "email", "sms"] as const
 export type SkillTag = (typeof SKILL_TAGS)[number]
+export const DEFAULT_SKILLS: ReadonlyArray<SkillTag> = ["web", "memory", "reminders"]
 
-export const parseSkills = (raw: string | undefined): ReadonlySet<SkillTag> =>
+/** The skills a binding carries: none before a provision, the default when the provision named none. */
+export const boundSkills = (binding: BindingState): ReadonlySet<SkillTag> =>
+  "persona" in binding ? new Set(binding.persona.skills ?? DEFAULT_SKILLS) : new Set()
+
+/** The skills bound in a slot's state dir (read per turn: the tool factory may run in another load of the plugin). */
+export const boundSkillsIn = (stateDir: string): ReadonlySet<SkillTag> => boundSkills(fileBindingStore(stateDir).load().binding)
+
+/** The resource each of these skills needs among the slot's tool variables. */
+const RESOURCE_OF: Partial<Record<SkillTag, string>> = { email: "AGENTMAIL_INBOX_ID", sms: "TELNYX_PHONE_NUMBER" }
+
+/** The agent's skills: those bound ∩ those its slot can offer (email and SMS only with their resource). */
+export const grantedSkills = (bound: ReadonlySet<SkillTag>, tools: Readonly<Record<string, string>>): ReadonlySet<SkillTag> =>
   new Set(
-    (raw ?? "")
-      .split(",")
-      .map((s) => s.trim().toLowerCase())
-      .filter((s): s is SkillTag => (SKILL_TAGS as ReadonlyArray<string>).includes(s)),
+    [...bound].filter((skill) => {
+      const resource = RESOURCE_OF[skill]
+      return resource === undefined || (tools[resource]?.trim() ?? "") !== ""
+    }),
+  )
+
+/** The slot's tool variables the email and SMS tools may see: a resource whose skill is not granted is left out. */
+export const grantedResources = (granted: ReadonlySet<SkillTag>, tools: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(tools).filter(([name]) => !(name.startsWith("AGENTMAIL_") && !granted.has("email")) && !(name.startsWith("TELNYX_") && !granted.has("sms"))),
   )
 
 const record = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 
 /** The slot's own model endpoint and key, from its provider `slot-<id>` in the gateway config (gatewayConfig.ts). */
-export const searchAccessOf = (cfg: unknown, slotId: string, tools: Readonly<Record<string, string>>): SearchAccess | undefined => {
+export const searchAccessOf = (cfg: unknown, slotId: string): SearchAccess | undefined => {
   const provider = record(record(record(record(cfg).models).providers)[`slot-${slotId}`])
   const apiKey = typeof provider.apiKey === "string" ? provider.apiKey : undefined
   const baseUrl = typeof provider.baseUrl === "string" ? provider.baseUrl.replace(/\/+$/, "") : undefined
   if (!isOpenRouterKey(apiKey) || baseUrl === undefined) return undefined
-  return { baseUrl, apiKey, model: tools.CONVOS_SEARCH_MODEL?.trim() || DEFAULT_SEARCH_MODEL }
+  return { baseUrl, apiKey, model: DEFAULT_SEARCH_MODEL }
 }
 
 /** Exact origins web_read may reach though they are not public: only the e2e tests' fake web server sets one. */
@@ -44,13 +66,15 @@ export const allowOriginsOf = (env: NodeJS.ProcessEnv = process.env): ReadonlySe
 export interface SlotCapabilities {
   readonly slotId: string
   readonly stateDir: string
-  readonly tools: Readonly<Record<string, string>>
+  /** Its granted skills (grantedSkills). */
+  readonly skills: ReadonlySet<SkillTag>
+  /** Search access when the slot has its own OpenRouter key (search_web needs both it and the web skill). */
   readonly search: SearchAccess | undefined
 }
 
 /** The web, memory and reminder tools of one slot (email and SMS come from tools.ts). */
 export const capabilityTools = (slot: SlotCapabilities, allowOrigins: ReadonlySet<string>, fetchImpl: typeof fetch = fetch): Array<AnyAgentTool> => {
-  const skills = parseSkills(slot.tools.CONVOS_SKILLS)
+  const { skills } = slot
   return [
     ...(skills.has("web") && slot.search ? [searchTool(slot.search, fetchImpl)] : []),
     ...(skills.has("web") ? [readTool(allowOrigins)] : []),
@@ -61,7 +85,7 @@ export const capabilityTools = (slot: SlotCapabilities, allowOrigins: ReadonlySe
 
 /** What the system prompt says about the slot's capabilities this turn (and what it remembers). */
 export const capabilityPrompt = (slot: SlotCapabilities, now: Date = new Date()): string => {
-  const skills = parseSkills(slot.tools.CONVOS_SKILLS)
+  const { skills } = slot
   const lines: Array<string> = []
   if (skills.has("web")) {
     lines.push(
@@ -79,4 +103,23 @@ export const capabilityPrompt = (slot: SlotCapabilities, now: Date = new Date())
     if (facts) lines.push(facts)
   }
   return lines.join("\n")
+}
+
+/** Where one turn's slot stands: its account (state dir, tool variables), the turn's config and the supervisor link. */
+export interface TurnSlot {
+  readonly slotId: string
+  readonly stateDir: string
+  readonly tools: Readonly<Record<string, string>>
+  readonly config: unknown
+  readonly toolsUrl: string | undefined
+  readonly gatewayToken: string
+}
+
+/** Every tool of one turn's agent: its bound skills that its slot can offer, nothing else. */
+export const turnTools = (slot: TurnSlot, allowOrigins: ReadonlySet<string>, fetchImpl: typeof fetch = fetch): Array<AnyAgentTool> => {
+  const skills = grantedSkills(boundSkillsIn(slot.stateDir), slot.tools)
+  return [
+    ...agentTools({ slotId: slot.slotId, toolsUrl: slot.toolsUrl, gatewayToken: slot.gatewayToken, tools: grantedResources(skills, slot.tools) }, fetchImpl),
+    ...capabilityTools({ slotId: slot.slotId, stateDir: slot.stateDir, skills, search: searchAccessOf(slot.config, slot.slotId) }, allowOrigins, fetchImpl),
+  ]
 }

@@ -75,7 +75,7 @@ describe("agentTools: which tools a slot's agent gets", () => {
     expect([...PLUGIN_TOOL_NAMES]).toEqual(all)
     const tools = [
       ...agentTools(withTools({ AGENTMAIL_INBOX_ID: inboxId, TELNYX_PHONE_NUMBER: phoneNumber })),
-      ...capabilityTools({ slotId, stateDir: "/nonexistent", tools: { CONVOS_SKILLS: "web,memory,reminders" }, search: { baseUrl: "https://openrouter.ai/api/v1", apiKey: "sk-or-x", model: "perplexity/sonar" } }, new Set()),
+      ...capabilityTools({ slotId, stateDir: "/nonexistent", skills: new Set(["web", "memory", "reminders"]), search: { baseUrl: "https://openrouter.ai/api/v1", apiKey: "sk-or-x", model: "perplexity/sonar" } }, new Set()),
     ]
     expect(tools.map((t) => t.name)).toEqual(all)
     // Not hidden behind OpenClaw's Tool Search, where a call by name fails.
