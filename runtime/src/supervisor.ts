@@ -3,6 +3,8 @@
  * only writer, atomically), runs the gateway (restarting it on crashes with back-off, giving up after repeated quick
  * crashes), serves the host and slot routes, forwards each agent's email and SMS to the pool as its own slot, and
  * tells the pool, per slot, when a pending join completed or a conversation ended.
+ * Over 400 lines: one class, because the slot map, the config writes and the gateway loop share one serial queue and
+ * one view of the gateway; its decisions are pure and tested apart (restartPolicy.ts, gatewayConfig.ts, configNotApplied).
  */
 import { randomBytes } from "node:crypto"
 import type { Server } from "node:http"

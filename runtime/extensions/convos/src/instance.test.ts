@@ -1,3 +1,4 @@
+/** ConvosInstance over a recording transport and turn runner: one describe per behaviour (over 400 lines for that). */
 import { describe, expect, it } from "vitest"
 import { memoryBindingStore } from "./bindingStore.ts"
 import { ConvosInstance, NO_MODEL_REPLY, type TurnRequest } from "./instance.ts"

@@ -2,6 +2,8 @@
  * One agent instance's Convos side: the XMTP transport, the binding, provisioning, and the inbound turn queue.
  * It knows nothing of OpenClaw: agent turns go through the `TurnRunner` it is given (inbound.ts in production,
  * a recording fake in unit tests).
+ * Over 400 lines: one agent's ordered side effects (provision, join, greet, turns, leave) around one binding; what to
+ * do is decided by pure functions elsewhere (binding.ts, manners.ts, joinWatch.ts, notices.ts).
  */
 import { AsyncLocalStorage } from "node:async_hooks"
 import type { ConfigureReply, ProvisionReply } from "../../../../contract/index.ts"
