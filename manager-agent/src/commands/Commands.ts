@@ -50,12 +50,24 @@ export class Commands extends Context.Service<
       const quotaGate = Semaphore.makeUnsafe(1)
       const spawnsInFlight = new Map<string, number>()
       const inFlightOf = (sender: string) => ({ mine: spawnsInFlight.get(sender) ?? 0, all: [...spawnsInFlight.values()].reduce((a, b) => a + b, 0) })
-      const releaseSpawn = (sender: string) =>
-        Effect.sync(() => {
+      /**
+       * A reservation that ends: with its ownership row written in the same turn of the gate (a check then sees the
+       * row or the reservation, never both or neither), or, without a row, on its own (also in the gate).
+       */
+      const reservationOf = (sender: string) => {
+        let held = true
+        const end = Effect.sync(() => {
+          if (!held) return
+          held = false
           const left = (spawnsInFlight.get(sender) ?? 1) - 1
           if (left > 0) spawnsInFlight.set(sender, left)
           else spawnsInFlight.delete(sender)
         })
+        return {
+          record: <E>(write: Effect.Effect<void, E>) => quotaGate.withPermits(1)(write.pipe(Effect.ensuring(end))),
+          release: quotaGate.withPermits(1)(end),
+        }
+      }
       /** Recent traffic per conversation, for the loop limits and the reply budget (`traffic.ts`). */
       const traffic = new Map<string, ConversationTraffic>()
       /** Most recently active conversations last; the least recent is forgotten past 10,000 (its window is long gone). */
@@ -73,14 +85,15 @@ export class Commands extends Context.Service<
         intent: SpawnIntent,
         here: ReadonlyArray<AgentRecord>,
       ) {
-        const now = new Date()
         const isGroup = inGroup(message)
         const sender = message.senderInboxId
-        const hourAgo = new Date(now.getTime() - HOUR_MS)
         // The quota facts and the reservation, as one step among all spawns; whether we may add members here, meanwhile.
-        const [verdict, mayAdd] = yield* Effect.all(
+        const [{ verdict, now }, mayAdd] = yield* Effect.all(
           [
             quotaGate.withPermits(1)(Effect.gen(function* () {
+              // Read in the gate: a spawn that went through it first was recorded at an earlier time than this one.
+              const now = new Date()
+              const hourAgo = new Date(now.getTime() - HOUR_MS)
               const [recentSpawns, global] = yield* Effect.all(
                 [ownership.spawnsSince(sender, hourAgo), ownership.globalSpawnFacts(sender, hourAgo)],
                 { concurrency: 2 },
@@ -89,7 +102,7 @@ export class Commands extends Context.Service<
               const counted = withSpawnsInFlight({ recentSpawns, global }, inFlightOf(sender), now)
               const verdict = checkSpawnQuota({ liveAgentsHere: here.length, ...counted, limits: settings.limits, now })
               if (verdict.ok) spawnsInFlight.set(sender, (spawnsInFlight.get(sender) ?? 0) + 1)
-              return verdict
+              return { verdict, now }
             })),
             isGroup ? chat.canAddMembers(message.conversationId) : Effect.succeed(true),
           ],
@@ -106,7 +119,8 @@ export class Commands extends Context.Service<
               : replies.rateLimited(verdict.limit, verdict.retryInMinutes),
           )
         }
-        // Reserved: whatever happens next, the reservation ends (the ownership row, if any, is written by then).
+        // Reserved: it ends when the ownership row is written, or when the spawn ends without one.
+        const reservation = reservationOf(sender)
         return yield* Effect.gen(function* () {
           // Unique among the agents asked for here: in a group two members of one name cannot be told apart, and from a
           // 1:1 each agent gets a conversation named after it, so two "Trip Planner" chats would be ambiguous.
@@ -151,7 +165,7 @@ export class Commands extends Context.Service<
             spawnedBy: message.senderInboxId,
             spawnedAt: now,
           }
-          const record = ownership.record(agent)
+          const record = reservation.record(ownership.record(agent))
 
           if (mode === "create") {
             yield* record
@@ -179,7 +193,7 @@ export class Commands extends Context.Service<
           }
           yield* reply(message, replies.joining(agent.agentName))
           return { _tag: "Spawned", agent, mode } satisfies Outcome
-        }).pipe(Effect.ensuring(releaseSpawn(sender)))
+        }).pipe(Effect.ensuring(reservation.release))
       })
 
       /** Gives back an instance the manager could not place: destroyed (never reused), ownership closed. */
