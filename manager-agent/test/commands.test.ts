@@ -176,6 +176,14 @@ describe("spawning in a group", () => {
     })
   })
 
+  it("gives a spawn's quota back when the spawn fails before it could claim", async () => {
+    await withManager(testLimits(5, 1), async (handle) => {
+      chat.state.unreadable.add("g-unreadable")
+      await expect(handle(message("g-unreadable", "judy", "add a chef here"))).rejects.toThrow()
+      expect((await handle(message("g-readable", "judy", "add a chef here")))._tag).toBe("Spawned")
+    })
+  })
+
   it("runs one sender's spawns in several conversations at once: only the quota check waits its turn", async () => {
     await withManager(testLimits(5, 10), async (handle) => {
       let release = () => {}

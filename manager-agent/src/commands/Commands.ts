@@ -51,11 +51,16 @@ export class Commands extends Context.Service<
       const spawnsInFlight = new Map<string, number>()
       const inFlightOf = (sender: string) => ({ mine: spawnsInFlight.get(sender) ?? 0, all: [...spawnsInFlight.values()].reduce((a, b) => a + b, 0) })
       /**
-       * A reservation that ends: with its ownership row written in the same turn of the gate (a check then sees the
-       * row or the reservation, never both or neither), or, without a row, on its own (also in the gate).
+       * One spawn's reservation, taken in the gate when its check passes. It ends with its ownership row written in the
+       * same turn of the gate (a check then sees the row or the reservation, never both or neither), or, without a
+       * row, on its own (also in the gate).
        */
       const reservationOf = (sender: string) => {
-        let held = true
+        let held = false
+        const take = () => {
+          held = true
+          spawnsInFlight.set(sender, (spawnsInFlight.get(sender) ?? 0) + 1)
+        }
         const end = Effect.sync(() => {
           if (!held) return
           held = false
@@ -64,6 +69,7 @@ export class Commands extends Context.Service<
           else spawnsInFlight.delete(sender)
         })
         return {
+          take,
           record: <E>(write: Effect.Effect<void, E>) => quotaGate.withPermits(1)(write.pipe(Effect.ensuring(end))),
           release: quotaGate.withPermits(1)(end),
         }
@@ -87,6 +93,7 @@ export class Commands extends Context.Service<
       ) {
         const isGroup = inGroup(message)
         const sender = message.senderInboxId
+        const reservation = reservationOf(sender)
         // The quota facts and the reservation, as one step among all spawns; whether we may add members here, meanwhile.
         const [{ verdict, now }, mayAdd] = yield* Effect.all(
           [
@@ -101,13 +108,13 @@ export class Commands extends Context.Service<
               // The per-conversation cap holds in a 1:1 too (a 2-member group is one): `here` is what was spawned from it.
               const counted = withSpawnsInFlight({ recentSpawns, global }, inFlightOf(sender), now)
               const verdict = checkSpawnQuota({ liveAgentsHere: here.length, ...counted, limits: settings.limits, now })
-              if (verdict.ok) spawnsInFlight.set(sender, (spawnsInFlight.get(sender) ?? 0) + 1)
+              if (verdict.ok) reservation.take()
               return { verdict, now }
             })),
             isGroup ? chat.canAddMembers(message.conversationId) : Effect.succeed(true),
           ],
           { concurrency: 2 },
-        )
+        ).pipe(Effect.onError(() => reservation.release))
         if (!verdict.ok) {
           return yield* replied(
             message,
@@ -120,7 +127,6 @@ export class Commands extends Context.Service<
           )
         }
         // Reserved: it ends when the ownership row is written, or when the spawn ends without one.
-        const reservation = reservationOf(sender)
         return yield* Effect.gen(function* () {
           // Unique among the agents asked for here: in a group two members of one name cannot be told apart, and from a
           // 1:1 each agent gets a conversation named after it, so two "Trip Planner" chats would be ambiguous.

@@ -11,6 +11,8 @@ export interface FakeChatState {
   readonly addLocked: Set<string>
   /** Groups where the manager may not remove members (not an admin). */
   readonly removeLocked: Set<string>
+  /** Groups whose permissions cannot be read (the XMTP client fails). */
+  readonly unreadable: Set<string>
   /** Groups where a removal reports success but the member stays listed. */
   readonly ineffectiveRemovals: Set<string>
   readonly joins: Array<string>
@@ -23,6 +25,7 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
     members: new Map(),
     admins: new Map(),
     addLocked: new Set(),
+    unreadable: new Set(),
     removeLocked: new Set(),
     ineffectiveRemovals: new Set(),
     joins: [],
@@ -49,7 +52,11 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
           : Effect.sync(() => {
             if (!state.ineffectiveRemovals.has(conversationId)) inboxIds.forEach((id) => membersOf(conversationId).delete(id))
           }),
-      canAddMembers: (conversationId) => Effect.succeed(!state.addLocked.has(conversationId)),
+      canAddMembers: (conversationId) =>
+        state.unreadable.has(conversationId)
+          // After the quota check has answered, as a slow client would.
+          ? Effect.sleep("200 millis").pipe(Effect.andThen(Effect.fail(new ChatError({ reason: "failed", message: "scripted" }))))
+          : Effect.succeed(!state.addLocked.has(conversationId)),
       memberInboxIds: (conversationId) => Effect.sync(() => [...membersOf(conversationId)]),
       isAdmin: (conversationId, inboxId) => Effect.succeed(state.admins.get(conversationId)?.has(inboxId) ?? false),
       joinByInvite: (url) =>
