@@ -130,6 +130,8 @@ describe("runtime instance (conduct)", () => {
     // the drain catches it past admission, and after a SIGKILL resumes it and announces that in the chat.
     const slow = await alice.sendText(conversationId, `Trip Planner, PING-slow${cue}`)
     await working(slow)
+    // Killed while the model call is in flight: the turn OpenClaw resumes after the restart.
+    await waitFor("the slow turn's model call", () => (world.model.requests.some((r) => r.userText.includes(`PING-slow${cue}`)) ? true : undefined), 60_000)
     const gatewayPid = world.host.gatewayPid()
     expect(gatewayPid).toBeDefined()
     process.kill(gatewayPid ?? 0, signal)
@@ -145,8 +147,13 @@ describe("runtime instance (conduct)", () => {
     await crash("SIGTERM", "term")
   }, RUNTIME_READY_TIMEOUT + 360_000)
 
-  it("a gateway SIGKILL with a turn in flight: nothing internal reaches the group, and it answers again after the restart", async () => {
+  it("a gateway SIGKILL with a turn in flight: nothing internal reaches the group, it answers again after the restart, and the interrupted turn is answered too", async () => {
+    // PING-afterkill is sent while OpenClaw resumes the interrupted turn: it waits for that run and gets its own turn
+    // (queue mode followup; steered into the resumed run, it went unanswered).
     await crash("SIGKILL", "kill")
+    // The resumed run's answer goes out through the channel's outbound to the conversation the turn came from.
+    await waitFor("the resumed turn's answer", () => fromAgent().find((e) => e.text === "PONG-slowkill"), 60_000)
+    expectNothingInternal()
   }, RUNTIME_READY_TIMEOUT + 360_000)
 
   it("deleted (as the pool does to remove it) while a \"remove\" message is being dispatched: nothing internal reaches the group", async () => {
