@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
+import { record, requiredText, textResult } from "./toolParams.ts"
 
 export const MEMORY_TOOL_NAMES = ["memory_save", "memory_list", "memory_forget"] as const
 
@@ -79,13 +80,8 @@ export const forgetFacts = (stateDir: string, what: string): Array<Fact> => {
   return removed
 }
 
-const textResult = (text: string, details: Record<string, unknown>) => ({ content: [{ type: "text" as const, text }], details })
-
-const stringParam = (raw: unknown, name: string): string => {
-  const value = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)[name] : undefined
-  if (typeof value !== "string") throw new Error(`${name} is required`)
-  return value
-}
+// A blank fact or key passes through: saveFact and forgetFacts refuse it with their own messages.
+const stringParam = (raw: unknown, name: string): string => requiredText(record(raw), name, { allowBlank: true })
 
 /** The memory tools of one slot, over its own state dir. */
 export const memoryTools = (stateDir: string): Array<AnyAgentTool> => [
