@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto"
 import { statSync } from "node:fs"
 import { join } from "node:path"
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
-import { readJsonArray, writeJsonAtomic } from "./memory.ts"
+import { readJsonArray, writeJsonAtomic } from "./jsonFile.ts"
 import { record, textResult } from "./toolParams.ts"
 
 export const REMINDER_TOOL_NAMES = ["reminder_set", "reminder_list", "reminder_cancel"] as const
