@@ -1,7 +1,7 @@
 import { Context, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { ComputeProvider, type ComputeState } from "./compute/ComputeProvider.ts"
 import { Hosts } from "./db/Hosts.ts"
-import { Instances } from "./db/Instances.ts"
+import { type InstanceRow, Instances } from "./db/Instances.ts"
 import { nextHostStatus } from "./domain/placement.ts"
 import { decide, type Observation, slotCompute } from "./domain/reconcile.ts"
 import { HostClient } from "./HostClient.ts"
@@ -47,6 +47,14 @@ export class Reconciler extends Context.Service<Reconciler, {
         unhealthyAfter: config.unhealthyAfter,
         pendingAcceptanceTimeoutMs: Duration.toMillis(config.pendingAcceptanceTimeout),
       }
+
+      const stillAbandoned = (row: InstanceRow) =>
+        Effect.gen(function*() {
+          if (row.owner === processInfo.id && pool.runsClaim(row.id)) return false
+          const now = yield* instances.findById(row.id)
+          return Option.isSome(now) && now.value.status === "claiming" && now.value.owner === row.owner &&
+            now.value.claimed_at?.getTime() === row.claimed_at?.getTime()
+        })
 
       const tick = Effect.gen(function*() {
         const hostRows = yield* hosts.list
@@ -136,6 +144,10 @@ export class Reconciler extends Context.Service<Reconciler, {
             }
             const decided = decide(observation, policy)
             if (decided._tag === "Keep") return
+            // The row was read at the start of the tick: a claim of this process may have ended since (its row then
+            // says so). Resetting its slot now would wipe the agent a person was just given. Checked in this order:
+            // once no claim runs here, a row still `claiming` under this tick's owner and claim time was abandoned.
+            if (decided._tag === "Event" && decided.event._tag === "ClaimAbandoned" && !(yield* stillAbandoned(row))) return
             // An abandoned claim goes back to idle if the slot confirms it was never given a conversation.
             const decision = decided._tag === "Event" && decided.event._tag === "ClaimAbandoned" && row.url !== null &&
                 (yield* client.reset(row.url, row.id, tokens.tokenFor(row.id)).pipe(

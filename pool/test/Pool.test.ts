@@ -1,6 +1,6 @@
 /** The pool service against real local host processes, one `it` per behaviour (over 400 lines: claims, placement, warm-up, kill, reconfigure, drain, host crashes and tokens share one harness). */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Effect, Exit, Fiber, Layer, Option, Redacted } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Instances } from "../src/db/Instances.ts"
@@ -11,7 +11,7 @@ import type { PoolSettings } from "../src/PoolConfig.ts"
 import { Reconciler } from "../src/Reconciler.ts"
 import { TestDatabaseLayer } from "../../test/db/testDatabase.ts"
 import { makeFakeTool } from "../../test/fakes/fakeTool.ts"
-import { controlInstance, defaultControl, hostPid, makeDataDir, poolLayer, slotDir } from "./support/poolHarness.ts"
+import { controlHost, controlInstance, defaultControl, hostPid, makeDataDir, poolLayer, slotDir } from "./support/poolHarness.ts"
 import { waitFor } from "../../test/waitFor.ts"
 
 const request = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
@@ -210,6 +210,28 @@ describe("Pool", () => {
         controlInstance(dataDir, id!, { provision: "error", resetClean: false })
         yield* Effect.exit(pool.claim(request()))
         assert.strictEqual(Option.getOrThrow(yield* instances.findById(id!)).status, "crashed")
+      })), 60_000)
+
+  it.live("a reconcile tick that read a claim in flight leaves its slot alone when the claim ends before the tick decides", () =>
+    withPool(({ dataDir }) =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(1)
+        const instances = yield* Instances
+        const { id, host_id } = (yield* pool.list)[0]!
+        // The slot would report a reset clean (as an added agent does until the welcome comes); the host's health
+        // answer comes after the claim ended, so the tick decides on a row it read while the claim ran.
+        controlInstance(dataDir, id, { provisionDelayMs: 500, resetClean: true })
+        controlHost(dataDir, host_id!, { healthDelayMs: 1_500 })
+        const claim = yield* Effect.forkChild(pool.claim(request()))
+        yield* waitFor("the claim in flight", Effect.map(instances.findById(id), (row) => Option.getOrUndefined(row)?.status === "claiming" || undefined))
+        yield* (yield* Reconciler).tick
+        const claimed = yield* Fiber.join(claim)
+        assert.strictEqual(claimed.instanceId, id)
+        const row = Option.getOrThrow(yield* instances.findById(id))
+        assert.strictEqual(row.status, "claimed")
+        // Still bound to the conversation it was handed out for: the tick did not reset it.
+        const binding = JSON.parse(readFileSync(join(slotDir(dataDir, id)!, "binding.json"), "utf8")) as { conversationId?: string } | null
+        assert.strictEqual(binding?.conversationId, row.conversation_id)
       })), 60_000)
 
   it.live("a warm-up whose provider fails rolls back: no resource, no row, no slot; the empty host is retired", () =>

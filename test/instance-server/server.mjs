@@ -7,7 +7,7 @@
 //   pool-wide DATA_DIR/default-control.json
 // Slot keys: { "readyAfterMs": 0, "health": "ok" | "down", "provision": "ok" | "error" | "hang" | "conflict" |
 //   "pending", "resetClean": true, "provisionDelayMs": 0, "configure": "ok" | "error" }
-// Host keys: { "hostHealth": "ok" | "down", "gateway": "ok" | "down" }
+// Host keys: { "hostHealth": "ok" | "down", "gateway": "ok" | "down", "healthDelayMs": 0 }
 // Plain JavaScript (Node strips the contract's types), so a host starts in well under a second.
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -100,6 +100,7 @@ const hostRoute = async (req, res, path) => {
   const hc = hostControl()
   if (req.method === "GET" && path === "/host/health") {
     if (hc.hostHealth === "down") return send(res, 503, { error: "down" })
+    if (hc.healthDelayMs) await new Promise((r) => setTimeout(r, hc.healthDelayMs))
     return send(res, 200, {
       hostId: env.HOST_ID,
       version: "test-host-1",
