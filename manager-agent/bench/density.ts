@@ -10,6 +10,8 @@
  *    of the host's gateway → time until all 8 agents answer again in their groups.
  *
  * Prints the figures and the targets. BENCH_SETTLE_MS (default 10000) is the idle wait before RSS is read.
+ * BENCH_ONLY=chat skips part 1 (the kill target then compares with this run's pool start); BENCH_TRACE=1 prints where
+ * the 8 warm spawns spent their time, per product span; KEEP_E2E_LOGS keeps the hosts' logs.
  */
 import type { Group } from "@xmtp/node-sdk"
 import { ConfigProvider, Duration, Effect, Layer, ManagedRuntime } from "effect"
@@ -40,11 +42,14 @@ import { startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
 import { ManagerLobby } from "../src/bot/XmtpChat.ts"
 import { ManagerAgentLayer } from "../src/ManagerAgent.ts"
 import { makeUser, waitFor, type User } from "../test/support/xmtpWorld.ts"
+import { makeSpanTimes } from "./spanTimes.ts"
 
 const SLOTS = 8
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? "10000")
 const READY_TIMEOUT = 600_000
 const ROTATION_ROUNDS = 3
+const HOSTS_ALONE = process.env.BENCH_ONLY !== "chat"
+const spans = process.env.BENCH_TRACE === "1" ? makeSpanTimes() : undefined
 
 const log = (message: string) => process.stderr.write(`[bench:density] ${message}\n`)
 const percentile = (values: ReadonlyArray<number>, p: number) => {
@@ -65,20 +70,24 @@ const out = (line: string) => {
 
 try {
   // ------------------------------------------------------------------------------------------ 1. hosts alone
-  log(`hosts alone: one ${SLOTS}-slot host, then two one-agent hosts`)
-  const big = await runHostBench({ root, node, model, slots: SLOTS, settleMs: SETTLE_MS, adds: 3 })
-  const singles = []
-  for (let i = 0; i < 2; i++) {
-    const dir = join(root, `single-${i}`)
-    mkdirSync(dir)
-    singles.push(await runHostBench({ root: dir, node, model, slots: 1, settleMs: SETTLE_MS, adds: 0 }))
+  let coldStartMs: number | undefined
+  if (HOSTS_ALONE) {
+    log(`hosts alone: one ${SLOTS}-slot host, then two one-agent hosts`)
+    const big = await runHostBench({ root, node, model, slots: SLOTS, settleMs: SETTLE_MS, adds: 3 })
+    const singles = []
+    for (let i = 0; i < 2; i++) {
+      const dir = join(root, `single-${i}`)
+      mkdirSync(dir)
+      singles.push(await runHostBench({ root: dir, node, model, slots: 1, settleMs: SETTLE_MS, adds: 0 }))
+    }
+    const perAgentBig = big.idleRssMb / SLOTS
+    const perAgentSingle = singles.reduce((sum, s) => sum + s.idleRssMb, 0) / singles.length
+    out(`cold start → all ready: ${SLOTS}-slot host ${(big.coldStartMs / 1000).toFixed(1)} s; one-agent hosts ${singles.map((s) => (s.coldStartMs / 1000).toFixed(1)).join(" s, ")} s`)
+    out(`idle RSS of the host tree: ${SLOTS}-slot ${big.idleRssMb} MB (${perAgentBig.toFixed(0)} MB per agent); one-agent ${singles.map((s) => s.idleRssMb).join(" MB, ")} MB`)
+    out(`idle RSS per agent, ${SLOTS}-slot / one-agent: ${(perAgentBig / perAgentSingle).toFixed(3)} (target ≤ ${(1 / 6).toFixed(3)}; ≤ 180 MB per agent)`)
+    out(`hot-add on the host (PUT → ready): ${ms(big.hotAddMs)}`)
+    coldStartMs = big.coldStartMs
   }
-  const perAgentBig = big.idleRssMb / SLOTS
-  const perAgentSingle = singles.reduce((sum, s) => sum + s.idleRssMb, 0) / singles.length
-  out(`cold start → all ready: ${SLOTS}-slot host ${(big.coldStartMs / 1000).toFixed(1)} s; one-agent hosts ${singles.map((s) => (s.coldStartMs / 1000).toFixed(1)).join(" s, ")} s`)
-  out(`idle RSS of the host tree: ${SLOTS}-slot ${big.idleRssMb} MB (${perAgentBig.toFixed(0)} MB per agent); one-agent ${singles.map((s) => s.idleRssMb).join(" MB, ")} MB`)
-  out(`idle RSS per agent, ${SLOTS}-slot / one-agent: ${(perAgentBig / perAgentSingle).toFixed(3)} (target ≤ ${(1 / 6).toFixed(3)}; ≤ 180 MB per agent)`)
-  out(`hot-add on the host (PUT → ready): ${ms(big.hotAddMs)}`)
 
   // ------------------------------------------------------------------------------------------ 2. from chat
   log(`the product from chat: pool + manager + one ${SLOTS}-slot host`)
@@ -120,7 +129,11 @@ try {
   }))))
   const runtime = ManagedRuntime.make(
     // provideMerge: the hot-add phase turns replenish off through the pool's settings row.
-    manager.pipe(Layer.provideMerge(Reconciler.loop.pipe(Layer.provideMerge(poolLayer))), Layer.provideMerge(TestDatabaseLayer({ maxConnections: 8 }))),
+    manager.pipe(
+      Layer.provideMerge(Reconciler.loop.pipe(Layer.provideMerge(poolLayer))),
+      Layer.provideMerge(TestDatabaseLayer({ maxConnections: 8 })),
+      Layer.provide(spans?.layer ?? Layer.empty),
+    ),
   )
   const run = <A>(effect: Effect.Effect<A, unknown, Pool | ManagerLobby | SqlClient.SqlClient>) => runtime.runPromise(effect)
   const users: Array<User> = []
@@ -133,6 +146,7 @@ try {
       return (yield* (yield* Pool).counts).idle >= SLOTS || undefined
     })), "8 warm slots", READY_TIMEOUT)
     out(`pool: ${SLOTS} warm slots on one host ${((Date.now() - hostStart) / 1000).toFixed(1)} s after start`)
+    coldStartMs ??= Date.now() - hostStart
 
     const alice = await makeUser(node.apiUrl)
     const bob = await makeUser(node.apiUrl)
@@ -147,6 +161,7 @@ try {
     for (const group of groups) await waitFor(() => fromManager(group).length > 0, "the manager's introduction", 60_000)
 
     // 8 spawns in a row, one per group, sent back to back.
+    spans?.reset()
     const sentAt = new Map<string, number>()
     for (const group of groups) {
       sentAt.set(group.id, Date.now())
@@ -169,6 +184,7 @@ try {
     out(`8 spawns in a row in 8 groups: ${agentOf.size}/${SLOTS} joined, ${refusals.length} refused ("ask again"/no capacity)`)
     out(`chat → agent member (warm slot): ${ms(member)} (target p50 ≤ 250 ms); the first of the row, with no spawn queued before it: ${member[0] ?? NaN} ms`)
     out(`chat → greeting: ${ms(greeting)}`)
+    if (spans) log(`where the 8 warm spawns spent their time (spans, until every greeting):\n${spans.table()}`)
 
     // A turn in rotation across the 8 agents.
     const answer = async (group: Group, cue: string, timeoutMs: number) => {
@@ -211,7 +227,7 @@ try {
       }
       return Date.now() - killedAt
     }))
-    out(`kill -9 of the gateway → all 8 agents answer again: ${(Math.max(...back) / 1000).toFixed(1)} s (target ≤ cold start + 10 s = ${((big.coldStartMs + 10_000) / 1000).toFixed(1)} s)`)
+    out(`kill -9 of the gateway → all 8 agents answer again: ${(Math.max(...back) / 1000).toFixed(1)} s (target ≤ cold start + 10 s = ${((coldStartMs + 10_000) / 1000).toFixed(1)} s)`)
 
     // A spawn from a hot-added slot: no warm slot is kept, one agent is removed so the host has room.
     await run(Effect.gen(function* () {
@@ -248,6 +264,7 @@ try {
 } finally {
   await model.stop()
   await node.stop()
-  rmSync(root, { recursive: true, force: true })
+  if (process.env.KEEP_E2E_LOGS === undefined) rmSync(root, { recursive: true, force: true })
+  else log(`kept ${root} (KEEP_E2E_LOGS)`)
 }
 process.exit(0)

@@ -206,7 +206,9 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
       }
     })
 
-    const call = <A>(what: string, run: () => Promise<A>) => Effect.tryPromise({ try: run, catch: toChatError(what) })
+    // One span per XMTP call, so a trace shows what a command spends in the network and MLS.
+    const call = <A>(what: string, run: () => Promise<A>) =>
+      Effect.tryPromise({ try: run, catch: toChatError(what) }).pipe(Effect.withSpan(`Chat.${what}`))
     const joinWait = options.joinWait ?? Duration.seconds(8)
 
     const chat = Chat.of({

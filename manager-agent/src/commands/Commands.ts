@@ -110,7 +110,7 @@ export class Commands extends Context.Service<
               const verdict = checkSpawnQuota({ liveAgentsHere: here.length, ...counted, limits: settings.limits, now })
               if (verdict.ok) reservation.take()
               return { verdict, now }
-            })),
+            })).pipe(Effect.withSpan("Commands.quotaGate")),
             isGroup ? chat.canAddMembers(message.conversationId) : Effect.succeed(true),
           ],
           { concurrency: 2 },
