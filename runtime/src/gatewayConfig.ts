@@ -157,11 +157,6 @@ export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigS
       sessions: { visibility: "agent" },
       agentToAgent: { enabled: false },
     },
-    // A message that arrives while a run the plugin did not start is active (OpenClaw's resumption of a turn a crash
-    // interrupted) waits for it and gets its own turn. The default, steering it into that run, lost it: the resumed
-    // run had already asked the model, and its answer is the interrupted message's. The plugin runs its own turns one
-    // at a time per agent, so its turns never meet this.
-    messages: { queue: { mode: "followup" } },
     // The shipped skills change only with a slot's resources, written before its account starts; no watcher (with the
     // config watcher polling, a skills watcher would poll every workspace too).
     skills: { load: { watch: false } },
