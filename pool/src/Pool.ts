@@ -402,6 +402,10 @@ export class Pool extends Context.Service<Pool, {
       const outcomeOf = (id: string) =>
         Effect.gen(function*() {
           const first = yield* instances.findById(id)
+          // Settled already: a finished claim has no owner, which must not read as "its process is gone".
+          if (Option.isSome(first) && (first.value.status === "claimed" || first.value.status === "pending_acceptance")) {
+            return resultOf(first.value)
+          }
           const owner = Option.isSome(first) ? first.value.owner : null
           const settled = Effect.gen(function*() {
             while (true) {
@@ -413,7 +417,8 @@ export class Pool extends Context.Service<Pool, {
               yield* Effect.sleep(Duration.millis(100))
             }
           })
-          const ownerGone = owner === null ? Effect.succeed(Option.none<ClaimResult>()) : Effect.gen(function*() {
+          // No owner while not settled: the row leaves `claiming` without one, which `settled` sees.
+          const ownerGone = owner === null ? Effect.never : Effect.gen(function*() {
             while (true) {
               yield* processInfo.awaitGone(owner)
               if (!(yield* processInfo.isAlive(owner))) return Option.none<ClaimResult>()

@@ -193,6 +193,18 @@ describe("Pool", () => {
         assert.strictEqual((yield* pool.counts).idle, 1)
       })), 60_000)
 
+  it.live("a claim for a joinUrl whose claim already finished gets that instance (a retried join of the same invite)", () =>
+    withPool(() =>
+      Effect.gen(function*() {
+        const pool = yield* warmPool(2)
+        const joinUrl = "https://dev.convos.org/v2?i=retried"
+        const first = yield* pool.claim(request({ mode: "join", joinUrl }))
+        const again = yield* pool.claim(request({ mode: "join", joinUrl }))
+        assert.strictEqual(again.instanceId, first.instanceId)
+        assert.isTrue(again.joined)
+        assert.strictEqual((yield* pool.counts).idle, 1)
+      })), 60_000)
+
   it.live("a failed provision returns the instance to idle when it resets clean, and crashes it when not", () =>
     withPool(({ dataDir }) =>
       Effect.gen(function*() {
