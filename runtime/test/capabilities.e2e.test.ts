@@ -224,7 +224,13 @@ describe("agents' tools, per slot", () => {
   it("two of our agents told to answer each other stop at the manners' chain limit: at most 5 messages from the one that keeps its limit", async () => {
     // The third slot joins Scout's group only now, so it heard none of the tests above, nor Scout's profile: Scout
     // writes its (agent) profile again when it sees Echo added, so each knows the other is an agent.
+    const scoutProfiles = () =>
+      world.received.filter((e) => e.conversationId === scoutGroup && e.senderInboxId === world.inboxOf.get(scout) && e.kind === "profile_update").length
+    const profilesBefore = scoutProfiles()
     await join(echo, "Echo", scoutGroup)
+    // The loop starts once Scout's profile is out again: sent before the next message, Echo reads it first. (Started
+    // sooner, Echo takes Scout for a person until it arrives, and only Scout's limit ends the chain.)
+    await waitFor("Scout's profile re-sent after Echo's add", () => (scoutProfiles() > profilesBefore ? true : undefined), 60_000)
     const scoutBefore = fromAgent(scout, scoutGroup).length
     const echoBefore = fromAgent(echo, scoutGroup).length
     await world.user.sendText(scoutGroup, "Scout, start with Echo: CUE-loop-to-Scout")
