@@ -8,10 +8,10 @@
  */
 import { randomBytes } from "node:crypto"
 import type { Server } from "node:http"
-import { createServer } from "node:net"
 import type { HostHealth, SlotHealth, SlotSpec } from "../../contract/index.ts"
 import type { InstanceStatus } from "../extensions/convos/src/instance.ts"
 import { type Answer, type ForwardedAction, type HostBackend, startHostServer } from "./contractServer.ts"
+import { freePort } from "./freePort.ts"
 import { buildGatewayConfig, type ConfigSlot } from "./gatewayConfig.ts"
 import { buildGatewayEnv } from "./gatewayEnv.ts"
 import { OPENCLAW_VERSION, type RunningGateway, startGateway, waitForOk } from "./gatewayProcess.ts"
@@ -42,16 +42,6 @@ export interface PluginStatus {
  */
 export const configNotApplied = (configured: ReadonlyArray<string> | null, expected: ReadonlyArray<string>, sinceWriteMs: number, graceMs = CONFIG_APPLY_GRACE_MS): boolean =>
   configured !== null && sinceWriteMs >= graceMs && (configured.length !== expected.length || expected.some((slotId) => !configured.includes(slotId)))
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 /** How long the gateway gets to apply a config write before the supervisor writes it again. */
 const CONFIG_APPLY_GRACE_MS = 10_000

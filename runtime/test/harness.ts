@@ -21,8 +21,8 @@ import { type HostHealth, paths, type SlotHealth, type SlotSpec } from "../../co
 import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
 import { type FakeModel, type FakeModelScript, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
+import { freePort } from "../src/freePort.ts"
 import { killTree, processTree, treeRssBytes } from "../src/processTree.ts"
-import { freePort } from "../src/supervisor.ts"
 import { agentScript } from "./agentScript.ts"
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..")

@@ -1,7 +1,8 @@
 /** Persists the binding and recently handled message ids in the instance's state dir (survives restarts). */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { type BindingState, idle } from "./binding.ts"
+import { writeJsonAtomic } from "./jsonFile.ts"
 
 export interface PersistedInstance {
   readonly binding: BindingState
@@ -46,10 +47,7 @@ export const fileBindingStore = (stateDir: string): BindingStore => {
       return { ...emptyPersisted, ...parsed } as PersistedInstance
     },
     save(value) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-      const tmp = `${path}.${process.pid}.tmp`
-      writeFileSync(tmp, JSON.stringify(value, null, 2), { mode: 0o600 })
-      renameSync(tmp, path)
+      writeJsonAtomic(path, value)
     },
   }
 }

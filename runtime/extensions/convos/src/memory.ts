@@ -8,9 +8,10 @@
  * tools (which our agents must not have), and its search needs an embedding provider.
  */
 import { randomBytes } from "node:crypto"
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
+import { readJsonArray, writeJsonAtomic } from "./jsonFile.ts"
+import { record, requiredText, textResult } from "./toolParams.ts"
 
 export const MEMORY_TOOL_NAMES = ["memory_save", "memory_list", "memory_forget"] as const
 
@@ -21,24 +22,6 @@ export interface Fact {
   readonly id: string
   readonly text: string
   readonly savedAt: string
-}
-
-/** Writes whole and atomically (a crash mid-write leaves the old file), readable only by the host's user. */
-export const writeJsonAtomic = (path: string, value: unknown): void => {
-  const dir = join(path, "..")
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const temp = `${path}.${randomBytes(4).toString("hex")}.tmp`
-  writeFileSync(temp, JSON.stringify(value, null, 1), { mode: 0o600 })
-  renameSync(temp, path)
-}
-
-export const readJsonArray = <A>(path: string, isItem: (value: unknown) => value is A): Array<A> => {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"))
-    return Array.isArray(parsed) ? parsed.filter(isItem) : []
-  } catch {
-    return []
-  }
 }
 
 const isFact = (value: unknown): value is Fact =>
@@ -79,13 +62,8 @@ export const forgetFacts = (stateDir: string, what: string): Array<Fact> => {
   return removed
 }
 
-const textResult = (text: string, details: Record<string, unknown>) => ({ content: [{ type: "text" as const, text }], details })
-
-const stringParam = (raw: unknown, name: string): string => {
-  const value = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)[name] : undefined
-  if (typeof value !== "string") throw new Error(`${name} is required`)
-  return value
-}
+// A blank fact or key passes through: saveFact and forgetFacts refuse it with their own messages.
+const stringParam = (raw: unknown, name: string): string => requiredText(record(raw), name, { allowBlank: true })
 
 /** The memory tools of one slot, over its own state dir. */
 export const memoryTools = (stateDir: string): Array<AnyAgentTool> => [

@@ -15,7 +15,8 @@ import { randomBytes } from "node:crypto"
 import { statSync } from "node:fs"
 import { join } from "node:path"
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
-import { readJsonArray, writeJsonAtomic } from "./memory.ts"
+import { readJsonArray, writeJsonAtomic } from "./jsonFile.ts"
+import { record, textResult } from "./toolParams.ts"
 
 export const REMINDER_TOOL_NAMES = ["reminder_set", "reminder_list", "reminder_cancel"] as const
 export const MAX_REMINDERS = 50
@@ -135,9 +136,6 @@ export const describeTime = (instant: number, timeZone: string): string =>
 export const reminderMessage = (reminder: Reminder) => `⏰ ${reminder.text}`
 
 // ---- the tools ----
-
-const record = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {})
-const textResult = (text: string, details: Record<string, unknown>) => ({ content: [{ type: "text" as const, text }], details })
 
 export interface ReminderInput {
   readonly text: string

@@ -9,6 +9,7 @@
  * do, and never holds a token.
  */
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
+import { record, requiredText, textResult } from "./toolParams.ts"
 
 export const EMAIL_TOOL_NAMES = ["email_send", "email_inbox", "email_read"] as const
 export const SMS_TOOL_NAMES = ["sms_send"] as const
@@ -82,36 +83,27 @@ const attempt = async <A>(tool: string, sends: boolean, work: () => Promise<A>):
 const EMAIL_ADDRESS = /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/
 const E164 = /^\+[1-9][0-9]{6,14}$/
 
-const paramsObject = (params: unknown): Record<string, unknown> =>
-  typeof params === "object" && params !== null && !Array.isArray(params) ? (params as Record<string, unknown>) : {}
-
-const text = (params: Record<string, unknown>, name: string, max: number): string => {
-  const value = params[name]
-  if (typeof value !== "string" || value.trim() === "") throw new Error(`${name} is required`)
-  if (value.length > max) throw new Error(`${name} is longer than ${max} characters`)
-  return value
-}
-
+// Addresses and ids are trimmed; a subject or body goes out as written.
 export const validateEmailSend = (raw: unknown): { to: string; subject: string; text: string } => {
-  const params = paramsObject(raw)
-  const to = text(params, "to", 254).trim()
+  const params = record(raw)
+  const to = requiredText(params, "to", { max: 254, trim: true })
   if (!EMAIL_ADDRESS.test(to)) throw new Error("to must be one email address, such as name@example.com")
-  return { to, subject: text(params, "subject", 200), text: text(params, "text", 50_000) }
+  return { to, subject: requiredText(params, "subject", { max: 200 }), text: requiredText(params, "text", { max: 50_000 }) }
 }
 
 export const validateEmailInbox = (raw: unknown): { limit: number } => {
-  const limit = paramsObject(raw).limit ?? 10
+  const limit = record(raw).limit ?? 10
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 50) throw new Error("limit must be a whole number from 1 to 50")
   return { limit }
 }
 
-export const validateEmailRead = (raw: unknown): { messageId: string } => ({ messageId: text(paramsObject(raw), "messageId", 1_000).trim() })
+export const validateEmailRead = (raw: unknown): { messageId: string } => ({ messageId: requiredText(record(raw), "messageId", { max: 1_000, trim: true }) })
 
 export const validateSmsSend = (raw: unknown): { to: string; text: string } => {
-  const params = paramsObject(raw)
-  const to = text(params, "to", 16).trim()
+  const params = record(raw)
+  const to = requiredText(params, "to", { max: 16, trim: true })
   if (!E164.test(to)) throw new Error("to must be an E.164 phone number: +, country code and number, no spaces (US: +15551234567)")
-  return { to, text: text(params, "text", 1_600) }
+  return { to, text: requiredText(params, "text", { max: 1_600 }) }
 }
 
 // ---- results as the model reads them ----
@@ -150,7 +142,7 @@ export const formatEmail = (message: InboxMessage): string => {
 }
 
 const field = (answer: unknown, name: string): string | undefined => {
-  const value = typeof answer === "object" && answer !== null ? (answer as Record<string, unknown>)[name] : undefined
+  const value = record(answer)[name]
   return typeof value === "string" ? value : undefined
 }
 
@@ -181,8 +173,8 @@ const defineTool = <Input>(spec: ToolSpec<Input>): AnyAgentTool => ({
   ...(spec.untrusted ? { resultContentSource: "network" as const } : {}),
   execute: (_toolCallId, raw) =>
     attempt(spec.name, spec.sends, async () => {
-      const { text: textForModel, details } = await spec.run(spec.validate(raw))
-      return { content: [{ type: "text" as const, text: textForModel }], details }
+      const { text, details } = await spec.run(spec.validate(raw))
+      return textResult(text, details)
     }),
 })
 

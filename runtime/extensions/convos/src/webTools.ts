@@ -10,6 +10,7 @@
  */
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
 import { FetchRefused, guardedGet } from "./netGuard.ts"
+import { record, requiredText, textResult } from "./toolParams.ts"
 
 export const WEB_TOOL_NAMES = ["search_web", "web_read"] as const
 export const DEFAULT_SEARCH_MODEL = "perplexity/sonar"
@@ -31,9 +32,6 @@ interface SonarAnswer {
   readonly text: string
   readonly sources: ReadonlyArray<string>
 }
-
-const record = (value: unknown): Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 
 /** The answer and its source URLs from a Sonar chat completion (`citations`, or `url_citation` annotations). */
 export const parseSonarAnswer = (body: unknown): SonarAnswer => {
@@ -82,17 +80,6 @@ export const htmlToText = (html: string): { readonly title: string; readonly tex
   return { title, text }
 }
 
-const paramsObject = (params: unknown): Record<string, unknown> => record(params)
-
-const requiredText = (params: Record<string, unknown>, name: string, max: number): string => {
-  const value = params[name]
-  if (typeof value !== "string" || value.trim() === "") throw new Error(`${name} is required`)
-  if (value.length > max) throw new Error(`${name} is longer than ${max} characters`)
-  return value.trim()
-}
-
-const textResult = (text: string, details: Record<string, unknown>) => ({ content: [{ type: "text" as const, text }], details })
-
 export const searchTool = (access: SearchAccess, fetchImpl: typeof fetch = fetch): AnyAgentTool => ({
   catalogMode: "direct-only",
   name: "search_web",
@@ -107,7 +94,7 @@ export const searchTool = (access: SearchAccess, fetchImpl: typeof fetch = fetch
   },
   resultContentSource: "network",
   execute: async (_toolCallId, raw) => {
-    const query = requiredText(paramsObject(raw), "query", 500)
+    const query = requiredText(record(raw), "query", { max: 500, trim: true })
     let response: Response
     try {
       response = await fetchImpl(`${access.baseUrl}/chat/completions`, {
@@ -141,7 +128,7 @@ export const readTool = (allowOrigins: ReadonlySet<string>): AnyAgentTool => ({
   },
   resultContentSource: "network",
   execute: async (_toolCallId, raw) => {
-    const url = requiredText(paramsObject(raw), "url", 2_000)
+    const url = requiredText(record(raw), "url", { max: 2_000, trim: true })
     let page: Awaited<ReturnType<typeof guardedGet>>
     try {
       page = await guardedGet(url, { allowOrigins })
