@@ -83,7 +83,7 @@ try {
     const perAgentBig = big.idleRssMb / SLOTS
     const perAgentSingle = singles.reduce((sum, s) => sum + s.idleRssMb, 0) / singles.length
     out(`cold start → all ready: ${SLOTS}-slot host ${(big.coldStartMs / 1000).toFixed(1)} s; one-agent hosts ${singles.map((s) => (s.coldStartMs / 1000).toFixed(1)).join(" s, ")} s`)
-    out(`idle RSS of the host tree: ${SLOTS}-slot ${big.idleRssMb} MB (${perAgentBig.toFixed(0)} MB per agent); one-agent ${singles.map((s) => s.idleRssMb).join(" MB, ")} MB`)
+    out(`idle RSS of the host tree: ${SLOTS}-slot ${big.idleRssMb} MB (${perAgentBig.toFixed(1)} MB per agent); one-agent ${singles.map((s) => s.idleRssMb).join(" MB, ")} MB`)
     out(`idle RSS per agent, ${SLOTS}-slot / one-agent: ${(perAgentBig / perAgentSingle).toFixed(3)} (target ≤ ${(1 / 6).toFixed(3)}; ≤ 180 MB per agent)`)
     out(`hot-add on the host (PUT → ready): ${ms(big.hotAddMs)}`)
     coldStartMs = big.coldStartMs
