@@ -3,6 +3,8 @@
  * (runtime/src/gatewayEnv.ts), per-account ones from `channels.convos.accounts.<slotId>` in the gateway config
  * (runtime/src/gatewayConfig.ts writes them; openclaw.plugin.json declares them).
  */
+import { record } from "./toolParams.ts"
+
 export interface HostSettings {
   readonly xmtpEnv: "local" | "dev" | "production"
   readonly xmtpApiUrl: string | undefined
@@ -53,9 +55,6 @@ export const readHostSettings = (env: NodeJS.ProcessEnv = process.env): HostSett
     joinWaitMs: Number.isFinite(joinWaitMs) && joinWaitMs >= 0 ? joinWaitMs : 10_000,
   }
 }
-
-const record = (value: unknown): Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 
 /** The accounts of `channels.convos.accounts` in a gateway config (never `default`: slots are named). */
 export const accountIdsOf = (cfg: unknown): Array<string> =>

@@ -9,6 +9,7 @@ import type { BindingState } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
 import { factsForPrompt, memoryTools, readFacts } from "./memory.ts"
 import { reminderTools } from "./reminders.ts"
+import { record } from "./toolParams.ts"
 import { agentTools } from "./tools.ts"
 import { DEFAULT_SEARCH_MODEL, isOpenRouterKey, readTool, type SearchAccess, searchTool } from "./webTools.ts"
 
@@ -41,9 +42,6 @@ export const grantedResources = (granted: ReadonlySet<SkillTag>, tools: Readonly
   Object.fromEntries(
     Object.entries(tools).filter(([name]) => !(name.startsWith("AGENTMAIL_") && !granted.has("email")) && !(name.startsWith("TELNYX_") && !granted.has("sms"))),
   )
-
-const record = (value: unknown): Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 
 /** The slot's own model endpoint and key, from its provider `slot-<id>` in the gateway config (gatewayConfig.ts). */
 export const searchAccessOf = (cfg: unknown, slotId: string): SearchAccess | undefined => {

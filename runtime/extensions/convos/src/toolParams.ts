@@ -1,4 +1,4 @@
-/** Reading a tool call's raw parameters, and the result shape, shared by every agent tool of this plugin. */
+/** Reading untyped JSON (a tool call's raw parameters, a config subtree), and the result shape of every agent tool. */
 
 /** The fields of a JSON object; {} for anything else (null, an array, a primitive), so a missing field reads undefined. */
 export const record = (value: unknown): Record<string, unknown> =>
