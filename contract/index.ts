@@ -2,13 +2,17 @@
  * The instance contract: the one definition of what the pool and a runtime host say to each other
  * (docs/instance-contract.md). The pool, the host's supervisor, the convos plugin and the test instance server all
  * decode with these schemas. It imports nothing but `effect` and uses only erasable TypeScript, so the supervisor can
- * run it under Node's own type stripping and the plugin can load it by path from its copy.
+ * run it under Node's own type stripping and the plugin can load it by path from its copy. It imports effect's modules
+ * by sub-path: the supervisor and the gateway load it unbundled, and the `effect` index loads every module (~14 MB
+ * more heap in the supervisor).
  *
  * A host is one supervisor + one OpenClaw gateway with up to `capacity` agent slots. A slot is one agent: its own
  * OpenClaw agent entry (workspace, agentDir), its own convos account (XMTP identity and state) and the binding
  * between them. The pool's instance id is the slot id.
  */
-import { Cause, Exit, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 
 export const limits = {
   agentName: 64,
@@ -249,6 +253,13 @@ export const HostEnv = Schema.Struct({
   XMTP_API_URL: Schema.optional(Url),
 })
 export type HostEnv = typeof HostEnv.Type
+
+/**
+ * How a host process is launched, from the repository root (the pool's local compute, the runtime's Dockerfile and
+ * the tests): Node 24 runs the supervisor as is (type stripping). Its young generation is kept small: the supervisor
+ * only proxies and supervises, and the default semi-spaces kept ~25 MB more resident per host (bench:density).
+ */
+export const hostLaunch = { nodeFlags: ["--max-semi-space-size=1"], entry: "runtime/src/main.ts" } as const
 
 // ---------------------------------------------------------------------------------------------------- decoding
 

@@ -4,7 +4,8 @@
  * through to the convos plugin inside the gateway, which decodes them with the contract.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import { Exit, Schema } from "effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import { type HostHealth, SlotId, type SlotHealth, SlotSpec } from "../../contract/index.ts"
 import { schemaProblem } from "./hostEnv.ts"
 import { bearerMatches, readBody, sendJson as send } from "./jsonHttp.ts"

@@ -90,6 +90,12 @@ describe("the host environment", () => {
     expect(Object.values(gatewayEnv)).not.toContain(String(process.pid))
     expect(gatewayEnv.CONVOS_WATCH_PARENT).toBe("1")
   })
+
+  it("caps the gateway's malloc arenas unless the operator chose a number", () => {
+    const links = { gatewayToken: "gw-token", toolsUrl: "http://127.0.0.1:4555" }
+    expect(buildGatewayEnv(parseHostEnv(env), host, links, env).MALLOC_ARENA_MAX).toBe("2")
+    expect(buildGatewayEnv(parseHostEnv(env), host, links, { ...env, MALLOC_ARENA_MAX: "4" }).MALLOC_ARENA_MAX).toBe("4")
+  })
 })
 
 describe("configNotApplied", () => {

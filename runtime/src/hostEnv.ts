@@ -2,7 +2,9 @@
  * The host's environment (contract `HostEnv`, docs/instance-contract.md), decoded once with the contract. Pure: takes
  * the env as a value. No model key and no slot token is in it: those arrive per slot over `PUT /host/slots/:id`.
  */
-import { Cause, Exit, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import { HostEnv } from "../../contract/index.ts"
 
 export interface HostSettings {

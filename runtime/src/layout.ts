@@ -10,7 +10,8 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Exit, Schema } from "effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import { SLOT_ID, SlotSpec } from "../../contract/index.ts"
 
 export const RUNTIME_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..")

@@ -1,5 +1,5 @@
 /**
- * Entry point of a runtime host, launched by the pool as `node runtime/src/main.ts` with the host environment of
+ * Entry point of a runtime host, launched by the pool as contract `hostLaunch` says with the host environment of
  * docs/instance-contract.md (contract `HostEnv`). Node 24 strips the types itself: keep the supervisor to erasable
  * TypeScript, built-ins, `effect` and `contract/index.ts`. Exits non-zero when it cannot run (bad env, repeated
  * gateway crashes).

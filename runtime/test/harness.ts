@@ -17,7 +17,7 @@ import { tmpdir } from "node:os"
 import { createServer, type Server } from "node:http"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type HostHealth, paths, type SlotHealth, type SlotSpec } from "../../contract/index.ts"
+import { type HostHealth, hostLaunch, paths, type SlotHealth, type SlotSpec } from "../../contract/index.ts"
 import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
 import { type FakeModel, type FakeModelScript, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
@@ -82,7 +82,7 @@ export const startRuntimeHost = async (options: {
   const hostId = options.hostId ?? `host${port}`
   const hostToken = options.hostToken ?? randomBytes(24).toString("hex")
   const log = createWriteStream(options.logFile, { flags: "a" })
-  const child = spawn(process.execPath, ["runtime/src/main.ts"], {
+  const child = spawn(process.execPath, [...hostLaunch.nodeFlags, hostLaunch.entry], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { hostLaunch } from "../../../contract/index.ts"
 import { DataDir } from "../DataDir.ts"
 import { ComputeError, type ComputeHost, ComputeProvider, type ComputeSpec, type ComputeState } from "./ComputeProvider.ts"
 
@@ -43,7 +44,7 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
  * The supervisor uses only Node built-ins and erasable TypeScript, so Node 24 runs it as is: no tsx loader, which
  * would cost every host ~40 MB and a slower start.
  */
-export const runtimeCommand: ReadonlyArray<string> = [process.execPath, join(repoRoot, "runtime/src/main.ts")]
+export const runtimeCommand: ReadonlyArray<string> = [process.execPath, ...hostLaunch.nodeFlags, join(repoRoot, hostLaunch.entry)]
 
 const canBind = (port: number) =>
   new Promise<boolean>((resolveBind) => {
