@@ -231,6 +231,32 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(await host.declaredMemberKind(created.conversationId, person.inboxId)).toBeUndefined()
   })
 
+  it("follows an add with a snapshot of the members' profiles, so the newcomer knows at once who is an agent", async () => {
+    const host = await openClient()
+    const agent = await openClient()
+    const newcomer = await openClient()
+    const created = await host.createConversation({ name: "Who's who", permissions: "all_members", memberInboxIds: [agent.inboxId], profile: { name: "Host", isAgent: false } })
+    await agent.expectAdd({ conversationId: created.conversationId, timeoutMs: 10_000 })
+    const atHost = collect<ConvosMessageEvent>((h) => host.onMessage(h))
+    await agent.setProfile(created.conversationId, { name: "Bot", isAgent: true })
+    await atHost.next((e) => e.kind === "profile_update" && e.senderInboxId === agent.inboxId)
+
+    const atNewcomer = collect<ConvosMessageEvent>((h) => newcomer.onMessage(h))
+    const joined = newcomer.expectAdd({ conversationId: created.conversationId, timeoutMs: 10_000 })
+    await host.addMembers(created.conversationId, [newcomer.inboxId])
+    await joined
+    const snapshot = await atNewcomer.next((e) => e.kind === "profile_snapshot")
+    expect(snapshot.senderInboxId).toBe(host.inboxId)
+    expect(snapshot.profileSnapshot?.profiles.map((p) => ({ inboxId: p.inboxId, name: p.name, memberKind: p.memberKind }))).toEqual(
+      expect.arrayContaining([
+        { inboxId: agent.inboxId, name: "Bot", memberKind: 1 },
+        { inboxId: host.inboxId, name: "Host", memberKind: undefined },
+      ]),
+    )
+    // Read back from the newcomer's own history, which starts at its add.
+    expect(await newcomer.declaredMemberKind(created.conversationId, agent.inboxId)).toBe(1)
+  })
+
   it("denies forged and tampered invites, ignores expired and revoked ones, and changes nothing", async () => {
     const creator = await openClient()
     const decisions = collect<JoinRequestEvent>((h) => creator.onJoinRequest(h))

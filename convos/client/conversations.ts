@@ -3,10 +3,11 @@
  * leave, send text and reactions, set our profile, read a group's state and what a member declared itself.
  */
 import { encodeText } from "@xmtp/node-sdk"
-import { MemberKind, ProfileUpdateCodec, type ContentTypeId, type ProfileMetadataValue } from "../contentTypes.ts"
+import { MemberKind, ProfileSnapshotCodec, ProfileUpdateCodec, type ContentTypeId, type ProfileMetadataValue } from "../contentTypes.ts"
 import { normaliseMessage } from "../events.ts"
 import { createInvite, type CreatedInvite } from "../invite.ts"
 import { decodeAppData, encodeAppData, newInviteTag, readAppData, upsertProfile } from "../metadata.ts"
+import { profileSnapshotOf, resolveProfiles } from "../profiles.ts"
 import type { ClientCore } from "./core.ts"
 import {
   addMemberPolicyOf,
@@ -19,12 +20,29 @@ import {
   Policy,
   sendEncoded,
   sendReaction,
+  type XmtpConversation,
   type XmtpGroup,
 } from "./sdk.ts"
 import { ConvosClientError, type CreateConversationOptions, type CreatedConversation, type GroupInfo } from "./types.ts"
 import { sameId } from "./core.ts"
 
 export type Profile = { name: string; isAgent: boolean; metadata?: Record<string, ProfileMetadataValue> }
+
+/** A conversation's recent history (the newest 500 messages, newest first) as events, for reading profiles. */
+const profileHistory = async (conversation: XmtpConversation) =>
+  (await newestMessages(conversation, 500)).map((message) =>
+    normaliseMessage({ ...message, contentType: message.contentType as ContentTypeId | undefined }, conversation instanceof Dm),
+  )
+
+/**
+ * After an add: the members' profiles as a snapshot message (convos/profiles.ts), so the newcomers know who is who
+ * at once. Nothing is sent when no member has a profile yet. Not pushed.
+ */
+export const sendProfileSnapshot = async (group: XmtpGroup): Promise<void> => {
+  const members = (await group.members()).map((m) => m.inboxId)
+  const snapshot = profileSnapshotOf(await profileHistory(group), members)
+  if (snapshot.profiles.length > 0) await sendEncoded(group, new ProfileSnapshotCodec().encode(snapshot), { shouldPush: false })
+}
 
 /** Our profile in a group, as a profile update message (not pushed: nobody needs a notification for it). */
 export const sendProfileUpdate = async (group: XmtpGroup, profile: Profile): Promise<void> => {
@@ -89,8 +107,11 @@ export class Conversations {
     )
   }
 
+  /** Adds them, then tells them who is who (a profile snapshot; its failure does not undo the add). */
   async addMembers(conversationId: string, inboxIds: string[]): Promise<void> {
-    await (await this.core.requireGroup(conversationId)).addMembers(inboxIds)
+    const group = await this.core.requireGroup(conversationId)
+    await group.addMembers(inboxIds)
+    await sendProfileSnapshot(group).catch((error: unknown) => this.core.reportError(error, "profile snapshot after an add"))
   }
 
   async removeMembers(conversationId: string, inboxIds: string[]): Promise<void> {
@@ -159,20 +180,11 @@ export class Conversations {
   }
 
   /**
-   * What a member declared itself in a conversation: its newest profile update there, else the newest profile
-   * snapshot naming it (both are in the local history, so this survives restarts). Undefined when it never said.
+   * What a member declared itself in a conversation: its newest profile update there, else its entry in the newest
+   * profile snapshot (both are in the local history, so this survives restarts). Undefined when it never said.
    */
   async declaredMemberKind(conversationId: string, inboxId: string): Promise<MemberKind | undefined> {
-    const conversation = await this.core.requireConversation(conversationId)
-    for (const message of await newestMessages(conversation, 500)) {
-      const event = normaliseMessage({ ...message, contentType: message.contentType as ContentTypeId | undefined }, conversation instanceof Dm)
-      if (event.kind === "profile_update" && event.profile && sameId(message.senderInboxId, inboxId))
-        return event.profile.memberKind ?? MemberKind.Unspecified
-      if (event.kind === "profile_snapshot" && event.profileSnapshot) {
-        const entry = event.profileSnapshot.profiles.find((p) => sameId(p.inboxId, inboxId))
-        if (entry) return entry.memberKind ?? MemberKind.Unspecified
-      }
-    }
-    return undefined
+    const profile = resolveProfiles(await profileHistory(await this.core.requireConversation(conversationId)), [inboxId]).get(inboxId.toLowerCase())
+    return profile === undefined ? undefined : (profile.memberKind ?? MemberKind.Unspecified)
   }
 }

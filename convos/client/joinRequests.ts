@@ -7,7 +7,7 @@ import type { ContentTypeId } from "../contentTypes.ts"
 import { normaliseMessage } from "../events.ts"
 import { decideJoinRequest, gatherJoinRequestEvidence, joinRequestFromMessage, type GroupSnapshot, type JoinRequestMessage } from "../joinRequest.ts"
 import { encodeAppData, readAppData } from "../metadata.ts"
-import { sendProfileUpdate } from "./conversations.ts"
+import { sendProfileSnapshot, sendProfileUpdate } from "./conversations.ts"
 import { sameId, type ClientCore } from "./core.ts"
 import { Consent, createGroup, Group, listGroups, newestMessages, type XmtpDm } from "./sdk.ts"
 import type { FrontDoorOptions } from "./types.ts"
@@ -72,6 +72,7 @@ export class JoinRequests {
       const group = await core.requireGroup(verdict.conversationId)
       await group.addMembers([verdict.joinerInboxId])
       core.setConsent(dm, Consent.Allowed)
+      await sendProfileSnapshot(group).catch((error: unknown) => core.reportError(error, "profile snapshot after an add"))
     } else if (verdict.kind === "deny") {
       core.setConsent(dm, Consent.Denied)
     }

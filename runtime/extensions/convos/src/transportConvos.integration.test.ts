@@ -5,9 +5,11 @@
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Client, type Group } from "@xmtp/node-sdk"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as convos from "../../../../convos/index.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../../../test/xmtp/fakeNode.ts"
+import { randomSigner } from "../../../../test/xmtp/randomSigner.ts"
 import { memoryBindingStore } from "./bindingStore.ts"
 import { ConvosInstance } from "./instance.ts"
 import { testDecoders } from "./testing/decoders.ts"
@@ -76,8 +78,26 @@ const openAgent = async () => {
   return { transport, messages, welcomes }
 }
 
+/** A plain XMTP client: an app that adds members without following up with a profile snapshot. */
+const openPlainUser = async () => {
+  const client = await Client.create(randomSigner(), { env: "local", apiUrl: node.apiUrl, dbPath: null, disableDeviceSync: true })
+  closers.push(async () => client.close())
+  return {
+    inboxId: client.inboxId,
+    createGroup: async () => (await client.conversations.createGroup([])).id,
+    addMembers: async (conversationId: string, inboxIds: Array<string>) => {
+      const group = (await client.conversations.getConversationById(conversationId)) as Group
+      await group.addMembers(inboxIds)
+    },
+  }
+}
+
 /** A person's client adds the agent, as the manager or a member does; the agent expects it, as after a provision. */
-const addAgent = async (user: convos.ConvosClient, conversationId: string, agent: Awaited<ReturnType<typeof openAgent>>) => {
+const addAgent = async (
+  user: Pick<convos.ConvosClient, "inboxId" | "addMembers">,
+  conversationId: string,
+  agent: Awaited<ReturnType<typeof openAgent>>,
+) => {
   agent.transport.expectAdd(conversationId, user.inboxId)
   await user.addMembers(conversationId, [agent.transport.inboxId])
   await agent.welcomes.next("the welcome", (id) => id === conversationId)
@@ -89,9 +109,28 @@ const sendAndReceive = async (from: ConvosTransport, to: Awaited<ReturnType<type
 }
 
 describe("createConvosTransport: agents' kinds in a group", () => {
-  it("a later agent cannot read the first agent's earlier profile, learns it from a profile re-sent after the add, and the first agent sees the add", async () => {
+  it("a later agent added by a Convos client knows the first agent is one at once, from the adder's profile snapshot", async () => {
     const user = await openUser()
     const { conversationId } = await user.createConversation({ name: "Trips", permissions: "all_members", profile: { name: "Alice", isAgent: false } })
+    const scout = await openAgent()
+    await addAgent(user, conversationId, scout)
+    await scout.transport.setProfileName(conversationId, "Scout")
+    // The adder has Scout's profile before it adds Echo, as in a conversation going on for a while.
+    const deadline = Date.now() + 20_000
+    while ((await user.declaredMemberKind(conversationId, scout.transport.inboxId)) !== convos.MemberKind.Agent) {
+      if (Date.now() > deadline) throw new Error("the adder never received Scout's profile")
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const echo = await openAgent()
+    await addAgent(user, conversationId, echo)
+    // MLS: Echo cannot decrypt Scout's profile update from before its add; the snapshot that follows the add names it.
+    const first = await sendAndReceive(scout.transport, echo, conversationId, "hello from Scout")
+    expect(first).toMatchObject({ senderName: "Scout", senderIsAgent: true })
+  }, 120_000)
+
+  it("a later agent added by a client that sends no snapshot learns the first agent's kind from a profile re-sent after the add, and the first agent sees the add", async () => {
+    const user = await openPlainUser()
+    const conversationId = await user.createGroup()
     const scout = await openAgent()
     await addAgent(user, conversationId, scout)
     // What the plugin does once bound by an add: its agent profile (memberKind Agent), read by everyone in the group.
