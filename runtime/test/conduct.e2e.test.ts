@@ -140,10 +140,14 @@ describe("runtime instance (conduct)", () => {
     process.kill(gatewayPid ?? 0, signal)
     await waitFor("the gateway to go down", async () => ((await instance.health().catch(() => ({ body: { ready: false } }))).body.ready ? undefined : true), 60_000)
     await world.host.waitSlotsReady([slotId], RUNTIME_READY_TIMEOUT)
-    // After a SIGKILL, OpenClaw resumes the interrupted turn in a run of its own (its answer, addressed to the route
-    // target `convos:<id>`, is refused by the plugin's outbound and stays out of the chat). A message sent while that
-    // run is active is steered into it and gets no answer of its own (a known limit), so the next cue waits for it.
-    if (signal === "SIGKILL") await waitFor("OpenClaw's resumed run to end", () => (resumedRuns() > resumedBefore ? true : undefined), 120_000)
+    // After a SIGKILL, OpenClaw resumes the interrupted turn in a run of its own; its answer goes out through the
+    // channel's outbound, addressed to the turn's route target, which the plugin maps back to its conversation. A
+    // message sent while that run is active is steered into it and gets no answer of its own (a known limit), so the
+    // next cue waits for it.
+    if (signal === "SIGKILL") {
+      await waitFor("OpenClaw's resumed run to end", () => (resumedRuns() > resumedBefore ? true : undefined), 120_000)
+      await waitFor("the resumed turn's answer", () => fromAgent().find((e) => e.text === `PONG-slow${cue}`), 60_000)
+    }
     // Under load the resumed turns come first; the answer can take a while.
     await ping(`after${cue}`, alice, `PING-after${cue}`, 240_000)
     expectNothingInternal()
@@ -154,7 +158,7 @@ describe("runtime instance (conduct)", () => {
     await crash("SIGTERM", "term")
   }, RUNTIME_READY_TIMEOUT + 360_000)
 
-  it("a gateway SIGKILL with a turn in flight: nothing internal reaches the group, and it answers again after the restart", async () => {
+  it("a gateway SIGKILL with a turn in flight: nothing internal reaches the group, it answers again after the restart, and the interrupted turn is answered too", async () => {
     await crash("SIGKILL", "kill")
   }, RUNTIME_READY_TIMEOUT + 360_000)
 

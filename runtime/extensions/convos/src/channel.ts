@@ -9,7 +9,7 @@ import type { ChannelPlugin, PluginRuntime } from "openclaw/plugin-sdk/channel-c
 import type { ContractDecoders } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
 import { CHANNEL_ID, createTurnRunner } from "./inbound.ts"
-import { ConvosInstance, errorMessage, type InstanceLog } from "./instance.ts"
+import { ConvosInstance, conversationIdOfTarget, errorMessage, type InstanceLog } from "./instance.ts"
 import { startReminderScheduler } from "./reminders.ts"
 import { type AccountSettings, accountIdsOf, accountSettingsOf, type ConvosSettings, type HostSettings } from "./settings.ts"
 import { boundSkillsIn, capabilityPrompt, grantedSkills, searchAccessOf } from "./skills.ts"
@@ -76,7 +76,7 @@ export const createConvosChannel = (deps: {
     isConfigured: (account) => account.configured,
   },
   messaging: {
-    normalizeTarget: (raw: string) => raw.trim().replace(/^convos:/, "").toLowerCase(),
+    normalizeTarget: conversationIdOfTarget,
     targetResolver: {
       looksLikeId: (_raw: string, normalized?: string) => /^[0-9a-f]{32}$/.test(normalized ?? ""),
       hint: "a Convos conversation id (32 hex characters)",

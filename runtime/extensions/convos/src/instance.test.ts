@@ -367,6 +367,13 @@ describe("ConvosInstance", () => {
     expect(await instance.sendToBound(conv, "⚠️ Previous run is still shutting down. Please try again in a moment.")).toBe("")
     await expect(instance.sendToBound(conv, "   ")).rejects.toThrow(/empty/)
     expect(transport.sent).toHaveLength(2)
+    // OpenClaw's restart recovery names the conversation as the turn's route target; another conversation is refused.
+    await instance.sendToBound(`convos:${conv.toUpperCase()}`, "Here is the plan you asked for before the restart.")
+    expect(transport.sent.at(-1)?.text).toBe("Here is the plan you asked for before the restart.")
+    await instance.sendToBound(`convos:group:${conv}`, "And the ferry times.")
+    expect(transport.sent.at(-1)?.text).toBe("And the ferry times.")
+    await expect(instance.sendToBound(`convos:${"f".repeat(32)}`, "hi")).rejects.toThrow(/only sends to its own conversation/)
+    expect(transport.sent).toHaveLength(4)
   })
 
   it("greets again after a restart when the greeting turn produced only a notice", async () => {

@@ -547,11 +547,14 @@ export class ConvosInstance {
     return true
   }
 
-  /** Proactive sends (message tool, `openclaw agent --deliver`): only ever to the bound conversation. */
+  /**
+   * Proactive sends (message tool, reminders, OpenClaw's restart recovery, `openclaw agent --deliver`): only ever to
+   * the bound conversation, named by its id or by a route target (`convos:<id>`, as turns set `OriginatingTo`).
+   */
   async sendToBound(to: string, text: string): Promise<string> {
     const binding = this.binding
     if (binding.phase !== "bound") throw new Error("this agent is not bound to a conversation yet")
-    if (to.toLowerCase() !== binding.conversationId) throw new Error(`this agent only sends to its own conversation ${binding.conversationId}`)
+    if (conversationIdOfTarget(to) !== binding.conversationId) throw new Error(`this agent only sends to its own conversation ${binding.conversationId}`)
     const ids = await this.send(binding.conversationId, text)
     const last = ids.at(-1)
     // A notice kept out of the chat counts as delivered (no message id): OpenClaw must not retry it.
@@ -614,6 +617,9 @@ export class ConvosInstance {
     return (this.options.now ?? Date.now)()
   }
 }
+
+/** A send target as OpenClaw passes it (`convos:<id>`, `convos:group:<id>` or the bare id) → the conversation id. */
+export const conversationIdOfTarget = (raw: string): string => raw.trim().replace(/^convos:/i, "").replace(/^group:/i, "").toLowerCase()
 
 const personaOf = (state: BindingState): Persona | undefined => ("persona" in state ? state.persona : undefined)
 
