@@ -222,15 +222,11 @@ describe("agents' tools, per slot", () => {
   }, RUNTIME_READY_TIMEOUT + 300_000)
 
   it("two of our agents told to answer each other stop at the manners' chain limit: at most 5 messages from the one that keeps its limit", async () => {
-    // The third slot joins Scout's group only now, so it heard none of the tests above, nor Scout's profile: Scout
-    // writes its (agent) profile again when it sees Echo added, so each knows the other is an agent.
-    const scoutProfiles = () =>
-      world.received.filter((e) => e.conversationId === scoutGroup && e.senderInboxId === world.inboxOf.get(scout) && e.kind === "profile_update").length
-    const profilesBefore = scoutProfiles()
+    // The third slot joins Scout's group only now, so it heard none of the tests above, nor Scout's profile. Alice's
+    // add is followed by her client's profile snapshot (convos addMembers), which names Scout an agent: Echo reads it
+    // before her next message, so each knows the other is an agent from the start. (Without it, Echo took Scout for a
+    // person until Scout's profile, written again when it sees Echo added, arrived; only Scout's limit ended the chain.)
     await join(echo, "Echo", scoutGroup)
-    // The loop starts once Scout's profile is out again: sent before the next message, Echo reads it first. (Started
-    // sooner, Echo takes Scout for a person until it arrives, and only Scout's limit ends the chain.)
-    await waitFor("Scout's profile re-sent after Echo's add", () => (scoutProfiles() > profilesBefore ? true : undefined), 60_000)
     const scoutBefore = fromAgent(scout, scoutGroup).length
     const echoBefore = fromAgent(echo, scoutGroup).length
     await world.user.sendText(scoutGroup, "Scout, start with Echo: CUE-loop-to-Scout")
@@ -238,11 +234,18 @@ describe("agents' tools, per slot", () => {
     const decliner = await waitFor("the chain limit", () => /\[convos ([^\]]+)\] not answering agent message \S+: bot_chain_too_deep/.exec(gatewayLog())?.[1], 240_000)
     process.stderr.write(`the chain was stopped by ${decliner === echo ? "Echo" : "Scout"}\n`)
     expect([scout, echo]).toContain(decliner)
-    // Scout's turns run one at a time: once it answers Alice again, it has handled the whole chain.
-    await world.user.sendText(scoutGroup, "Scout, PING-afterloop")
-    await waitFor("Scout's answer after the chain", () => fromAgent(scout, scoutGroup).find((e) => e.text === "PONG-afterloop"), 120_000)
-    const scoutChain = fromAgent(scout, scoutGroup).slice(scoutBefore).map((e) => e.text).filter((t) => t !== "PONG-afterloop")
-    const echoChain = fromAgent(echo, scoutGroup).slice(echoBefore).map((e) => e.text).filter((t) => t !== "PONG-afterloop")
+    // Each agent works through the messages queued for it one turn at a time, so the chain is over once both have been
+    // quiet a while. (A person's message sooner starts a new chain for an agent still working through its queue: Alice
+    // asking Scout something right after the first refusal let Echo answer 2 more of Scout's queued messages.)
+    let posted = -1
+    let quietSince = Date.now()
+    await waitFor("both agents to go quiet", () => {
+      const now = fromAgent(scout, scoutGroup).length + fromAgent(echo, scoutGroup).length
+      if (now !== posted) [posted, quietSince] = [now, Date.now()]
+      return Date.now() - quietSince >= 8_000 ? true : undefined
+    }, 240_000)
+    const scoutChain = fromAgent(scout, scoutGroup).slice(scoutBefore).map((e) => e.text)
+    const echoChain = fromAgent(echo, scoutGroup).slice(echoBefore).map((e) => e.text)
     process.stderr.write(`chain: Scout ${scoutChain.length}, Echo ${echoChain.length}\n`)
     // Scout: its answer to Alice and at most 4 answers to an agent (the manners' depth), all handing on the loop.
     expect(scoutChain.length).toBeGreaterThanOrEqual(1)
