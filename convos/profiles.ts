@@ -11,9 +11,12 @@ type ProfileEvent = Pick<ConvosMessageEvent, "senderInboxId" | "kind" | "profile
 
 const key = (inboxId: string) => inboxId.toLowerCase()
 
-/** The profiles of `memberInboxIds` as far as `newestFirst` (a conversation's messages, newest first) tells. */
+/**
+ * The profiles of `memberInboxIds` as far as `newestFirst` (a conversation's messages, newest first) tells. Reads no
+ * further than it needs: once every member's own update is found, older messages are not looked at.
+ */
 export const resolveProfiles = (
-  newestFirst: ReadonlyArray<ProfileEvent>,
+  newestFirst: Iterable<ProfileEvent>,
   memberInboxIds: ReadonlyArray<string>,
 ): Map<string, MemberProfile> => {
   const wanted = new Set(memberInboxIds.map(key))
@@ -34,7 +37,7 @@ export const resolveProfiles = (
 }
 
 /** The snapshot to send after an add: every member with a known profile, in member order. */
-export const profileSnapshotOf = (newestFirst: ReadonlyArray<ProfileEvent>, memberInboxIds: ReadonlyArray<string>): ProfileSnapshot => {
+export const profileSnapshotOf = (newestFirst: Iterable<ProfileEvent>, memberInboxIds: ReadonlyArray<string>): ProfileSnapshot => {
   const resolved = resolveProfiles(newestFirst, memberInboxIds)
   return { profiles: memberInboxIds.flatMap((inboxId) => resolved.get(key(inboxId)) ?? []) }
 }

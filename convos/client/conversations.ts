@@ -4,7 +4,7 @@
  */
 import { encodeText } from "@xmtp/node-sdk"
 import { MemberKind, ProfileSnapshotCodec, ProfileUpdateCodec, type ContentTypeId, type ProfileMetadataValue } from "../contentTypes.ts"
-import { normaliseMessage } from "../events.ts"
+import { normaliseMessage, type ConvosMessageEvent } from "../events.ts"
 import { createInvite, type CreatedInvite } from "../invite.ts"
 import { decodeAppData, encodeAppData, newInviteTag, readAppData, upsertProfile } from "../metadata.ts"
 import { profileSnapshotOf, resolveProfiles } from "../profiles.ts"
@@ -28,11 +28,14 @@ import { sameId } from "./core.ts"
 
 export type Profile = { name: string; isAgent: boolean; metadata?: Record<string, ProfileMetadataValue> }
 
-/** A conversation's recent history (the newest 500 messages, newest first) as events, for reading profiles. */
-const profileHistory = async (conversation: XmtpConversation) =>
-  (await newestMessages(conversation, 500)).map((message) =>
-    normaliseMessage({ ...message, contentType: message.contentType as ContentTypeId | undefined }, conversation instanceof Dm),
-  )
+/** A conversation's recent history (the newest 500 messages, newest first) as events, decoded as they are read. */
+const profileHistory = async (conversation: XmtpConversation): Promise<Iterable<ConvosMessageEvent>> => {
+  const messages = await newestMessages(conversation, 500)
+  const isDm = conversation instanceof Dm
+  return (function* () {
+    for (const message of messages) yield normaliseMessage({ ...message, contentType: message.contentType as ContentTypeId | undefined }, isDm)
+  })()
+}
 
 /**
  * After an add: the members' profiles as a snapshot message (convos/profiles.ts), so the newcomers know who is who
