@@ -176,6 +176,12 @@ describe("Pool", () => {
         assert.strictEqual((yield* pool.counts).idle, 1, "the second instance is still idle")
         const mismatch = yield* Effect.exit(pool.claim(request({ idempotencyKey: "key-1", agentName: "Chef" })))
         assert.include(JSON.stringify(mismatch), "IdempotencyConflict")
+        // Other tools are another agent too; the same skills in another order are not.
+        const withSkills = yield* pool.claim(request({ idempotencyKey: "key-2", skills: ["web", "memory"] }))
+        const reordered = yield* pool.claim(request({ idempotencyKey: "key-2", skills: ["memory", "web"] }))
+        assert.strictEqual(reordered.instanceId, withSkills.instanceId)
+        const otherTools = yield* Effect.exit(pool.claim(request({ idempotencyKey: "key-2", skills: ["web"] })))
+        assert.include(JSON.stringify(otherTools), "IdempotencyConflict")
       })), 60_000)
 
   it.live("two claims for the same joinUrl get the same instance", () =>

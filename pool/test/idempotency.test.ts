@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import { DEFAULT_SKILLS } from "../../contract/index.ts"
 import type { ClaimRequest } from "../src/domain/Claim.ts"
 import { Pool } from "../src/Pool.ts"
 import { sharedDatabase } from "../../test/db/testDatabase.ts"
@@ -28,7 +29,7 @@ describe("Idempotency-Key under faults (issue 14 #2)", () => {
       // What a crash leaves: the key's row, stamped with a process that no longer holds its lock, and no result.
       const sql = Context.get(ctx, SqlClient.SqlClient)
       yield* sql`INSERT INTO claims (idempotency_key, request, owner)
-        VALUES ('retry-7', ${JSON.stringify(["A", "a", "create", null, null, null])}::jsonb, 'p-deaddeaddead')`
+        VALUES ('retry-7', ${JSON.stringify(["A", "a", "create", null, null, null, [...DEFAULT_SKILLS].sort()])}::jsonb, 'p-deaddeaddead')`
 
       const call = api(yield* Effect.provideContext(baseUrl, ctx))
       const started = Date.now()

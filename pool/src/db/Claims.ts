@@ -49,8 +49,17 @@ export class Claims extends Context.Service<Claims, {
         )
       }
 
+      // What makes two requests the same claim. The skills in any order are the same tools.
       const fingerprint = (r: ClaimRequest) =>
-        JSON.stringify([r.agentName, r.instructions, r.mode, r.joinUrl ?? null, r.conversationId ?? null, r.addedBy ?? null])
+        JSON.stringify([
+          r.agentName,
+          r.instructions,
+          r.mode,
+          r.joinUrl ?? null,
+          r.conversationId ?? null,
+          r.addedBy ?? null,
+          r.skills === undefined ? null : [...r.skills].sort(),
+        ])
 
       const begin = Effect.fn("Claims.begin")(function*(key: string, request: ClaimRequest) {
         const owner = processInfo.id
