@@ -16,7 +16,7 @@ export const DEFAULT_GATEWAY_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-s
 /**
  * glibc malloc arenas of the gateway (override with MALLOC_ARENA_MAX). By default glibc opens up to 8 per core for
  * the native threads (each slot's XMTP client, SQLite), and memory freed in one arena is not reused by another: on
- * an idle 8-slot host, 2 arenas kept 60-100 MB less resident (bench:density), with no slower turns measured.
+ * an idle 8-slot host, 2 arenas kept 60-100 MB less resident (bench:density); turn times stayed within the runs' noise.
  */
 export const DEFAULT_GATEWAY_MALLOC_ARENAS = "2"
 
