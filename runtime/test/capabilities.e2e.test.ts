@@ -240,8 +240,8 @@ describe("agents' tools, per slot", () => {
     let posted = -1
     let quietSince = Date.now()
     await waitFor("both agents to go quiet", () => {
-      const now = fromAgent(scout, scoutGroup).length + fromAgent(echo, scoutGroup).length
-      if (now !== posted) [posted, quietSince] = [now, Date.now()]
+      const count = fromAgent(scout, scoutGroup).length + fromAgent(echo, scoutGroup).length
+      if (count !== posted) [posted, quietSince] = [count, Date.now()]
       return Date.now() - quietSince >= 8_000 ? true : undefined
     }, 240_000)
     const scoutChain = fromAgent(scout, scoutGroup).slice(scoutBefore).map((e) => e.text)

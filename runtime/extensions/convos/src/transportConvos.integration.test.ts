@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as convos from "../../../../convos/index.ts"
 import { startFakeXmtpNode, type FakeXmtpNode } from "../../../../test/xmtp/fakeNode.ts"
 import { randomSigner } from "../../../../test/xmtp/randomSigner.ts"
+import { waitFor } from "../../../test/harness.ts"
 import { memoryBindingStore } from "./bindingStore.ts"
 import { ConvosInstance } from "./instance.ts"
 import { testDecoders } from "./testing/decoders.ts"
@@ -116,11 +117,11 @@ describe("createConvosTransport: agents' kinds in a group", () => {
     await addAgent(user, conversationId, scout)
     await scout.transport.setProfileName(conversationId, "Scout")
     // The adder has Scout's profile before it adds Echo, as in a conversation going on for a while.
-    const deadline = Date.now() + 20_000
-    while ((await user.declaredMemberKind(conversationId, scout.transport.inboxId)) !== convos.MemberKind.Agent) {
-      if (Date.now() > deadline) throw new Error("the adder never received Scout's profile")
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitFor(
+      "Scout's profile at the adder's",
+      async () => ((await user.declaredMemberKind(conversationId, scout.transport.inboxId)) === convos.MemberKind.Agent ? true : undefined),
+      20_000,
+    )
     const echo = await openAgent()
     await addAgent(user, conversationId, echo)
     // MLS: Echo cannot decrypt Scout's profile update from before its add; the snapshot that follows the add names it.
