@@ -5,10 +5,11 @@
  *
  * A slot is three entries sharing its id: `agents.entries.<id>` (own workspace and agentDir, model
  * `slot-<id>/<model>`), `channels.convos.accounts.<id>` (own XMTP state dir) and a binding between them; plus one
- * provider `models.providers.slot-<id>` holding that slot's own key. What hot-applies: agents, models, bindings and
- * tools without any restart; `channels.convos.accounts.<id>` restarts only that account (the plugin declares
- * `accountScopedRestart`). Removing an account would restart every account of the channel, so a deleted slot's
- * account stays as a disabled stub until the next gateway start (`retired`).
+ * provider `models.providers.slot-<id>` holding that slot's own key. Agents, models, bindings and tools apply without
+ * any restart; a change under `channels.convos.accounts` only swaps the gateway's config snapshot, and the plugin
+ * starts, stops or restarts that one account itself (extensions/convos/src/accountSync.ts). A deleted slot's account
+ * is first disabled (it stops while its agent entry stays) and stays as a disabled stub until the next gateway start
+ * (`retired`).
  */
 import type { SlotModel } from "../../contract/index.ts"
 import type { HostPaths, SlotPaths } from "./layout.ts"

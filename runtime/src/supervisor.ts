@@ -246,7 +246,7 @@ export class Supervisor {
       const left = await this.control("POST", `${slotId}/leave`, {}, this.options.leaveTimeoutMs ?? 20_000).catch((error: unknown) => ({ status: 503, body: { error: message(error) } }))
       if (left.status !== 200) this.options.log.error(`slot ${slotId}: leaving its conversation failed (${JSON.stringify(left.body)}); removing it anyway`)
     }
-    // First only the account is disabled: a scoped restart of that one account stops it.
+    // First only the account is disabled: the plugin's account sync stops that one account.
     await this.exclusive(async () => {
       this.retired.add(slotId)
       this.accountStopped.add(slotId)

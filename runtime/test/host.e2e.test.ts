@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
-import type { FakeModel } from "../../test/fakes/fakeModel.ts"
+import type { FakeModel, FakeModelScript } from "../../test/fakes/fakeModel.ts"
+import { agentScript } from "./agentScript.ts"
 import {
   modelKeyOf,
   newSlotId,
@@ -30,12 +31,20 @@ let slotA: string
 let slotB: string
 const slotC = newSlotId()
 const slotD = newSlotId()
+const slotE = newSlotId()
+/** As agentScript, but a turn whose newest cue is PING-slow… takes this long. */
+const SLOW_MS = 30_000
+const hostScript: FakeModelScript = (request) => {
+  const reply = agentScript(request)
+  const newest = [...request.userText.matchAll(/PING-([\w-]+)/g)].at(-1)?.[1]
+  return newest?.startsWith("slow") ? { text: typeof reply === "string" ? reply : "", delayMs: SLOW_MS } : reply
+}
 const groupOf = new Map<string, string>()
 const inboxOf = new Map<string, string>()
 const names: Record<string, string> = {}
 
 beforeAll(async () => {
-  world = await startRuntimeWorld("host", { slots: 2, capacity: 3 })
+  world = await startRuntimeWorld("host", { slots: 2, capacity: 3, script: hostScript })
   ;({ model, host, user, received } = world)
   ;[slotA = "", slotB = ""] = world.slotIds
   for (const [slotId, inbox] of world.inboxOf) inboxOf.set(slotId, inbox)
@@ -148,6 +157,24 @@ describe("a runtime host with slots", () => {
     expect(await host.deleteSlot(slotA)).toEqual({ status: 200, body: { removed: true } })
     await Promise.all([ping(slotB, "b2"), ping(slotC, "c2")])
   }, 300_000)
+
+  it("a co-tenant's long turn holds back neither a hot-add nor a delete", async () => {
+    // B's turn takes SLOW_MS; the gateway's own channel reload would wait for it (and for every other turn on the host).
+    const slow = ping(slotB, "slow-h")
+    await waitFor("B's slow turn to reach the model", () => model.requests.some((r) => r.userText.includes("PING-slow-h")) || undefined, 60_000)
+    const started = Date.now()
+    expect(await host.putSlot(slotE, { ...slotSpecFor(model, slotE), warmUp: false })).toEqual({ status: 200, body: { slotId: slotE } })
+    await host.waitSlotsReady([slotE], 60_000)
+    const readyMs = Date.now() - started
+    expect(await host.deleteSlot(slotE)).toEqual({ status: 200, body: { removed: true } })
+    const deletedMs = Date.now() - started - readyMs
+    process.stderr.write(`[measure] during a co-tenant's turn: hot-add PUT → ready ${readyMs} ms, DELETE ${deletedMs} ms\n`)
+    // Both done while B was still thinking; B's answer is not lost.
+    expect(fromAgent(slotB).some((e) => e.text === "PONG-slow-h")).toBe(false)
+    expect(Date.now() - started).toBeLessThan(SLOW_MS - 5_000)
+    await slow
+    expect((await host.health()).slots.map((s) => s.slotId)).toEqual([slotB, slotC])
+  }, 240_000)
 
   it("after the gateway is killed, the supervisor restarts it and every slot answers again, same inbox, same conversation", async () => {
     const before = await host.health()

@@ -3,7 +3,7 @@
  * each slot's own email/SMS tools. All state lives in the one `ConvosAccounts` registry made here.
  */
 import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core"
-import { createConvosAccounts, createConvosChannel } from "./src/channel.ts"
+import { type ChannelDeps, createConvosAccounts, createConvosChannel, ensureAccountSync } from "./src/channel.ts"
 import { contractLoader } from "./src/contract.ts"
 import { watchSupervisor } from "./src/parentWatch.ts"
 import { CONTROL_PREFIX, handleControl } from "./src/routes.ts"
@@ -22,12 +22,13 @@ const hostSettings = (): HostSettings => (host ??= readHostSettings())
 const loadContract = contractLoader()
 const allowOrigins = allowOriginsOf()
 
-export const convosChannel = createConvosChannel({
+const channelDeps: ChannelDeps = {
   accounts,
   hostSettings,
   decoders: (settings) => loadContract(settings.contractModulePath),
   createTransport: createConvosTransport,
-})
+}
+export const convosChannel = createConvosChannel(channelDeps)
 
 export default defineChannelPluginEntry({
   id: "convos",
@@ -50,7 +51,11 @@ export default defineChannelPluginEntry({
       path: CONTROL_PREFIX,
       match: "prefix",
       auth: "plugin",
-      handler: (req, res) => handleControl(req, res, { token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "", accounts }),
+      handler: (req, res) => {
+        // A host whose gateway started with no slot has no account start to begin the sync from.
+        ensureAccountSync(channelDeps)
+        return handleControl(req, res, { token: process.env.OPENCLAW_GATEWAY_TOKEN ?? "", accounts })
+      },
     })
     // Per turn, the tools of the calling agent's own slot: bound from the turn's account (never chosen by the model;
     // it must be the agent's own), and only those of the skills its claim gave it that its slot has the resources for

@@ -82,6 +82,7 @@ export const handleControl = async (
   }
   if (rest === "stop-all") {
     accounts.closed = true
+    for (const account of accounts.running.values()) account.stop.abort()
     await Promise.all([...accounts.instances].map(([accountId, instance]) => stopAccount(accounts, accountId, instance, console)))
     send(res, 200, { stopped: true })
     return true
