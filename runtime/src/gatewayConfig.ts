@@ -158,7 +158,8 @@ export const buildGatewayConfig = (host: HostPaths, slots: ReadonlyArray<ConfigS
       sessions: { visibility: "agent" },
       agentToAgent: { enabled: false },
     },
-    // The shipped skills change only with a slot's resources, written before its account starts; no watcher (with the
+    // No skill files are shipped: OpenClaw lists them only to agents with its `read` tool, which these agents lack, so
+    // the email and SMS rules are in the plugin's prompt (extensions/convos/src/guides.ts). No watcher either (with the
     // config watcher polling, a skills watcher would poll every workspace too).
     skills: { load: { watch: false } },
     browser: { enabled: false },

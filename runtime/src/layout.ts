@@ -72,22 +72,10 @@ export const prepareHost = (paths: HostPaths): void => {
   rmSync(join(paths.openclawStateDir, "delivery-queue"), { recursive: true, force: true })
 }
 
-/** Skills shipped only to the slots that have their resource (the tool variable that names it). */
-export const RESOURCE_SKILLS: Readonly<Record<string, string>> = { email: "AGENTMAIL_INBOX_ID", sms: "TELNYX_PHONE_NUMBER" }
-
-/**
- * A slot's dirs and workspace: the shipped persona files are refreshed, the email and SMS skills are there only when
- * the slot has that resource, and anything else the agent wrote stays.
- */
-export const prepareSlot = (paths: SlotPaths, tools: Readonly<Record<string, string>>): void => {
+/** A slot's dirs and workspace: the shipped persona files are refreshed, and anything else the agent wrote stays. */
+export const prepareSlot = (paths: SlotPaths): void => {
   mkdirs(paths.dir, paths.convosStateDir, paths.workspaceDir, paths.agentDir)
-  const resourceSkill = (source: string) => Object.keys(RESOURCE_SKILLS).find((skill) => source === join(WORKSPACE_TEMPLATE_DIR, "skills", skill))
-  cpSync(WORKSPACE_TEMPLATE_DIR, paths.workspaceDir, { recursive: true, force: true, filter: (source) => resourceSkill(source) === undefined })
-  for (const [skill, variable] of Object.entries(RESOURCE_SKILLS)) {
-    const target = join(paths.workspaceDir, "skills", skill)
-    if (tools[variable]?.trim()) cpSync(join(WORKSPACE_TEMPLATE_DIR, "skills", skill), target, { recursive: true, force: true })
-    else rmSync(target, { recursive: true, force: true })
-  }
+  cpSync(WORKSPACE_TEMPLATE_DIR, paths.workspaceDir, { recursive: true, force: true })
 }
 
 /** Writes `text` to `path` by rename, so a reader (the gateway's watcher) never sees half a file. */
@@ -98,7 +86,7 @@ export const writeFileAtomically = (path: string, text: string): void => {
 }
 
 export const saveSlotSpec = (paths: SlotPaths, spec: SlotSpec): void => {
-  prepareSlot(paths, spec.tools)
+  prepareSlot(paths)
   writeFileAtomically(paths.specFile, JSON.stringify(spec))
 }
 

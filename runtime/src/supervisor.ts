@@ -118,7 +118,7 @@ export class Supervisor {
     const { slots, problems } = loadSlotSpecs(this.paths)
     for (const problem of problems) this.options.log.error(`slot not loaded: ${problem}`)
     for (const [slotId, spec] of slots) {
-      prepareSlot(slotPaths(this.paths, slotId), spec.tools)
+      prepareSlot(slotPaths(this.paths, slotId))
       this.slots.set(slotId, newSlot(spec))
     }
     this.gatewayPort = await freePort()

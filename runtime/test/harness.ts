@@ -17,7 +17,7 @@ import { tmpdir } from "node:os"
 import { createServer, type Server } from "node:http"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type HostHealth, hostLaunch, paths, type SlotHealth, type SlotSpec } from "../../contract/index.ts"
+import { type HostHealth, hostLaunch, paths, type SkillTag, type SlotHealth, type SlotSpec } from "../../contract/index.ts"
 import { ConvosClient, type ConvosMessageEvent } from "../../convos/index.ts"
 import { type FakeModel, type FakeModelScript, startFakeModel } from "../../test/fakes/fakeModel.ts"
 import { type FakeXmtpNode, startFakeXmtpNode } from "../../test/xmtp/fakeNode.ts"
@@ -261,6 +261,30 @@ export const openRecordingUser = async (stateDir: string, apiUrl: string) => {
 /** The texts and replies `senderInboxId` wrote in one conversation. */
 export const textsFrom = (received: ReadonlyArray<ConvosMessageEvent>, conversationId: string, senderInboxId: string) =>
   received.filter((e) => e.conversationId === conversationId && e.senderInboxId === senderInboxId && (e.kind === "text" || e.kind === "reply"))
+
+/**
+ * A new group of the user's with a slot's agent in it, as the pool does it (provision in `add` mode, then the add):
+ * waits for the agent's greeting and returns the group's id.
+ */
+export const addAgentToNewGroup = async (
+  world: Pick<RuntimeWorld, "host" | "user" | "received">,
+  agent: { readonly slotId: string; readonly inboxId: string; readonly name: string; readonly skills?: ReadonlyArray<SkillTag> },
+): Promise<string> => {
+  const { host, user, received } = world
+  const group = await user.createConversation({ name: `${agent.name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })
+  const provisioned = await host.slot(agent.slotId).provision({
+    agentName: agent.name,
+    instructions: `You are ${agent.name}.`,
+    mode: "add",
+    conversationId: group.conversationId,
+    addedBy: user.inboxId,
+    ...(agent.skills ? { skills: agent.skills } : {}),
+  })
+  if (provisioned.status !== 200) throw new Error(`provision of ${agent.name}: ${JSON.stringify(provisioned)}`)
+  await user.addMembers(group.conversationId, [agent.inboxId])
+  await waitFor(`${agent.name}'s greeting`, () => textsFrom(received, group.conversationId, agent.inboxId).find((e) => e.text?.includes(`I'm ${agent.name}`)), 90_000)
+  return group.conversationId
+}
 
 /** Generous: a gateway start takes seconds alone and much longer on a busy 2-core CI machine. */
 export const RUNTIME_READY_TIMEOUT = 240_000

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ConvosClient, ConvosMessageEvent } from "../../convos/index.ts"
 import type { FakeModel, FakeModelRequest, FakeModelScript, FakeToolCall } from "../../test/fakes/fakeModel.ts"
 import { agentScript } from "./agentScript.ts"
-import { modelKeyOf, RUNTIME_READY_TIMEOUT, type RuntimeHost, type RuntimeWorld, startRuntimeWorld, textsFrom, waitFor } from "./harness.ts"
+import { addAgentToNewGroup, modelKeyOf, RUNTIME_READY_TIMEOUT, type RuntimeHost, type RuntimeWorld, startRuntimeWorld, textsFrom, waitFor } from "./harness.ts"
 
 /** Slot A's own resources: the other agent must never see them. */
 const aResources = { AGENTMAIL_INBOX_ID: "chef-secret-inbox@mail.example", TELNYX_PHONE_NUMBER: "+15550001234" }
@@ -67,22 +67,9 @@ afterAll(() => world?.stop(), 90_000)
 
 const fromAgent = (slotId: string) => textsFrom(received, groupOf.get(slotId) ?? "", world.inboxOf.get(slotId) ?? "")
 
-const addToGroup = async (slotId: string, name: string) => {
-  const group = await user.createConversation({ name: `${name}'s group`, permissions: "all_members", profile: { name: "Alice", isAgent: false } })
-  groupOf.set(slotId, group.conversationId)
-  const provisioned = await host.slot(slotId).provision({
-    agentName: name,
-    instructions: `You are ${name}.`,
-    mode: "add",
-    conversationId: group.conversationId,
-    addedBy: user.inboxId,
-    // Both may use email and SMS; only A's slot has the resources, so only A gets the tools.
-    skills: ["email", "sms"],
-  })
-  expect(provisioned.status).toBe(200)
-  await user.addMembers(group.conversationId, [world.inboxOf.get(slotId) ?? ""])
-  await waitFor(`${name}'s greeting`, () => fromAgent(slotId).find((e) => e.text?.includes(`I'm ${name}`)), 90_000)
-}
+// Both may use email and SMS; only A's slot has the resources, so only A gets the tools.
+const addToGroup = async (slotId: string, name: string) =>
+  groupOf.set(slotId, await addAgentToNewGroup(world, { slotId, inboxId: world.inboxOf.get(slotId) ?? "", name, skills: ["email", "sms"] }))
 
 describe("co-tenants of one host", () => {
   it("another agent cannot list, read, search, message or send as a slot, nor see its files or resources", async () => {

@@ -7,6 +7,7 @@
 import type { AnyAgentTool } from "openclaw/plugin-sdk/core"
 import type { BindingState } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
+import { EMAIL_GUIDE, SMS_GUIDE } from "./guides.ts"
 import { factsForPrompt, memoryTools, readFacts } from "./memory.ts"
 import { reminderTools } from "./reminders.ts"
 import { record } from "./toolParams.ts"
@@ -95,6 +96,8 @@ export const capabilityPrompt = (slot: SlotCapabilities, now: Date = new Date())
     lines.push("You cannot search or read the web: when asked to look something up, say so plainly and never invent results.")
   }
   if (skills.has("reminders")) lines.push(`Use reminder_set when the group asks to be reminded or for a scheduled message. Now is ${now.toISOString()}.`)
+  if (skills.has("email")) lines.push(EMAIL_GUIDE)
+  if (skills.has("sms")) lines.push(SMS_GUIDE)
   if (skills.has("memory")) {
     lines.push("Use memory_save when the group asks you to remember something; memory_forget when asked to forget.")
     const facts = factsForPrompt(readFacts(slot.stateDir))
