@@ -364,6 +364,32 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(boundGroupIds(added)).toContain(conversationId)
   })
 
+  it("replays a group's recent messages to a handler that was not there for them: sent while it was closed, or before it listened", async () => {
+    const stateDir = join(root, "replaying-agent")
+    const persistent = { stateDir, dbPath: join(stateDir, "xmtp.db3") }
+    const person = await openClient()
+    const agent = await openClient(persistent)
+    const { conversationId } = await person.createConversation({ name: "Replay", permissions: "all_members" })
+    const added = agent.expectAdd({ conversationId, timeoutMs: 10_000 })
+    await person.addMembers(conversationId, [agent.inboxId])
+    await added
+    const heard = collect<ConvosMessageEvent>((h) => agent.onMessage(h))
+    const before = await person.sendText(conversationId, "heard live")
+    await heard.next((e) => e.id === before)
+    const closedAt = Date.now()
+    await agent.close()
+    const whileClosed = await person.sendText(conversationId, "sent while the agent was down")
+
+    const again = await openClient(persistent)
+    const given = collect<ConvosMessageEvent>((h) => again.onMessage(h))
+    expect(await again.replayMessages(conversationId, closedAt)).toBe(1)
+    expect(await given.next((e) => e.id === whileClosed)).toMatchObject({ text: "sent while the agent was down" })
+    // Further back, the one it heard live comes again too (the handler dedupes); its own messages and group updates never.
+    await again.replayMessages(conversationId, 0)
+    await given.next((e) => e.id === before)
+    expect(given.events.every((e) => e.senderInboxId === person.inboxId && e.kind !== "group_updated")).toBe(true)
+  })
+
   it("keeps its installation across restarts and accepts, on restart, a join request sent while it was offline", async () => {
     const stateDir = join(root, "persistent-creator")
     const persistent = { stateDir, dbPath: join(stateDir, "xmtp.db3") }

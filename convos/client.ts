@@ -97,6 +97,16 @@ export class ConvosClient {
     return () => this.core.messageHandlers.delete(handler)
   }
 
+  /**
+   * Gives one group's messages sent after `since` (ms) to the `onMessage` handlers again, even those the live stream
+   * already gave: for a handler that was not there to hear them (its process restarted) and dedupes by id. Group
+   * updates are not replayed. Resolves with how many messages were given (handlers run detached, as for the stream).
+   */
+  replayMessages(conversationId: string, since: number): Promise<number> {
+    this.core.assertOpen()
+    return this.streams.replay(conversationId, BigInt(Math.max(0, Math.floor(since))) * 1_000_000n)
+  }
+
   onConversation(handler: (event: ConversationEvent) => void | Promise<void>): () => void {
     this.core.conversationHandlers.add(handler)
     return () => this.core.conversationHandlers.delete(handler)

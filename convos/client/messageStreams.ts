@@ -140,6 +140,29 @@ export class MessageStreams {
       this.core.emitConversation({ type: "dm", conversationId: conversation.id, peerInboxId: conversation.peerInboxId })
   }
 
+  /**
+   * One group's messages sent after `sinceNs` (its own excluded), given to the message handlers again even when the
+   * live stream already gave them, for a consumer that was not listening then (it dedupes by id itself). Group
+   * updates are left out: their membership events are not replayed. Returns how many were given.
+   */
+  async replay(conversationId: string, sinceNs: bigint): Promise<number> {
+    const core = this.core
+    const conversation = await core.xmtp.conversations.getConversationById(conversationId)
+    if (!(conversation instanceof Group) || core.consentOf(conversation) !== Consent.Allowed) return 0
+    await conversation.sync()
+    let given = 0
+    for (const message of await conversation.messages({ sentAfterNs: sinceNs })) {
+      if (core.closed) break
+      if (core.isSelf(message.senderInboxId)) continue
+      const event = eventOf(message, false)
+      if (event.kind === "group_updated") continue
+      core.seenMessages.firstSeen(message.id)
+      core.emit(core.messageHandlers, event, "onMessage handler")
+      given++
+    }
+    return given
+  }
+
   private async onStreamedMessage(message: XmtpMessage): Promise<void> {
     const core = this.core
     if (!message || !core.seenMessages.firstSeen(message.id)) return
@@ -152,18 +175,7 @@ export class MessageStreams {
     } else if (core.consentOf(conversation) === Consent.Denied) return
 
     const isDm = conversation instanceof Dm
-    const event = normaliseMessage(
-      {
-        id: message.id,
-        conversationId: message.conversationId,
-        senderInboxId: message.senderInboxId,
-        sentAt: message.sentAt,
-        contentType: message.contentType as ContentTypeId | undefined,
-        content: message.content,
-        fallback: message.fallback,
-      },
-      isDm,
-    )
+    const event = eventOf(message, isDm)
     if (conversation instanceof Dm && core.options.processJoinRequests !== false) {
       const request = joinRequestFromMessage({ senderInboxId: message.senderInboxId, contentType: message.contentType, content: message.content })
       if (request && event.kind === "join_request") this.joinRequests.enqueue(request, conversation)
@@ -175,3 +187,17 @@ export class MessageStreams {
     core.emit(core.messageHandlers, event, "onMessage handler")
   }
 }
+
+const eventOf = (message: XmtpMessage, isDm: boolean) =>
+  normaliseMessage(
+    {
+      id: message.id,
+      conversationId: message.conversationId,
+      senderInboxId: message.senderInboxId,
+      sentAt: message.sentAt,
+      contentType: message.contentType as ContentTypeId | undefined,
+      content: message.content,
+      fallback: message.fallback,
+    },
+    isDm,
+  )

@@ -127,6 +127,14 @@ describe("runtime instance (conduct)", () => {
     expect(loopRound).toBe(5)
   }, 240_000)
 
+  const isGone = (pid: number) => {
+    try {
+      process.kill(pid, 0)
+      return false
+    } catch {
+      return true
+    }
+  }
   const crash = async (signal: "SIGTERM" | "SIGKILL", cue: string) => {
     // The gateway goes while this turn is being dispatched: OpenClaw answers such a turn with its restart notice when
     // the drain catches it past admission, and after a SIGKILL resumes it and announces that in the chat.
@@ -139,7 +147,14 @@ describe("runtime instance (conduct)", () => {
     expect(gatewayPid).toBeDefined()
     process.kill(gatewayPid ?? 0, signal)
     await waitFor("the gateway to go down", async () => ((await instance.health().catch(() => ({ body: { ready: false } }))).body.ready ? undefined : true), 60_000)
+    // A message sent while no gateway runs is read back and answered once the agent is up again. (Not after a
+    // SIGKILL: it would be steered into the run OpenClaw resumes, and this script answers the newest cue only.)
+    if (signal === "SIGTERM") {
+      await waitFor("the old gateway to exit", () => (isGone(gatewayPid ?? 0) ? true : undefined), 120_000)
+      await alice.sendText(conversationId, `Trip Planner, PING-down${cue}`)
+    }
     await world.host.waitSlotsReady([slotId], RUNTIME_READY_TIMEOUT)
+    if (signal === "SIGTERM") await waitFor("the answer to what was sent while down", () => fromAgent().find((e) => e.text === `PONG-down${cue}`), 120_000)
     // After a SIGKILL, OpenClaw resumes the interrupted turn in a run of its own; its answer goes out through the
     // channel's outbound, addressed to the turn's route target, which the plugin maps back to its conversation. A
     // message sent while that run is active is steered into it and gets no answer of its own (a known limit), so the
@@ -154,7 +169,7 @@ describe("runtime instance (conduct)", () => {
     process.stderr.write(`${signal}: kept out of the chat so far: ${JSON.stringify(keptOut())}\n`)
   }
 
-  it("a gateway SIGTERM with a turn in flight: nothing internal reaches the group, and it answers again after the restart", async () => {
+  it("a gateway SIGTERM with a turn in flight: nothing internal reaches the group, it answers what was sent while it was down, and again after the restart", async () => {
     await crash("SIGTERM", "term")
   }, RUNTIME_READY_TIMEOUT + 360_000)
 

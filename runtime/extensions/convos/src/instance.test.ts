@@ -420,6 +420,39 @@ describe("ConvosInstance", () => {
     expect(second.turns.map((t) => t.text)).toEqual(["still there?"])
   })
 
+  it("after a restart answers what was sent while it was down, once; not what it handled before, nor anything older than 10 minutes", async () => {
+    const first = setup()
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
+    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    first.transport.emitMessage(text("m1", "hi"))
+    await first.instance.idle()
+    await first.instance.stop()
+
+    const second = setup({ store: first.store })
+    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000)
+    second.transport.history.push(
+      text("old", "from last week", { sentAt: ago(60 * 24 * 7) }),
+      text("m1", "hi", { sentAt: ago(2) }),
+      text("m2", "anyone there?", { sentAt: ago(1) }),
+    )
+    await second.instance.start()
+    await new Promise((r) => setTimeout(r, 0))
+    await second.instance.idle()
+    expect(second.transport.replays).toEqual([{ conversationId: conv, sinceMs: expect.any(Number) }])
+    expect(second.turns.map((t) => t.text)).toEqual(["anyone there?"])
+    // The live stream then brings the same message: handled already.
+    second.transport.emitMessage(text("m2", "anyone there?"))
+    await second.instance.idle()
+    expect(second.turns).toHaveLength(1)
+  })
+
+  it("a slot that is not in a conversation reads nothing back at start", async () => {
+    const { instance, transport } = setup()
+    await instance.start()
+    expect(transport.replays).toEqual([])
+  })
+
   it("marks the instance ended (not ready) when removed from its conversation", async () => {
     const { instance, transport } = setup()
     await instance.start()

@@ -108,6 +108,8 @@ export interface InstanceStatus {
 }
 
 const MAX_REMEMBERED_IDS = 500
+/** How far back a restart answers what was sent while it was down: an answer to anything older would surprise more than help. */
+const REPLAY_WINDOW_MS = 10 * 60_000
 const remember = (ids: ReadonlyArray<string>, id: string) => [...ids.filter((x) => x !== id), id].slice(-MAX_REMEMBERED_IDS)
 
 export class ConvosInstance {
@@ -161,6 +163,13 @@ export class ConvosInstance {
           (populated) => (populated ? this.enqueueGreeting() : this.watchForJoins()),
           (error: unknown) => this.options.log.warn(`could not read the members of our conversation: ${errorMessage(error)}`),
         )
+    }
+    // What was sent to our conversation while we were down (a gateway crash, a restart) gets its turn: the live
+    // stream starts at its open. What we handled before is skipped by id; older messages are left unanswered.
+    if (binding.phase === "bound") {
+      this.options.transport
+        .replay(binding.conversationId, this.now() - REPLAY_WINDOW_MS)
+        .catch((error: unknown) => this.options.log.warn(`could not read what was sent while we were down: ${errorMessage(error)}`))
     }
     if (this.options.modelConfigured && this.options.warmUp) {
       const started = Date.now()

@@ -79,6 +79,11 @@ export interface ConvosTransport {
   leave(conversationId: string): Promise<void>
   /** Reads join requests for our invites that the live stream may have lost; accepted ones come to `onMembersJoined`. */
   checkJoinRequests(): Promise<void>
+  /**
+   * Gives `onMessage` the conversation's messages sent after `sinceMs` again, also those already given (the instance
+   * skips what it handled, by id): after a restart, what was sent while we were down.
+   */
+  replay(conversationId: string, sinceMs: number): Promise<void>
   /** Whether anyone but us is a member (a restart cannot know whether a join was accepted while it was down). */
   hasOtherMembers(conversationId: string): Promise<boolean>
   sendText(conversationId: string, text: string, options?: { readonly replyTo?: string }): Promise<{ readonly messageId: string }>

@@ -171,6 +171,9 @@ export const createConvosTransport = async (
     async setProfileName(conversationId, name) {
       await client.setProfile(conversationId, { name, isAgent: true })
     },
+    async replay(conversationId, sinceMs) {
+      await client.replayMessages(conversationId, sinceMs)
+    },
     async leave(conversationId) {
       await client.leave(conversationId)
     },

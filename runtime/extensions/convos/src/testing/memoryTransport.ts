@@ -42,6 +42,9 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     populated: Set<string>
     /** How often the instance looked for join requests. */
     joinChecks: number
+    /** What the node keeps of each conversation: `replay` gives these again. */
+    history: Array<TransportMessage>
+    replays: Array<{ conversationId: string; sinceMs: number }>
   } = {
     inboxId: SELF_INBOX,
     installationId: "b".repeat(64),
@@ -82,6 +85,12 @@ export const memoryTransport = (options: { joinOutcome?: () => JoinOutcome } = {
     },
     populated: new Set<string>(),
     joinChecks: 0,
+    history: [] as Array<TransportMessage>,
+    replays: [] as Array<{ conversationId: string; sinceMs: number }>,
+    async replay(conversationId, sinceMs) {
+      transport.replays.push({ conversationId, sinceMs })
+      for (const message of transport.history) if (message.conversationId === conversationId && message.sentAt.getTime() > sinceMs) handlers?.onMessage(message)
+    },
     async checkJoinRequests() {
       transport.joinChecks += 1
     },
