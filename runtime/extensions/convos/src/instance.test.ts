@@ -402,7 +402,8 @@ describe("ConvosInstance", () => {
     expect(transport.sent.map((s) => s.text)).toEqual([NO_MODEL_REPLY, NO_MODEL_REPLY])
   })
 
-  it("after a restart keeps its binding, does not greet again and does not re-handle old messages", async () => {
+  /** An instance bound by an add that handled "m1", stopped; the store it leaves. */
+  const boundAndHandledM1 = async () => {
     const first = setup()
     await first.instance.start()
     await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
@@ -410,8 +411,11 @@ describe("ConvosInstance", () => {
     first.transport.emitMessage(text("m1", "hi"))
     await first.instance.idle()
     await first.instance.stop()
+    return first.store
+  }
 
-    const second = setup({ store: first.store })
+  it("after a restart keeps its binding, does not greet again and does not re-handle old messages", async () => {
+    const second = setup({ store: await boundAndHandledM1() })
     await second.instance.start()
     second.transport.emitMessage(text("m1", "hi"))
     second.transport.emitMessage(text("m2", "still there?"))
@@ -421,15 +425,7 @@ describe("ConvosInstance", () => {
   })
 
   it("after a restart answers what was sent while it was down, once; not what it handled before, nor anything older than 10 minutes", async () => {
-    const first = setup()
-    await first.instance.start()
-    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
-    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
-    first.transport.emitMessage(text("m1", "hi"))
-    await first.instance.idle()
-    await first.instance.stop()
-
-    const second = setup({ store: first.store })
+    const second = setup({ store: await boundAndHandledM1() })
     const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000)
     second.transport.history.push(
       text("old", "from last week", { sentAt: ago(60 * 24 * 7) }),
