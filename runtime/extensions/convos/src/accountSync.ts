@@ -5,7 +5,7 @@
  * gateway's own channel reload would wait until no turn runs anywhere on the host (up to 5 minutes): one busy
  * co-tenant would hold back every hot-add and every delete.
  */
-import { accountIdsOf, accountSettingsOf } from "./settings.ts"
+import { type AccountSettings, accountIdsOf, accountSettingsOf } from "./settings.ts"
 
 /** A start that failed: when it may be tried again. */
 export interface Retry {
@@ -42,12 +42,15 @@ export const nextRetry = (previous: Retry | undefined, now: number): Retry => {
   return { attempts, at: now + Math.min(60_000, 1_000 * 2 ** (attempts - 1)) }
 }
 
-/** The accounts a gateway config enables, each with its settings as JSON (what `RunningAccount.settings` holds). */
+/** An account's settings as `RunningAccount.settings` holds them, to tell whether they changed. */
+export const settingsKeyOf = (settings: AccountSettings | undefined): string => JSON.stringify(settings ?? null)
+
+/** The accounts a gateway config enables, each with its settings key. */
 export const enabledAccountsOf = (cfg: unknown): Map<string, string> => {
   const enabled = new Map<string, string>()
   for (const id of accountIdsOf(cfg)) {
     const settings = accountSettingsOf(cfg, id)
-    if (settings?.enabled === true) enabled.set(id, JSON.stringify(settings))
+    if (settings?.enabled === true) enabled.set(id, settingsKeyOf(settings))
   }
   return enabled
 }

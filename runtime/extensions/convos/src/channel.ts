@@ -10,10 +10,10 @@ import type { ChannelPlugin, PluginRuntime } from "openclaw/plugin-sdk/channel-c
 import type { ContractDecoders } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
 import { CHANNEL_ID, createTurnRunner } from "./inbound.ts"
-import { type RunningAccount, syncAccounts } from "./accountSync.ts"
+import { type RunningAccount, settingsKeyOf, syncAccounts } from "./accountSync.ts"
 import { ConvosInstance, conversationIdOfTarget, errorMessage, type InstanceLog } from "./instance.ts"
 import { startReminderScheduler } from "./reminders.ts"
-import { type AccountSettings, accountIdsOf, accountSettingsOf, type ConvosSettings, type HostSettings } from "./settings.ts"
+import { accountIdsOf, accountSettingsOf, type ConvosSettings, type HostSettings } from "./settings.ts"
 import { boundSkillsIn, capabilityPrompt, grantedSkills, searchAccessOf } from "./skills.ts"
 import type { ConvosTransport } from "./transport.ts"
 
@@ -183,7 +183,8 @@ export const runAccount = async (
 ): Promise<void> => {
   const { accounts } = deps
   if (accounts.closed) return
-  const entry: RunningAccount = { stop, settings: JSON.stringify(accountSettingsOf(cfg, accountId) ?? null) }
+  const account = accountSettingsOf(cfg, accountId)
+  const entry: RunningAccount = { stop, settings: settingsKeyOf(account) }
   accounts.running.set(accountId, entry)
   try {
     log.info("starting")
@@ -191,7 +192,6 @@ export const runAccount = async (
     if (!runtime) throw new Error("convos: plugin runtime was not set")
     let instance: ConvosInstance
     try {
-      const account: AccountSettings | undefined = accountSettingsOf(cfg, accountId)
       if (!account?.enabled) throw new Error(`no enabled account ${accountId} in channels.convos.accounts`)
       const host = deps.hostSettings()
       const settings: ConvosSettings = { ...host, ...account }
@@ -248,7 +248,7 @@ export const runAccount = async (
     // Its reminders go to its own conversation only (whatever the reminder says).
     const started = instance
     const reminders = startReminderScheduler({
-      stateDir: accountSettingsOf(cfg, accountId)?.stateDir ?? "",
+      stateDir: account?.stateDir ?? "",
       post: async (text) => {
         const conversationId = started.status().conversationId
         if (conversationId === null) throw new Error("this agent is in no conversation")
