@@ -245,8 +245,8 @@ try {
     if (gatewayPid === undefined) throw new Error("no gateway process under the host")
     const killedAt = Date.now()
     process.kill(gatewayPid, "SIGKILL")
-    // Messages sent while the gateway is down are not read after its restart (the client's catch-up starts at its
-    // open), so each group asks again every few seconds, as a person would, until its agent answers.
+    // Each group asks again every few seconds, as a person would, until its agent answers. After the restart every
+    // agent also reads back what was sent while it was down (instance.ts), so each of those asks gets a turn too.
     const back = await Promise.all(groups.map(async (group, i) => {
       const inbox = agentOf.get(group.id)!
       const answered = () => alice.said(group.id).some((m) => m.sender === inbox && m.text.includes(`PONG-k${i}-`))
