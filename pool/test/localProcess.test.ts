@@ -98,7 +98,15 @@ describe("LocalProcess isolation (issue 14 #9)", () => {
     const dir = join(dataDir, "hosts", "iso")
     const whereFile = join(dir, "state.where")
     const deadline = Date.now() + 10_000
-    while (!existsSync(whereFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    // The child writes the file non-atomically: wait until it holds whole JSON, not only until it exists.
+    const written = () => {
+      try {
+        return existsSync(whereFile) && (JSON.parse(readFileSync(whereFile, "utf8")), true)
+      } catch {
+        return false
+      }
+    }
+    while (!written() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const where = JSON.parse(readFileSync(whereFile, "utf8"))
     expect(where).toEqual({ home: join(dir, "home"), cwd: join(dir, "home") })
     expect(where.home).not.toBe(process.env.HOME)
