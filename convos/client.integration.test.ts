@@ -331,6 +331,21 @@ describe("ConvosClient on the fake XMTP node", () => {
     expect(boundGroupIds(agent)).toEqual([first.conversationId])
   })
 
+  it("a member's leave reaches the others as a leave request from that member, since the time asked about", async () => {
+    const creator = await openClient({ welcomePolicy: "accept_all" })
+    const member = await openClient()
+    const { conversationId } = await creator.createConversation({ name: "Leaving", permissions: "all_members" })
+    const added = member.expectAdd({ conversationId, timeoutMs: 10_000 })
+    await creator.addMembers(conversationId, [member.inboxId])
+    await added
+    const since = new Date(Date.now() - 1_000)
+    expect(await creator.askedToLeave(conversationId, member.inboxId, since)).toBe(false)
+    await member.leave(conversationId)
+    expect(await creator.askedToLeave(conversationId, member.inboxId, since)).toBe(true)
+    expect(await creator.askedToLeave(conversationId, creator.inboxId, since)).toBe(false)
+    expect(await creator.askedToLeave(conversationId, member.inboxId, new Date(Date.now() + 60_000))).toBe(false)
+  })
+
   it("a message the live stream lost is still delivered by the periodic catch-up sweep, once", async () => {
     // No control client without a sweep: libxmtp sometimes re-reads a group on its own (a stream restart, a gap it
     // notices), so whether such a client gets the lost message is not deterministic. Checked by hand: with

@@ -156,6 +156,11 @@ export class ConvosClient {
     return this.conversations.leave(conversationId)
   }
 
+  /** Whether a member asked this group's admins to remove it since a time (its own `leave`). */
+  askedToLeave(conversationId: string, inboxId: string, since: Date): Promise<boolean> {
+    return this.conversations.askedToLeave(conversationId, inboxId, since)
+  }
+
   sendText(conversationId: string, text: string, options: { replyTo?: string } = {}): Promise<string> {
     return this.conversations.sendText(conversationId, text, options)
   }

@@ -21,7 +21,8 @@
  *     (the onConversation "joined" event with via "invite" also fires when a pending join completes)
  *   expectAdd({ conversationId, addedBy?, timeoutMs?, signal? }) → { conversationId, addedByInboxId } once the
  *     welcome for exactly that conversation arrives; under "expected_only" unexpected welcomes are ignored.
- *   addMembers / removeMembers(conversationId, inboxIds), leave(conversationId); an add (and an accepted join
+ *   addMembers / removeMembers(conversationId, inboxIds), leave(conversationId) (asks the admins to remove us),
+ *     askedToLeave(conversationId, inboxId, since) → whether that member sent such a request; an add (and an accepted join
  *     request) is followed by a profile snapshot of the members (profiles.ts), as the Convos apps send
  *   sendText(conversationId, text, { replyTo? }) → message id
  *   react(conversationId, messageId, emoji, "added"|"removed") → message id

@@ -14,6 +14,7 @@ import {
   Consent,
   createGroup,
   Dm,
+  leaveRequestsSince,
   newestMessages,
   PermissionLevel,
   permissionLevelOf,
@@ -126,6 +127,14 @@ export class Conversations {
     const group = await this.core.requireGroup(conversationId)
     await group.requestRemoval()
     this.core.setConsent(group, Consent.Denied)
+  }
+
+  /** Whether a member asked this group's admins to remove it (`leave`) since a time; an admin's app then removes it. */
+  async askedToLeave(conversationId: string, inboxId: string, since: Date): Promise<boolean> {
+    const group = await this.core.requireGroup(conversationId)
+    await group.sync()
+    const requests = await leaveRequestsSince(group, BigInt(since.getTime()) * 1_000_000n)
+    return requests.some((m) => sameId(m.senderInboxId, inboxId))
   }
 
   async sendText(conversationId: string, text: string, options: { replyTo?: string } = {}): Promise<string> {

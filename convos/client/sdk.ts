@@ -10,6 +10,7 @@ import {
   Dm,
   Group,
   type ConsentState,
+  type ContentType,
   type DecodedMessage,
   type GroupPermissionsOptions,
   type PermissionPolicy,
@@ -36,6 +37,7 @@ type EncodedContent = Parameters<XmtpConversation["send"]>[0]
 export const Consent = { Unknown: 0 as ConsentState, Allowed: 1 as ConsentState, Denied: 2 as ConsentState } as const
 const GroupPermissions = { AllMembers: 0 as GroupPermissionsOptions, AdminOnly: 1 as GroupPermissionsOptions } as const
 const AddMemberUpdate = 0 as PermissionUpdateType
+const LeaveRequestType = 6 as ContentType
 export const Policy = { Allow: 0, Deny: 1 } as const
 export const PermissionLevel = { Member: 0, Admin: 1, SuperAdmin: 2 } as const
 const Reaction = { Added: 1 as SdkReactionAction, Removed: 2 as SdkReactionAction, Unicode: 1 as SdkReactionSchema } as const
@@ -98,6 +100,10 @@ export const sendEncoded = (conversation: XmtpConversation, content: unknown, op
 /** The newest `limit` messages, newest first. */
 export const newestMessages = (conversation: XmtpConversation, limit: number): Promise<XmtpMessage[]> =>
   conversation.messages({ limit, direction: Descending })
+
+/** Leave requests (`requestRemoval`) sent to a group since a time: who asked the group's admins to remove them. */
+export const leaveRequestsSince = (group: XmtpGroup, sinceNs: bigint): Promise<XmtpMessage[]> =>
+  group.messages({ contentTypes: [LeaveRequestType], sentAfterNs: sinceNs })
 
 export const sendReaction = (
   conversation: XmtpConversation,

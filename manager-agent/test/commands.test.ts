@@ -296,6 +296,17 @@ describe("removing, renaming and re-instructing", () => {
     )
   })
 
+  it("says the agent is leaving when it is still listed but asked the admins to remove it as it shut down", async () => {
+    const spawned = await send(message("g-rm-leaving", "alice", "add a chef here"))
+    if (spawned._tag !== "Spawned") throw new Error("spawn failed")
+    chat.state.removeLocked.add("g-rm-leaving")
+    chat.state.leaveRequests.add(`g-rm-leaving ${spawned.agent.inboxId}`)
+    expect((await send(message("g-rm-leaving", "alice", "remove the chef")))._tag).toBe("Removed")
+    expect(lastReply("g-rm-leaving")).toBe(
+      "Chef is shut down and has asked to leave; a group admin's app takes it off the member list when it next syncs.",
+    )
+  })
+
   it("never says 'has left' while the member list still has the agent", async () => {
     const spawned = await send(message("g-rm-sticky", "alice", "add a chef here"))
     if (spawned._tag !== "Spawned") throw new Error("spawn failed")

@@ -37,6 +37,7 @@ const runBot = async (
       canAddMembers: () => Effect.die("unused"),
       isAdmin: () => Effect.die("unused"),
       memberInboxIds: () => Effect.die("unused"),
+      askedToLeave: () => Effect.die("unused"),
       joinByInvite: () => Effect.die("unused"),
     }),
   )

@@ -159,11 +159,15 @@ describe("unique names", () => {
 
 describe("what a removal reply may say", () => {
   it("says 'left' only when the member list no longer has the agent", () => {
-    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: false })).toBe("left")
-    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: true })).toBe("still_member")
-    expect(removalReport({ inGroup: true, removeRefused: true, stillMember: true })).toBe("still_member_not_allowed")
+    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: false, askedToLeave: true })).toBe("left")
+    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: true, askedToLeave: false })).toBe("still_member")
+    expect(removalReport({ inGroup: true, removeRefused: true, stillMember: true, askedToLeave: false })).toBe("still_member_not_allowed")
+  })
+  it("says 'leaving' when the agent is still listed but has asked the group's admins to remove it", () => {
+    expect(removalReport({ inGroup: true, removeRefused: true, stillMember: true, askedToLeave: true })).toBe("leaving")
+    expect(removalReport({ inGroup: true, removeRefused: false, stillMember: true, askedToLeave: true })).toBe("leaving")
   })
   it("for an agent spawned from a 1:1 (it lives in its own conversation) says only that it is shut down", () => {
-    expect(removalReport({ inGroup: false, removeRefused: false, stillMember: false })).toBe("shut_down")
+    expect(removalReport({ inGroup: false, removeRefused: false, stillMember: false, askedToLeave: false })).toBe("shut_down")
   })
 })

@@ -235,6 +235,8 @@ export const makeXmtpChat = (options: XmtpChatOptions) =>
         ),
       memberInboxIds: (conversationId) =>
         call("group info", () => client.groupInfo(conversationId)).pipe(Effect.map((info) => info.members.map((m) => m.inboxId))),
+      askedToLeave: (conversationId, inboxId, since) =>
+        call("leave requests", () => client.askedToLeave(conversationId, inboxId, since)),
       joinByInvite: (inviteUrl) =>
         call("join by invite", () =>
           client.joinByInvite(inviteUrl, { timeoutMs: Duration.toMillis(joinWait), profile, profileUpdate: false }),

@@ -240,6 +240,7 @@ export class Commands extends Context.Service<
         const agent = yield* target(message, ref)
         if (!agent) return { _tag: "Replied", intent: "remove" } satisfies Outcome
         const isGroup = inGroup(message)
+        const startedAt = new Date()
         let removeRefused = false
         if (isGroup) {
           const removed = yield* chat.removeMembers(message.conversationId, [agent.inboxId]).pipe(Effect.result)
@@ -264,7 +265,11 @@ export class Commands extends Context.Service<
           : removeRefused
             ? yield* listed
             : yield* listed.pipe(Effect.repeat({ schedule: memberListSettles, times: 8, until: (still) => !still }))
-        yield* reply(message, replies.removal(agent.agentName, removalReport({ inGroup: isGroup, removeRefused, stillMember })))
+        // Removing its slot made the agent ask the group's admins to remove it; an admin's app does that when it syncs.
+        const askedToLeave = stillMember
+          ? yield* chat.askedToLeave(message.conversationId, agent.inboxId, startedAt).pipe(Effect.catch(() => Effect.succeed(false)))
+          : false
+        yield* reply(message, replies.removal(agent.agentName, removalReport({ inGroup: isGroup, removeRefused, stillMember, askedToLeave })))
         return { _tag: "Removed", agent } satisfies Outcome
       })
 

@@ -165,7 +165,7 @@ export const resolveAgent = (ref: string, agents: ReadonlyArray<AgentRecord>): A
 }
 
 /** What a removal achieved, read from the member list afterwards: the reply states exactly this. */
-export type RemovalReport = "left" | "shut_down" | "still_member_not_allowed" | "still_member"
+export type RemovalReport = "left" | "leaving" | "shut_down" | "still_member_not_allowed" | "still_member"
 
 export const removalReport = (facts: {
   /** The agent was placed in this group (not in a conversation of its own, spawned from a 1:1). */
@@ -174,8 +174,18 @@ export const removalReport = (facts: {
   readonly removeRefused: boolean
   /** The agent is still in the group's member list. */
   readonly stillMember: boolean
+  /** The agent asked the group's admins to remove it as it shut down: an admin's app takes it off the list. */
+  readonly askedToLeave: boolean
 }): RemovalReport =>
-  !facts.inGroup ? "shut_down" : !facts.stillMember ? "left" : facts.removeRefused ? "still_member_not_allowed" : "still_member"
+  !facts.inGroup
+    ? "shut_down"
+    : !facts.stillMember
+      ? "left"
+      : facts.askedToLeave
+        ? "leaving"
+        : facts.removeRefused
+          ? "still_member_not_allowed"
+          : "still_member"
 
 /** A name not already used by another agent here: "Chef", then "Chef 2", … */
 /**

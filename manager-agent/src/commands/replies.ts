@@ -58,6 +58,8 @@ export const replies = {
     switch (report) {
       case "left":
         return `${name} has left and been shut down.`
+      case "leaving":
+        return `${name} is shut down and has asked to leave; a group admin's app takes it off the member list when it next syncs.`
       case "shut_down":
         return `${name} is shut down and won't answer anymore.`
       case "still_member_not_allowed":

@@ -55,6 +55,8 @@ export class Chat extends Context.Service<
     isAdmin(conversationId: string, inboxId: string): Effect.Effect<boolean, ChatError>
     /** Who is in the group now, as its member list says. */
     memberInboxIds(conversationId: string): Effect.Effect<ReadonlyArray<string>, ChatError>
+    /** Whether a member asked the group's admins to remove it since a time: an admin's app then removes it. */
+    askedToLeave(conversationId: string, inboxId: string, since: Date): Effect.Effect<boolean, ChatError>
     joinByInvite(inviteUrl: string): Effect.Effect<JoinOutcome, ChatError>
   }
 >()("manager-agent/Chat") {}

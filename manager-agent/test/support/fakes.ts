@@ -15,6 +15,8 @@ export interface FakeChatState {
   readonly unreadable: Set<string>
   /** Groups where a removal reports success but the member stays listed. */
   readonly ineffectiveRemovals: Set<string>
+  /** `${conversationId} ${inboxId}`: members that asked the group's admins to remove them (their own leave). */
+  readonly leaveRequests: Set<string>
   readonly joins: Array<string>
   joinOutcome: JoinOutcome | "invalid"
 }
@@ -28,6 +30,7 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
     unreadable: new Set(),
     removeLocked: new Set(),
     ineffectiveRemovals: new Set(),
+    leaveRequests: new Set(),
     joins: [],
     joinOutcome: { status: "joined", conversationId: "joined-conv" },
   }
@@ -58,6 +61,7 @@ export const makeFakeChat = (selfInboxId = "manager-inbox") => {
           ? Effect.sleep("200 millis").pipe(Effect.andThen(Effect.fail(new ChatError({ reason: "failed", message: "scripted" }))))
           : Effect.succeed(!state.addLocked.has(conversationId)),
       memberInboxIds: (conversationId) => Effect.sync(() => [...membersOf(conversationId)]),
+      askedToLeave: (conversationId, inboxId) => Effect.sync(() => state.leaveRequests.has(`${conversationId} ${inboxId}`)),
       isAdmin: (conversationId, inboxId) => Effect.succeed(state.admins.get(conversationId)?.has(inboxId) ?? false),
       joinByInvite: (url) =>
         Effect.suspend(() => {
