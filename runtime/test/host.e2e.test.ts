@@ -120,6 +120,24 @@ describe("a runtime host with slots", () => {
     expect(rulesIn(slotB)).toEqual([[false, true]])
   }, 240_000)
 
+  it("agents taking turns keep their databases open: a turn after another agent's reopens nothing", async () => {
+    // OpenClaw queues a quick integrity check (label without an agent id) each time it reopens an agent's database;
+    // its daily full check, which names each agent, starts 5 minutes after the gateway.
+    const reopenChecks = () =>
+      readFileSync(join(host.stateDir, "logs", "gateway.log"), "utf8")
+        .split("\n")
+        .filter((line) => line.includes("database integrity verification passed"))
+        .filter((line) => (JSON.parse(line) as { 1?: { label?: string } })[1]?.label === "OpenClaw agent database").length
+    const before = reopenChecks()
+    for (const round of [1, 2]) {
+      await ping(slotA, `switch-a${round}`)
+      await ping(slotB, `switch-b${round}`)
+    }
+    // A reopen's check is queued before its turn's first write and reported about a second later.
+    await waitFor("a reopen's integrity check", () => (reopenChecks() > before ? true : undefined), 3_000).catch(() => undefined)
+    expect(reopenChecks()).toBe(before)
+  }, 240_000)
+
   it("hot-adds a third slot while the others run, without restarting them; a slot a claim waits for skips its warm-up turn", async () => {
     const started = Date.now()
     // As the pool adds a slot for a claim that waits for it (`warmUp: false`): ready once its client streams.

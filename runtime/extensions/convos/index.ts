@@ -3,6 +3,7 @@
  * each slot's own email/SMS tools. All state lives in the one `ConvosAccounts` registry made here.
  */
 import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core"
+import { keepAgentExecutionsOpen } from "./src/agentExecutions.ts"
 import { type ChannelDeps, createConvosAccounts, createConvosChannel, ensureAccountSync } from "./src/channel.ts"
 import { contractLoader } from "./src/contract.ts"
 import { watchSupervisor } from "./src/parentWatch.ts"
@@ -39,6 +40,7 @@ export default defineChannelPluginEntry({
     accounts.runtime = runtime
   },
   registerFull(api) {
+    if (keepAgentExecutionsOpen() !== "applied") console.warn("[convos] OpenClaw's agent execution registry has an unexpected shape: agents' databases reopen on every switch")
     // The supervisor spawns the gateway itself (OPENCLAW_NO_RESPAWN), so it is this process's parent.
     const supervisorPid = process.env.CONVOS_WATCH_PARENT === "1" ? process.ppid : 0
     if (supervisorPid > 1) {
