@@ -135,6 +135,7 @@ describe("runtime instance (conduct)", () => {
       return true
     }
   }
+  const warmUps = () => world.model.requests.filter((r) => r.userText.includes("start-up check")).length
   const crash = async (signal: "SIGTERM" | "SIGKILL", cue: string) => {
     // The gateway goes while this turn is being dispatched: OpenClaw answers such a turn with its restart notice when
     // the drain catches it past admission, and after a SIGKILL resumes it and announces that in the chat.
@@ -143,6 +144,7 @@ describe("runtime instance (conduct)", () => {
     // Killed while the model call is in flight: the turn OpenClaw resumes after the restart.
     await waitFor("the slow turn's model call", () => (world.model.requests.some((r) => r.userText.includes(`PING-slow${cue}`)) ? true : undefined), 60_000)
     const resumedBefore = resumedRuns()
+    const warmUpsBefore = warmUps()
     const gatewayPid = world.host.gatewayPid()
     expect(gatewayPid).toBeDefined()
     process.kill(gatewayPid ?? 0, signal)
@@ -165,6 +167,8 @@ describe("runtime instance (conduct)", () => {
     }
     // Under load the resumed turns come first; the answer can take a while.
     await ping(`after${cue}`, alice, `PING-after${cue}`, 240_000)
+    // A claimed slot starting again runs no scratch warm-up turn: the turns waiting for it pay the first-turn cost.
+    expect(warmUps()).toBe(warmUpsBefore)
     expectNothingInternal()
     process.stderr.write(`${signal}: kept out of the chat so far: ${JSON.stringify(keptOut())}\n`)
   }

@@ -6,6 +6,7 @@ import {
   decideReset,
   decideWelcome,
   idle,
+  warmsUpOnStart,
 } from "./binding.ts"
 import { testDecoders as decode } from "./testing/decoders.ts"
 
@@ -119,5 +120,20 @@ describe("decideReset", () => {
     expect(decideReset({ phase: "joining", inviteUrl: "https://x", persona })).toEqual({ next: idle, clean: false })
     expect(decideReset({ phase: "provisioning", mode: "create", persona }).clean).toBe(false)
     expect(decideReset({ phase: "bound", conversationId: conv, persona, mode: "add", greeted: true }).clean).toBe(false)
+  })
+})
+
+describe("warmsUpOnStart", () => {
+  const on = { modelConfigured: true, warmUp: true }
+  it("warms up an unclaimed slot only", () => {
+    expect(warmsUpOnStart(on, idle)).toBe(true)
+    expect(warmsUpOnStart(on, { phase: "bound", conversationId: conv, persona, mode: "add", greeted: true })).toBe(false)
+    expect(warmsUpOnStart(on, { phase: "expecting_add", conversationId: conv, addedBy: manager, persona })).toBe(false)
+    expect(warmsUpOnStart(on, { phase: "provisioning", mode: "join", persona })).toBe(false)
+    expect(warmsUpOnStart(on, { phase: "ended", conversationId: conv, reason: "removed" })).toBe(false)
+  })
+  it("never without a model, or when the slot was put without one (a claim waits for it)", () => {
+    expect(warmsUpOnStart({ modelConfigured: false, warmUp: true }, idle)).toBe(false)
+    expect(warmsUpOnStart({ modelConfigured: true, warmUp: false }, idle)).toBe(false)
   })
 })

@@ -168,5 +168,13 @@ export const decideReset = (state: BindingState): { readonly next: BindingState;
   }
 }
 
+/**
+ * Whether an account's start pays the first-turn cost with a scratch warm-up turn: only an unclaimed slot, so that a
+ * claim finds it fast. A claimed slot starting again (a gateway crash or restart) has real turns waiting, which pay
+ * that cost themselves; eight warm-ups at once would hold back its stream and its answers.
+ */
+export const warmsUpOnStart = (settings: { readonly modelConfigured: boolean; readonly warmUp: boolean }, state: BindingState): boolean =>
+  settings.modelConfigured && settings.warmUp && state.phase === "idle"
+
 export const boundConversationId = (state: BindingState): string | null =>
   state.phase === "bound" || state.phase === "ended" ? state.conversationId : null

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path"
 import type { ChannelPlugin, PluginRuntime } from "openclaw/plugin-sdk/channel-core"
-import type { ContractDecoders } from "./binding.ts"
+import { type ContractDecoders, warmsUpOnStart } from "./binding.ts"
 import { fileBindingStore } from "./bindingStore.ts"
 import { CHANNEL_ID, createTurnRunner } from "./inbound.ts"
 import { type RunningAccount, settingsKeyOf, syncAccounts } from "./accountSync.ts"
@@ -210,8 +210,9 @@ export const runAccount = async (
       })
       // The first agent turn after start is 10-20x slower than later ones: pay it now, in a scratch session,
       // while the XMTP client opens and registers (the two do not depend on each other). Not when a claim already
-      // waits for this slot: its join comes first, and its greeting is that first turn.
-      const warmUp = settings.modelConfigured && settings.warmUp
+      // waits for this slot (its greeting is that first turn), nor for a claimed slot starting again (binding.ts).
+      const store = fileBindingStore(settings.stateDir)
+      const warmUp = warmsUpOnStart(settings, store.load().binding)
         ? runTurn({
             conversationId: WARMUP_PEER,
             messageId: `warmup-${Date.now()}`,
@@ -228,7 +229,7 @@ export const runAccount = async (
       const transport = await deps.createTransport(settings)
       instance = new ConvosInstance({
         transport,
-        store: fileBindingStore(settings.stateDir),
+        store,
         decode,
         runTurn,
         modelConfigured: settings.modelConfigured,
