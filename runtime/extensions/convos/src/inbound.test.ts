@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { createTurnRunner, type InboundRuntime } from "./inbound.ts"
+import { createTurnRunner, type InboundRuntime, MAX_TURN_ATTEMPTS, retriesTurn } from "./inbound.ts"
 
 /** A hand-made plugin-runtime fake: records the pipeline calls and replies with scripted blocks. */
 const fakeRuntime = (blocks: Array<string | undefined | Record<string, unknown>>) => {
@@ -112,5 +112,70 @@ describe("createTurnRunner", () => {
     expect(ctx.MediaType).toBe("image/png")
     expect(ctx.MediaPath.startsWith(mediaDir)).toBe(true)
     expect([...readFileSync(ctx.MediaPath)]).toEqual([137, 80, 78, 71])
+  })
+})
+
+describe("a turn that a config reload fails", () => {
+  type Attempt = "throws" | "error_notice" | "replies" | "says_nothing"
+  /** Each dispatch does what its attempt says; `reloadDuring` attempts swap the config snapshot, as a reload does. */
+  const reloadingRuntime = (attempts: ReadonlyArray<Attempt>, reloadDuring: ReadonlySet<number>) => {
+    let config = { session: { store: "/tmp/store" } }
+    const sids: Array<unknown> = []
+    const { runtime } = fakeRuntime([])
+    const reply = runtime.channel.reply as unknown as Record<string, unknown>
+    let n = 0
+    reply.dispatchReplyWithBufferedBlockDispatcher = async (args: { ctx: { MessageSid: unknown }; dispatcherOptions: { deliver: (p: Record<string, unknown>) => Promise<void> } }) => {
+      const attempt = attempts[n] ?? "replies"
+      n++
+      sids.push(args.ctx.MessageSid)
+      if (reloadDuring.has(n)) config = { ...config }
+      if (attempt === "throws") throw new Error("prepared model runtime plugin generation was superseded for /state/slots/s1/agent")
+      if (attempt === "error_notice") await args.dispatcherOptions.deliver({ text: "⚠️ Something went wrong while processing your request.", isError: true })
+      if (attempt === "replies") await args.dispatcherOptions.deliver({ text: "Hello Alice" })
+      return { queuedFinal: true, counts: {} }
+    }
+    ;(runtime.config as unknown as { current: () => unknown }).current = () => config
+    return { runtime, sids }
+  }
+  const run = async (runtime: InboundRuntime) => {
+    const delivered: Array<string> = []
+    const errors: Array<string> = []
+    const outcome = await createTurnRunner(runtime, { accountId: "s1", mediaDir, onError: (m) => void errors.push(m) })(
+      request(async (t) => void delivered.push(t)),
+    ).then(() => "done", (error: unknown) => (error as Error).message)
+    return { outcome, delivered, errors }
+  }
+
+  it("runs again, as a new inbound, when it threw while the config changed, and the message is answered", async () => {
+    const { runtime, sids } = reloadingRuntime(["throws", "replies"], new Set([1]))
+    const { outcome, delivered, errors } = await run(runtime)
+    expect({ outcome, delivered, sids }).toEqual({ outcome: "done", delivered: ["Hello Alice"], sids: ["m1", "m1-attempt2"] })
+    expect(errors).toEqual([expect.stringContaining("failed while the config changed (prepared model runtime plugin generation was superseded")])
+  })
+
+  it("runs again when only OpenClaw's error notice came out while the config changed", async () => {
+    const { runtime, sids } = reloadingRuntime(["error_notice", "replies"], new Set([1]))
+    const { delivered } = await run(runtime)
+    expect(sids).toHaveLength(2)
+    expect(delivered.at(-1)).toBe("Hello Alice")
+  })
+
+  it("does not run again when the config did not change, when it answered, or when it said nothing", async () => {
+    const unchanged = reloadingRuntime(["throws", "replies"], new Set())
+    expect((await run(unchanged.runtime)).outcome).toBe("prepared model runtime plugin generation was superseded for /state/slots/s1/agent")
+    expect(unchanged.sids).toHaveLength(1)
+    const answered = reloadingRuntime(["replies", "replies"], new Set([1]))
+    await run(answered.runtime)
+    expect(answered.sids).toHaveLength(1)
+    const silent = reloadingRuntime(["says_nothing", "replies"], new Set([1]))
+    await run(silent.runtime)
+    expect(silent.sids).toHaveLength(1)
+  })
+
+  it(`gives up after ${MAX_TURN_ATTEMPTS} attempts, with the last error`, async () => {
+    const { runtime, sids } = reloadingRuntime(["throws", "throws", "throws", "replies"], new Set([1, 2, 3]))
+    expect((await run(runtime)).outcome).toContain("was superseded")
+    expect(sids).toHaveLength(MAX_TURN_ATTEMPTS)
+    expect(retriesTurn({ number: MAX_TURN_ATTEMPTS, outcome: "failed", configChanged: true })).toBe(false)
   })
 })

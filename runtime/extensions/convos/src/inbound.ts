@@ -1,12 +1,13 @@
 /**
  * One agent turn through OpenClaw's inbound pipeline: route → context (sender name and inbox, per-conversation
- * system prompt) → session record → dispatch, with replies handed to `deliver`. This is the only file that calls
+ * system prompt) → session record → dispatch, with replies handed to `deliver`; run again when a config reload failed
+ * it before it answered (`retriesTurn`). This is the only file that calls
  * the plugin runtime's channel API, so unit tests fake exactly this surface.
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { OpenClawConfig, PluginRuntime } from "openclaw/plugin-sdk/channel-core"
-import type { TurnRequest, TurnRunner } from "./instance.ts"
+import { errorMessage, type TurnRequest, type TurnRunner } from "./instance.ts"
 import type { PayloadFlags } from "./notices.ts"
 
 export const CHANNEL_ID = "convos"
@@ -41,7 +42,54 @@ const payloadFlags = (payload: PayloadFlags): PayloadFlags => ({
 
 const safeName = (name: string) => name.replace(/[^\w.-]+/g, "_").slice(-80) || "image"
 
-export const createTurnRunner = (runtime: InboundRuntime, options: TurnRunnerOptions): TurnRunner => async (request: TurnRequest) => {
+/** A turn runs at most this many times in all (see `retriesTurn`). */
+export const MAX_TURN_ATTEMPTS = 3
+
+/** How one attempt of a turn ended, as the channel sees it: a reply, only OpenClaw's error notice or a throw, nothing. */
+export type AttemptOutcome = "answered" | "failed" | "silent"
+
+/**
+ * Whether a turn runs again. OpenClaw fails a turn it is still preparing when a config reload lands (a slot added
+ * to or removed from the same host): it throws "prepared model runtime plugin generation was superseded" or "Plugin
+ * convos was reloaded or disabled", or answers with its generic error notice. The message would go unanswered, so an
+ * attempt that failed while the config changed runs again, on the new config.
+ */
+export const retriesTurn = (attempt: { readonly number: number; readonly outcome: AttemptOutcome; readonly configChanged: boolean }): boolean =>
+  attempt.outcome === "failed" && attempt.configChanged && attempt.number < MAX_TURN_ATTEMPTS
+
+export const createTurnRunner = (runtime: InboundRuntime, options: TurnRunnerOptions): TurnRunner => {
+  const runOnce = runAttempt(runtime, options)
+  return async (request: TurnRequest) => {
+    for (let number = 1; ; number++) {
+      const config = runtime.config.current()
+      let answered = false
+      let errored = false
+      let thrown: { readonly error: unknown } | undefined
+      try {
+        // A later attempt is a new inbound to OpenClaw: the first may already count as handled in its dedupe.
+        await runOnce(request, number === 1 ? request.messageId : `${request.messageId}-attempt${number}`, async (text, flags) => {
+          if (flags?.isError) errored = true
+          else answered = true
+          await request.deliver(text, flags)
+        })
+      } catch (error) {
+        thrown = { error }
+      }
+      const outcome: AttemptOutcome = answered ? "answered" : thrown || errored ? "failed" : "silent"
+      if (!retriesTurn({ number, outcome, configChanged: runtime.config.current() !== config })) {
+        if (thrown) throw thrown.error
+        return
+      }
+      options.onError(`turn for ${request.messageId} failed while the config changed (${thrown ? errorMessage(thrown.error) : "an error notice"}); running it again`)
+    }
+  }
+}
+
+const runAttempt = (runtime: InboundRuntime, options: TurnRunnerOptions) => async (
+  request: TurnRequest,
+  messageSid: string,
+  deliver: TurnRequest["deliver"],
+) => {
   // The runtime hands out a deep-readonly view; the reply API takes the plain config type.
   const cfg = runtime.config.current() as OpenClawConfig
   const route = runtime.channel.routing.resolveAgentRoute({
@@ -72,7 +120,7 @@ export const createTurnRunner = (runtime: InboundRuntime, options: TurnRunnerOpt
     SenderId: request.senderInboxId,
     Provider: CHANNEL_ID,
     Surface: CHANNEL_ID,
-    MessageSid: request.messageId,
+    MessageSid: messageSid,
     Timestamp: request.timestamp,
     OriginatingChannel: CHANNEL_ID,
     OriginatingTo: `${CHANNEL_ID}:${request.conversationId}`,
@@ -94,7 +142,7 @@ export const createTurnRunner = (runtime: InboundRuntime, options: TurnRunnerOpt
       deliver: async (payload) => {
         const text = payload.text?.trim()
         // The flags mark OpenClaw's own notices; the instance keeps those out of the chat.
-        if (text) await request.deliver(text, payloadFlags(payload))
+        if (text) await deliver(text, payloadFlags(payload))
       },
       onError: (error: unknown) => options.onError(`reply dispatch failed: ${String(error)}`),
     },
