@@ -156,7 +156,11 @@ describe("runtime instance (conduct)", () => {
       await alice.sendText(conversationId, `Trip Planner, PING-down${cue}`)
     }
     await world.host.waitSlotsReady([slotId], RUNTIME_READY_TIMEOUT)
-    if (signal === "SIGTERM") await waitFor("the answer to what was sent while down", () => fromAgent().find((e) => e.text === `PONG-down${cue}`), 120_000)
+    if (signal === "SIGTERM") {
+      await waitFor("the answer to what was sent while down", () => fromAgent().find((e) => e.text === `PONG-down${cue}`), 120_000)
+      // The turn the drain caught is answered too: before the gateway went, or read back after (it was not handled).
+      await waitFor("the interrupted turn's answer", () => fromAgent().find((e) => e.text === `PONG-slow${cue}`), 120_000)
+    }
     // After a SIGKILL, OpenClaw resumes the interrupted turn in a run of its own; its answer goes out through the
     // channel's outbound, addressed to the turn's route target, which the plugin maps back to its conversation. A
     // message sent while that run is active is steered into it and gets no answer of its own (a known limit), so the
@@ -173,7 +177,7 @@ describe("runtime instance (conduct)", () => {
     process.stderr.write(`${signal}: kept out of the chat so far: ${JSON.stringify(keptOut())}\n`)
   }
 
-  it("a gateway SIGTERM with a turn in flight: nothing internal reaches the group, it answers what was sent while it was down, and again after the restart", async () => {
+  it("a gateway SIGTERM with a turn in flight: nothing internal reaches the group, it answers that turn and what was sent while it was down, and again after the restart", async () => {
     await crash("SIGTERM", "term")
   }, RUNTIME_READY_TIMEOUT + 360_000)
 

@@ -443,6 +443,30 @@ describe("ConvosInstance", () => {
     expect(second.turns).toHaveLength(1)
   })
 
+  it("after a restart reads back a message whose turn failed or only produced a notice kept out of the chat, not one it answered", async () => {
+    const first = setup({
+      reply: (req) => {
+        if (req.text === "cut off") return "⚠️ Gateway is restarting. Please wait a few seconds and try again."
+        if (req.text === "failed") throw new Error("the gateway is draining")
+        return `reply to: ${req.text}`
+      },
+    })
+    await first.instance.start()
+    await first.instance.provision({ agentName: "Chef", instructions: "Be helpful.", mode: "add", conversationId: conv, addedBy: manager })
+    first.transport.emitWelcome({ conversationId: conv, addedBy: manager })
+    for (const [id, body] of [["m1", "answered"], ["m2", "cut off"], ["m3", "failed"]] as const) first.transport.emitMessage(text(id, body))
+    await first.instance.idle()
+    expect(first.transport.sent.map((m) => m.text)).not.toContain("⚠️ Gateway is restarting. Please wait a few seconds and try again.")
+    await first.instance.stop()
+
+    const second = setup({ store: first.store })
+    second.transport.history.push(text("m1", "answered"), text("m2", "cut off"), text("m3", "failed"))
+    await second.instance.start()
+    await new Promise((r) => setTimeout(r, 0))
+    await second.instance.idle()
+    expect(second.turns.map((t) => t.text)).toEqual(["cut off", "failed"])
+  })
+
   it("a slot that is not in a conversation reads nothing back at start", async () => {
     const { instance, transport } = setup()
     await instance.start()

@@ -417,7 +417,9 @@ export class ConvosInstance {
       managerInboxId: this.persisted.managerInboxId,
     })
     if (action.kind === "ignore") return
-    this.markHandled(message.id)
+    // A turn counts as handled once it has run; everything else once it is seen.
+    if (action.kind === "turn") this.handledInMemory.add(message.id)
+    else this.markHandled(message.id)
     if (action.kind === "ended") {
       this.end(action.reason)
       return
@@ -443,20 +445,26 @@ export class ConvosInstance {
     this.manners = verdict.next
     if (!verdict.answer) {
       this.options.log.info(`not answering agent message ${message.id}: ${verdict.reason}`)
+      this.markHandled(message.id)
       return
     }
-    this.enqueue(() => this.runInboundTurn(action.turn))
+    this.enqueue(async () => {
+      // A turn that failed, or whose only output was a notice kept out of the chat (OpenClaw's "gateway is
+      // restarting" when a drain caught it), is not handled: after a restart it is read back and gets its turn.
+      if ((await this.runInboundTurn(action.turn)) !== "kept_out") this.markHandled(message.id)
+    })
   }
 
-  private async runInboundTurn(turn: InboundTurn): Promise<void> {
+  /** Runs an inbound turn; says whether something reached the chat, nothing did, or only notices kept out of it. */
+  private async runInboundTurn(turn: InboundTurn): Promise<"answered" | "silent" | "kept_out"> {
     // The persona as it is when the turn runs: a rename or new instructions apply to turns already queued.
     const binding = this.binding
-    if (binding.phase !== "bound") return
+    if (binding.phase !== "bound") return "silent"
     const persona = binding.persona
     const conversationId = turn.conversationId
     if (!this.options.modelConfigured) {
       await this.send(conversationId, NO_MODEL_REPLY, turn.replyTo)
-      return
+      return "answered"
     }
     const emoji = this.options.workingEmoji ?? "👀"
     const transport = this.options.transport
@@ -468,6 +476,8 @@ export class ConvosInstance {
       },
     )
     let replyTo: string | undefined = turn.replyTo
+    let sent = false
+    let keptOut = false
     try {
       await this.options.runTurn({
         conversationId,
@@ -479,7 +489,10 @@ export class ConvosInstance {
         timestamp: turn.timestamp,
         ...(turn.image ? { image: turn.image } : {}),
         deliver: async (text, flags) => {
-          if ((await this.send(conversationId, text, replyTo, flags)).length > 0) replyTo = undefined
+          if ((await this.send(conversationId, text, replyTo, flags)).length > 0) {
+            replyTo = undefined
+            sent = true
+          } else keptOut = true
         },
       })
     } finally {
@@ -489,6 +502,7 @@ export class ConvosInstance {
         })
       }
     }
+    return sent ? "answered" : keptOut ? "kept_out" : "silent"
   }
 
   private enqueueGreeting(): void {
