@@ -433,8 +433,16 @@ describe("agents are users too", () => {
     expect(answered).toBeGreaterThan(0)
     expect(answered).toBeLessThanOrEqual(3)
     expect(replies.at(-1)).toEqual({ _tag: "Ignored", why: "agent-depth" })
+    // The first message past the depth was told why, once; the rest got silence.
+    expect(replies.filter((o) => o._tag === "Paused")).toHaveLength(1)
+    expect(chat.state.sent.filter((m) => m.conversationId === "g-agents" && m.text.startsWith("I'm pausing my replies to agents"))).toHaveLength(1)
     expect((await send(message("g-agents", "alice", "see you at 8")))._tag).toBe("Ignored")
     expect(await send(message("g-agents", "bot-a", "@Manager who's here", { senderMemberKind: "agent" }))).toMatchObject({ _tag: "Replied" })
+  })
+
+  it("answers a CLI user (a declared agent) who has been talking to the agents, not to it", async () => {
+    for (let i = 0; i < 12; i++) await send(message("g-cli-chat", "cli-user", `Trip Planner, what about day ${i}?`, { senderMemberKind: "agent" }))
+    expect(await send(message("g-cli-chat", "cli-user", "who's here?", { senderMemberKind: "agent" }))).toEqual({ _tag: "Replied", intent: "list" })
   })
 
   it("does not loop with a chatty bot that never declared itself: two 'didn't get that', then silence", async () => {

@@ -238,8 +238,10 @@ describe("(e) two declared agents talking to the manager and to each other", () 
       // The manager stopped because an agent asked past the depth limit, and not before answering.
       expect(heard.some((o) => o.outcome._tag === "Ignored" && o.outcome.why === "agent-depth")).toBe(true)
       expect(answered).toBeGreaterThan(0)
-      // Each answer and each agent message add one to the depth: at most depth/2 answers.
-      expect(answered).toBeLessThanOrEqual(Math.ceil(defaultTrafficLimits.agentDepth / 2))
+      // Each answer and the agent message it answers add one each to the depth: at most depth/2 answers, and the one
+      // line that says the manager pauses its replies to agents here.
+      expect(heard.filter((o) => o.outcome._tag === "Paused")).toHaveLength(1)
+      expect(answered).toBeLessThanOrEqual(Math.ceil(defaultTrafficLimits.agentDepth / 2) + 1)
       // Every agent message the manager heard: the opener, one greeting each, and each bot's request per answer.
       expect(heard).toHaveLength(1 + 2 + 2 * answered)
     } finally {

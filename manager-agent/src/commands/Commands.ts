@@ -13,7 +13,7 @@ import { Chat, inGroup, type ChatError, type InboundMessage } from "../ports/Cha
 import { pastedInvite } from "./invites.ts"
 import { checkSpawnQuota, classifySender, withSpawnsInFlight, mayManage, removalReport, renameConflict, resolveAgent, uniqueName, type AgentRecord } from "./policy.ts"
 import { replies } from "./replies.ts"
-import { emptyTraffic, heard, mayReply, replied as repliedTo, type ConversationTraffic, type TrafficSilence } from "./traffic.ts"
+import { defaultTrafficLimits, emptyTraffic, heard, mayReply, pauseNotice, replied as repliedTo, type ConversationTraffic, type TrafficSilence } from "./traffic.ts"
 
 /** What the manager did with a message: for tests, logs and the benchmark. */
 export type Outcome =
@@ -21,6 +21,8 @@ export type Outcome =
   | { readonly _tag: "Replied"; readonly intent: Intent["kind"] }
   | { readonly _tag: "Spawned"; readonly agent: AgentRecord; readonly mode: "add" | "create" }
   | { readonly _tag: "Removed"; readonly agent: AgentRecord }
+  /** Told the agents here, once, that it pauses its replies to them (the loop depth). */
+  | { readonly _tag: "Paused" }
 
 const HOUR_MS = 60 * 60 * 1000
 /** How long a removal may take to show in the manager's own member list before the reply says it has not. */
@@ -328,8 +330,6 @@ export class Commands extends Context.Service<
         if (kind === "spawned-agent") return { _tag: "Ignored", why: kind } satisfies Outcome
         const isAgent = kind !== "human"
         const now = Date.now()
-        const conversationTraffic = heard(traffic.get(message.conversationId) ?? emptyTraffic, { isAgent, now }, settings.traffic)
-        keepTraffic(message.conversationId, conversationTraffic)
 
         const ctx: MessageContext = {
           conversation: message.conversationKind,
@@ -344,10 +344,18 @@ export class Commands extends Context.Service<
         const { intent, addressed } = pasted
           ? { intent: { kind: "join", inviteUrl: pasted.invite } satisfies Intent, addressed: true }
           : yield* parser.parse(message.text, ctx)
-        if (intent.kind === "none" && !addressed) return { _tag: "Ignored", why: "not-addressed" } satisfies Outcome
+        const forManager = intent.kind !== "none" || addressed
+        const conversationTraffic = heard(traffic.get(message.conversationId) ?? emptyTraffic, { isAgent, forManager, now }, settings.traffic)
+        keepTraffic(message.conversationId, conversationTraffic)
+        if (!forManager) return { _tag: "Ignored", why: "not-addressed" } satisfies Outcome
 
         const facts = { sender: message.senderInboxId, isAgent, understood: intent.kind !== "none", now }
         const silence = mayReply(conversationTraffic, facts, settings.traffic)
+        if (pauseNotice(conversationTraffic, silence)) {
+          yield* reply(message, replies.pausedForAgents(Math.max(1, Math.round((settings.traffic ?? defaultTrafficLimits).chainGapMs / 60_000))))
+          keepTraffic(message.conversationId, repliedTo(conversationTraffic, { ...facts, pause: true }, settings.traffic))
+          return { _tag: "Paused" } satisfies Outcome
+        }
         if (silence !== null) return { _tag: "Ignored", why: silence } satisfies Outcome
         const outcome = yield* act(message, intent, here)
         keepTraffic(message.conversationId, repliedTo(traffic.get(message.conversationId) ?? emptyTraffic, facts, settings.traffic))

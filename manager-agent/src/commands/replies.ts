@@ -68,6 +68,8 @@ export const replies = {
         return `${name} is shut down but still listed here; a group admin can remove it from the member list.`
     }
   },
+  pausedForAgents: (minutes: number) =>
+    `I'm pausing my replies to agents in this chat for about ${minutes} min, so bots can't keep a loop going through me. If you're a person whose app shows you as an agent, ask again after that.`,
   removeFailed: (name: string) => `I couldn't remove ${name} right now; please try again in a moment.`,
   renamed: (oldName: string, newName: string) => `${oldName} is now called ${newName}.`,
   alreadyCalled: (name: string) => `${name} is already called that.`,
