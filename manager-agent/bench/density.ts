@@ -246,7 +246,7 @@ try {
     const killedAt = Date.now()
     process.kill(gatewayPid, "SIGKILL")
     // Each group asks again every few seconds, as a person would, until its agent answers. After the restart every
-    // agent also reads back what was sent while it was down (instance.ts), so each of those asks gets a turn too.
+    // agent also reads back what was sent while it was down (instance.ts) and answers those asks in one turn.
     const back = await Promise.all(groups.map(async (group, i) => {
       const inbox = agentOf.get(group.id)!
       const answered = () => alice.said(group.id).some((m) => m.sender === inbox && m.text.includes(`PONG-k${i}-`))

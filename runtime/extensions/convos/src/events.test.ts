@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { classifyInbound, type InboundContext } from "./events.ts"
+import { BACKLOG_HEADING, backlogTurn, classifyInbound, type InboundContext, type InboundTurn } from "./events.ts"
 import type { TransportMessage } from "./transport.ts"
 
 const self = "a".repeat(64)
@@ -79,5 +79,23 @@ describe("classifyInbound", () => {
   })
   it("ignores unsupported content types", () => {
     expect(classifyInbound(message({ kind: "other", typeId: "readReceipt" }), context)).toEqual({ kind: "ignore", reason: "unsupported content type readReceipt" })
+  })
+})
+
+describe("backlogTurn", () => {
+  const turn = (messageId: string, text: string, extra: Partial<InboundTurn> = {}): InboundTurn => ({
+    messageId, conversationId: "c", senderInboxId: "a", senderName: "Alice", senderIsAgent: false, repliesToUs: false,
+    weAreTheOnlyAgent: true, text, replyTo: messageId, timestamp: 1, ...extra,
+  })
+  it("is the one message itself, or nothing, when there is no backlog", () => {
+    expect(backlogTurn([])).toBeUndefined()
+    expect(backlogTurn([turn("m1", "hi")])).toEqual(turn("m1", "hi"))
+  })
+  it("answers the newest message with the earlier ones before it, oldest first, noting images", () => {
+    const image = { filename: "cat.png", mimeType: "image/png", data: new Uint8Array([1]) }
+    const combined = backlogTurn([turn("m1", "look", { image }), turn("m2", "where now?", { senderName: "Bob", replyTo: "m2" })])
+    expect(combined).toMatchObject({ messageId: "m2", replyTo: "m2", senderName: "Bob" })
+    expect(combined?.text).toBe(`${BACKLOG_HEADING}\nAlice: look [an image]\nBob: where now?`)
+    expect(combined?.image).toBeUndefined()
   })
 })

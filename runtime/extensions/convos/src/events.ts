@@ -19,6 +19,20 @@ export interface InboundTurn {
   readonly timestamp: number
 }
 
+/** The heading of a turn that answers several messages at once (`backlogTurn`). */
+export const BACKLOG_HEADING = "Messages sent to this conversation while you were away, oldest first:"
+
+/**
+ * One turn for what was sent while the agent was down: the newest message, with the earlier ones before it, so
+ * the agent answers its backlog once instead of once per message. Its reply goes to the newest one.
+ */
+export const backlogTurn = (turns: ReadonlyArray<InboundTurn>): InboundTurn | undefined => {
+  const newest = turns.at(-1)
+  if (newest === undefined || turns.length === 1) return newest
+  const line = (turn: InboundTurn) => `${turn.senderName}: ${turn.text}${turn.image ? " [an image]" : ""}`
+  return { ...newest, text: [BACKLOG_HEADING, ...turns.map(line)].join("\n") }
+}
+
 export type InboundAction =
   | { readonly kind: "ignore"; readonly reason: string }
   | { readonly kind: "turn"; readonly turn: InboundTurn }

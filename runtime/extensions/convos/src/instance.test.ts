@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { memoryBindingStore } from "./bindingStore.ts"
 import { ConvosInstance, NO_MODEL_REPLY, type TurnRequest } from "./instance.ts"
+import { BACKLOG_HEADING } from "./events.ts"
 import * as contract from "../../../../contract/index.ts"
 import { testDecoders as decode } from "./testing/decoders.ts"
 import { memoryTransport, SELF_INBOX } from "./testing/memoryTransport.ts"
@@ -419,6 +420,7 @@ describe("ConvosInstance", () => {
     await second.instance.start()
     second.transport.emitMessage(text("m1", "hi"))
     second.transport.emitMessage(text("m2", "still there?"))
+    await new Promise((r) => setTimeout(r, 0))
     await second.instance.idle()
     expect(second.instance.status()).toMatchObject({ ready: true, conversationId: conv, phase: "bound" })
     expect(second.turns.map((t) => t.text)).toEqual(["still there?"])
@@ -464,7 +466,22 @@ describe("ConvosInstance", () => {
     await second.instance.start()
     await new Promise((r) => setTimeout(r, 0))
     await second.instance.idle()
-    expect(second.turns.map((t) => t.text)).toEqual(["cut off", "failed"])
+    expect(second.turns.map((t) => t.text)).toEqual([`${BACKLOG_HEADING}\nAlice: cut off\nAlice: failed`])
+  })
+
+  it("answers what was sent while it was down in one turn, as a reply to the newest message, and then each message again", async () => {
+    const second = setup({ store: await boundAndHandledM1() })
+    second.transport.history.push(text("m2", "anyone there?"), text("m3", "hello?"), text("m4", "ping"))
+    await second.instance.start()
+    await new Promise((r) => setTimeout(r, 0))
+    await second.instance.idle()
+    expect(second.turns.map((t) => [t.text, t.messageId])).toEqual([[`${BACKLOG_HEADING}\nAlice: anyone there?\nAlice: hello?\nAlice: ping`, "m4"]])
+    expect(second.transport.sent.at(-1)).toMatchObject({ replyTo: "m4" })
+    // All three count as handled; a live message afterwards gets a turn of its own.
+    for (const id of ["m2", "m3", "m4"]) second.transport.emitMessage(text(id, "again"))
+    second.transport.emitMessage(text("m5", "new"))
+    await second.instance.idle()
+    expect(second.turns.map((t) => t.text).slice(1)).toEqual(["new"])
   })
 
   it("a slot that is not in a conversation reads nothing back at start", async () => {

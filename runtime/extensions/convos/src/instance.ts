@@ -21,7 +21,7 @@ import {
   type ProvisionRequest,
 } from "./binding.ts"
 import { type BindingStore, type PersistedInstance } from "./bindingStore.ts"
-import { classifyInbound, type InboundTurn } from "./events.ts"
+import { backlogTurn, classifyInbound, type InboundTurn } from "./events.ts"
 import { deliverInbound } from "./inboundNotice.ts"
 import { planReply } from "./format.ts"
 import { classifyOutbound, describeDropped, type PayloadFlags } from "./notices.ts"
@@ -110,6 +110,8 @@ export interface InstanceStatus {
 const MAX_REMEMBERED_IDS = 500
 /** How far back a restart answers what was sent while it was down: an answer to anything older would surprise more than help. */
 const REPLAY_WINDOW_MS = 10 * 60_000
+/** Messages that arrive while the backlog is read back wait for it at most this long. */
+const REPLAY_MAX_WAIT_MS = 20_000
 const remember = (ids: ReadonlyArray<string>, id: string) => [...ids.filter((x) => x !== id), id].slice(-MAX_REMEMBERED_IDS)
 
 export class ConvosInstance {
@@ -118,6 +120,8 @@ export class ConvosInstance {
   private queue: Promise<void> = Promise.resolve()
   private streaming = false
   private warmedUp = false
+  /** While the backlog is read back after a start: the turns to answer together (`answerBacklog`). */
+  private backlog: Array<{ readonly messageId: string; readonly turn: InboundTurn }> | undefined
   /** Being deleted: nothing more is answered. */
   private leaving = false
   private readonly handledInMemory = new Set<string>()
@@ -164,12 +168,18 @@ export class ConvosInstance {
           (error: unknown) => this.options.log.warn(`could not read the members of our conversation: ${errorMessage(error)}`),
         )
     }
-    // What was sent to our conversation while we were down (a gateway crash, a restart) gets its turn: the live
-    // stream starts at its open. What we handled before is skipped by id; older messages are left unanswered.
+    // What was sent to our conversation while we were down (a gateway crash, a restart) gets one turn: the live
+    // stream starts at its open. What we handled before is skipped by id; older messages are left unanswered. The
+    // turns read back (and any live one meanwhile) are collected and answered together (`backlogTurn`).
     if (binding.phase === "bound") {
-      this.options.transport
-        .replay(binding.conversationId, this.now() - REPLAY_WINDOW_MS)
-        .catch((error: unknown) => this.options.log.warn(`could not read what was sent while we were down: ${errorMessage(error)}`))
+      this.backlog = []
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, REPLAY_MAX_WAIT_MS).unref())
+      void Promise.race([
+        this.options.transport
+          .replay(binding.conversationId, this.now() - REPLAY_WINDOW_MS)
+          .catch((error: unknown) => this.options.log.warn(`could not read what was sent while we were down: ${errorMessage(error)}`)),
+        deadline,
+      ]).then(() => this.answerBacklog())
     }
     if (this.options.modelConfigured && this.options.warmUp) {
       const started = Date.now()
@@ -448,11 +458,30 @@ export class ConvosInstance {
       this.markHandled(message.id)
       return
     }
+    if (this.backlog) {
+      this.backlog.push({ messageId: message.id, turn: action.turn })
+      return
+    }
+    this.enqueueTurn(action.turn, [message.id])
+  }
+
+  /**
+   * Queues a turn for these messages. A turn that failed, or whose only output was a notice kept out of the chat
+   * (OpenClaw's "gateway is restarting" when a drain caught it), leaves them unhandled: after a restart they are read
+   * back and get their turn.
+   */
+  private enqueueTurn(turn: InboundTurn, messageIds: ReadonlyArray<string>): void {
     this.enqueue(async () => {
-      // A turn that failed, or whose only output was a notice kept out of the chat (OpenClaw's "gateway is
-      // restarting" when a drain caught it), is not handled: after a restart it is read back and gets its turn.
-      if ((await this.runInboundTurn(action.turn)) !== "kept_out") this.markHandled(message.id)
+      if ((await this.runInboundTurn(turn)) !== "kept_out") for (const id of messageIds) this.markHandled(id)
     })
+  }
+
+  /** The messages collected while reading back, answered in one turn; from now on each message gets its own. */
+  private answerBacklog(): void {
+    const backlog = this.backlog ?? []
+    this.backlog = undefined
+    const turn = backlogTurn(backlog.map((entry) => entry.turn))
+    if (turn) this.enqueueTurn(turn, backlog.map((entry) => entry.messageId))
   }
 
   /** Runs an inbound turn; says whether something reached the chat, nothing did, or only notices kept out of it. */
