@@ -480,6 +480,8 @@ export class ConvosInstance {
   private answerBacklog(): void {
     const backlog = this.backlog ?? []
     this.backlog = undefined
+    // Stopped meanwhile: the messages stay unhandled, and the next start reads them back.
+    if (!this.streaming) return
     const turn = backlogTurn(backlog.map((entry) => entry.turn))
     if (turn) this.enqueueTurn(turn, backlog.map((entry) => entry.messageId))
   }
