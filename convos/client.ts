@@ -104,7 +104,7 @@ export class ConvosClient {
    */
   replayMessages(conversationId: string, since: number): Promise<number> {
     this.core.assertOpen()
-    return this.streams.replay(conversationId, BigInt(Math.max(0, Math.floor(since))) * 1_000_000n)
+    return this.streams.replay(conversationId, since)
   }
 
   onConversation(handler: (event: ConversationEvent) => void | Promise<void>): () => void {

@@ -16,6 +16,7 @@ import {
   Dm,
   leaveRequestsSince,
   newestMessages,
+  nsOf,
   PermissionLevel,
   permissionLevelOf,
   Policy,
@@ -133,7 +134,7 @@ export class Conversations {
   async askedToLeave(conversationId: string, inboxId: string, since: Date): Promise<boolean> {
     const group = await this.core.requireGroup(conversationId)
     await group.sync()
-    const requests = await leaveRequestsSince(group, BigInt(since.getTime()) * 1_000_000n)
+    const requests = await leaveRequestsSince(group, nsOf(since.getTime()))
     return requests.some((m) => sameId(m.senderInboxId, inboxId))
   }
 

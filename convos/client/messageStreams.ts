@@ -10,13 +10,13 @@ import { superviseStream, type SupervisedStream } from "../streams.ts"
 import { sameId, type ClientCore } from "./core.ts"
 import type { JoinRequests } from "./joinRequests.ts"
 import type { Joins } from "./joins.ts"
-import { Consent, Dm, Group, listGroups, type XmtpConversation, type XmtpMessage } from "./sdk.ts"
+import { Consent, Dm, Group, listGroups, nsOf, type XmtpConversation, type XmtpMessage } from "./sdk.ts"
 import type { ConversationEvent } from "./types.ts"
 
 const CATCH_UP_MARGIN_NS = 5_000_000_000n
 const DEFAULT_CATCH_UP_EVERY_MS = 15_000
 
-const nowNs = () => BigInt(Date.now()) * 1_000_000n
+const nowNs = () => nsOf(Date.now())
 
 /** What a group update means for us: removed from the group, members changed, or nothing worth an event. */
 export const membershipEventOf = (conversationId: string, update: GroupUpdate, selfInboxId: string): ConversationEvent | undefined => {
@@ -141,17 +141,17 @@ export class MessageStreams {
   }
 
   /**
-   * One group's messages sent after `sinceNs` (its own excluded), given to the message handlers again even when the
+   * One group's messages sent after `sinceMs` (its own excluded), given to the message handlers again even when the
    * live stream already gave them, for a consumer that was not listening then (it dedupes by id itself). Group
    * updates are left out: their membership events are not replayed. Returns how many were given.
    */
-  async replay(conversationId: string, sinceNs: bigint): Promise<number> {
+  async replay(conversationId: string, sinceMs: number): Promise<number> {
     const core = this.core
     const conversation = await core.xmtp.conversations.getConversationById(conversationId)
     if (!(conversation instanceof Group) || core.consentOf(conversation) !== Consent.Allowed) return 0
     await conversation.sync()
     let given = 0
-    for (const message of await conversation.messages({ sentAfterNs: sinceNs })) {
+    for (const message of await conversation.messages({ sentAfterNs: nsOf(sinceMs) })) {
       if (core.closed) break
       if (core.isSelf(message.senderInboxId)) continue
       const event = eventOf(message, false)

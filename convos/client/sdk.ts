@@ -101,6 +101,9 @@ export const sendEncoded = (conversation: XmtpConversation, content: unknown, op
 export const newestMessages = (conversation: XmtpConversation, limit: number): Promise<XmtpMessage[]> =>
   conversation.messages({ limit, direction: Descending })
 
+/** XMTP message times are nanoseconds since the epoch; ours are milliseconds. */
+export const nsOf = (ms: number): bigint => BigInt(Math.max(0, Math.floor(ms))) * 1_000_000n
+
 /** Leave requests (`requestRemoval`) sent to a group since a time: who asked the group's admins to remove them. */
 export const leaveRequestsSince = (group: XmtpGroup, sinceNs: bigint): Promise<XmtpMessage[]> =>
   group.messages({ contentTypes: [LeaveRequestType], sentAfterNs: sinceNs })
